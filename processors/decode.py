@@ -1,0 +1,99 @@
+"""Decode raw input bytes into validated records.
+
+Accepted encodings on input topics:
+
+* JSON (UTF-8), validated against the topic's Avro schema;
+* Avro binary in the Avro single-object encoding (``C3 01`` + 8-byte CRC-64-AVRO fingerprint +
+  body). The fingerprint selects the writer schema from ``schemas/`` (current or released
+  version); the record is resolved to the topic's current schema and validated like JSON.
+
+Everything that fails raises :class:`InvalidRecord`, whose message never carries a value.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastavro import schemaless_reader
+
+from processors.errors import InvalidRecord
+from processors.schemas import TopicSchema
+from processors.validate import DEFAULT_MAX_STRING, compile_validator
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+DEFAULT_MAX_RECORD_BYTES = 1_048_576
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    max_string: int = DEFAULT_MAX_STRING
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Decoder:
+    """Decodes one topic's records; built once per topic, used for every record."""
+
+    def __init__(
+        self,
+        schema: TopicSchema,
+        writers: Callable[[bytes], TopicSchema | None],
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.schema = schema
+        self.limits = limits
+        self._validate = compile_validator(schema.raw, limits.max_string)
+        self._writers = writers
+
+    def encoding_of(self, raw: bytes | None) -> str:
+        if raw is None:
+            return "none"
+        return "avro" if raw[:2] == SINGLE_OBJECT_MAGIC else "json"
+
+    def decode(self, raw: bytes | None) -> dict[str, Any]:
+        if raw is None:
+            raise InvalidRecord("empty", "record has no value (tombstone)")
+        if len(raw) > self.limits.max_record_bytes:
+            raise InvalidRecord("max_size", f"record larger than {self.limits.max_record_bytes} bytes")
+        value = self._decode_avro(raw) if raw[:2] == SINGLE_OBJECT_MAGIC else self._decode_json(raw)
+        if type(value) is not dict:
+            raise InvalidRecord("type", "record must be a JSON object")
+        result: dict[str, Any] = self._validate(value)
+        return result
+
+    def _decode_json(self, raw: bytes) -> Any:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            # orjson's message quotes no input for these cases, but keep only its kind
+            text = str(exc).lower()
+            if "depth limit" in text or "recursion" in text:
+                raise InvalidRecord("max_depth", "JSON nested deeper than 1024 levels") from None
+            if "utf-8" in text or "surrogate" in text:
+                raise InvalidRecord("utf8", "record is not valid UTF-8") from None
+            raise InvalidRecord("json", f"malformed JSON at byte {exc.pos}") from None
+
+    def _decode_avro(self, raw: bytes) -> Any:
+        if len(raw) < 10:
+            raise InvalidRecord("avro", "single-object header is truncated")
+        writer = self._writers(raw[2:10])
+        if writer is None:
+            raise InvalidRecord("unknown_fingerprint", "no schema in schemas/ has this Avro fingerprint")
+        if writer.topic != self.schema.topic:
+            raise InvalidRecord("wrong_schema", f"Avro fingerprint belongs to topic {writer.topic}")
+        buffer = io.BytesIO(raw[10:])
+        try:
+            value = schemaless_reader(buffer, writer.parsed, self.schema.parsed)
+        except RecursionError:
+            raise InvalidRecord("max_depth", "Avro record nested too deeply") from None
+        except Exception as exc:  # fastavro raises many kinds on corrupt input
+            raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
+        if buffer.tell() != len(raw) - 10:
+            raise InvalidRecord("avro", "trailing bytes after the Avro body")
+        return value

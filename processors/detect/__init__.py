@@ -1,0 +1,74 @@
+"""Free-text personal-data detectors: ``scan`` finds spans, ``redact`` replaces them.
+
+``RULES`` is the registry, one line per rule. Its order is the tie-break when two spans of the
+same length overlap, so the payment rules come first and a card number is never also a phone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from processors.detect.address import AddressRule
+from processors.detect.base import Rule, Span
+from processors.detect.card import CardRule
+from processors.detect.email import EmailRule
+from processors.detect.iban import IbanRule
+from processors.detect.ipv4 import Ipv4Rule
+from processors.detect.ipv6 import Ipv6Rule
+from processors.detect.phone import PhoneRule
+
+__all__ = ["RULES", "Rule", "Span", "redact", "scan"]
+
+RULES: tuple[Rule, ...] = (
+    CardRule(),
+    IbanRule(),
+    EmailRule(),
+    Ipv6Rule(),
+    Ipv4Rule(),
+    PhoneRule(),
+    AddressRule(),
+)
+
+_DIGITS = "0123456789"
+
+
+def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
+    """Every non-overlapping span the rules find, sorted by start.
+
+    Where spans overlap the longer one wins; on equal length the rule listed first in ``rules``.
+    """
+    digits = sum(map(text.count, _DIGITS))
+    ranked: list[tuple[int, int, int, Span]] = []
+    for priority, rule in enumerate(rules):
+        if digits < rule.MIN_DIGITS:
+            continue
+        for span in rule.find(text):
+            ranked.append((span.start - span.end, priority, span.start, span))
+    if len(ranked) < 2:
+        return [entry[3] for entry in ranked]
+    ranked.sort(key=lambda entry: entry[:3])
+    kept: list[Span] = []
+    for *_, span in ranked:
+        if all(span.end <= other.start or other.end <= span.start for other in kept):
+            kept.append(span)
+    kept.sort(key=lambda span: span.start)
+    return kept
+
+
+def redact(text: str, spans: Sequence[Span]) -> str:
+    """``text`` with each span replaced by ``[category]``.
+
+    Overlapping spans (``scan`` never returns them) are merged under the first one's category,
+    so no character of any span survives.
+    """
+    parts: list[str] = []
+    position = 0
+    for span in sorted(spans, key=lambda span: (span.start, -span.end)):
+        if span.start < position:
+            position = max(position, span.end)
+            continue
+        parts.append(text[position : span.start])
+        parts.append(f"[{span.category}]")
+        position = span.end
+    parts.append(text[position:])
+    return "".join(parts)

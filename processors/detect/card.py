@@ -1,0 +1,43 @@
+"""Payment card numbers: 13–19 digits, optionally grouped by spaces or dashes, Luhn-checked.
+
+Only numbers whose first digit is 2–6 (Mastercard 2-series, Amex, Visa, Mastercard, Discover,
+Maestro, UnionPay, JCB) are considered, which keeps millisecond timestamps and most internal ids
+out. Limits: UATP (1…) and other rare schemes are missed; one in ten random 13–19 digit numbers
+starting 2–6 passes Luhn; a card glued to a further digit group ("4111 1111 1111 1111 2026")
+is rejected as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from processors.detect.base import Rule
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+class CardRule(Rule):
+    name: ClassVar[str] = "card"
+    category: ClassVar[str] = "transaction.payment"
+    MIN_DIGITS: ClassVar[int] = 13
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
+        re.compile(r"[2-6](?<![\w.,+-].)(?:[0-9]{12,18}|[0-9]{2,5}(?:[ -][0-9]{3,6}){1,4})(?!\w|[.,-]?[0-9])"),
+    )
+
+    def validate(self, candidate: str) -> bool:
+        digits = candidate.replace(" ", "").replace("-", "")
+        if not 13 <= len(digits) <= 19:
+            return False
+        separators = {char for char in candidate if char in " -"}
+        return len(separators) <= 1 and luhn_ok(digits)

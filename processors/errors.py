@@ -1,0 +1,48 @@
+"""Lethe's errors: one root, one class per kind of failure.
+
+Messages name the topic, the field path and the rule, never a personal value.
+"""
+
+from __future__ import annotations
+
+
+class LetheError(Exception):
+    """Root of every error Lethe raises on purpose."""
+
+
+class ConfigError(LetheError):
+    """A setting read from the environment is missing or malformed."""
+
+
+class PolicyError(LetheError):
+    """The policy file is unreadable or names something that does not exist."""
+
+
+class SchemaError(LetheError):
+    """A schema file is missing or malformed."""
+
+
+class InvalidRecord(LetheError):
+    """An input record cannot be decoded or does not validate.
+
+    ``rule`` is a short machine-readable name (``type``, ``required``, ``enum``, ``json`` ...),
+    ``path`` the dotted field path where it failed (empty for the whole record), and ``reason``
+    a human sentence. None of them may contain a value taken from the record.
+    """
+
+    def __init__(self, rule: str, reason: str, path: str = "") -> None:
+        self.rule = rule
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path or '<record>'}: {reason} (rule {rule})")
+
+    def at(self, segment: str) -> InvalidRecord:
+        """Prefix the field path with an enclosing field name or index."""
+        if not self.path:
+            self.path = segment
+        elif self.path.startswith("["):
+            self.path = segment + self.path
+        else:
+            self.path = f"{segment}.{self.path}"
+        self.args = (f"{self.path}: {self.reason} (rule {self.rule})",)
+        return self

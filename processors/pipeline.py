@@ -1,0 +1,157 @@
+"""The batch-shaped path of one input topic: raw values in, anonymized outputs and dead letters out.
+
+Kafka-free by design: ``streams/`` hands it the values of a batch of records, looks up (or
+creates) the subject secrets it asks for in its table, and produces what comes back.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastavro import schemaless_writer
+
+from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
+from processors.errors import InvalidRecord, SchemaError
+from processors.plan import Plan, compile_plan, get_path
+from processors.policy import Policy
+from processors.pseudonym import anonymous_key, derive_subject_key, pseudonym
+from processors.schemas import SchemaCatalog, TopicSchema
+
+ENCODINGS = ("json", "avro")
+
+
+@dataclass
+class Output:
+    topic: str
+    index: int             # position of the source record in the batch
+    key: bytes | None
+    value: bytes
+
+
+@dataclass
+class BatchResult:
+    outputs: list[Output] = field(default_factory=list)
+    dead: list[tuple[int, InvalidRecord]] = field(default_factory=list)
+    tagged: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Decoded:
+    records: list[tuple[int, dict[str, Any]]]
+    dead: list[tuple[int, InvalidRecord]]
+    subjects: set[str]
+
+
+class TopicPipeline:
+    def __init__(
+        self,
+        catalog: SchemaCatalog,
+        policy: Policy,
+        source: str,
+        master_key: bytes,
+        limits: Limits = DEFAULT_LIMITS,
+        encoding: str = "json",
+    ) -> None:
+        if encoding not in ENCODINGS:
+            raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+        self.source = source
+        schema = catalog.for_topic(source)
+        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
+        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in policy.outputs_for(source)]
+        self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
+            _json_encode if encoding == "json" else _avro_encoder(catalog.for_topic(plan.output))
+            for plan in self.plans
+        ]
+        self.policy_version = policy.version
+        self._master = master_key
+        self._anonymous = anonymous_key(master_key)
+        self._derived: dict[bytes, bytes] = {}
+        first = self.plans[0] if self.plans else None
+        self.subject_path = first.subject_path if first else None
+        self.fallback_key_path = first.fallback_key_path if first else None
+
+    def decode(self, values: Sequence[bytes | None]) -> Decoded:
+        records: list[tuple[int, dict[str, Any]]] = []
+        dead: list[tuple[int, InvalidRecord]] = []
+        subjects: set[str] = set()
+        decode, subject_path = self.decoder.decode, self.subject_path
+        for i, raw in enumerate(values):
+            try:
+                record = decode(raw)
+            except InvalidRecord as exc:
+                dead.append((i, exc))
+                continue
+            except RecursionError:
+                dead.append((i, InvalidRecord("max_depth", "record nested too deeply")))
+                continue
+            records.append((i, record))
+            if subject_path is not None:
+                subject = get_path(record, subject_path)
+                if subject is not None:
+                    subjects.add(subject)
+        return Decoded(records, dead, subjects)
+
+    def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes]) -> BatchResult:
+        """Tag and anonymize every decoded record for every output of this source.
+
+        ``secrets`` must hold a secret for every subject in ``decoded.subjects``.
+        """
+        result = BatchResult(dead=list(decoded.dead))
+        tagged = result.tagged
+        last = len(self.plans) - 1
+        for index, record in decoded.records:
+            subject = get_path(record, self.subject_path) if self.subject_path else None
+            if subject is not None:
+                subject_key = self._subject_key(secrets[subject])
+                key: str | None = pseudonym(subject_key, b"subject", subject)
+            else:
+                subject_key = self._anonymous
+                fallback = get_path(record, self.fallback_key_path) if self.fallback_key_path else None
+                key = pseudonym(subject_key, self.fallback_key_path[-1].encode(), fallback) \
+                    if fallback is not None and self.fallback_key_path else None
+            key_bytes = key.encode() if key is not None else None
+            for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
+                target = record if n == last else copy.deepcopy(record)
+                tags = plan.apply(target, subject_key)
+                target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                result.outputs.append(Output(plan.output, index, key_bytes, encode(target)))
+                for tag in tags.values():
+                    tagged[tag.partition(":")[0]] += 1
+                    bracket = tag.find("[")
+                    if bracket != -1:
+                        tagged.update(tag[bracket + 1:-1].split(","))
+        return result
+
+    def _subject_key(self, secret: bytes) -> bytes:
+        derived = self._derived.get(secret)
+        if derived is None:
+            if len(self._derived) > 200_000:
+                self._derived.clear()
+            derived = self._derived[secret] = derive_subject_key(self._master, secret)
+        return derived
+
+    def forget(self, secret: bytes) -> None:
+        """Drop a cached key (called when a subject's secret is destroyed)."""
+        self._derived.pop(secret, None)
+
+
+def _json_encode(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record)
+
+
+def _avro_encoder(schema: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
+    header = SINGLE_OBJECT_MAGIC + schema.fingerprint
+    parsed = schema.parsed
+
+    def encode(record: dict[str, Any]) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(header)
+        schemaless_writer(buffer, parsed, record)
+        return buffer.getvalue()
+    return encode

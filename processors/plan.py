@@ -1,0 +1,149 @@
+"""A tagging and anonymization plan, compiled once per (input schema, output policy).
+
+The plan lists every personal field of the schema (from its ``category`` attribute) with the
+transform the policy chose for it. Applying it to a record tags each present personal field
+(path -> "category:strategy") and rewrites it in place; free-text fields also report which
+categories were found and redacted inside them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from processors.errors import PolicyError
+from processors.policy import OutputPolicy, Policy
+from processors.strategies import STRATEGIES, FieldInfo, RecordContext, Transform
+
+_NAME_TOKEN = re.compile(r"[^\W\d_]{3,}")
+
+
+@dataclass(frozen=True)
+class FieldOp:
+    info: FieldInfo
+    strategy: str
+    transform: Transform
+    tag: str
+    collects_context: bool
+    found_inside: bool   # free-text style: the transform reports what it found
+
+
+@dataclass(frozen=True)
+class Plan:
+    output: str
+    policy_version: str
+    ops: tuple[FieldOp, ...]
+    subject_path: tuple[str, ...] | None
+    fallback_key_path: tuple[str, ...] | None
+    context_min_length: int
+
+    def apply(self, record: dict[str, Any], subject_key: bytes) -> dict[str, str]:
+        """Anonymize ``record`` in place; return its tags (field path -> category:strategy)."""
+        ctx = RecordContext(subject_key)
+        if self.context_min_length:
+            self._collect_context(record, ctx)
+        tags: dict[str, str] = {}
+        for op in self.ops:
+            path = op.info.path
+            parent: Any = record
+            for segment in path[:-1]:
+                parent = parent.get(segment)
+                if parent is None:
+                    break
+            if parent is None:
+                continue
+            value = parent.get(path[-1])
+            if value is None:
+                continue
+            if op.found_inside:
+                before = len(ctx.found)
+                parent[path[-1]] = op.transform(value, ctx)
+                found = ctx.found[before:]
+                tags[op.info.dotted] = f"{op.tag}[{','.join(sorted(set(found)))}]" if found else op.tag
+            else:
+                parent[path[-1]] = op.transform(value, ctx)
+                tags[op.info.dotted] = op.tag
+        return tags
+
+    def _collect_context(self, record: dict[str, Any], ctx: RecordContext) -> None:
+        minimum = self.context_min_length
+        for op in self.ops:
+            if not op.collects_context:
+                continue
+            value = get_path(record, op.info.path)
+            if type(value) is not str or len(value) < minimum:
+                continue
+            lowered = value.lower()
+            ctx.context.append((lowered, op.info.category))
+            if op.info.category == "identity.name":
+                ctx.context.extend((t, "identity.name") for t in _NAME_TOKEN.findall(lowered) if t != lowered)
+
+
+def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for segment in path:
+        if value is None:
+            return None
+        value = value.get(segment)
+    return value
+
+
+def personal_fields(schema: dict[str, Any]) -> Iterator[FieldInfo]:
+    """Every field of the schema that carries a data category, depth first."""
+    yield from _walk(schema, ())
+
+
+def _walk(schema: Any, prefix: tuple[str, ...]) -> Iterator[FieldInfo]:
+    for f in schema.get("fields", []):
+        path = (*prefix, f["name"])
+        base = _non_null(f["type"])
+        if "category" in f:
+            kind = base if isinstance(base, str) else str(base.get("type"))
+            yield FieldInfo(path, kind, f["category"], f.get("format"), bool(f.get("scan")))
+        if isinstance(base, dict) and base.get("type") == "record":
+            yield from _walk(base, path)
+
+
+def _non_null(avro_type: Any) -> Any:
+    if isinstance(avro_type, list):
+        rest = [t for t in avro_type if t != "null"]
+        return rest[0] if len(rest) == 1 else {"type": "union"}
+    if isinstance(avro_type, dict) and avro_type.get("type") in ("string", "double", "float", "int", "long"):
+        return avro_type["type"]
+    return avro_type
+
+
+def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -> Plan:
+    ops: list[FieldOp] = []
+    subject_path = fallback = None
+    known_paths = set()
+    for info in personal_fields(schema):
+        known_paths.add(info.dotted)
+        name, entry = output.strategy_for(info.category, info.dotted, policy.categories)
+        strategy = STRATEGIES[name]
+        problem = strategy.unsupported(info)
+        if problem:
+            raise PolicyError(f"policy {policy.path}: {entry} = {name!r} cannot apply to field "
+                              f"{info.dotted} of {output.source}: {problem}")
+        if info.format == "subject":
+            subject_path = info.path
+        elif info.category == "identifier.session":
+            fallback = info.path
+        ops.append(FieldOp(
+            info=info,
+            strategy=name,
+            transform=strategy.compile(info, policy.options),
+            tag=f"{info.category}:{name}",
+            collects_context=name not in ("keep", "redact") and info.avro_type == "string",
+            found_inside=name == "redact",
+        ))
+    unknown = set(output.fields) - known_paths
+    if unknown:
+        raise PolicyError(f"policy {policy.path}: outputs.\"{output.topic}\".fields names "
+                          f"{', '.join(sorted(unknown))}, not personal fields of {output.source}")
+    # redaction runs last so that it sees every other personal value of the record
+    ops.sort(key=lambda op: op.found_inside)
+    return Plan(output.topic, policy.version, tuple(ops), subject_path, fallback,
+                policy.options.context_min_length)

@@ -1,0 +1,183 @@
+"""The policy file: which anonymization strategy applies to which data category, per output.
+
+Format (TOML)::
+
+    version = "2026-11-01"
+    [options]              # parameters of the strategies (see Options)
+    [categories]           # every data category -> default strategy
+    "contact.email" = "drop"
+    [outputs."orders.anonymized.v1"]
+    source = "orders.v1"
+    purpose = "analytics"
+    [outputs."orders.anonymized.v1".categories]   # optional: category -> strategy for this output
+    [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
+
+Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
+applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from processors.errors import PolicyError
+
+CATEGORIES = (
+    "identity.name",
+    "contact.email",
+    "contact.phone",
+    "contact.address",
+    "account.profile",
+    "transaction.order",
+    "transaction.payment",
+    "transaction.logistics",
+    "free_text",
+    "device.info",
+    "network.ip",
+    "behavior.browsing",
+    "behavior.click",
+    "location.approximate",
+    "location.precise",
+    "identifier.customer",
+    "identifier.session",
+)
+TIMESTAMP_UNITS = ("second", "minute", "hour", "day")
+
+
+@dataclass(frozen=True)
+class Options:
+    ipv4_prefix: int = 24
+    ipv6_prefix: int = 48
+    coordinate_decimals: int = 1
+    timestamp_unit: str = "hour"
+    mask_keep_last: int = 4
+    mask_char: str = "*"
+    postcode_keep: int = 2
+    context_min_length: int = 3
+
+    def check(self) -> None:
+        if not 0 <= self.ipv4_prefix <= 32:
+            raise PolicyError("options.ipv4_prefix must be between 0 and 32")
+        if not 0 <= self.ipv6_prefix <= 128:
+            raise PolicyError("options.ipv6_prefix must be between 0 and 128")
+        if not 0 <= self.coordinate_decimals <= 4:
+            raise PolicyError("options.coordinate_decimals must be between 0 and 4 (4 is ~11 m)")
+        if self.timestamp_unit not in TIMESTAMP_UNITS:
+            raise PolicyError(f"options.timestamp_unit must be one of {', '.join(TIMESTAMP_UNITS)}")
+        if self.mask_keep_last < 0 or len(self.mask_char) != 1:
+            raise PolicyError("options.mask_keep_last must be >= 0 and options.mask_char one character")
+        if self.postcode_keep < 0 or self.context_min_length < 1:
+            raise PolicyError("options.postcode_keep must be >= 0 and options.context_min_length >= 1")
+
+
+@dataclass(frozen=True)
+class OutputPolicy:
+    topic: str
+    source: str
+    purpose: str
+    categories: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def strategy_for(self, category: str, path: str, defaults: dict[str, str]) -> tuple[str, str]:
+        """The strategy for one field and the policy entry that chose it."""
+        if path in self.fields:
+            return self.fields[path], f'outputs."{self.topic}".fields."{path}"'
+        if category in self.categories:
+            return self.categories[category], f'outputs."{self.topic}".categories."{category}"'
+        return defaults[category], f'categories."{category}"'
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    options: Options
+    categories: dict[str, str]
+    outputs: dict[str, OutputPolicy]
+    path: str = "<memory>"
+
+    def outputs_for(self, source: str) -> list[OutputPolicy]:
+        return [o for o in self.outputs.values() if o.source == source]
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
+    return parse_policy(data, str(path))
+
+
+def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
+    from processors.strategies import STRATEGIES
+
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: {message}")
+
+    unknown = set(data) - {"version", "options", "categories", "outputs"}
+    if unknown:
+        raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise fail("'version' must be a non-empty string")
+
+    raw_options = data.get("options", {})
+    known = {f.name: f.type for f in fields(Options)}
+    if not isinstance(raw_options, dict) or set(raw_options) - set(known):
+        raise fail(f"[options] may only set: {', '.join(known)}")
+    for key, value in raw_options.items():
+        expected = str if known[key] == "str" else int
+        if type(value) is not expected:
+            raise fail(f"options.{key} must be {'a string' if expected is str else 'an integer'}")
+    options = Options(**raw_options)
+    try:
+        options.check()
+    except PolicyError as exc:
+        raise fail(str(exc)) from None
+
+    def check_strategy(where: str, name: Any) -> str:
+        if not isinstance(name, str) or name not in STRATEGIES:
+            raise fail(f"{where} = {name!r}: unknown strategy; use one of {', '.join(sorted(STRATEGIES))}")
+        return name
+
+    categories = data.get("categories", {})
+    if not isinstance(categories, dict):
+        raise fail("[categories] must be a table of category = strategy")
+    for category, strategy in categories.items():
+        if category not in CATEGORIES:
+            raise fail(f'categories."{category}": unknown data category')
+        check_strategy(f'categories."{category}"', strategy)
+    missing = [c for c in CATEGORIES if c not in categories]
+    if missing:
+        raise fail(f"[categories] has no default strategy for: {', '.join(missing)}")
+
+    outputs: dict[str, OutputPolicy] = {}
+    raw_outputs = data.get("outputs", {})
+    if not isinstance(raw_outputs, dict) or not raw_outputs:
+        raise fail("[outputs] must declare at least one output topic")
+    for topic, spec in raw_outputs.items():
+        where = f'outputs."{topic}"'
+        if not isinstance(spec, dict):
+            raise fail(f"{where} must be a table")
+        extra = set(spec) - {"source", "purpose", "categories", "fields"}
+        if extra:
+            raise fail(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        source, purpose = spec.get("source"), spec.get("purpose")
+        if not isinstance(source, str) or not isinstance(purpose, str):
+            raise fail(f"{where} needs 'source' (an input topic) and 'purpose' (a string)")
+        over_categories = spec.get("categories", {})
+        for category, strategy in over_categories.items():
+            if category not in CATEGORIES:
+                raise fail(f'{where}.categories."{category}": unknown data category')
+            check_strategy(f'{where}.categories."{category}"', strategy)
+        over_fields = spec.get("fields", {})
+        for path, strategy in over_fields.items():
+            check_strategy(f'{where}.fields."{path}"', strategy)
+        outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields))
+    return Policy(version, options, dict(categories), outputs, origin)

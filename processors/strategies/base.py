@@ -1,0 +1,49 @@
+"""What every anonymization strategy is: a name, an applicability check, and a compile step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from processors.policy import Options
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A personal field of a schema, as the plan compiler sees it."""
+
+    path: tuple[str, ...]
+    avro_type: str          # the base type once "null" is taken out of a union
+    category: str
+    format: str | None = None
+    scan: bool = False
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass
+class RecordContext:
+    """Per-record state shared by the transforms of one record."""
+
+    subject_key: bytes
+    # personal values of this very record (lower-cased, with their category): free-text
+    # redaction removes them wherever they reappear, e.g. the customer's name inside a note
+    context: list[tuple[str, str]] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+
+
+Transform = Callable[[Any, RecordContext], Any]
+
+
+class Strategy:
+    name: ClassVar[str]
+
+    def unsupported(self, info: FieldInfo) -> str | None:
+        """Why this strategy cannot apply to ``info``, or None if it can."""
+        return None
+
+    def compile(self, info: FieldInfo, options: Options) -> Transform:
+        raise NotImplementedError

@@ -1,0 +1,99 @@
+"""Generalize a value to a coarser one, by the field's ``format`` schema attribute.
+
+* ``ip``: the network address of the /ipv4_prefix or /ipv6_prefix network;
+* ``latitude`` / ``longitude``: rounded to ``coordinate_decimals`` places;
+* ``timestamp``: truncated to ``timestamp_unit`` (offset kept);
+* ``user_agent``: reduced to "<browser family> / <OS family>";
+* ``postcode``: the first ``postcode_keep`` characters.
+
+A value that cannot be parsed (an IP that is not one) is dropped rather than passed through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from typing import Any
+
+from processors.policy import Options
+from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+
+FORMATS = ("ip", "latitude", "longitude", "timestamp", "user_agent", "postcode")
+
+# order matters: Edge and Opera also say Chrome, Chrome also says Safari
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("CriOS/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"), ("bot", "Bot"))
+_SYSTEMS = (("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Android", "Android"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+_TRUNCATE = {
+    "second": {"microsecond": 0},
+    "minute": {"second": 0, "microsecond": 0},
+    "hour": {"minute": 0, "second": 0, "microsecond": 0},
+    "day": {"hour": 0, "minute": 0, "second": 0, "microsecond": 0},
+}
+
+
+def user_agent_family(agent: str) -> str:
+    browser = next((name for needle, name in _BROWSERS if needle in agent), "Other")
+    system = next((name for needle, name in _SYSTEMS if needle in agent), "Other")
+    return f"{browser} / {system}"
+
+
+def generalize_ip(value: str, v4_prefix: int, v6_prefix: int) -> str | None:
+    if v4_prefix == 24:
+        parts = value.split(".")
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
+            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    prefix = v4_prefix if address.version == 4 else v6_prefix
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+class Generalize(Strategy):
+    name = "generalize"
+
+    def unsupported(self, info: FieldInfo) -> str | None:
+        if info.format not in FORMATS:
+            return (f"needs a field whose schema 'format' is one of {', '.join(FORMATS)}; "
+                    f"{info.dotted} has format {info.format!r}")
+        numeric = info.format in ("latitude", "longitude")
+        if numeric != (info.avro_type in ("double", "float")):
+            return f"format {info.format} does not fit type {info.avro_type} of {info.dotted}"
+        return None
+
+    def compile(self, info: FieldInfo, options: Options) -> Transform:
+        fmt = info.format
+        if fmt == "ip":
+            v4, v6 = options.ipv4_prefix, options.ipv6_prefix
+
+            def ip(value: Any, ctx: RecordContext) -> Any:
+                return generalize_ip(value, v4, v6)
+            return ip
+        if fmt in ("latitude", "longitude"):
+            places = options.coordinate_decimals
+
+            def coordinate(value: Any, ctx: RecordContext) -> Any:
+                return round(value, places)
+            return coordinate
+        if fmt == "timestamp":
+            fields = _TRUNCATE[options.timestamp_unit]
+
+            def timestamp(value: Any, ctx: RecordContext) -> Any:
+                try:
+                    return datetime.fromisoformat(value).replace(**fields).isoformat()  # type: ignore[arg-type]
+                except ValueError:
+                    return None
+            return timestamp
+        if fmt == "user_agent":
+            def agent(value: Any, ctx: RecordContext) -> Any:
+                return user_agent_family(value)
+            return agent
+        keep = options.postcode_keep
+
+        def postcode(value: Any, ctx: RecordContext) -> Any:
+            compact = value.replace(" ", "")
+            return compact[:keep] if len(compact) > keep else ""
+        return postcode

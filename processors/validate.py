@@ -1,0 +1,226 @@
+"""Validators compiled once per Avro schema.
+
+``compile_validator(schema)`` turns a parsed-JSON Avro schema into a function that takes a
+decoded JSON value and returns a clean copy: only the schema's fields (unknown fields are
+dropped so that nothing untagged can reach an output), defaults filled in, numbers normalized.
+It raises :class:`InvalidRecord` with the field path and the rule; never with the value.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from processors.errors import InvalidRecord, SchemaError
+
+Validator = Callable[[Any], Any]
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+DEFAULT_MAX_STRING = 65_536
+
+
+def compile_validator(schema: Any, max_string: int = DEFAULT_MAX_STRING) -> Validator:
+    return _Compiler(max_string).build(schema, namespace="")
+
+
+class _Compiler:
+    def __init__(self, max_string: int) -> None:
+        self.max_string = max_string
+        self.named: dict[str, Validator] = {}
+
+    def build(self, schema: Any, namespace: str, fmt: str | None = None) -> Validator:
+        if isinstance(schema, str):
+            return self._primitive(schema, namespace, fmt)
+        if isinstance(schema, list):
+            return self._union([self.build(branch, namespace, fmt) for branch in schema], schema)
+        if isinstance(schema, dict):
+            kind = schema.get("type")
+            if kind == "record" or kind == "error":
+                return self._record(schema, namespace)
+            if kind == "enum":
+                return self._register(schema, namespace, self._enum(schema))
+            if kind == "array":
+                return self._array(self.build(schema["items"], namespace))
+            if kind == "map":
+                return self._map(self.build(schema["values"], namespace))
+            if kind == "fixed":
+                return self._register(schema, namespace, self._fixed(int(schema["size"])))
+            return self.build(kind, namespace, fmt or schema.get("format"))
+        raise SchemaError(f"unsupported schema node {schema!r}")
+
+    def _register(self, schema: dict[str, Any], namespace: str, validator: Validator) -> Validator:
+        self.named[_full_name(schema, namespace)] = validator
+        self.named[schema["name"]] = validator
+        return validator
+
+    def _primitive(self, kind: str, namespace: str, fmt: str | None) -> Validator:
+        max_string = self.max_string
+        if kind == "null":
+            def check_null(v: Any) -> Any:
+                if v is not None:
+                    raise InvalidRecord("type", "expected null")
+                return None
+            return check_null
+        if kind == "boolean":
+            def check_bool(v: Any) -> Any:
+                if v is not True and v is not False:
+                    raise InvalidRecord("type", "expected a boolean")
+                return v
+            return check_bool
+        if kind in ("int", "long"):
+            lo, hi = (INT_MIN, INT_MAX) if kind == "int" else (LONG_MIN, LONG_MAX)
+            def check_int(v: Any) -> Any:
+                if type(v) is not int:
+                    raise InvalidRecord("type", f"expected an integer ({kind})")
+                if not lo <= v <= hi:
+                    raise InvalidRecord("range", f"integer out of {kind} range")
+                return v
+            return check_int
+        if kind in ("float", "double"):
+            def check_float(v: Any) -> Any:
+                t = type(v)
+                if t is float:
+                    if v != v or v in (float("inf"), float("-inf")):
+                        raise InvalidRecord("range", "number must be finite")
+                    return v
+                if t is int:
+                    return float(v)
+                raise InvalidRecord("type", f"expected a number ({kind})")
+            return check_float
+        if kind == "string":
+            if fmt == "timestamp":
+                def check_timestamp(v: Any) -> Any:
+                    if type(v) is not str:
+                        raise InvalidRecord("type", "expected a string")
+                    if len(v) > 64:
+                        raise InvalidRecord("format.timestamp", "timestamp too long")
+                    try:
+                        parsed = datetime.fromisoformat(v)
+                    except ValueError:
+                        raise InvalidRecord("format.timestamp", "not an RFC 3339 timestamp") from None
+                    if parsed.tzinfo is None:
+                        raise InvalidRecord("format.timestamp", "timestamp has no UTC offset")
+                    return v
+                return check_timestamp
+            def check_string(v: Any) -> Any:
+                if type(v) is not str:
+                    raise InvalidRecord("type", "expected a string")
+                if len(v) > max_string:
+                    raise InvalidRecord("max_length", f"string longer than {max_string} characters")
+                return v
+            return check_string
+        if kind == "bytes":
+            def check_bytes(v: Any) -> Any:
+                if type(v) is bytes:
+                    return v
+                if type(v) is str:
+                    return v.encode("latin-1", errors="strict")
+                raise InvalidRecord("type", "expected bytes")
+            return check_bytes
+        named = self.named.get(kind) or self.named.get(f"{namespace}.{kind}")
+        if named is None:
+            raise SchemaError(f"unknown type name {kind!r}")
+        return named
+
+    def _union(self, branches: list[Validator], schema: list[Any]) -> Validator:
+        if len(branches) == 2 and schema[0] == "null":
+            inner = branches[1]
+            def check_optional(v: Any) -> Any:
+                return None if v is None else inner(v)
+            return check_optional
+        def check_union(v: Any) -> Any:
+            for branch in branches:
+                try:
+                    return branch(v)
+                except InvalidRecord:
+                    continue
+            raise InvalidRecord("type", "matches no branch of the union")
+        return check_union
+
+    def _enum(self, schema: dict[str, Any]) -> Validator:
+        symbols = frozenset(schema["symbols"])
+        name = schema["name"]
+        def check_enum(v: Any) -> Any:
+            if type(v) is not str:
+                raise InvalidRecord("type", f"expected a {name} symbol")
+            if v not in symbols:
+                raise InvalidRecord("enum", f"not a {name} symbol")
+            return v
+        return check_enum
+
+    def _fixed(self, size: int) -> Validator:
+        def check_fixed(v: Any) -> Any:
+            if type(v) is not bytes or len(v) != size:
+                raise InvalidRecord("type", f"expected {size} fixed bytes")
+            return v
+        return check_fixed
+
+    def _array(self, item: Validator) -> Validator:
+        def check_array(v: Any) -> Any:
+            if type(v) is not list:
+                raise InvalidRecord("type", "expected an array")
+            out = []
+            for i, element in enumerate(v):
+                try:
+                    out.append(item(element))
+                except InvalidRecord as exc:
+                    raise exc.at(f"[{i}]") from None
+            return out
+        return check_array
+
+    def _map(self, value: Validator) -> Validator:
+        def check_map(v: Any) -> Any:
+            if type(v) is not dict:
+                raise InvalidRecord("type", "expected an object")
+            out = {}
+            for k, element in v.items():
+                if type(k) is not str:
+                    raise InvalidRecord("type", "map keys must be strings")
+                try:
+                    out[k] = value(element)
+                except InvalidRecord as exc:
+                    # map keys can be personal (free text); name the map, not the key
+                    raise exc.at("[*]") from None
+            return out
+        return check_map
+
+    def _record(self, schema: dict[str, Any], namespace: str) -> Validator:
+        full = _full_name(schema, namespace)
+        inner_ns = full.rpartition(".")[0]
+        fields: list[tuple[str, Validator, bool, Any]] = []
+
+        def check_record(v: Any) -> Any:
+            if type(v) is not dict:
+                raise InvalidRecord("type", "expected an object")
+            out = {}
+            for name, check, has_default, default in fields:
+                if name in v:
+                    try:
+                        out[name] = check(v[name])
+                    except InvalidRecord as exc:
+                        raise exc.at(name) from None
+                elif has_default:
+                    out[name] = copy.copy(default)
+                else:
+                    raise InvalidRecord("required", "required field is missing", name)
+            return out
+
+        # registered before its fields are built so that recursive types resolve
+        self.named[full] = check_record
+        self.named[schema["name"]] = check_record
+        for f in schema["fields"]:
+            fields.append(
+                (f["name"], self.build(f["type"], inner_ns, f.get("format")), "default" in f, f.get("default"))
+            )
+        return check_record
+
+
+def _full_name(schema: dict[str, Any], namespace: str) -> str:
+    name = str(schema["name"])
+    if "." in name:
+        return name
+    ns = schema.get("namespace", namespace)
+    return f"{ns}.{name}" if ns else name

@@ -1,0 +1,172 @@
+"""The Faust app: agents that feed batches of input records to ``processors`` and produce the results.
+
+Per-subject state (the pseudonym secrets) is a Faust table backed by its changelog topic and
+partitioned like the input topics (by ``customer_id``). Anonymized records, dead letters and
+nothing else go through a dedicated aiokafka producer with large batches; Faust's own producer
+only writes changelogs and offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaProducer
+from mode import Service
+
+from processors.decode import Limits
+from processors.pipeline import TopicPipeline
+from processors.policy import Policy, load_policy
+from processors.pseudonym import new_subject_secret
+from processors.schemas import SchemaCatalog
+from streams.handler import BatchHandler
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("orders.v1", "logs.v1")
+
+
+class OutputProducer(Service):
+    """The producer for anonymized topics and the DLQ (large batches, lz4-free, acks=all)."""
+
+    def __init__(self, bootstrap: str, max_request_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bootstrap = bootstrap
+        self.max_request_size = max_request_size
+        self.producer: AIOKafkaProducer | None = None
+
+    def get(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            raise RuntimeError("the output producer is not started")
+        return self.producer
+
+    async def on_start(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id="lethe-output",
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=30_000,
+            max_request_size=self.max_request_size,
+        )
+        await self.producer.start()
+
+    async def on_stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.flush()
+            await self.producer.stop()
+
+
+class MetricsServer(Service):
+    def __init__(self, metrics: Metrics, port: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics, self.port = metrics, port
+
+    async def on_start(self) -> None:
+        self.metrics.serve(self.port)
+        log.info("metrics on http://0.0.0.0:%d/metrics", self.port)
+
+
+@dataclass
+class Lethe:
+    """A built app with what its worker must run beside it."""
+
+    app: faust.App
+    settings: Settings
+    metrics: Metrics
+    policy: Policy
+    output: OutputProducer
+    services: list[Service]
+
+
+def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
+    metrics = metrics or Metrics()
+    policy = load_policy(settings.policy_path)
+    catalog = SchemaCatalog.load(settings.schemas_dir)
+    limits = Limits(max_record_bytes=settings.max_record_bytes)
+    key = settings.pseudonym_key.reveal()
+    pipelines = {
+        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding)
+        for source in SOURCES
+    }
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in bootstrap.split(",")],
+        store=settings.table_store,
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
+        broker_request_timeout=max(settings.session_timeout_s * 5, 30.0),
+        # The embedded broker reports the first offset of the last batch as the log end, so
+        # changelog recovery stops early unless every changelog batch holds one record.
+        producer_max_batch_size=1 if settings.embedded else 16384,
+        stream_buffer_maxsize=max(settings.batch_size * 4, 4096),
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,
+    )
+    secrets = app.Table(
+        "subject-secrets",
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        use_partitioner=True,   # partition by key (murmur2), as upstream keys the input topics
+    )
+    # a DLQ record carries the original bytes plus headers, so allow the largest input and then some
+    output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
+    metrics.info.labels(policy.version, settings.output_encoding).set(1)
+    handlers: dict[str, BatchHandler] = {}
+
+    def secrets_for(subjects: set[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for subject in subjects:
+            raw_key = subject.encode()
+            secret = secrets.get(raw_key)
+            if secret is None:
+                secret = new_subject_secret()
+                secrets[raw_key] = secret
+                metrics.subjects_created.inc()
+            found[subject] = secret
+        return found
+
+    def make_agent(source: str) -> None:
+        topic_name = settings.topics.name(source)
+        handler = handlers[topic_name] = BatchHandler(
+            pipelines[source], topic_name, settings.topics.dlq, metrics, secrets_for, output.get)
+        topic = app.topic(topic_name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+                await handler.handle([event.message for event in events])
+
+        agent.__name__ = f"anonymize_{source.split('.')[0]}"
+        app.agent(topic, name=f"lethe.anonymize.{source}")(agent)
+
+    for source in SOURCES:
+        make_agent(source)
+
+    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            handler = handlers.get(tp.topic)
+            highwater = consumer.highwater(tp) if handler else None
+            if handler is None or highwater is None:
+                continue
+            position = handler.positions.get(tp.partition, 0)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+        metrics.subject_secrets.set(len(secrets))
+
+    services: list[Service] = [output]
+    if settings.metrics_port:
+        services.append(MetricsServer(metrics, settings.metrics_port))
+    return Lethe(app, settings, metrics, policy, output, services)
+

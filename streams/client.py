@@ -1,0 +1,79 @@
+"""Small synchronous Kafka clients for the CLI, the demo and the tests (kafka-python)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from processors.errors import LetheError
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=bootstrap, client_id="lethe-publish", acks="all",
+                         linger_ms=5, batch_size=256 * 1024, max_request_size=16 * 1024 * 1024)
+
+
+def publish(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:
+    """Publish (topic, key, value) records; return how many were acknowledged."""
+    client = producer(bootstrap)
+    try:
+        futures = [client.send(topic, value=value, key=key) for topic, key, value in records]
+        client.flush()
+        for future in futures:
+            future.get(timeout=30)
+        return len(futures)
+    finally:
+        client.close()
+
+
+def read(bootstrap: str, topics: list[str], expect: int | None = None, timeout: float = 30.0,
+         idle: float | None = None) -> Iterator[Record]:
+    """Read ``topics`` from the beginning, without a consumer group.
+
+    Stops after ``expect`` records, after ``timeout`` seconds, or (when ``idle`` is given)
+    once no record has arrived for ``idle`` seconds.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="lethe-read", group_id=None,
+                             enable_auto_commit=False, consumer_timeout_ms=200)
+    try:
+        partitions = []
+        deadline = time.monotonic() + timeout
+        wait_for_topic = time.monotonic() + min(timeout, 5.0)
+        for topic in topics:
+            ids = consumer.partitions_for_topic(topic)
+            while not ids and time.monotonic() < wait_for_topic:
+                time.sleep(0.2)
+                ids = consumer.partitions_for_topic(topic)
+            if not ids:
+                raise LetheError(f"topic {topic} does not exist (create it with `lethe topics create`)")
+            partitions += [TopicPartition(topic, p) for p in sorted(ids)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        seen = 0
+        last = time.monotonic()
+        while time.monotonic() < deadline and (expect is None or seen < expect):
+            batch = consumer.poll(timeout_ms=200)
+            if not batch:
+                if idle is not None and time.monotonic() - last > idle:
+                    return
+                continue
+            last = time.monotonic()
+            for messages in batch.values():
+                for m in messages:
+                    seen += 1
+                    yield Record(m.topic, m.partition, m.offset, m.key, m.value, dict(m.headers or []))
+    finally:
+        consumer.close()

@@ -1,0 +1,104 @@
+"""``lethe demo``: the embedded broker, a real worker process, sample traffic and what came out."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from typing import Any
+
+from processors.sample import Traffic, invalid_enum, malformed_records
+from streams.broker import EmbeddedBroker, free_port
+from streams.client import publish, read
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_demo(settings: Settings, events: int, subjects: int) -> int:
+    with EmbeddedBroker() as broker:
+        say(f"[1/5] embedded broker on {broker.bootstrap}")
+        ensure_topics(settings, broker.bootstrap)
+        metrics_port = settings.metrics_port or free_port()
+        log_path = settings.data_dir / "demo-worker.log"
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_METRICS_PORT=str(metrics_port),
+                   LETHE_DATA_DIR=str(settings.data_dir))
+        with open(log_path, "wb") as log_file:
+            worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=env,
+                                      stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            return _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], metrics_port: int,
+           events: int, subjects: int, log_path: str) -> int:
+    say(f"[2/5] worker started (pid {worker.pid}, log {log_path}, metrics :{metrics_port}/metrics)")
+    traffic = Traffic(settings.schemas_dir / "examples", subjects=subjects)
+    originals: dict[str, dict[str, Any]] = {}
+    records: list[tuple[str, bytes | None, bytes | None]] = []
+    for topic, event in traffic.stream(events):
+        originals[event["event_id"]] = event
+        key = event.get("customer_id")
+        records.append((settings.topics.name(topic), key.encode() if key else None, json.dumps(event).encode()))
+    bad = [*malformed_records(), ("unknown enum value", invalid_enum(traffic))]
+    records += [(settings.topics.orders, None, raw) for _, raw in bad]
+    publish(bootstrap, records)
+    total = len(records)
+    say(f"[3/5] published {events} sample events for {subjects} customers and {len(bad)} malformed records")
+
+    outputs = [settings.topics.name("orders.anonymized.v1"), settings.topics.name("logs.anonymized.v1")]
+    seen: Counter[str] = Counter()
+    samples: dict[str, Any] = {}
+    reasons: list[str] = []
+    last_report = time.monotonic()
+    for record in read(bootstrap, [*outputs, settings.topics.dlq], expect=total, timeout=120):
+        if worker.poll() is not None:
+            say(f"the worker exited with code {worker.returncode}; see {log_path}")
+            return 1
+        seen[record.topic] += 1
+        if record.topic == settings.topics.dlq:
+            reasons.append(f"{record.headers.get('field_path', b'').decode() or '<record>'}: "
+                           f"{record.headers['reason'].decode()} (rule {record.headers['rule'].decode()})")
+        elif record.topic not in samples and record.value:
+            samples[record.topic] = json.loads(record.value)
+        if time.monotonic() - last_report > 2:
+            say(f"      ... {sum(seen.values())}/{total} records out")
+            last_report = time.monotonic()
+    done = sum(seen.values())
+    say(f"[4/5] {done}/{total} records accounted for: " + ", ".join(f"{t} {n}" for t, n in sorted(seen.items())))
+    for topic, anonymized in sorted(samples.items()):
+        original = originals.get(anonymized["event_id"])
+        say(f"\n--- one record, before (raw input) and after ({topic}) ---")
+        say(json.dumps(original, indent=2, ensure_ascii=False))
+        say(json.dumps(anonymized, indent=2, ensure_ascii=False))
+    say("\n--- dead-lettered with a reason (dlq.v1 headers; no personal values) ---")
+    for reason in reasons:
+        say(f"  {reason}")
+    say(f"\n[5/5] metrics from http://127.0.0.1:{metrics_port}/metrics:")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(("lethe_records_in_total", "lethe_records_out_total",
+                                    "lethe_records_dead_lettered_total")):
+                    say(f"  {line}")
+    except OSError as exc:
+        say(f"  (metrics not reachable: {exc})")
+    if done != total:
+        say(f"only {done} of {total} records came out; see {log_path}")
+        return 1
+    return 0

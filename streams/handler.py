@@ -1,0 +1,151 @@
+"""One batch of input records: process it, produce every result, and only then let Faust ack it.
+
+Nothing on input can crash the worker: a record that makes the processors fail unexpectedly goes
+to the DLQ (rule ``internal``) like any invalid record. Producing is retried with backoff until
+the broker takes every record, so a batch is never acked half-delivered (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+
+from processors.errors import InvalidRecord
+from processors.pipeline import BatchResult, Decoded, TopicPipeline
+from streams.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+DLQ_TRUNCATE_BYTES = 900_000
+
+
+def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
+    """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
+    raw = message.value
+    encoding = "unknown" if not raw else ("avro" if raw[:2] == b"\xc3\x01" else "json")
+    headers = [
+        ("source_topic", message.topic.encode()),
+        ("source_partition", str(message.partition).encode()),
+        ("source_offset", str(message.offset).encode()),
+        ("encoding", encoding.encode()),
+        ("reason", exc.reason.encode()),
+        ("rule", exc.rule.encode()),
+        ("failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    if exc.path:
+        headers.append(("field_path", exc.path.encode()))
+    return headers
+
+
+class BatchHandler:
+    def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
+                 secrets_for: Callable[[set[str]], dict[str, bytes]],
+                 producer: Callable[[], AIOKafkaProducer]) -> None:
+        self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
+        self.metrics, self.secrets_for, self.producer = metrics, secrets_for, producer
+        self.positions: dict[int, int] = {}
+
+    async def handle(self, messages: Sequence[Any]) -> None:
+        started = time.perf_counter()
+        result = self.process(messages)
+        delay = 0.5
+        while True:
+            try:
+                await self.produce(result, messages)
+                break
+            except KafkaError as exc:
+                log.warning("producing a batch of %d from %s failed (%s); retrying in %.1fs",
+                            len(messages), self.topic, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self.observe(result, messages, started)
+
+    def process(self, messages: Sequence[Any]) -> BatchResult:
+        pipeline = self.pipeline
+        try:
+            decoded = pipeline.decode([m.value for m in messages])
+            return pipeline.anonymize(decoded, self.secrets_for(decoded.subjects))
+        except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
+            log.error("batch from %s failed in processing (%s); retrying record by record",
+                      self.topic, type(exc).__name__)
+        result = BatchResult()
+        for index, message in enumerate(messages):
+            try:
+                decoded = pipeline.decode([message.value])
+                one = pipeline.anonymize(decoded, self.secrets_for(decoded.subjects))
+            except Exception as exc:
+                log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
+                          message.topic, message.partition, message.offset, type(exc).__name__)
+                reason = f"internal error while processing ({type(exc).__name__})"
+                result.dead.append((index, InvalidRecord("internal", reason)))
+                continue
+            for out in one.outputs:
+                out.index = index
+                result.outputs.append(out)
+            result.dead += [(index, err) for _, err in one.dead]
+            result.tagged.update(one.tagged)
+        return result
+
+    async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
+        producer = self.producer()
+        futures = [await producer.send(out.topic, out.value, key=out.key) for out in result.outputs]
+        dead = []
+        for index, exc in result.dead:
+            message = messages[index]
+            headers = dlq_headers(exc, message)
+            dead.append((message, headers, await self._send_dead(producer, message, headers)))
+        await asyncio.gather(*futures)
+        for message, headers, future in dead:
+            try:
+                await future
+            except MessageSizeTooLargeError:
+                # the broker takes no record this large: keep its head, say how long it was
+                note = [("truncated_from_bytes", str(len(message.value)).encode())]
+                await (await producer.send(self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES],
+                                           key=message.key, headers=headers + note))
+
+    async def _send_dead(self, producer: AIOKafkaProducer, message: Any,
+                         headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
+        try:
+            future: asyncio.Future[Any] = await producer.send(self.dlq_topic, message.value,
+                                                              key=message.key, headers=headers)
+            return future
+        except MessageSizeTooLargeError:
+            note = [("truncated_from_bytes", str(len(message.value)).encode())]
+            future = await producer.send(self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES],
+                                         key=message.key, headers=headers + note)
+            return future
+
+    def observe(self, result: BatchResult, messages: Sequence[Any], started: float) -> None:
+        m, topic = self.metrics, self.topic
+        done = time.perf_counter()
+        m.records_in.labels(topic).inc(len(messages))
+        m.batch_seconds.labels(topic).observe(done - started)
+        m.batch_size.labels(topic).observe(len(messages))
+        outs: dict[str, int] = {}
+        for out in result.outputs:
+            outs[out.topic] = outs.get(out.topic, 0) + 1
+        for name, count in outs.items():
+            m.records_out.labels(name).inc(count)
+        for _, exc in result.dead:
+            m.records_dead.labels(topic, exc.rule).inc()
+        for category, count in result.tagged.items():
+            m.fields_tagged.labels(category).inc(count)
+        now_ms = time.time() * 1000
+        latency = m.event_latency.labels(topic)
+        for message in messages[:: max(len(messages) // 50, 1)]:   # a sample per batch is enough
+            if message.timestamp:
+                latency.observe(max(now_ms - message.timestamp, 0) / 1000)
+        positions = self.positions
+        for message in messages:
+            positions[message.partition] = message.offset + 1
+
+
+__all__ = ["BatchHandler", "Decoded", "dlq_headers"]

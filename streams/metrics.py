@@ -1,0 +1,45 @@
+"""Prometheus metrics, created against one injected registry (tests build their own).
+
+Labels carry only topic names, partitions, data categories and rule names: never a value
+taken from a record.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.records_in = Counter("lethe_records_in", "Records consumed from an input topic",
+                                  ["topic"], registry=r)
+        self.records_out = Counter("lethe_records_out", "Anonymized records produced to an output topic",
+                                   ["topic"], registry=r)
+        self.records_dead = Counter("lethe_records_dead_lettered",
+                                    "Input records sent to the DLQ, by source topic and failed rule",
+                                    ["topic", "rule"], registry=r)
+        self.fields_tagged = Counter("lethe_fields_tagged", "Personal fields tagged, by data category",
+                                     ["category"], registry=r)
+        self.batch_seconds = Histogram("lethe_batch_processing_seconds",
+                                       "Time to decode, tag, anonymize and produce one batch",
+                                       ["topic"], buckets=LATENCY_BUCKETS, registry=r)
+        self.event_latency = Histogram("lethe_event_latency_seconds",
+                                       "From a record's Kafka timestamp to its anonymized copy being acknowledged",
+                                       ["topic"], buckets=LATENCY_BUCKETS, registry=r)
+        self.batch_size = Histogram("lethe_batch_records", "Records per processed batch", ["topic"],
+                                    buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000), registry=r)
+        self.consumer_lag = Gauge("lethe_consumer_lag", "Records not yet processed (high watermark - position)",
+                                  ["topic", "partition"], registry=r)
+        self.subjects_created = Counter("lethe_subject_secrets_created",
+                                        "Per-subject pseudonym secrets created", registry=r)
+        self.subject_secrets = Gauge("lethe_subject_secrets", "Per-subject secrets held by this worker",
+                                     registry=r)
+        self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
+                          registry=r)
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=addr, registry=self.registry)

@@ -1,0 +1,197 @@
+"""Settings: one frozen object, read from the environment at start-up (never at import)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processors.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KEY_FILE = "pseudonym.key"
+
+
+class Secret:
+    """A secret value: never shown by repr/str, only by ``reveal()``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str = ""
+
+    def name(self, canonical: str) -> str:
+        return self.prefix + canonical
+
+    @property
+    def orders(self) -> str:
+        return self.name("orders.v1")
+
+    @property
+    def logs(self) -> str:
+        return self.name("logs.v1")
+
+    @property
+    def dlq(self) -> str:
+        return self.name("dlq.v1")
+
+    def all(self) -> list[str]:
+        return [self.name(t) for t in ALL_TOPICS]
+
+
+ALL_TOPICS = (
+    "orders.v1", "logs.v1", "consent.v1", "privacy-requests.v1",
+    "orders.anonymized.v1", "logs.anonymized.v1",
+    "lifecycle.commands.v1", "lifecycle.acks.v1", "privacy.audit.v1", "dlq.v1",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bootstrap_servers: str | None
+    store_url: str
+    metrics_port: int
+    policy_path: Path
+    schemas_dir: Path
+    data_dir: Path
+    pseudonym_key: Secret = field(repr=True)
+    key_source: str
+    app_id: str
+    topics: Topics
+    partitions: int
+    replication_factor: int
+    table_store: str
+    session_timeout_s: float
+    batch_size: int
+    batch_within_s: float
+    output_encoding: str
+    max_record_bytes: int
+    log_level: str
+
+    @property
+    def embedded(self) -> bool:
+        return self.bootstrap_servers is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, bootstrap: str | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str) -> str:
+            value = env.get(name, "").strip()
+            return value or default
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = get(name, str(default))
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not an integer") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+            return value
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            raw = get(name, str(default))
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+            return value
+
+        servers = bootstrap or env.get("LETHE_BOOTSTRAP_SERVERS", "").strip() or None
+        if servers is not None:
+            for server in servers.split(","):
+                host, _, port = server.strip().rpartition(":")
+                if not host or not port.isdigit():
+                    raise ConfigError(
+                        f"LETHE_BOOTSTRAP_SERVERS entry {server.strip()!r} is not host:port "
+                        "(example: kafka-1:9092,kafka-2:9092)")
+        data_dir = Path(get("LETHE_DATA_DIR", ".lethe")).resolve()
+        store_url = get("LETHE_STORE_URL", f"sqlite:///{data_dir / 'lethe.db'}")
+        _check_store_url(store_url)
+        policy = Path(get("LETHE_POLICY", str(REPO_ROOT / "deploy" / "policy.toml")))
+        if not policy.is_file():
+            raise ConfigError(f"LETHE_POLICY={policy}: no such file (the default is deploy/policy.toml)")
+        key, key_source = _pseudonym_key(env.get("LETHE_PSEUDONYM_KEY", ""), data_dir)
+        encoding = get("LETHE_OUTPUT_ENCODING", "json")
+        if encoding not in ("json", "avro"):
+            raise ConfigError(f"LETHE_OUTPUT_ENCODING={encoding!r}: use json or avro")
+        store = get("LETHE_TABLE_STORE", "memory://")
+        if not (store.startswith("memory://") or store.startswith("rocksdb://")):
+            raise ConfigError(f"LETHE_TABLE_STORE={store!r}: use memory:// or rocksdb://")
+        level = get("LETHE_LOG_LEVEL", "info").lower()
+        if level not in ("debug", "info", "warning", "error"):
+            raise ConfigError(f"LETHE_LOG_LEVEL={level!r}: use debug, info, warning or error")
+        return cls(
+            bootstrap_servers=servers,
+            store_url=store_url,
+            metrics_port=integer("LETHE_METRICS_PORT", 9108, 0, 65535),
+            policy_path=policy,
+            schemas_dir=Path(get("LETHE_SCHEMAS_DIR", str(REPO_ROOT / "schemas"))),
+            data_dir=data_dir,
+            pseudonym_key=key,
+            key_source=key_source,
+            app_id=get("LETHE_APP_ID", "lethe"),
+            topics=Topics(env.get("LETHE_TOPIC_PREFIX", "").strip()),
+            partitions=integer("LETHE_PARTITIONS", 4, 1, 10_000),
+            replication_factor=integer("LETHE_REPLICATION_FACTOR", 1, 1, 10),
+            table_store=store,
+            session_timeout_s=number("LETHE_SESSION_TIMEOUT_S", 6.0, 1.0, 300.0),
+            batch_size=integer("LETHE_BATCH_SIZE", 2000, 1, 100_000),
+            batch_within_s=number("LETHE_BATCH_WITHIN_MS", 50.0, 1.0, 10_000.0) / 1000,
+            output_encoding=encoding,
+            max_record_bytes=integer("LETHE_MAX_RECORD_BYTES", 1_048_576, 1024, 64 * 1_048_576),
+            log_level=level,
+        )
+
+
+def _check_store_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError("LETHE_STORE_URL is not a SQLAlchemy URL "
+                          "(examples: sqlite:///lethe.db, postgresql://host/db)") from None
+
+
+def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret, str]:
+    """The master pseudonymization key: LETHE_PSEUDONYM_KEY, else a key file made on first run."""
+    raw = raw.strip()
+    if raw:
+        try:
+            key = bytes.fromhex(raw)
+        except ValueError:
+            raise ConfigError("LETHE_PSEUDONYM_KEY must be hex (64 hex digits = 32 bytes; "
+                              "make one with: python -c 'import secrets; print(secrets.token_hex(32))')") from None
+        if len(key) < 16:
+            raise ConfigError("LETHE_PSEUDONYM_KEY is too short: give at least 32 hex digits (16 bytes)")
+        return Secret(key[:64]), "LETHE_PSEUDONYM_KEY"
+    path = data_dir / KEY_FILE
+    if path.is_file():
+        key = bytes.fromhex(path.read_text().strip())
+        return Secret(key), str(path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+    return Secret(key), f"{path} (generated)"

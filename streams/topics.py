@@ -1,0 +1,58 @@
+"""Topic provisioning: every Lethe topic is created explicitly with its partition count.
+
+Auto-created topics get whatever the broker's default is (4 on the embedded broker, 1 on many
+Kafka installs), which silently breaks co-partitioning by subject, so Lethe never relies on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from processors.errors import LetheError
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TopicError(LetheError):
+    """Topics could not be listed or created."""
+
+
+def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="lethe-admin",
+                                    request_timeout_ms=10_000)
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise TopicError(f"no Kafka broker answers at {bootstrap}; is it running? "
+                                 "(unset LETHE_BOOTSTRAP_SERVERS to use the embedded broker)") from None
+            time.sleep(0.5)
+
+
+def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
+    """Create every missing Lethe topic; return the names created."""
+    admin = admin_client(bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in settings.topics.all() if t not in existing]
+        created = []
+        for name in wanted:
+            try:
+                admin.create_topics([NewTopic(name, settings.partitions, settings.replication_factor)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as exc:
+                raise TopicError(f"cannot create topic {name}: {exc}") from None
+        if created:
+            log.info("created %d topics with %d partitions: %s", len(created), settings.partitions,
+                     ", ".join(created))
+        return created
+    finally:
+        admin.close()

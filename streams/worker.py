@@ -1,0 +1,52 @@
+"""Run a Lethe worker: embedded broker when none is configured, topics, the Faust worker."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import ExitStack
+
+import faust
+
+from streams.app import create_app
+from streams.broker import EmbeddedBroker
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+log = logging.getLogger("lethe")
+
+
+def run_worker(settings: Settings) -> int:
+    with ExitStack() as stack:
+        if settings.bootstrap_servers is None:
+            broker = stack.enter_context(EmbeddedBroker())
+            bootstrap = broker.bootstrap
+            print(f"lethe: no LETHE_BOOTSTRAP_SERVERS set; started the embedded broker on {bootstrap} "
+                  "(memory only)", file=sys.stderr, flush=True)
+        else:
+            bootstrap = settings.bootstrap_servers
+        ensure_topics(settings, bootstrap)
+        lethe = create_app(settings, bootstrap)
+        print(f"lethe: worker {settings.app_id} on {bootstrap}; policy {lethe.policy.path} "
+              f"(version {lethe.policy.version}); pseudonym key from {settings.key_source}; "
+              f"metrics on :{settings.metrics_port}/metrics", file=sys.stderr, flush=True)
+        worker = faust.Worker(
+            lethe.app,
+            *lethe.services,
+            loglevel=settings.log_level,
+            redirect_stdouts=False,
+            quiet=True,
+        )
+        _quiet_libraries(settings.log_level)
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return 0
+
+
+def _quiet_libraries(level: str) -> None:
+    if level == "debug":
+        return
+    for name in ("aiokafka", "kafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(logging.WARNING)

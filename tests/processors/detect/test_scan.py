@@ -1,0 +1,102 @@
+import re
+from typing import ClassVar
+
+import pytest
+
+from processors.detect import RULES, Rule, Span, redact, scan
+
+NOTE = "Mail john.doe@example.com or call +1 (415) 555-2671, card 4111 1111 1111 1111, ip 10.0.0.1."
+
+
+class _Word(Rule):
+    name: ClassVar[str] = "word"
+    category: ClassVar[str] = "test.word"
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile(r"[a-z]+"),)
+
+
+class _Pair(Rule):
+    name: ClassVar[str] = "pair"
+    category: ClassVar[str] = "test.pair"
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile(r"[a-z]+ [a-z]+"),)
+
+
+class _Letters(_Word):
+    name: ClassVar[str] = "letters"
+
+
+class _Digits(Rule):
+    name: ClassVar[str] = "digits"
+    category: ClassVar[str] = "test.digits"
+    MIN_DIGITS: ClassVar[int] = 3
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile(r"[0-9]"),)
+
+
+def test_registry_order() -> None:
+    assert [rule.name for rule in RULES] == ["card", "iban", "email", "ipv6", "ipv4", "phone", "address"]
+
+
+def test_scan_finds_each_kind_sorted_by_start() -> None:
+    assert [(NOTE[span.start : span.end], span.rule) for span in scan(NOTE)] == [
+        ("john.doe@example.com", "email"),
+        ("+1 (415) 555-2671", "phone"),
+        ("4111 1111 1111 1111", "card"),
+        ("10.0.0.1", "ipv4"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("4111111111111111", "card"),  # also a phone-like digit run: card is listed first
+        ("DE89370400440532013000", "iban"),
+        ("::ffff:1.2.3.4", "ipv6"),  # longer than the embedded IPv4
+        ("+1 (415) 555-2671", "phone"),  # longer than the (415) 555-2671 inside it
+    ],
+)
+def test_overlap_keeps_one_span(text: str, rule: str) -> None:
+    (span,) = scan(text)
+    assert (span.start, span.end, span.rule) == (0, len(text), rule)
+
+
+def test_longer_span_wins_over_rule_order() -> None:
+    assert [span.rule for span in scan("ab cd", (_Word(), _Pair()))] == ["pair"]
+
+
+def test_equal_length_keeps_earlier_rule() -> None:
+    assert [span.rule for span in scan("ab", (_Word(), _Letters()))] == ["word"]
+    assert [span.rule for span in scan("ab", (_Letters(), _Word()))] == ["letters"]
+
+
+def test_rules_needing_digits_are_skipped() -> None:
+    assert scan("a1b2", (_Digits(),)) == []
+    assert len(scan("a1b2c3", (_Digits(),))) == 3
+
+
+def test_find_does_not_depend_on_scan_skipping() -> None:
+    assert len(_Digits().find("a1b2")) == 2
+
+
+@pytest.mark.parametrize("text", ["", "nothing personal here", "Order ORD-2026-000123 ships 2026-11-20."])
+def test_scan_clean_text(text: str) -> None:
+    assert scan(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        ("", [], ""),
+        ("abc", [], "abc"),
+        ("abc", [Span(0, 3, "x.y", "r")], "[x.y]"),
+        ("a b c", [Span(4, 5, "c", "r"), Span(0, 1, "a", "r")], "[a] b [c]"),
+        ("abcdef", [Span(0, 4, "long", "r"), Span(2, 6, "tail", "r")], "[long]"),
+        ("abcdef", [Span(1, 3, "inner", "r"), Span(0, 4, "outer", "r")], "[outer]ef"),
+    ],
+)
+def test_redact(text: str, spans: list[Span], expected: str) -> None:
+    assert redact(text, spans) == expected
+
+
+def test_redact_scan_round_trip() -> None:
+    assert redact(NOTE, scan(NOTE)) == (
+        "Mail [contact.email] or call [contact.phone], card [transaction.payment], ip [network.ip]."
+    )
