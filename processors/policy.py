@@ -57,6 +57,8 @@ class Options:
     mask_char: str = "*"
     postcode_keep: int = 2
     context_min_length: int = 3
+    # query parameters whose values survive URL redaction (others become "[query]")
+    url_keep_params: tuple[str, ...] = ("utm_source", "utm_medium", "utm_campaign", "page", "sort", "step", "lang")
 
     def check(self) -> None:
         if not 0 <= self.ipv4_prefix <= 32:
@@ -132,9 +134,15 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     if not isinstance(raw_options, dict) or set(raw_options) - set(known):
         raise fail(f"[options] may only set: {', '.join(known)}")
     for key, value in raw_options.items():
+        if key == "url_keep_params":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(f"options.{key} must be a list of strings")
+            continue
         expected = str if known[key] == "str" else int
         if type(value) is not expected:
             raise fail(f"options.{key} must be {'a string' if expected is str else 'an integer'}")
+    if "url_keep_params" in raw_options:
+        raw_options = {**raw_options, "url_keep_params": tuple(raw_options["url_keep_params"])}
     options = Options(**raw_options)
     try:
         options.check()

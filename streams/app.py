@@ -106,9 +106,11 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
         broker_request_timeout=max(settings.session_timeout_s * 5, 30.0),
-        # The embedded broker reports the first offset of the last batch as the log end, so
-        # changelog recovery stops early unless every changelog batch holds one record.
-        producer_max_batch_size=1 if settings.embedded else 16384,
+        # Only changelogs go through Faust's producer. The embedded broker reports the first
+        # offset of the last batch as the log end, so recovery stops early (and loses secrets)
+        # unless every changelog batch holds one record. Changelog writes happen once per new
+        # subject, so one-record batches cost little on Apache Kafka too; keep it everywhere.
+        producer_max_batch_size=1,
         stream_buffer_maxsize=max(settings.batch_size * 4, 4096),
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
@@ -125,22 +127,25 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     metrics.info.labels(policy.version, settings.output_encoding).set(1)
     handlers: dict[str, BatchHandler] = {}
 
-    def secrets_for(subjects: set[str]) -> dict[str, bytes]:
+    def secrets_for(subjects: set[str]) -> tuple[dict[str, bytes], int]:
         found: dict[str, bytes] = {}
+        created = 0
         for subject in subjects:
             raw_key = subject.encode()
             secret = secrets.get(raw_key)
             if secret is None:
                 secret = new_subject_secret()
                 secrets[raw_key] = secret
-                metrics.subjects_created.inc()
+                created += 1
             found[subject] = secret
-        return found
+        metrics.subjects_created.inc(created)
+        return found, created
 
     def make_agent(source: str) -> None:
         topic_name = settings.topics.name(source)
         handler = handlers[topic_name] = BatchHandler(
-            pipelines[source], topic_name, settings.topics.dlq, metrics, secrets_for, output.get)
+            pipelines[source], topic_name, settings.topics.dlq, metrics, secrets_for, output.get,
+            settings.topics.name, app.producer.flush)
         topic = app.topic(topic_name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
 
         async def agent(stream: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,15 +46,25 @@ def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
 
 class BatchHandler:
     def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
-                 secrets_for: Callable[[set[str]], dict[str, bytes]],
-                 producer: Callable[[], AIOKafkaProducer]) -> None:
+                 secrets_for: Callable[[set[str]], tuple[dict[str, bytes], int]],
+                 producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
+                 flush_state: Callable[[], Awaitable[None]]) -> None:
+        self.flush_state = flush_state
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
+        # outputs are named by the policy's canonical topics; a deployment may prefix them
+        self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
         self.metrics, self.secrets_for, self.producer = metrics, secrets_for, producer
         self.positions: dict[int, int] = {}
+        self.created = 0
 
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
+        self.created = 0
         result = self.process(messages)
+        if self.created:
+            # new subject secrets must be in their changelog before any output uses them and
+            # the batch is acked, or a crash now would re-key these subjects after recovery
+            await self.flush_state()
         delay = 0.5
         while True:
             try:
@@ -67,11 +77,16 @@ class BatchHandler:
                 delay = min(delay * 2, 30.0)
         self.observe(result, messages, started)
 
+    def secrets(self, subjects: set[str]) -> dict[str, bytes]:
+        found, created = self.secrets_for(subjects)
+        self.created += created
+        return found
+
     def process(self, messages: Sequence[Any]) -> BatchResult:
         pipeline = self.pipeline
         try:
             decoded = pipeline.decode([m.value for m in messages])
-            return pipeline.anonymize(decoded, self.secrets_for(decoded.subjects))
+            return pipeline.anonymize(decoded, self.secrets(decoded.subjects))
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -79,7 +94,7 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 decoded = pipeline.decode([message.value])
-                one = pipeline.anonymize(decoded, self.secrets_for(decoded.subjects))
+                one = pipeline.anonymize(decoded, self.secrets(decoded.subjects))
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)
@@ -95,7 +110,8 @@ class BatchHandler:
 
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
         producer = self.producer()
-        futures = [await producer.send(out.topic, out.value, key=out.key) for out in result.outputs]
+        names = self.names
+        futures = [await producer.send(names[out.topic], out.value, key=out.key) for out in result.outputs]
         dead = []
         for index, exc in result.dead:
             message = messages[index]
@@ -133,7 +149,7 @@ class BatchHandler:
         for out in result.outputs:
             outs[out.topic] = outs.get(out.topic, 0) + 1
         for name, count in outs.items():
-            m.records_out.labels(name).inc(count)
+            m.records_out.labels(self.names[name]).inc(count)
         for _, exc in result.dead:
             m.records_dead.labels(topic, exc.rule).inc()
         for category, count in result.tagged.items():

@@ -6,6 +6,7 @@ same length overlap, so the payment rules come first and a card number is never 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 from processors.detect.address import AddressRule
@@ -29,7 +30,7 @@ RULES: tuple[Rule, ...] = (
     AddressRule(),
 )
 
-_DIGITS = "0123456789"
+_DIGITS = b"0123456789"
 
 
 def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
@@ -37,7 +38,8 @@ def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
 
     Where spans overlap the longer one wins; on equal length the rule listed first in ``rules``.
     """
-    digits = sum(map(text.count, _DIGITS))
+    encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
+    digits = len(encoded) - len(encoded.translate(None, _DIGITS))
     ranked: list[tuple[int, int, int, Span]] = []
     for priority, rule in enumerate(rules):
         if digits < rule.MIN_DIGITS:
@@ -47,11 +49,16 @@ def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
     if len(ranked) < 2:
         return [entry[3] for entry in ranked]
     ranked.sort(key=lambda entry: entry[:3])
+    starts: list[int] = []  # of the kept spans, which never overlap, so only neighbours can clash
     kept: list[Span] = []
     for *_, span in ranked:
-        if all(span.end <= other.start or other.end <= span.start for other in kept):
-            kept.append(span)
-    kept.sort(key=lambda span: span.start)
+        index = bisect_left(starts, span.start)
+        if index > 0 and kept[index - 1].end > span.start:
+            continue
+        if index < len(kept) and kept[index].start < span.end:
+            continue
+        starts.insert(index, span.start)
+        kept.insert(index, span)
     return kept
 
 

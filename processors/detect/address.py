@@ -13,7 +13,7 @@ Not found, by design: lower-case addresses (``10 downing street``), street names
 number, PO boxes, French/Spanish/Italian layouts (``12 rue de la Paix``, ``Calle Mayor 5``),
 US ZIP codes and any other bare number (a 5-digit number is far more often something else), and
 city or country names. A sentence such as "Chapter 3 Main Place" still reads as an address;
-a few leading function words (The, A, Of, …) are refused as the first name word to cut those.
+a few function words (The, A, Of, …) are refused as name words to cut the commonest of those.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _SUFFIXES = (
 _STOP = r"(?!(?:The|A|An|And|Or|Of|In|On|At|To|For|By|From|With|My|Our|Your|Its|This|That)\b)"
 _NAME_WORD = rf"{_STOP}(?:[A-Z][a-z]+(?:['’-][A-Za-z]+)*|[0-9]{{1,3}}(?:st|nd|rd|th))"
 _ENGLISH = (
-    rf"[0-9](?<![\w.,/-].)[0-9]{{0,4}}[A-Za-z]?(?:-[0-9]{{1,5}})?,? (?:{_NAME_WORD} ){{1,4}}"
+    rf"[0-9](?<![\w.,/-].)[0-9]{{0,4}}+[A-Za-z]?+(?:-[0-9]{{1,5}})?+,?+ (?:{_NAME_WORD} ){{1,4}}"
     rf"(?:{_SUFFIXES})\b(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )
 

@@ -1,8 +1,8 @@
 """E-mail addresses, including the percent-encoded form (``%40``) that shows up inside URLs.
 
-``PATTERNS`` matches from the ``@`` (or ``%40``) through the domain; ``find`` then reads the
-local part backwards from there. Scanning for local parts at every word start instead costs
-about five times as much on ordinary notes, and this rule runs on every event.
+``PATTERNS`` match from the ``@`` (or ``%40``) through the domain; ``find`` then reads the
+local part backwards from there. A pattern that starts at the local part has to be tried at
+every word start and costs several times as much on ordinary notes; this rule runs on every event.
 
 Limits: ASCII addresses only (no internationalised local parts or IDN domains in Unicode form),
 no quoted local parts, local parts of at most 64 characters made of letters, digits, ``_``,
@@ -47,7 +47,8 @@ def local_part_start(text: str, at: int) -> int | None:
 class EmailRule(Rule):
     name: ClassVar[str] = "email"
     category: ClassVar[str] = "contact.email"
-    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile(r"(?:@|%40)" + _DOMAIN),)
+    # Two literal-led patterns rather than one "(?:@|%40)": re finds a literal far faster.
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile("@" + _DOMAIN), re.compile("%40" + _DOMAIN))
 
     def may_match(self, text: str) -> bool:
         return "@" in text or "%40" in text

@@ -3,18 +3,22 @@
 Accepted shapes:
 
 - international: ``+`` country code then groups split by one space, dot or dash, with optional
-  parenthesised groups (``+44 (0)20 7946 0958``, ``+1 (415) 555-2671``, ``+4915112345678``);
-- national with a trunk ``0`` or a parenthesised area code and at least one separator
-  (``030 1234567``, ``(030) 123 4567``, ``06 12 34 56 78``, ``(415) 555-2671``);
+  parenthesised groups (``+44 (0)20 7946 0958``, ``+1 (415) 555-2671``, ``+4915112345678``),
+  or ``00`` country code followed by at least one separated group (``0049 30 1234567``);
+- national with a trunk ``0`` or a parenthesised area code and at least one separator, ``/``
+  allowed after the area code (``030 1234567``, ``030/1234567``, ``(030) 123 4567``,
+  ``06 12 34 56 78``, ``(415) 555-2671``);
 - national without separators: ``0`` + 9 or 10 digits (``07700900123``);
 - North American ``NXX-NXX-XXXX`` with dashes, dots or spaces (``415.555.2671``).
 
 Every match must hold 7–15 digits (E.164; a ``(0)`` trunk is not counted) and must not be laid
-out like a date. Limits: 7-digit local numbers without area code (``555-2671``), numbers with
-``/`` separators and vanity letters are not found; a number running straight into a further
-digit group ("+49 30 1234567 2026") is rejected as a whole because it exceeds 15 digits.
-Numbers preceded by letters, ``-`` or ``.`` are skipped so order ids (``ORD-2026-000123``),
-IPv4 addresses and decimals never match.
+out like a date. Numbers preceded by letters, ``-``, ``.`` or ``/`` are skipped, so order ids
+(``ORD-2026-000123``), IPv4 addresses and decimals never match.
+
+Limits: not found are 7-digit local numbers without area code (``555-2671``), ``/`` anywhere
+but after the area code, North American numbers breaking the NXX rules (``555-123-4567``),
+``00`` numbers without any separator, and vanity letters. A number running straight into a
+further digit group ("+49 30 1234567 2026") is rejected as a whole (more than 15 digits).
 """
 
 from __future__ import annotations
@@ -40,10 +44,13 @@ class PhoneRule(Rule):
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(r"\+" + _NOT_AFTER + r"[1-9][0-9]{0,14}" + _GROUPS + "*" + _AFTER),
         re.compile(r"\(" + _NOT_AFTER + r"0?[1-9][0-9]{1,4}\)[ .-]?" + _NATIONAL_REST + _AFTER),
-        re.compile(r"0" + _NOT_AFTER + r"[1-9](?:[0-9]{0,4}[ .-]" + _NATIONAL_REST + "|[0-9]{8,9})" + _AFTER),
+        re.compile(r"0" + _NOT_AFTER + r"0[1-9][0-9]{0,3}" + _GROUPS + "+" + _AFTER),
+        re.compile(r"0" + _NOT_AFTER + r"[1-9](?:[0-9]{0,4}(?:[ .-]| ?/ ?)" + _NATIONAL_REST + "|[0-9]{8,9})" + _AFTER),
         re.compile(r"[2-9]" + _NOT_AFTER + r"[0-9]{2}([ .-])[2-9][0-9]{2}\1[0-9]{4}" + _AFTER),
     )
 
     def validate(self, candidate: str) -> bool:
-        digits = sum(char.isdigit() for char in candidate) - candidate.count("(0)")
+        # Candidates hold only digits and these separators; replace() beats counting digits.
+        bare = candidate.replace(" ", "").replace("-", "").replace(".", "").replace("/", "").replace("+", "")
+        digits = len(bare.replace("(0)", "").replace("(", "").replace(")", ""))
         return 7 <= digits <= 15 and _DATE.fullmatch(candidate) is None

@@ -24,6 +24,12 @@ class _Letters(_Word):
     name: ClassVar[str] = "letters"
 
 
+class _Chain(Rule):
+    name: ClassVar[str] = "chain"
+    category: ClassVar[str] = "test.chain"
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = tuple(map(re.compile, ["abcde", "efghi", "ijkl"]))
+
+
 class _Digits(Rule):
     name: ClassVar[str] = "digits"
     category: ClassVar[str] = "test.digits"
@@ -65,6 +71,10 @@ def test_longer_span_wins_over_rule_order() -> None:
 def test_equal_length_keeps_earlier_rule() -> None:
     assert [span.rule for span in scan("ab", (_Word(), _Letters()))] == ["word"]
     assert [span.rule for span in scan("ab", (_Letters(), _Word()))] == ["letters"]
+
+
+def test_a_dropped_span_does_not_block_its_other_neighbour() -> None:
+    assert [(span.start, span.end) for span in scan("abcdefghijkl", (_Chain(),))] == [(0, 5), (8, 12)]
 
 
 def test_rules_needing_digits_are_skipped() -> None:

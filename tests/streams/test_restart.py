@@ -1,0 +1,52 @@
+"""Pseudonyms are stable across time: a restarted worker recovers the subject secrets table."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from leaky import LeakyTraffic
+from support import Worker, unique_prefix
+
+from streams.broker import EmbeddedBroker
+from streams.client import publish, read
+
+pytestmark = pytest.mark.integration
+
+
+def keys_by_event(bootstrap: str, topic: str, expect: int) -> dict[str, bytes]:
+    records = list(read(bootstrap, [topic], expect=expect, timeout=90))
+    return {json.loads(r.value or b"{}")["event_id"]: r.key or b"" for r in records}
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path,
+                                             stop_signal: int) -> None:
+    prefix = unique_prefix("restart")
+    traffic = LeakyTraffic(examples_dir, seed=stop_signal)
+    people = [traffic.person(n) for n in range(40)]
+    out = prefix + "orders.anonymized.v1"
+
+    first = Worker(broker.bootstrap, prefix, tmp_path).start()
+    try:
+        before = [traffic.order(p) for p in people]
+        publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
+                                   for p, e in zip(people, before, strict=True)])
+        keys_before = keys_by_event(broker.bootstrap, out, len(people))
+        assert len(keys_before) == len(people)
+    finally:
+        first.stop(stop_signal)
+
+    second = Worker(broker.bootstrap, prefix, tmp_path).start()
+    try:
+        after = [traffic.order(p) for p in people]
+        publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
+                                   for p, e in zip(people, after, strict=True)])
+        keys = keys_by_event(broker.bootstrap, out, 2 * len(people))
+    finally:
+        second.stop()
+    for p, old, new in zip(people, before, after, strict=True):
+        assert keys[old["event_id"]] == keys[new["event_id"]], f"pseudonym of subject {p['customer_id']} changed"
+    assert len({keys[e["event_id"]] for e in before}) == len(people)

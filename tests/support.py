@@ -1,0 +1,91 @@
+"""Test support: real `lethe run` workers and unique topic prefixes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from streams.broker import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+_counter = itertools.count()
+
+
+def unique_prefix(name: str) -> str:
+    return f"t{os.getpid()}-{next(_counter)}-{name}."
+
+
+class Worker:
+    """A real `lethe run` process, as a user starts it."""
+
+    def __init__(self, bootstrap: str, prefix: str, data_dir: Path, **extra: str) -> None:
+        self.prefix = prefix
+        self.metrics_port = free_port()
+        self.log_path = data_dir / f"worker-{next(_counter)}.log"
+        self.env = dict(
+            os.environ,
+            LETHE_BOOTSTRAP_SERVERS=bootstrap,
+            LETHE_TOPIC_PREFIX=prefix,
+            LETHE_APP_ID=f"{prefix}lethe",
+            LETHE_METRICS_PORT=str(self.metrics_port),
+            LETHE_DATA_DIR=str(data_dir),
+            LETHE_STORE_URL=f"sqlite:///{data_dir / 'lethe.db'}",
+            LETHE_SESSION_TIMEOUT_S="4",
+            LETHE_BATCH_WITHIN_MS="20",
+            **extra,
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            if "lethe_info" in self.metrics_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not serve metrics within 60 s:\n{self.log()}")
+
+    def metrics_text(self) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as r:
+                return str(r.read().decode())
+        except OSError:
+            return ""
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for line in self.metrics_text().splitlines():
+            if not line.startswith(name):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series == name or (series.startswith(name + "{") and all(
+                    f'{k}="{v}"' in series for k, v in labels.items())):
+                total += float(value)
+        return total
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        code = self.process.returncode
+        self.process = None
+        return code
