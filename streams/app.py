@@ -84,16 +84,21 @@ class Lethe:
     services: list[Service]
 
 
-def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
-    metrics = metrics or Metrics()
+def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline]]:
+    """Load the policy and schemas and compile every plan: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
     limits = Limits(max_record_bytes=settings.max_record_bytes)
     key = settings.pseudonym_key.reveal()
-    pipelines = {
+    return policy, {
         source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding)
         for source in SOURCES
     }
+
+
+def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
+    metrics = metrics or Metrics()
+    policy, pipelines = build_pipelines(settings)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],

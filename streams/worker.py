@@ -8,7 +8,7 @@ from contextlib import ExitStack
 
 import faust
 
-from streams.app import create_app
+from streams.app import build_pipelines, create_app
 from streams.broker import EmbeddedBroker
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -17,6 +17,7 @@ log = logging.getLogger("lethe")
 
 
 def run_worker(settings: Settings) -> int:
+    build_pipelines(settings)   # a bad policy or schema stops us before any broker is touched
     with ExitStack() as stack:
         if settings.bootstrap_servers is None:
             broker = stack.enter_context(EmbeddedBroker())

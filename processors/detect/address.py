@@ -42,8 +42,10 @@ _COMPOUND = (
 )
 _WORD_FORM = "Straße|Strasse|Str\\.|Weg|Gasse|Platz|Allee|Ring|Damm"
 _HOUSE_NUMBER = r" ?[0-9]{1,4}(?:[a-z]\b)?(?:-[0-9]{1,4})?(?![\w.,]?[0-9])"
+# Only capitalised words followed, within one more word, by a number are worth the suffix search.
+_NUMBER_NEAR = r"(?=[^\s0-9]*+ ?(?:[^\s0-9]++ )?[0-9])"
 _CONTINENTAL = (
-    rf"[{_UP}](?<![\w-].)(?:[{_LOW}]+(?:-[{_UP}][{_LOW}]+)*(?:{_COMPOUND})"
+    rf"[{_UP}](?<![\w-].){_NUMBER_NEAR}(?:[{_LOW}]+(?:-[{_UP}][{_LOW}]+)*(?:{_COMPOUND})"
     rf"|[{_LOW}]+er (?:{_WORD_FORM})){_HOUSE_NUMBER}"
 )
 

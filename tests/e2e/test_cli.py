@@ -1,0 +1,137 @@
+"""The `lethe` command as a user runs it: separate broker and worker processes, JSON over the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from leaky import LeakyTraffic, leaks
+from support import REPO
+
+from processors.sample import malformed_records
+from streams.broker import free_port
+
+LETHE = str(Path(sys.executable).parent / "lethe")
+
+
+def lethe(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+          stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([LETHE, *args], env=env or dict(os.environ), cwd=REPO, input=stdin,
+                          capture_output=True, timeout=timeout, check=False)
+
+
+def test_help_lists_the_commands() -> None:
+    result = lethe("--help")
+    assert result.returncode == 0
+    for command in (b"run", b"broker", b"demo", b"publish", b"consume", b"topics"):
+        assert command in result.stdout
+    assert b"LETHE_BOOTSTRAP_SERVERS" in result.stdout
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("LETHE_METRICS_PORT", "nine", b"LETHE_METRICS_PORT='nine' is not an integer"),
+    ("LETHE_BOOTSTRAP_SERVERS", "kafka-without-port", b"is not host:port"),
+    ("LETHE_POLICY", "/nonexistent/policy.toml", b"LETHE_POLICY=/nonexistent/policy.toml: no such file"),
+    ("LETHE_STORE_URL", "not a url", b"LETHE_STORE_URL is not a SQLAlchemy URL"),
+    ("LETHE_PSEUDONYM_KEY", "xyz", b"LETHE_PSEUDONYM_KEY must be hex"),
+])
+def test_a_bad_setting_stops_start_up_naming_it(tmp_path: Path, variable: str, value: str, message: bytes) -> None:
+    env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), **{variable: value})
+    result = lethe("run", env=env, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_bad_policy_stops_start_up_naming_the_entry(tmp_path: Path) -> None:
+    policy = (REPO / "deploy" / "policy.toml").read_text()
+    bad = policy.replace('"geo.lat"', '"geo.lat"').replace('"device.model" = "drop"', '"geo.lat" = "mask"')
+    path = tmp_path / "policy.toml"
+    path.write_text(bad)
+    env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), LETHE_POLICY=str(path),
+               LETHE_BOOTSTRAP_SERVERS="127.0.0.1:1")
+    result = lethe("run", env=env, timeout=60)
+    assert result.returncode == 2
+    assert b'outputs."logs.anonymized.v1".fields."geo.lat"' in result.stderr
+    assert b"needs a string field" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def cli_broker() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([LETHE, "broker", "--port", str(port)], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert b"listening" in line, line
+    yield f"127.0.0.1:{port}"
+    process.send_signal(signal.SIGINT)
+    process.wait(10)
+
+
+def test_broker_run_publish_consume_as_a_user(cli_broker: str, examples_dir: Path, tmp_path: Path) -> None:
+    metrics_port = free_port()
+    env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=cli_broker, LETHE_METRICS_PORT=str(metrics_port),
+               LETHE_STORE_URL=f"sqlite:///{tmp_path / 'store.db'}", LETHE_DATA_DIR=str(tmp_path),
+               LETHE_SESSION_TIMEOUT_S="4")
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([LETHE, "run"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        traffic = LeakyTraffic(examples_dir, seed=99)
+        people = [traffic.person(n) for n in range(8)]
+        orders = tmp_path / "orders.jsonl"
+        orders.write_text("\n".join(json.dumps(traffic.order(p), ensure_ascii=False) for p in people))
+        logs = tmp_path / "logs.json"
+        logs.write_text(json.dumps([traffic.log(p) for p in people], ensure_ascii=False))
+        assert lethe("publish", "orders.v1", str(orders), env=env).returncode == 0
+        assert lethe("publish", "logs.v1", str(logs), env=env).returncode == 0
+        assert lethe("publish", "orders.v1", "--example", "--encoding", "avro", env=env).returncode == 0
+        for _, raw in malformed_records()[:3]:
+            assert lethe("publish", "orders.v1", env=env, stdin=raw).returncode in (0, 2)
+
+        def consume(topic: str, expect: int) -> list[dict[str, object]]:
+            result = lethe("consume", topic, "--max", str(expect), "--timeout", "60", env=env)
+            assert result.returncode == 0, result.stderr
+            return [json.loads(line) for line in result.stdout.splitlines()]
+
+        anonymized_orders = consume("orders.anonymized.v1", len(people) + 1)
+        anonymized_logs = consume("logs.anonymized.v1", len(people))
+        assert len(anonymized_orders) == len(people) + 1
+        assert len(anonymized_logs) == len(people)
+        for record in anonymized_orders + anonymized_logs:
+            assert leaks(json.dumps(record, ensure_ascii=False).encode(), traffic.secrets) == []
+        order_keys = {r["key"] for r in anonymized_orders}
+        log_keys = {r["key"] for r in anonymized_logs}
+        assert log_keys <= order_keys
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert "lethe_records_in_total" in text and "lethe_fields_tagged_total" in text
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+    assert worker.returncode == 0, (tmp_path / "worker.log").read_text()[-2000:]
+    assert leaks((tmp_path / "worker.log").read_bytes(), traffic.secrets) == []
+
+
+def test_demo_shows_anonymized_events(tmp_path: Path) -> None:
+    env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(free_port()),
+               LETHE_SESSION_TIMEOUT_S="4")
+    started = time.monotonic()
+    result = lethe("demo", "--events", "300", env=env, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout.decode()
+    assert "309/309 records accounted for" in out
+    assert "orders.anonymized.v1" in out and "logs.anonymized.v1" in out and "dlq.v1" in out
+    assert "(rule max_depth)" in out
+    assert time.monotonic() - started < 240
