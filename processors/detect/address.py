@@ -5,8 +5,9 @@ Found:
 - English style: house number, one to four capitalised name words, a street suffix
   (``221B Baker Street``, ``1600 Pennsylvania Avenue NW``, ``350 5th Ave``);
 - German, Dutch and Scandinavian style: a compound street name then a house number
-  (``Hauptstraße 5``, ``Lindenstr. 12a``, ``Kalverstraat 92``, ``Drottninggatan 53``,
-  ``Østerbrogade 10``), or ``<place>er Straße|Weg|Allee|…`` (``Berliner Straße 12``);
+  (``Hauptstraße 5``, ``Lindenstr. 12a``, ``Karl-Marx-Allee 90``, ``Kalverstraat 92``,
+  ``Drottninggatan 53``, ``Østerbrogade 10``), or ``<place>er Straße|Weg|Allee|…``
+  (``Berliner Straße 12``);
 - UK postcodes in their official layout (``SW1A 1AA``, ``NW1 6XE``, ``M1 1AE``).
 
 Not found, by design: lower-case addresses (``10 downing street``), street names without a house
@@ -45,7 +46,7 @@ _HOUSE_NUMBER = r" ?[0-9]{1,4}(?:[a-z]\b)?(?:-[0-9]{1,4})?(?![\w.,]?[0-9])"
 # Only capitalised words followed, within one more word, by a number are worth the suffix search.
 _NUMBER_NEAR = r"(?=[^\s0-9]*+ ?(?:[^\s0-9]++ )?[0-9])"
 _CONTINENTAL = (
-    rf"[{_UP}](?<![\w-].){_NUMBER_NEAR}(?:[{_LOW}]+(?:-[{_UP}][{_LOW}]+)*(?:{_COMPOUND})"
+    rf"[{_UP}](?<![\w-].){_NUMBER_NEAR}(?:[{_LOW}]+(?:-[{_UP}][{_LOW}]+)*(?:{_COMPOUND}|-(?:{_WORD_FORM}))"
     rf"|[{_LOW}]+er (?:{_WORD_FORM})){_HOUSE_NUMBER}"
 )
 
