@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-faust-") as datadir:
         app, raw = build(args, datadir)
-        worker = faust.Worker(app, raw, loglevel="info", quiet=False, redirect_stdouts=False)
-        for name in ():
+        worker = faust.Worker(app, raw, loglevel="info", quiet=True, redirect_stdouts=False)
+        for name in ("aiokafka", "kafka"):   # as Lethe's worker does (streams/worker.py)
             logging.getLogger(name).setLevel(logging.WARNING)
         try:
             worker.execute_from_commandline()

@@ -28,6 +28,7 @@ import json
 import os
 import pstats
 import queue
+import re
 import secrets
 import signal
 import statistics
@@ -530,10 +531,11 @@ def report(results: dict[str, list[Sample]], n: int, runs: int) -> None:
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", str(REPO_ROOT) + "/", "/lib/python3"):
+    """``faust/streams.py`` for site-packages, ``streams/app.py`` for the repo, ``asyncio/...`` for the stdlib."""
+    for marker in ("site-packages/", str(REPO_ROOT) + "/"):
         if marker in filename:
             return filename.split(marker, 1)[1]
-    return filename
+    return re.sub(r"^.*/lib/python3\.\d+/", "", filename)
 
 
 def print_profile(path: Path, top: int = 25) -> None:
@@ -544,12 +546,12 @@ def print_profile(path: Path, top: int = 25) -> None:
           "start-up, group join and idle waits; the Faust consumer thread is not profiled)")
     for title, index in (("cumulative", 3), ("total (own) time", 2)):
         print(f"\nTop {top} by {title}:\n")
-        print(f"{'ncalls':>10} {'tottime':>8} {'cumtime':>8}  function")
+        print(f"{'ncalls':>13} {'tottime':>8} {'cumtime':>8}  function")
         rows = sorted(raw.items(), key=lambda item: item[1][index], reverse=True)[:top]
         for (filename, line, func), (primitive, calls, own, cumulative, _) in rows:
             ncalls = f"{calls}/{primitive}" if calls != primitive else str(calls)
             where = f"{_short(filename)}:{line}({func})" if line else func
-            print(f"{ncalls:>10} {own:8.2f} {cumulative:8.2f}  {where}")
+            print(f"{ncalls:>13} {own:8.2f} {cumulative:8.2f}  {where}")
 
 
 # --- main -------------------------------------------------------------------------------------
