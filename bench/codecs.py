@@ -7,6 +7,8 @@ For schemas/examples/{orders,logs}.v1.json with schemas/{orders,logs}.v1.avsc, m
   avro          the ``avro`` package: DatumWriter + BinaryEncoder, DatumReader + BinaryDecoder
                 (DatumWriter.write validates the datum against the schema first, as it always does)
   fastavro      fastavro.schemaless_writer / schemaless_reader with a parse_schema'd schema
+  fastavro-cat  the same calls with TopicSchema.parsed from processors.schemas.SchemaCatalog (as
+                Decoder and the pipeline's Avro encoder use it; read with reader schema = writer schema)
   lethe-json    orjson.loads + Lethe's compiled validator (processors.validate.compile_validator)
                 to decode, orjson.dumps to encode (Lethe's JSON input and output path)
   Decoder/avro  processors.decode.Decoder.decode on single-object Avro bytes
@@ -117,6 +119,18 @@ def build_codecs(topic: str, catalog: SchemaCatalog) -> list[Codec]:
     def fastavro_decode() -> Any:
         return schemaless_reader(io.BytesIO(fastavro_bytes), parsed)
 
+    # (2b) fastavro with the catalogue's parsed schema, as Decoder and the pipeline's Avro encoder use it
+    topic_schema = catalog.for_topic(topic)
+    cat_parsed = topic_schema.parsed
+
+    def catalog_encode() -> bytes:
+        buffer = io.BytesIO()
+        schemaless_writer(buffer, cat_parsed, event)
+        return buffer.getvalue()
+
+    def catalog_decode() -> Any:
+        return schemaless_reader(io.BytesIO(fastavro_bytes), cat_parsed, cat_parsed)
+
     # (3) Lethe's JSON path: orjson + compiled validator
     validate = compile_validator(raw_schema)
     validated = validate(event)
@@ -130,7 +144,6 @@ def build_codecs(topic: str, catalog: SchemaCatalog) -> list[Codec]:
         return validate(orjson.loads(json_bytes))
 
     # (4) Lethe's Decoder on single-object Avro vs JSON bytes
-    topic_schema = catalog.for_topic(topic)
     decoder = Decoder(topic_schema, catalog.by_fingerprint.get)
     header = SINGLE_OBJECT_MAGIC + topic_schema.fingerprint
 
@@ -154,6 +167,7 @@ def build_codecs(topic: str, catalog: SchemaCatalog) -> list[Codec]:
     for name, decoded in (
         ("avro", avro_decode()),
         ("fastavro", fastavro_decode()),
+        ("fastavro-cat", catalog_decode()),
         ("lethe-json", json_decode()),
         ("Decoder/avro", decoder_avro()),
         ("Decoder/json", decoder_json()),
@@ -163,6 +177,7 @@ def build_codecs(topic: str, catalog: SchemaCatalog) -> list[Codec]:
     return [
         Codec("avro", avro_encode, avro_decode, len(avro_bytes)),
         Codec("fastavro", fastavro_encode, fastavro_decode, len(fastavro_bytes)),
+        Codec("fastavro-cat", catalog_encode, catalog_decode, len(catalog_encode())),
         Codec("lethe-json", json_encode, json_decode, len(json_bytes)),
         Codec("Decoder/avro", soe_encode, decoder_avro, len(soe_bytes)),
         Codec("Decoder/json", json_encode, decoder_json, len(json_bytes)),

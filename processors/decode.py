@@ -71,13 +71,13 @@ class Decoder:
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            # orjson's message quotes no input for these cases, but keep only its kind
-            text = str(exc).lower()
-            if "depth limit" in text or "recursion" in text:
-                raise InvalidRecord("max_depth", "JSON nested deeper than 1024 levels") from None
-            if "utf-8" in text or "surrogate" in text:
-                raise InvalidRecord("utf8", "record is not valid UTF-8") from None
-            raise InvalidRecord("json", f"malformed JSON at byte {exc.pos}") from None
+            text, pos = str(exc).lower(), exc.pos
+        # raised outside the handler so that no __context__ keeps the parser's copy of the record
+        if "depth limit" in text or "recursion" in text:
+            raise InvalidRecord("max_depth", "JSON nested deeper than 1024 levels")
+        if "utf-8" in text or "surrogate" in text:
+            raise InvalidRecord("utf8", "record is not valid UTF-8")
+        raise InvalidRecord("json", f"malformed JSON at byte {pos}")
 
     def _decode_avro(self, raw: bytes) -> Any:
         if len(raw) < 10:

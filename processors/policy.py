@@ -109,6 +109,8 @@ def load_policy(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"policy file {path} is not UTF-8 (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -180,11 +182,13 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         if not isinstance(source, str) or not isinstance(purpose, str):
             raise fail(f"{where} needs 'source' (an input topic) and 'purpose' (a string)")
         over_categories = spec.get("categories", {})
+        over_fields = spec.get("fields", {})
+        if not isinstance(over_categories, dict) or not isinstance(over_fields, dict):
+            raise fail(f"{where}.categories and {where}.fields must be tables of name = strategy")
         for category, strategy in over_categories.items():
             if category not in CATEGORIES:
                 raise fail(f'{where}.categories."{category}": unknown data category')
             check_strategy(f'{where}.categories."{category}"', strategy)
-        over_fields = spec.get("fields", {})
         for path, strategy in over_fields.items():
             check_strategy(f'{where}.fields."{path}"', strategy)
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields))

@@ -117,7 +117,10 @@ class _Compiler:
                 if type(v) is bytes:
                     return v
                 if type(v) is str:
-                    return v.encode("latin-1", errors="strict")
+                    try:
+                        return v.encode("latin-1")   # Avro's JSON encoding of bytes
+                    except UnicodeEncodeError:
+                        raise InvalidRecord("type", "bytes given as a string with characters above U+00FF") from None
                 raise InvalidRecord("type", "expected bytes")
             return check_bytes
         named = self.named.get(kind) or self.named.get(f"{namespace}.{kind}")

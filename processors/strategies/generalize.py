@@ -42,7 +42,9 @@ def user_agent_family(agent: str) -> str:
 def generalize_ip(value: str, v4_prefix: int, v6_prefix: int) -> str | None:
     if v4_prefix == 24:
         parts = value.split(".")
-        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) <= 255 for p in parts):
+        # plain ASCII dotted quads only; anything unusual takes the strict ipaddress path
+        if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0")
+                                   and int(p) <= 255 for p in parts):
             return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
     try:
         address = ipaddress.ip_address(value.strip())
@@ -59,9 +61,10 @@ class Generalize(Strategy):
         if info.format not in FORMATS:
             return (f"needs a field whose schema 'format' is one of {', '.join(FORMATS)}; "
                     f"{info.dotted} has format {info.format!r}")
-        numeric = info.format in ("latitude", "longitude")
-        if numeric != (info.avro_type in ("double", "float")):
-            return f"format {info.format} does not fit type {info.avro_type} of {info.dotted}"
+        wanted = ("double", "float") if info.format in ("latitude", "longitude") else ("string",)
+        if info.avro_type not in wanted:
+            return (f"format {info.format} does not fit type {info.avro_type} of {info.dotted}; "
+                    f"it needs {' or '.join(wanted)}")
         return None
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:

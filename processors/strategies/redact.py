@@ -55,7 +55,8 @@ def redact_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str
     path = "/".join("[id]" if _ID_SEGMENT.match(segment) else segment
                     for segment in unquote_plus(parts.path).split("/"))
     params = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    # a literal "+" in a query is more often a phone prefix than an encoded space: keep it
+    for name, value in parse_qsl(parts.query.replace("+", "%2B"), keep_blank_values=True):
         redacted = redact_text(value, ctx)
         if redacted == value and name not in keep_params and value:
             redacted = "[query]"
@@ -68,7 +69,13 @@ class Redact(Strategy):
     name = "redact"
 
     def unsupported(self, info: FieldInfo) -> str | None:
-        return None if info.avro_type == "string" else f"needs a string field, {info.dotted} is {info.avro_type}"
+        if info.avro_type != "string":
+            return f"needs a string field, {info.dotted} is {info.avro_type}"
+        if not info.scan:
+            # redaction removes what is found inside text; a name or an email field would pass whole
+            return (f"applies to free-text fields (schema attribute scan), {info.dotted} is not one; "
+                    "use drop, mask, pseudonym or generalize")
+        return None
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:
         if info.format == "url":

@@ -77,9 +77,11 @@ def test_minimal_policy_uses_default_options() -> None:
 
 def test_options_are_read(base: dict[str, Any]) -> None:
     data = copy.deepcopy(base)
-    data["options"] = {"ipv4_prefix": 16, "mask_char": "#", "timestamp_unit": "day", "context_min_length": 1}
+    data["options"] = {"ipv4_prefix": 16, "mask_char": "#", "timestamp_unit": "day", "context_min_length": 1,
+                       "url_keep_params": ["page", "ref"]}
     options = parse_policy(data).options
     assert (options.ipv4_prefix, options.mask_char, options.timestamp_unit) == (16, "#", "day")
+    assert options.url_keep_params == ("page", "ref")
     assert options.ipv6_prefix == Options().ipv6_prefix
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.ipv4_prefix = 8  # type: ignore[misc]
@@ -155,28 +157,19 @@ INVALID: list[tuple[str, Edit, str]] = [
      "outputs.\"orders.anonymized.v1\".categories.\"contact.email\" = 'hash': unknown strategy"),
     ("output-field-unknown-strategy", set_("outputs", LOGS_OUT, "fields", "ip", value="truncate"),
      "outputs.\"logs.anonymized.v1\".fields.\"ip\" = 'truncate': unknown strategy"),
-    pytest.param(
-        "output-categories-not-a-table", set_("outputs", ORDERS_OUT, "categories", value="drop"),
-        'outputs."orders.anonymized.v1".categories',
-        marks=pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-            "policy.py parse_policy: over_categories.items() is called without checking that "
-            "outputs.X.categories is a table, so a string raises AttributeError, not PolicyError")),
-    ),
-    pytest.param(
-        "output-fields-not-a-table", set_("outputs", ORDERS_OUT, "fields", value=3),
-        'outputs."orders.anonymized.v1".fields',
-        marks=pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-            "policy.py parse_policy: over_fields.items() is called without checking that "
-            "outputs.X.fields is a table, so an integer raises AttributeError, not PolicyError")),
-    ),
+    # regression: these two used to escape as AttributeError
+    ("output-categories-not-a-table", set_("outputs", ORDERS_OUT, "categories", value="drop"),
+     'outputs."orders.anonymized.v1".categories and outputs."orders.anonymized.v1".fields must be tables'),
+    ("output-fields-not-a-table", set_("outputs", ORDERS_OUT, "fields", value=3),
+     'outputs."orders.anonymized.v1".fields must be tables'),
+    ("url-keep-params-not-a-list", set_("options", "url_keep_params", value="page"),
+     "options.url_keep_params must be a list of strings"),
+    ("url-keep-params-not-strings", set_("options", "url_keep_params", value=["page", 2]),
+     "options.url_keep_params must be a list of strings"),
 ]
 
 
-def _ids(cases: list[Any]) -> list[str]:
-    return [c.values[0] if hasattr(c, "values") else c[0] for c in cases]
-
-
-@pytest.mark.parametrize(("case", "edit", "fragment"), INVALID, ids=_ids(INVALID))
+@pytest.mark.parametrize(("case", "edit", "fragment"), INVALID, ids=[c[0] for c in INVALID])
 def test_invalid_policy(base: dict[str, Any], case: str, edit: Edit, fragment: str) -> None:
     data = copy.deepcopy(base)
     edit(data)
@@ -237,14 +230,13 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
         load_policy(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError, reason=(
-    "policy.py load_policy: read_text(encoding='utf-8') raises UnicodeDecodeError (a ValueError), but only "
-    "OSError is caught, so a non-UTF-8 policy file escapes as UnicodeDecodeError instead of PolicyError"))
 def test_non_utf8_file(tmp_path: Path) -> None:
+    # regression: this used to escape as UnicodeDecodeError
     path = tmp_path / "policy.toml"
     path.write_bytes(b'version = "2026-11-01\xff"\n')
-    with pytest.raises(PolicyError):
+    with pytest.raises(PolicyError) as caught:
         load_policy(path)
+    assert f"policy file {path} is not UTF-8" in str(caught.value)
 
 
 def test_errors_in_a_file_name_the_file(tmp_path: Path, default_policy_path: Path) -> None:

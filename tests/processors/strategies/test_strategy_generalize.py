@@ -25,19 +25,11 @@ UNSUPPORTED = [
     (FieldInfo(("geo", "lon"), "int", "location.precise", "longitude"), "format longitude does not fit type int"),
     (FieldInfo(("ip",), "double", "network.ip", "ip"), "format ip does not fit type double of ip"),
     (FieldInfo(("geo", "lat"), "enum", "location.precise", "latitude"), "format latitude does not fit type enum"),
-]
-
-_STRING_ONLY_BUG = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "generalize.py Generalize.unsupported only checks numeric formats against double/float; the string formats "
-    "ip, timestamp and user_agent are accepted on int/long/boolean fields, and the compiled transform then "
-    "raises TypeError/AttributeError on every record (e.g. a long epoch-millis field with format timestamp)"))
-UNSUPPORTED += [
-    pytest.param(FieldInfo(("occurred_at",), "long", "behavior.browsing", "timestamp"),
-                 "format timestamp does not fit type long", marks=_STRING_ONLY_BUG),
-    pytest.param(FieldInfo(("ip",), "int", "network.ip", "ip"), "format ip does not fit type int",
-                 marks=_STRING_ONLY_BUG),
-    pytest.param(FieldInfo(("user_agent",), "boolean", "device.info", "user_agent"),
-                 "format user_agent does not fit type boolean", marks=_STRING_ONLY_BUG),
+    # regression: string formats on non-string fields used to compile and then crash on every record
+    (FieldInfo(("occurred_at",), "long", "behavior.browsing", "timestamp"), "format timestamp does not fit type long"),
+    (FieldInfo(("ip",), "int", "network.ip", "ip"), "format ip does not fit type int"),
+    (FieldInfo(("user_agent",), "boolean", "device.info", "user_agent"), "format user_agent does not fit type boolean"),
+    (FieldInfo(("pc",), "enum", "contact.address", "postcode"), "format postcode does not fit type enum"),
 ]
 
 
@@ -82,6 +74,14 @@ IPS = [
     ("1.2.3.4/24", 24, 48, None),
     ("", 24, 48, None),
     ("zofia.kowalczyk@leak.example", 24, 48, None),
+    # regression: the /24 fast path used to crash on "²" and to accept what ipaddress rejects
+    ("1.2.3.²", 24, 48, None),
+    ("01.02.03.04", 24, 48, None),
+    ("01.02.03.04", 16, 48, None),
+    ("١٩٢.168.1.1", 24, 48, None),
+    ("١٩٢.168.1.1", 16, 48, None),
+    ("0.0.0.0", 24, 48, "0.0.0.0"),
+    ("10.0.0.255", 24, 48, "10.0.0.0"),
 ]
 
 
@@ -91,19 +91,7 @@ def test_ip(value: str, v4: int, v6: int, expected: str | None) -> None:
     assert apply(IP, value, ipv4_prefix=v4, ipv6_prefix=v6) == expected
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "generalize.py generalize_ip: the /24 fast path accepts any part with str.isdigit(), which is true "
-    "for '²', then int('²') raises ValueError (quoting the value) outside the try; the transform "
-    "crashes instead of dropping an unparseable IP"))
-def test_ip_with_superscript_digit_is_dropped() -> None:
-    assert apply(IP, "1.2.3.²") is None
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "generalize.py generalize_ip: the /24 fast path and the ipaddress path disagree: '01.02.03.04' "
-    "(and non-ASCII digits such as '١٩٢.168.1.1') become a network at /24 but are dropped as "
-    "unparseable at any other prefix"))
-@pytest.mark.parametrize("value", ["01.02.03.04", "١٩٢.168.1.1"])
+@pytest.mark.parametrize("value", ["01.02.03.04", "١٩٢.168.1.1", "1.2.3.²", "203.0.113.57", "0.0.0.0"])
 def test_ip_fast_path_agrees_with_ipaddress(value: str) -> None:
     assert (generalize_ip(value, 24, 48) is None) == (generalize_ip(value, 16, 48) is None)
 
