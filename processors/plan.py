@@ -28,6 +28,10 @@ class FieldOp:
     tag: str
     collects_context: bool
     found_inside: bool   # free-text style: the transform reports what it found
+    parents: tuple[str, ...] = ()
+    name: str = ""
+    dotted: str = ""
+    is_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,45 +44,42 @@ class Plan:
     context_min_length: int
 
     def apply(self, record: dict[str, Any], subject_key: bytes) -> dict[str, str]:
-        """Anonymize ``record`` in place; return its tags (field path -> category:strategy)."""
+        """Anonymize ``record`` in place; return its tags (field path -> category:strategy).
+
+        Redacting ops come last; the ops before them hand their original values to the record
+        context on the way, so free text is searched for every other personal value.
+        """
         ctx = RecordContext(subject_key)
-        if self.context_min_length:
-            self._collect_context(record, ctx)
+        context = ctx.context
+        minimum = self.context_min_length
         tags: dict[str, str] = {}
         for op in self.ops:
-            path = op.info.path
             parent: Any = record
-            for segment in path[:-1]:
+            for segment in op.parents:
                 parent = parent.get(segment)
                 if parent is None:
                     break
             if parent is None:
                 continue
-            value = parent.get(path[-1])
+            value = parent.get(op.name)
             if value is None:
                 continue
             if op.found_inside:
                 before = len(ctx.found)
-                parent[path[-1]] = op.transform(value, ctx)
-                found = ctx.found[before:]
-                tags[op.info.dotted] = f"{op.tag}[{','.join(sorted(set(found)))}]" if found else op.tag
-            else:
-                parent[path[-1]] = op.transform(value, ctx)
-                tags[op.info.dotted] = op.tag
+                parent[op.name] = op.transform(value, ctx)
+                if len(ctx.found) > before:
+                    tags[op.dotted] = f"{op.tag}[{','.join(sorted(set(ctx.found[before:])))}]"
+                else:
+                    tags[op.dotted] = op.tag
+                continue
+            if op.collects_context and minimum and type(value) is str and len(value) >= minimum:
+                lowered = value.lower()
+                context.append((lowered, op.info.category))
+                if op.is_name:
+                    context.extend((t, "identity.name") for t in _NAME_TOKEN.findall(lowered) if t != lowered)
+            parent[op.name] = op.transform(value, ctx)
+            tags[op.dotted] = op.tag
         return tags
-
-    def _collect_context(self, record: dict[str, Any], ctx: RecordContext) -> None:
-        minimum = self.context_min_length
-        for op in self.ops:
-            if not op.collects_context:
-                continue
-            value = get_path(record, op.info.path)
-            if type(value) is not str or len(value) < minimum:
-                continue
-            lowered = value.lower()
-            ctx.context.append((lowered, op.info.category))
-            if op.info.category == "identity.name":
-                ctx.context.extend((t, "identity.name") for t in _NAME_TOKEN.findall(lowered) if t != lowered)
 
 
 def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -138,6 +139,10 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
             tag=f"{info.category}:{name}",
             collects_context=name not in ("keep", "redact") and info.avro_type == "string",
             found_inside=name == "redact",
+            parents=info.path[:-1],
+            name=info.path[-1],
+            dotted=info.dotted,
+            is_name=info.category == "identity.name",
         ))
     unknown = set(output.fields) - known_paths
     if unknown:
