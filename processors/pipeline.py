@@ -103,7 +103,7 @@ class TopicPipeline:
         ``secrets`` must hold a secret for every subject in ``decoded.subjects``.
         """
         result = BatchResult(dead=list(decoded.dead))
-        tagged = result.tagged
+        counts: dict[str, int] = {}
         last = len(self.plans) - 1
         for index, record in decoded.records:
             subject = get_path(record, self.subject_path) if self.subject_path else None
@@ -118,14 +118,10 @@ class TopicPipeline:
             key_bytes = key.encode() if key is not None else None
             for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
                 target = record if n == last else copy.deepcopy(record)
-                tags = plan.apply(target, subject_key)
+                tags = plan.apply(target, subject_key, counts if n == 0 else None)
                 target["lethe"] = {"policy": self.policy_version, "tags": tags}
                 result.outputs.append(Output(plan.output, index, key_bytes, encode(target)))
-                for tag in tags.values():
-                    tagged[tag.partition(":")[0]] += 1
-                    bracket = tag.find("[")
-                    if bracket != -1:
-                        tagged.update(tag[bracket + 1:-1].split(","))
+        result.tagged.update(counts)
         return result
 
     def _subject_key(self, secret: bytes) -> bytes:

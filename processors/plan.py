@@ -31,6 +31,7 @@ class FieldOp:
     parents: tuple[str, ...] = ()
     name: str = ""
     dotted: str = ""
+    category: str = ""
     is_name: bool = False
 
 
@@ -43,8 +44,10 @@ class Plan:
     fallback_key_path: tuple[str, ...] | None
     context_min_length: int
 
-    def apply(self, record: dict[str, Any], subject_key: bytes) -> dict[str, str]:
+    def apply(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None = None) -> dict[str, str]:
         """Anonymize ``record`` in place; return its tags (field path -> category:strategy).
+
+        ``tagged``, when given, counts tagged fields and free-text findings per category.
 
         Redacting ops come last; the ops before them hand their original values to the record
         context on the way, so free text is searched for every other personal value.
@@ -64,17 +67,23 @@ class Plan:
             value = parent.get(op.name)
             if value is None:
                 continue
+            if tagged is not None:
+                tagged[op.category] = tagged.get(op.category, 0) + 1
             if op.found_inside:
                 before = len(ctx.found)
                 parent[op.name] = op.transform(value, ctx)
                 if len(ctx.found) > before:
-                    tags[op.dotted] = f"{op.tag}[{','.join(sorted(set(ctx.found[before:])))}]"
+                    found = ctx.found[before:]
+                    tags[op.dotted] = f"{op.tag}[{','.join(sorted(set(found)))}]"
+                    if tagged is not None:
+                        for category in found:
+                            tagged[category] = tagged.get(category, 0) + 1
                 else:
                     tags[op.dotted] = op.tag
                 continue
             if op.collects_context and minimum and type(value) is str and len(value) >= minimum:
                 lowered = value.lower()
-                context.append((lowered, op.info.category))
+                context.append((lowered, op.category))
                 if op.is_name:
                     context.extend((t, "identity.name") for t in _NAME_TOKEN.findall(lowered) if t != lowered)
             parent[op.name] = op.transform(value, ctx)
@@ -142,6 +151,7 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
             parents=info.path[:-1],
             name=info.path[-1],
             dotted=info.dotted,
+            category=info.category,
             is_name=info.category == "identity.name",
         ))
     unknown = set(output.fields) - known_paths
