@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors.errors import PolicyError
+from processors.plan_codegen import ApplyFn, generate_apply
 from processors.policy import OutputPolicy, Policy
-from processors.strategies import STRATEGIES, FieldInfo, RecordContext, Transform
+from processors.strategies import STRATEGIES, FieldInfo, Transform
 
 _NAME_TOKEN = re.compile(r"[^\W\d_]{3,}")
 
@@ -44,51 +45,17 @@ class Plan:
     fallback_key_path: tuple[str, ...] | None
     context_min_length: int
 
+    _apply: ApplyFn | None = None
+
     def apply(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None = None) -> dict[str, str]:
         """Anonymize ``record`` in place; return its tags (field path -> category:strategy).
 
         ``tagged``, when given, counts tagged fields and free-text findings per category.
-
         Redacting ops come last; the ops before them hand their original values to the record
         context on the way, so free text is searched for every other personal value.
         """
-        ctx = RecordContext(subject_key)
-        context = ctx.context
-        minimum = self.context_min_length
-        tags: dict[str, str] = {}
-        for op in self.ops:
-            parent: Any = record
-            for segment in op.parents:
-                parent = parent.get(segment)
-                if parent is None:
-                    break
-            if parent is None:
-                continue
-            value = parent.get(op.name)
-            if value is None:
-                continue
-            if tagged is not None:
-                tagged[op.category] = tagged.get(op.category, 0) + 1
-            if op.found_inside:
-                before = len(ctx.found)
-                parent[op.name] = op.transform(value, ctx)
-                if len(ctx.found) > before:
-                    found = ctx.found[before:]
-                    tags[op.dotted] = f"{op.tag}[{','.join(sorted(set(found)))}]"
-                    if tagged is not None:
-                        for category in found:
-                            tagged[category] = tagged.get(category, 0) + 1
-                else:
-                    tags[op.dotted] = op.tag
-                continue
-            if op.collects_context and minimum and type(value) is str and len(value) >= minimum:
-                lowered = value.lower()
-                context.append((lowered, op.category))
-                if op.is_name:
-                    context.extend((t, "identity.name") for t in _NAME_TOKEN.findall(lowered) if t != lowered)
-            parent[op.name] = op.transform(value, ctx)
-            tags[op.dotted] = op.tag
-        return tags
+        assert self._apply is not None
+        return self._apply(record, subject_key, tagged)
 
 
 def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -160,5 +127,7 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
                           f"{', '.join(sorted(unknown))}, not personal fields of {output.source}")
     # redaction runs last so that it sees every other personal value of the record
     ops.sort(key=lambda op: op.found_inside)
-    return Plan(output.topic, policy.version, tuple(ops), subject_path, fallback,
-                policy.options.context_min_length)
+    ordered = tuple(ops)
+    minimum = policy.options.context_min_length
+    return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
+                generate_apply(ordered, minimum, _NAME_TOKEN))

@@ -23,46 +23,81 @@ from processors.detect import scan
 from processors.policy import Options
 from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
 
+CACHE_LIMIT = 65_536
+
+
+def redact_detected(text: str, ctx: RecordContext) -> str:
+    """Replace what the detectors find; the categories found go to ``ctx.found``."""
+    spans = scan(text)
+    if not spans:
+        return text
+    ctx.found.extend(span.category for span in spans)
+    return redact_spans(text, spans)
+
+
+def redact_context(text: str, ctx: RecordContext) -> str:
+    """Replace the record's own personal values wherever they appear as whole words."""
+    if not ctx.context:
+        return text
+    lowered = text.lower()
+    for value, category in ctx.context:
+        if value in lowered:
+            pattern = rf"(?<!\w){re.escape(value)}(?!\w)"
+            text, count = re.subn(pattern, f"[{category}]", text, flags=re.IGNORECASE)
+            if count:
+                ctx.found.append(category)
+                lowered = text.lower()
+    return text
+
 
 def redact_text(text: str, ctx: RecordContext) -> str:
-    spans = scan(text)
-    if spans:
-        ctx.found.extend(span.category for span in spans)
-        text = redact_spans(text, spans)
-    if ctx.context:
-        lowered = text.lower()
-        for value, category in ctx.context:
-            if value in lowered:
-                pattern = rf"(?<!\w){re.escape(value)}(?!\w)"
-                text, count = re.subn(pattern, f"[{category}]", text, flags=re.IGNORECASE)
-                if count:
-                    ctx.found.append(category)
-                    lowered = text.lower()
-    return text
+    return redact_context(redact_detected(text, ctx), ctx)
 
 
 _ID_SEGMENT = re.compile(r"^(?=(?:[^0-9]*[0-9]){3})[\w.~-]{5,}$|^[0-9a-fA-F-]{8,}$")
 
 
-def redact_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str:
+def rewrite_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str:
+    """A URL's structural redaction plus detector findings (the record's own values come after)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
     except ValueError:
-        return redact_text(unquote_plus(url), ctx)
+        return redact_detected(unquote_plus(url), ctx)
     path = "/".join("[id]" if _ID_SEGMENT.match(segment) else segment
                     for segment in unquote_plus(parts.path).split("/"))
     params = []
     # a literal "+" in a query is more often a phone prefix than an encoded space: keep it
     for name, value in parse_qsl(parts.query.replace("+", "%2B"), keep_blank_values=True):
-        redacted = redact_text(value, ctx)
+        redacted = redact_detected(value, ctx)
         if redacted == value and name not in keep_params and value:
             redacted = "[query]"
-        params.append(f"{redact_text(name, ctx)}={redacted}")
+        params.append(f"{redact_detected(name, ctx)}={redacted}")
     # userinfo and fragment are dropped: neither is needed to analyse traffic
-    return urlunsplit((parts.scheme, host, redact_text(path, ctx), "&".join(params), ""))
+    return urlunsplit((parts.scheme, host, redact_detected(path, ctx), "&".join(params), ""))
+
+
+def redact_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str:
+    return redact_context(rewrite_url(url, ctx, keep_params), ctx)
+
+
+class CleanCache:
+    """Results for values in which the detectors found nothing, so they hold no personal data
+    that Lethe can see. Repeated product URLs and stock phrases skip the detectors; the
+    record's own values are still searched for on every record. Bounded; cleared when full."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+
+    def get(self, value: str) -> str | None:
+        return self.entries.get(value)
+
+    def put(self, value: str, result: str) -> None:
+        if len(self.entries) >= CACHE_LIMIT:
+            self.entries.clear()
+        self.entries[value] = result
 
 
 class Redact(Strategy):
@@ -78,13 +113,25 @@ class Redact(Strategy):
         return None
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:
+        cache = CleanCache()
         if info.format == "url":
             keep = frozenset(options.url_keep_params)
 
             def url(value: Any, ctx: RecordContext) -> Any:
-                return redact_url(value, ctx, keep)
+                rewritten = cache.get(value)
+                if rewritten is None:
+                    before = len(ctx.found)
+                    rewritten = rewrite_url(value, ctx, keep)
+                    if len(ctx.found) == before:
+                        cache.put(value, rewritten)
+                return redact_context(rewritten, ctx)
             return url
 
         def redact(value: Any, ctx: RecordContext) -> Any:
-            return redact_text(value, ctx)
+            if cache.get(value) is None:
+                detected = redact_detected(value, ctx)
+                if detected is value:
+                    cache.put(value, value)
+                value = detected
+            return redact_context(value, ctx)
         return redact
