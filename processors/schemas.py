@@ -65,7 +65,7 @@ class SchemaCatalog:
 def _load_one(topic: str, path: Path) -> TopicSchema:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        parsed = parse_schema(raw, _write_hint=False, _force=True)
+        parsed = parse_schema(raw)
     except (OSError, ValueError) as exc:
         raise SchemaError(f"{path}: cannot parse schema: {exc}") from exc
     except Exception as exc:  # fastavro raises its own SchemaParseException

@@ -1,6 +1,6 @@
 """Per-event cost of the record codecs Lethe could use, on the sample order and log events.
 
-    /tmp/venv0/bin/python bench/codecs.py [--repeat 5] [--min-time 0.2]
+    /tmp/venv0/bin/python bench/codec_speed.py [--repeat 5] [--min-time 0.2]
 
 For schemas/examples/{orders,logs}.v1.json with schemas/{orders,logs}.v1.avsc, measured paths:
 
@@ -17,8 +17,8 @@ For schemas/examples/{orders,logs}.v1.json with schemas/{orders,logs}.v1.avsc, m
 
 Every operation is timed with timeit: the loop count is chosen so that one run lasts at least
 --min-time seconds, the run is repeated --repeat times (interleaved across all operations of a
-topic) and the best run is kept. events/s is 1 / (encode + decode). This is a benchmark, not a test: it checks only
-that every codec round-trips the sample, never anything about time.
+topic) and the best run is kept. events/s is 1 / (encode + decode). This is a benchmark, not a
+test: it checks only that every codec round-trips the sample, never anything about time.
 """
 
 from __future__ import annotations
