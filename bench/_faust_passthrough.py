@@ -70,7 +70,7 @@ def build(args: argparse.Namespace, datadir: str) -> tuple[faust.App, RawProduce
     source = app.topic(args.source, key_type=bytes, value_type=bytes, partitions=args.partitions)
     seen = 0
 
-    @app.agent(source, name="bench.passthrough")  # type: ignore[misc]
+    @app.agent(source, name="bench.passthrough")
     async def passthrough(stream: Any) -> None:
         nonlocal seen
         async for events in stream.take_events(args.batch, within=args.within):

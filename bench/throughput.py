@@ -426,7 +426,7 @@ def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_h
 
 
 def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int | None,
-                  profile: Path | None = None, clock: str = "cpu") -> Sample:
+                  profile: Path | None = None) -> Sample:
     n = len(workload)
     with tempfile.TemporaryDirectory(prefix="bench-lethe-") as tmp:
         port = free_port()
@@ -434,12 +434,8 @@ def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int 
         settings = Settings.from_env(env)
         ensure_topics(settings, bootstrap)
         asyncio.run(preload(bootstrap, ((settings.topics.name(s), k, v) for s, k, v in workload.records)))
-        if profile is None:
-            cmd = [sys.executable, "-m", "streams.cli", "run"]
-        elif clock == "cpu":
-            cmd = [sys.executable, str(HERE / "_profile_worker.py"), str(profile)]
-        else:
-            cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "streams.cli", "run"]
+        profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+        cmd = [sys.executable, *profiler, "-m", "streams.cli", "run"]
         log_path = Path(tmp) / "worker.log"
         with open(log_path, "wb") as log:
             # cwd: Faust writes its data dir ("<app id>-data") into the working directory
@@ -572,15 +568,14 @@ def _short(filename: str) -> str:
     return re.sub(r"^.*/lib/python3\.\d+/", "", filename)
 
 
-def print_profile(path: Path, clock: str, top: int = 25) -> None:
+def print_profile(path: Path, top: int = 25) -> None:
     stats = pstats.Stats(str(path))
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     total = stats.total_tt  # type: ignore[attr-defined]
-    what = ("main-thread CPU seconds (time.thread_time): idle waits and time the scheduler gave to "
-            "other processes are not counted" if clock == "cpu" else
-            "wall-clock seconds: idle waits (epoll) and time lost to other processes are included")
-    print(f"\ncProfile of the worker's main thread, {path}: {total:.1f} {what}. Start-up and group join "
-          "are included; Faust's consumer thread is not profiled.")
+    print(f"\ncProfile of the worker's main thread, {path}: {total:.1f} wall-clock seconds. Start-up, "
+          "group join and idle waits (select.epoll.poll) are included, and so is any time the scheduler "
+          "gave the core to another process (see 'rest of machine' above); Faust's consumer thread is "
+          "not profiled.")
     for title, index in (("cumulative", 3), ("total (own) time", 2)):
         print(f"\nTop {top} by {title}:\n")
         print(f"{'ncalls':>13} {'tottime':>8} {'cumtime':>8}  function")
@@ -614,9 +609,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="run only the lethe path, once, with the worker under cProfile; print its top functions")
     parser.add_argument("--profile-out", type=Path, default=None, help="keep the .prof file here")
-    parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
-                        help="cpu: main-thread CPU time (bench/_profile_worker.py, default); "
-                             "wall: plain `python -m cProfile -m streams.cli run`")
     args = parser.parse_args(argv)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     unknown = sorted(set(paths) - set(PATHS))
@@ -650,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                     sample = measure_faust(broker.bootstrap, workload, tag, broker_pid, producer)
                 elif path == "lethe":
                     sample = measure_lethe(broker.bootstrap, workload, tag, broker_pid,
-                                           profile_path if args.profile else None, args.profile_clock)
+                                           profile_path if args.profile else None)
                 else:
                     sample = measure_processors(workload)
                 if path != "processors":
@@ -666,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nlethe run under cProfile: {results['lethe'][0].rate:,.0f} events/s "
                   f"({len(workload):,} events; the profiler slows it down, so this is not the throughput)")
             print(f"  {results['lethe'][0].note}")
-            print_profile(profile_path, args.profile_clock)
+            print_profile(profile_path)
             return 0
     report(results, len(workload), args.runs)
     print(f"\nCode measured: {fingerprint}")

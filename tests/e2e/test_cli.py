@@ -135,3 +135,27 @@ def test_demo_shows_anonymized_events(tmp_path: Path) -> None:
     assert "orders.anonymized.v1" in out and "logs.anonymized.v1" in out and "dlq.v1" in out
     assert "(rule max_depth)" in out
     assert time.monotonic() - started < 240
+
+
+def test_run_without_a_broker_starts_the_embedded_one_and_stops_cleanly(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "LETHE_BOOTSTRAP_SERVERS"}
+    env.update(LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(metrics_port))
+    worker = subprocess.Popen([LETHE, "run"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline and "lethe_info" not in text:
+            time.sleep(0.3)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as response:
+                    text = response.read().decode()
+            except OSError:
+                assert worker.poll() is None, worker.stdout.read() if worker.stdout else b""
+        assert "lethe_info" in text
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output[-2000:]
+    assert b"started the embedded broker" in output
+    assert b"Traceback" not in output
