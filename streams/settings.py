@@ -95,25 +95,21 @@ class Settings:
             value = env.get(name, "").strip()
             return value or default
 
-        def integer(name: str, default: int, low: int, high: int) -> int:
+        def parsed(name: str, default: float, low: float, high: float, kind: type[float], noun: str) -> float:
             raw = get(name, str(default))
             try:
-                value = int(raw)
+                value = kind(raw)
             except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not an integer") from None
+                raise ConfigError(f"{name}={raw!r} is not {noun}") from None
             if not low <= value <= high:
                 raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
             return value
 
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            return int(parsed(name, default, low, high, int, "an integer"))
+
         def number(name: str, default: float, low: float, high: float) -> float:
-            raw = get(name, str(default))
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not a number") from None
-            if not low <= value <= high:
-                raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
-            return value
+            return parsed(name, default, low, high, float, "a number")
 
         servers = bootstrap or env.get("LETHE_BOOTSTRAP_SERVERS", "").strip() or None
         if servers is not None:
