@@ -19,6 +19,9 @@ from processors.decode import SINGLE_OBJECT_MAGIC
 from processors.policy import Policy, load_policy
 from processors.schemas import SchemaCatalog, TopicSchema
 
+# detect_cases holds the asserts of the detection-rule tests: rewrite them as in a test module.
+pytest.register_assert_rewrite("detect_cases")
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = REPO / "schemas"
 EXAMPLES_DIR = SCHEMA_DIR / "examples"

@@ -18,6 +18,8 @@ import fastavro.validation
 import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
+from processors.policy import CATEGORIES
+
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 HISTORY = SCHEMAS / "history"
 EXAMPLES = SCHEMAS / "examples"
@@ -32,27 +34,6 @@ TOPICS = [
     "privacy.audit.v1",
     "dlq.v1",
 ]
-CATEGORIES = frozenset(
-    {
-        "identity.name",
-        "contact.email",
-        "contact.phone",
-        "contact.address",
-        "account.profile",
-        "transaction.order",
-        "transaction.payment",
-        "transaction.logistics",
-        "free_text",
-        "device.info",
-        "network.ip",
-        "behavior.browsing",
-        "behavior.click",
-        "location.approximate",
-        "location.precise",
-        "identifier.customer",
-        "identifier.session",
-    }
-)
 FORMATS = frozenset(
     {"timestamp", "ip", "user_agent", "latitude", "longitude", "postcode", "url", "identifier", "subject"}
 )

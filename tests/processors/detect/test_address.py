@@ -1,6 +1,5 @@
-import pytest
+from detect_cases import found, rule_tests
 
-from processors.detect import scan
 from processors.detect.address import AddressRule
 
 RULE = AddressRule()
@@ -47,19 +46,8 @@ INVALID = [
 ]
 
 
-def found(text: str) -> list[str]:
-    return [text[span.start : span.end] for span in scan(text, (RULE,))]
-
-
-@pytest.mark.parametrize(("text", "expected"), VALID)
-def test_finds(text: str, expected: str) -> None:
-    assert found(text) == [expected]
-
-
-@pytest.mark.parametrize("text", INVALID)
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+test_finds, test_ignores = rule_tests(RULE, VALID, INVALID)
 
 
 def test_address_and_postcode_are_separate_spans() -> None:
-    assert found("221B Baker Street, London NW1 6XE") == ["221B Baker Street", "NW1 6XE"]
+    assert found(RULE, "221B Baker Street, London NW1 6XE") == ["221B Baker Street", "NW1 6XE"]

@@ -1,6 +1,6 @@
 import pytest
+from detect_cases import rule_tests
 
-from processors.detect import scan
 from processors.detect.card import CardRule, luhn_ok
 
 RULE = CardRule()
@@ -32,18 +32,7 @@ INVALID = [
 ]
 
 
-def found(text: str) -> list[str]:
-    return [text[span.start : span.end] for span in scan(text, (RULE,))]
-
-
-@pytest.mark.parametrize(("text", "expected"), VALID)
-def test_finds(text: str, expected: str) -> None:
-    assert found(text) == [expected]
-
-
-@pytest.mark.parametrize("text", INVALID)
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+test_finds, test_ignores = rule_tests(RULE, VALID, INVALID)
 
 
 @pytest.mark.parametrize(("digits", "ok"), [("79927398713", True), ("79927398710", False), ("0", True)])

@@ -1,6 +1,5 @@
-import pytest
+from detect_cases import found, rule_tests
 
-from processors.detect import scan
 from processors.detect.ipv4 import Ipv4Rule
 
 RULE = Ipv4Rule()
@@ -30,19 +29,8 @@ INVALID = [
 ]
 
 
-def found(text: str) -> list[str]:
-    return [text[span.start : span.end] for span in scan(text, (RULE,))]
-
-
-@pytest.mark.parametrize(("text", "expected"), VALID)
-def test_finds(text: str, expected: str) -> None:
-    assert found(text)[:1] == [expected]
-
-
-@pytest.mark.parametrize("text", INVALID)
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+test_finds, test_ignores = rule_tests(RULE, VALID, INVALID, first_only=True)
 
 
 def test_finds_every_address() -> None:
-    assert found("a 10.1.1.1 b 10.1.1.2") == ["10.1.1.1", "10.1.1.2"]
+    assert found(RULE, "a 10.1.1.1 b 10.1.1.2") == ["10.1.1.1", "10.1.1.2"]

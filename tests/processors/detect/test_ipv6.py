@@ -1,6 +1,5 @@
-import pytest
+from detect_cases import rule_tests
 
-from processors.detect import scan
 from processors.detect.ipv6 import Ipv6Rule
 
 RULE = Ipv6Rule()
@@ -32,15 +31,4 @@ INVALID = [
 ]
 
 
-def found(text: str) -> list[str]:
-    return [text[span.start : span.end] for span in scan(text, (RULE,))]
-
-
-@pytest.mark.parametrize(("text", "expected"), VALID)
-def test_finds(text: str, expected: str) -> None:
-    assert found(text) == [expected]
-
-
-@pytest.mark.parametrize("text", INVALID)
-def test_ignores(text: str) -> None:
-    assert found(text) == []
+test_finds, test_ignores = rule_tests(RULE, VALID, INVALID)
