@@ -45,7 +45,7 @@ class BatchResult:
 class Decoded:
     records: list[tuple[int, dict[str, Any]]]
     dead: list[tuple[int, InvalidRecord]]
-    subjects: set[str]
+    subjects: dict[str, int]   # subject -> batch index of its first record
 
 
 class TopicPipeline:
@@ -79,7 +79,7 @@ class TopicPipeline:
     def decode(self, values: Sequence[bytes | None]) -> Decoded:
         records: list[tuple[int, dict[str, Any]]] = []
         dead: list[tuple[int, InvalidRecord]] = []
-        subjects: set[str] = set()
+        subjects: dict[str, int] = {}
         decode, subject_path = self.decoder.decode, self.subject_path
         for i, raw in enumerate(values):
             try:
@@ -93,8 +93,8 @@ class TopicPipeline:
             records.append((i, record))
             if subject_path is not None:
                 subject = get_path(record, subject_path)
-                if subject is not None:
-                    subjects.add(subject)
+                if subject is not None and subject not in subjects:
+                    subjects[subject] = i
         return Decoded(records, dead, subjects)
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes]) -> BatchResult:

@@ -22,6 +22,7 @@ from processors.policy import Policy, load_policy
 from processors.pseudonym import new_subject_secret
 from processors.schemas import SchemaCatalog
 from streams.handler import BatchHandler
+from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -119,7 +120,32 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         stream_buffer_maxsize=max(settings.batch_size * 4, 4096),
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
+        datadir=str(settings.data_dir / "faust"),
     )
+    # a DLQ record carries the original bytes plus headers, so allow the largest input and then some
+    output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
+    metrics.info.labels(policy.version, settings.output_encoding).set(1)
+    services: list[Service] = [output]
+    if settings.ingest == "faust":
+        _faust_agents(app, settings, metrics, pipelines, output)
+    else:
+        store = SecretStore(bootstrap, changelog_topic(settings), metrics)
+        handlers = {
+            settings.topics.name(source): BatchHandler(
+                pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
+                store.secrets_for, output.get, settings.topics.name, store.flush)
+            for source in SOURCES
+        }
+        services.append(DirectIngest(settings, bootstrap, handlers, store, metrics))
+    if settings.metrics_port:
+        services.append(MetricsServer(metrics, settings.metrics_port))
+    return Lethe(app, settings, metrics, policy, output, services)
+
+
+
+def _faust_agents(app: faust.App, settings: Settings, metrics: Metrics, pipelines: dict[str, TopicPipeline],
+                  output: OutputProducer) -> None:
+    """LETHE_INGEST=faust: per-source Faust agents taking batches of events from the stream."""
     secrets = app.Table(
         "subject-secrets",
         partitions=settings.partitions,
@@ -127,12 +153,9 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         value_type=bytes,
         use_partitioner=True,   # partition by key (murmur2), as upstream keys the input topics
     )
-    # a DLQ record carries the original bytes plus headers, so allow the largest input and then some
-    output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
-    metrics.info.labels(policy.version, settings.output_encoding).set(1)
     handlers: dict[str, BatchHandler] = {}
 
-    def secrets_for(subjects: set[str]) -> tuple[dict[str, bytes], int]:
+    def secrets_for(subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
         found: dict[str, bytes] = {}
         created = 0
         for subject in subjects:
@@ -174,9 +197,3 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             position = handler.positions.get(tp.partition, 0)
             metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
         metrics.subject_secrets.set(len(secrets))
-
-    services: list[Service] = [output]
-    if settings.metrics_port:
-        services.append(MetricsServer(metrics, settings.metrics_port))
-    return Lethe(app, settings, metrics, policy, output, services)
-

@@ -46,7 +46,7 @@ def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
 
 class BatchHandler:
     def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
-                 secrets_for: Callable[[set[str]], tuple[dict[str, bytes], int]],
+                 secrets_for: Callable[[dict[str, int]], tuple[dict[str, bytes], int]],
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
                  flush_state: Callable[[], Awaitable[None]]) -> None:
         self.flush_state = flush_state
@@ -77,8 +77,9 @@ class BatchHandler:
                 delay = min(delay * 2, 30.0)
         self.observe(result, messages, started)
 
-    def secrets(self, subjects: set[str]) -> dict[str, bytes]:
-        found, created = self.secrets_for(subjects)
+    def secrets(self, decoded: Decoded, messages: Sequence[Any]) -> dict[str, bytes]:
+        """The secret of every subject in the batch, created where missing, by subject partition."""
+        found, created = self.secrets_for({s: messages[i].partition for s, i in decoded.subjects.items()})
         self.created += created
         return found
 
@@ -86,7 +87,7 @@ class BatchHandler:
         pipeline = self.pipeline
         try:
             decoded = pipeline.decode([m.value for m in messages])
-            return pipeline.anonymize(decoded, self.secrets(decoded.subjects))
+            return pipeline.anonymize(decoded, self.secrets(decoded, messages))
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -94,7 +95,7 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 decoded = pipeline.decode([message.value])
-                one = pipeline.anonymize(decoded, self.secrets(decoded.subjects))
+                one = pipeline.anonymize(decoded, self.secrets(decoded, [message]))
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)

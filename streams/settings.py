@@ -82,6 +82,7 @@ class Settings:
     output_encoding: str
     max_record_bytes: int
     log_level: str
+    ingest: str = "direct"
 
     @property
     def embedded(self) -> bool:
@@ -132,6 +133,9 @@ class Settings:
         store = get("LETHE_TABLE_STORE", "memory://")
         if not (store.startswith("memory://") or store.startswith("rocksdb://")):
             raise ConfigError(f"LETHE_TABLE_STORE={store!r}: use memory:// or rocksdb://")
+        ingest = get("LETHE_INGEST", "direct")
+        if ingest not in ("direct", "faust"):
+            raise ConfigError(f"LETHE_INGEST={ingest!r}: use direct (batches, the default) or faust (per-event agents)")
         level = get("LETHE_LOG_LEVEL", "info").lower()
         if level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"LETHE_LOG_LEVEL={level!r}: use debug, info, warning or error")
@@ -155,6 +159,7 @@ class Settings:
             output_encoding=encoding,
             max_record_bytes=integer("LETHE_MAX_RECORD_BYTES", 1_048_576, 1024, 64 * 1_048_576),
             log_level=level,
+            ingest=ingest,
         )
 
 

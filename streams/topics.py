@@ -40,11 +40,16 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())
-        wanted = [t for t in settings.topics.all() if t not in existing]
+        configs: dict[str, dict[str, str]] = {name: {} for name in settings.topics.all()}
+        # the subject secrets: compacted, partitioned like the input (see streams/ingest.py)
+        configs[f"{settings.app_id}-subject-secrets-changelog"] = {"cleanup.policy": "compact"}
         created = []
-        for name in wanted:
+        for name, config in configs.items():
+            if name in existing:
+                continue
             try:
-                admin.create_topics([NewTopic(name, settings.partitions, settings.replication_factor)])
+                admin.create_topics([NewTopic(name, settings.partitions, settings.replication_factor,
+                                              topic_configs=config)])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass

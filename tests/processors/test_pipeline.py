@@ -60,7 +60,7 @@ def pipeline(catalog: SchemaCatalog, policy: Policy, source: str, master: bytes 
 
 def run(pipe: TopicPipeline, values: list[bytes | None], secrets: Mapping[str, bytes]) -> BatchResult:
     decoded = pipe.decode(values)
-    assert decoded.subjects <= set(secrets)
+    assert set(decoded.subjects) <= set(secrets)
     return pipe.anonymize(decoded, secrets)
 
 
@@ -300,7 +300,7 @@ def test_decode_collects_the_subjects(catalog: SchemaCatalog, default_policy: Po
     people = traffic.people[:4]
     logs = [traffic.log(p) for p in people] + [traffic.log(people[0], anonymous=True)]
     decoded = pipeline(catalog, default_policy, "logs.v1").decode(encode_all(logs))
-    assert decoded.subjects == {p.customer_id for p in people}
+    assert set(decoded.subjects) == {p.customer_id for p in people}
     assert len(decoded.records) == 5
 
 

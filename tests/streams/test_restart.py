@@ -26,15 +26,16 @@ def keys_by_event(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, byt
     return keys
 
 
+@pytest.mark.parametrize("ingest", ["direct", "faust"])
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path,
-                                             stop_signal: int) -> None:
-    prefix = unique_prefix("restart")
+                                             stop_signal: int, ingest: str) -> None:
+    prefix = unique_prefix(f"restart-{ingest}")
     traffic = LeakyTraffic(examples_dir, seed=stop_signal)
     people = [traffic.person(n) for n in range(40)]
     out = prefix + "orders.anonymized.v1"
 
-    first = Worker(broker.bootstrap, prefix, tmp_path).start()
+    first = Worker(broker.bootstrap, prefix, tmp_path, LETHE_INGEST=ingest).start()
     try:
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
@@ -44,7 +45,7 @@ def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_di
     finally:
         first.stop(stop_signal)
 
-    second = Worker(broker.bootstrap, prefix, tmp_path).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path, LETHE_INGEST=ingest).start()
     try:
         after = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())

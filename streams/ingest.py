@@ -1,0 +1,211 @@
+"""Direct ingest: the input topics consumed in whole batches by a plain aiokafka consumer.
+
+Faust hands each record through its stream machinery (an event object, acks, sensors, several
+asyncio callbacks per record), which costs more per record than Lethe's whole processing
+(bench/README.md). The stateless work does not need it: here one consumer in the group
+``<app id>.ingest`` takes ``getmany`` batches of ``orders.v1`` and ``logs.v1``, the batch goes
+through the same :class:`BatchHandler`, and offsets are committed once its outputs are acked.
+
+The per-subject secrets stay partitioned with the input: the range assignor gives a worker the
+same partition numbers of both input topics, and the worker holds the secrets of exactly those
+partitions, restored from the changelog topic ``<app id>-subject-secrets-changelog`` (the same
+topic, keys and values as the Faust table of ``LETHE_INGEST=faust``) when they are assigned,
+and written to it, partition by partition, before any output uses a new secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import CommitFailedError, KafkaError
+from mode import Service
+
+from processors.pseudonym import new_subject_secret
+from streams.handler import BatchHandler
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def changelog_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-subject-secrets-changelog"
+
+
+class SecretStore:
+    """Subject secrets of the partitions this worker owns, backed by a compacted changelog."""
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+        self.bootstrap, self.topic, self.metrics = bootstrap, topic, metrics
+        self.partitions: dict[int, dict[bytes, bytes]] = {}
+        self.producer: AIOKafkaProducer | None = None
+        self._pending: list[tuple[int, bytes, bytes]] = []
+
+    async def start(self) -> None:
+        # one record per batch: the embedded broker reports the first offset of the last batch
+        # as the log end, and restore must read to the true end
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, client_id="lethe-state",
+                                         acks="all", max_batch_size=1, linger_ms=0)
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def restore(self, partitions: set[int]) -> None:
+        missing = sorted(partitions - self.partitions.keys())
+        if not missing:
+            return
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, client_id="lethe-restore",
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(self.topic, p) for p in missing]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            data: dict[int, dict[bytes, bytes]] = {p: {} for p in missing}
+            while True:
+                batch = await consumer.getmany(timeout_ms=300, max_records=50_000)
+                for tp, records in batch.items():
+                    store = data[tp.partition]
+                    for record in records:
+                        if record.value is None:
+                            store.pop(record.key, None)
+                        else:
+                            store[record.key] = record.value
+                if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                    break
+        finally:
+            await consumer.stop()
+        self.partitions.update(data)
+        log.info("restored subject secrets of partitions %s (%d subjects)", missing,
+                 sum(len(data[p]) for p in missing))
+        self.metrics.subject_secrets.set(self.size())
+
+    def forget(self, partitions: set[int]) -> None:
+        for p in partitions:
+            self.partitions.pop(p, None)
+        self.metrics.subject_secrets.set(self.size())
+
+    def size(self) -> int:
+        return sum(len(s) for s in self.partitions.values())
+
+    def secrets_for(self, subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
+        found: dict[str, bytes] = {}
+        created = 0
+        for subject, partition in subjects.items():
+            store = self.partitions.setdefault(partition, {})
+            key = subject.encode()
+            secret = store.get(key)
+            if secret is None:
+                secret = store[key] = new_subject_secret()
+                self._pending.append((partition, key, secret))
+                created += 1
+            found[subject] = secret
+        if created:
+            self.metrics.subjects_created.inc(created)
+        return found, created
+
+    async def flush(self) -> None:
+        """Write every new secret to the changelog and wait until the broker has it."""
+        pending, self._pending = self._pending, []
+        assert self.producer is not None
+        futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
+                   for partition, key, value in pending]
+        await asyncio.gather(*futures)
+        self.metrics.subject_secrets.set(self.size())
+
+
+class DirectIngest(Service):
+    def __init__(self, settings: Settings, bootstrap: str, handlers: dict[str, BatchHandler],
+                 store: SecretStore, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings, self.bootstrap, self.handlers = settings, bootstrap, handlers
+        self.store, self.metrics = store, metrics
+        self.consumer: AIOKafkaConsumer | None = None
+        self.lock = asyncio.Lock()
+
+    async def on_start(self) -> None:
+        await self.store.start()
+        session_ms = int(self.settings.session_timeout_s * 1000)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=f"{self.settings.app_id}.ingest",
+            client_id="lethe-ingest",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(session_ms // 3, 500),
+            max_poll_interval_ms=300_000,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            max_partition_fetch_bytes=8 * 1_048_576,
+            fetch_max_bytes=64 * 1_048_576,
+        )
+        self.consumer.subscribe(list(self.handlers), listener=_Rebalance(self))
+        await self.consumer.start()
+
+    async def on_started(self) -> None:
+        self.add_future(self._consume())
+        self.add_future(self._report_lag())
+
+    async def on_stop(self) -> None:
+        if self.consumer is not None:
+            async with self.lock:
+                await self.consumer.stop()
+        await self.store.stop()
+
+    async def _consume(self) -> None:
+        assert self.consumer is not None
+        consumer, handlers = self.consumer, self.handlers
+        within_ms = int(self.settings.batch_within_s * 1000)
+        while not self.should_stop:
+            batch = await consumer.getmany(timeout_ms=within_ms, max_records=self.settings.batch_size)
+            if not batch:
+                continue
+            async with self.lock:
+                # aiokafka may deliver records of a new assignment before its listener has run
+                await self.store.restore({tp.partition for tp in batch})
+                by_topic: dict[str, list[Any]] = {}
+                offsets = {}
+                for tp, records in batch.items():
+                    by_topic.setdefault(tp.topic, []).extend(records)
+                    offsets[tp] = records[-1].offset + 1
+                for topic, records in by_topic.items():
+                    await handlers[topic].handle(records)
+                try:
+                    await consumer.commit(offsets)
+                except (CommitFailedError, KafkaError) as exc:
+                    # the partitions moved on; their new owner repeats this batch (at-least-once)
+                    log.warning("offset commit failed (%s); the batch will be repeated", type(exc).__name__)
+
+    async def _report_lag(self) -> None:
+        assert self.consumer is not None
+        while not self.should_stop:
+            await asyncio.sleep(5.0)
+            for tp in self.consumer.assignment():
+                handler = self.handlers.get(tp.topic)
+                highwater = self.consumer.highwater(tp)
+                if handler is None or highwater is None:
+                    continue
+                position = handler.positions.get(tp.partition, 0)
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, ingest: DirectIngest) -> None:
+        self.ingest = ingest
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        # wait for the batch in hand to be produced and committed before the partitions go
+        async with self.ingest.lock:
+            self.ingest.store.forget({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        async with self.ingest.lock:
+            await self.ingest.store.restore({tp.partition for tp in assigned})
