@@ -100,6 +100,7 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
 def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
     metrics = metrics or Metrics()
     policy, pipelines = build_pipelines(settings)
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
