@@ -47,10 +47,8 @@ class SecretStore:
         self._pending: list[tuple[int, bytes, bytes]] = []
 
     async def start(self) -> None:
-        # one record per batch: the embedded broker reports the first offset of the last batch
-        # as the log end, and restore must read to the true end
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, client_id="lethe-state",
-                                         acks="all", max_batch_size=1, linger_ms=0)
+                                         acks="all", linger_ms=0)
         await self.producer.start()
 
     async def stop(self) -> None:
@@ -70,8 +68,12 @@ class SecretStore:
             await consumer.seek_to_beginning(*tps)
             ends = await consumer.end_offsets(tps)
             data: dict[int, dict[bytes, bytes]] = {p: {} for p in missing}
+            # The embedded broker reports the first offset of the last batch as the log end, so
+            # the reported end is only a lower bound: read on until two fetches in a row are empty.
+            empty = 0
             while True:
-                batch = await consumer.getmany(timeout_ms=300, max_records=50_000)
+                batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
+                empty = 0 if batch else empty + 1
                 for tp, records in batch.items():
                     store = data[tp.partition]
                     for record in records:
@@ -79,7 +81,7 @@ class SecretStore:
                             store.pop(record.key, None)
                         else:
                             store[record.key] = record.value
-                if not batch and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                if empty >= 2 and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
                     break
         finally:
             await consumer.stop()

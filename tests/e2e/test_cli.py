@@ -140,7 +140,9 @@ def test_demo_shows_anonymized_events(tmp_path: Path) -> None:
 def test_run_without_a_broker_starts_the_embedded_one_and_stops_cleanly(tmp_path: Path) -> None:
     metrics_port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "LETHE_BOOTSTRAP_SERVERS"}
-    env.update(LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(metrics_port))
+    # a data dir that does not exist yet, and a key from the environment (so no key file makes it)
+    env.update(LETHE_DATA_DIR=str(tmp_path / "new" / "dir"), LETHE_METRICS_PORT=str(metrics_port),
+               LETHE_PSEUDONYM_KEY="ab" * 32)
     worker = subprocess.Popen([LETHE, "run"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -158,4 +160,6 @@ def test_run_without_a_broker_starts_the_embedded_one_and_stops_cleanly(tmp_path
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, output[-2000:]
     assert b"started the embedded broker" in output
+    assert b"pseudonym key from LETHE_PSEUDONYM_KEY" in output
+    assert b"abab" not in output
     assert b"Traceback" not in output
