@@ -64,18 +64,22 @@ class BatchHandler:
         if self.created:
             # new subject secrets must be in their changelog before any output uses them and
             # the batch is acked, or a crash now would re-key these subjects after recovery
-            await self.flush_state()
+            await self._retrying("writing new subject secrets", self.flush_state)
+        await self._retrying("producing", lambda: self.produce(result, messages))
+        self.observe(result, messages, started)
+
+    async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` until the broker takes it: nothing is acked, so nothing is lost meanwhile."""
         delay = 0.5
         while True:
             try:
-                await self.produce(result, messages)
-                break
+                await step()
+                return
             except KafkaError as exc:
-                log.warning("producing a batch of %d from %s failed (%s); retrying in %.1fs",
-                            len(messages), self.topic, type(exc).__name__, delay)
+                log.warning("%s for a batch from %s failed (%s); retrying in %.1fs",
+                            what, self.topic, type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        self.observe(result, messages, started)
 
     def secrets(self, decoded: Decoded, messages: Sequence[Any]) -> dict[str, bytes]:
         """The secret of every subject in the batch, created where missing, by subject partition."""
@@ -117,28 +121,25 @@ class BatchHandler:
         for index, exc in result.dead:
             message = messages[index]
             headers = dlq_headers(exc, message)
-            dead.append((message, headers, await self._send_dead(producer, message, headers)))
+            try:
+                future = await producer.send(self.dlq_topic, message.value, key=message.key, headers=headers)
+            except MessageSizeTooLargeError:   # larger than this producer may send
+                future = await self._send_truncated(producer, message, headers)
+            dead.append((message, headers, future))
         await asyncio.gather(*futures)
         for message, headers, future in dead:
             try:
                 await future
-            except MessageSizeTooLargeError:
-                # the broker takes no record this large: keep its head, say how long it was
-                note = [("truncated_from_bytes", str(len(message.value)).encode())]
-                await (await producer.send(self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES],
-                                           key=message.key, headers=headers + note))
+            except MessageSizeTooLargeError:   # larger than the broker takes
+                await (await self._send_truncated(producer, message, headers))
 
-    async def _send_dead(self, producer: AIOKafkaProducer, message: Any,
-                         headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
-        try:
-            future: asyncio.Future[Any] = await producer.send(self.dlq_topic, message.value,
-                                                              key=message.key, headers=headers)
-            return future
-        except MessageSizeTooLargeError:
-            note = [("truncated_from_bytes", str(len(message.value)).encode())]
-            future = await producer.send(self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES],
-                                         key=message.key, headers=headers + note)
-            return future
+    async def _send_truncated(self, producer: AIOKafkaProducer, message: Any,
+                              headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
+        """Dead-letter the head of a record too large for the broker, saying how long it was."""
+        note = [("truncated_from_bytes", str(len(message.value)).encode())]
+        future: asyncio.Future[Any] = await producer.send(
+            self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES], key=message.key, headers=headers + note)
+        return future
 
     def observe(self, result: BatchResult, messages: Sequence[Any], started: float) -> None:
         m, topic = self.metrics, self.topic

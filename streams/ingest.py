@@ -116,11 +116,11 @@ class SecretStore:
 
     async def flush(self) -> None:
         """Write every new secret to the changelog and wait until the broker has it."""
-        pending, self._pending = self._pending, []
         assert self.producer is not None
         futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
-                   for partition, key, value in pending]
+                   for partition, key, value in self._pending]
         await asyncio.gather(*futures)
+        self._pending = []   # only once the broker has them all; a failure retries every one
         self.metrics.subject_secrets.set(self.size())
 
 
