@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from processors.detect import redact as redact_spans
 from processors.detect import scan
@@ -54,29 +54,35 @@ def redact_text(text: str, ctx: RecordContext) -> str:
     return redact_context(redact_detected(text, ctx), ctx)
 
 
+_REDACTED = re.compile(r"\[[a-z_.]+\]")
 _ID_SEGMENT = re.compile(r"^(?=(?:[^0-9]*[0-9]){3})[\w.~-]{5,}$|^[0-9a-fA-F-]{8,}$")
 
 
 def rewrite_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str:
-    """A URL's structural redaction plus detector findings (the record's own values come after)."""
+    """A URL's structural redaction plus detector findings (the record's own values come after).
+
+    One detector pass over the percent-decoded URL (a literal "+" is kept: in a query it is more
+    often a phone prefix than an encoded space), then the structure: identifier-like path
+    segments become ``[id]``, query values not in ``keep_params`` become ``[query]`` unless a
+    detector already named them, user info and fragment are dropped.
+    """
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        raw = urlsplit(url)
+        host = raw.hostname or ""
+        if raw.port:
+            host = f"{host}:{raw.port}"
+        decoded = redact_detected(unquote(urlunsplit((raw.scheme, host, raw.path, raw.query, ""))), ctx)
+        parts = urlsplit(decoded)
     except ValueError:
-        return redact_detected(unquote_plus(url), ctx)
-    path = "/".join("[id]" if _ID_SEGMENT.match(segment) else segment
-                    for segment in unquote_plus(parts.path).split("/"))
+        return redact_detected(unquote(url), ctx)
+    path = "/".join("[id]" if _ID_SEGMENT.match(segment) else segment for segment in parts.path.split("/"))
     params = []
-    # a literal "+" in a query is more often a phone prefix than an encoded space: keep it
-    for name, value in parse_qsl(parts.query.replace("+", "%2B"), keep_blank_values=True):
-        redacted = redact_detected(value, ctx)
-        if redacted == value and name not in keep_params and value:
-            redacted = "[query]"
-        params.append(f"{redact_detected(name, ctx)}={redacted}")
-    # userinfo and fragment are dropped: neither is needed to analyse traffic
-    return urlunsplit((parts.scheme, host, redact_detected(path, ctx), "&".join(params), ""))
+    for pair in parts.query.split("&") if parts.query else ():
+        name, _, value = pair.partition("=")
+        if value and name not in keep_params and not _REDACTED.fullmatch(value):
+            value = "[query]"
+        params.append(f"{name}={value}")
+    return urlunsplit((parts.scheme, parts.netloc, path, "&".join(params), ""))
 
 
 def redact_url(url: str, ctx: RecordContext, keep_params: frozenset[str]) -> str:
