@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -12,9 +13,20 @@ import urllib.request
 from pathlib import Path
 
 from streams.broker import free_port
+from streams.client import read
 
 REPO = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
+
+
+def keys_by_event(bootstrap: str, topic: str, wanted: set[str], timeout: float = 120) -> dict[str, bytes]:
+    """Output keys by event id, read until every wanted event is there (at-least-once may repeat some)."""
+    keys: dict[str, bytes] = {}
+    for record in read(bootstrap, [topic], timeout=timeout):
+        keys[json.loads(record.value or b"{}")["event_id"]] = record.key or b""
+        if wanted <= keys.keys():
+            break
+    return keys
 
 
 def unique_prefix(name: str) -> str:

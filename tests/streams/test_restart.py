@@ -8,22 +8,12 @@ from pathlib import Path
 
 import pytest
 from leaky import LeakyTraffic
-from support import Worker, unique_prefix
+from support import Worker, keys_by_event, unique_prefix
 
 from streams.broker import EmbeddedBroker
-from streams.client import publish, read
+from streams.client import publish
 
 pytestmark = pytest.mark.integration
-
-
-def keys_by_event(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, bytes]:
-    """Output keys by event id, read until every wanted event is there (at-least-once may repeat some)."""
-    keys: dict[str, bytes] = {}
-    for record in read(bootstrap, [topic], timeout=90):
-        keys[json.loads(record.value or b"{}")["event_id"]] = record.key or b""
-        if wanted <= keys.keys():
-            break
-    return keys
 
 
 @pytest.mark.parametrize("ingest", ["direct", "faust"])

@@ -9,21 +9,12 @@ from pathlib import Path
 
 import pytest
 from leaky import LeakyTraffic
-from support import Worker, unique_prefix
+from support import Worker, keys_by_event, unique_prefix
 
 from streams.broker import EmbeddedBroker
-from streams.client import publish, read
+from streams.client import publish
 
 pytestmark = pytest.mark.integration
-
-
-def outputs_by_event(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, bytes]:
-    keys: dict[str, bytes] = {}
-    for record in read(bootstrap, [topic], timeout=120):
-        keys[json.loads(record.value or b"{}")["event_id"]] = record.key or b""
-        if wanted <= keys.keys():
-            break
-    return keys
 
 
 def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBroker, examples_dir: Path,
@@ -39,7 +30,7 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
                                    for p, e in zip(people, before, strict=True)])
-        keys = outputs_by_event(broker.bootstrap, out, {e["event_id"] for e in before})
+        keys = keys_by_event(broker.bootstrap, out, {e["event_id"] for e in before})
         assert len(keys) == len(people)
         both_worked = first.metric("lethe_records_in_total") > 0 and second.metric("lethe_records_in_total") > 0
         assert both_worked, "the two workers did not share the partitions"
@@ -47,7 +38,7 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
         after = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
                                    for p, e in zip(people, after, strict=True)])
-        keys = outputs_by_event(broker.bootstrap, out, {e["event_id"] for e in before + after})
+        keys = keys_by_event(broker.bootstrap, out, {e["event_id"] for e in before + after})
     finally:
         first.stop()
         second.stop()
