@@ -99,12 +99,20 @@ class SecretStore:
         return sum(len(s) for s in self.partitions.values())
 
     def secrets_for(self, subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
+        """Each subject's secret, created in its record's partition when this worker has none.
+
+        A subject whose record arrived on another partition than usual (an upstream that keyed
+        it differently) keeps its one secret if this worker holds it in any partition.
+        """
         found: dict[str, bytes] = {}
         created = 0
+        partitions = self.partitions
         for subject, partition in subjects.items():
-            store = self.partitions.setdefault(partition, {})
+            store = partitions.setdefault(partition, {})
             key = subject.encode()
             secret = store.get(key)
+            if secret is None:
+                secret = next((other[key] for other in partitions.values() if key in other), None)
             if secret is None:
                 secret = store[key] = new_subject_secret()
                 self._pending.append((partition, key, secret))

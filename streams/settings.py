@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from collections.abc import Mapping
@@ -133,6 +134,8 @@ class Settings:
         store = get("LETHE_TABLE_STORE", "memory://")
         if not (store.startswith("memory://") or store.startswith("rocksdb://")):
             raise ConfigError(f"LETHE_TABLE_STORE={store!r}: use memory:// or rocksdb://")
+        if store.startswith("rocksdb://") and importlib.util.find_spec("rocksdict") is None:
+            raise ConfigError("LETHE_TABLE_STORE=rocksdb:// needs the rocksdict package: pip install -e '.[rocksdb]'")
         ingest = get("LETHE_INGEST", "direct")
         if ingest not in ("direct", "faust"):
             raise ConfigError(f"LETHE_INGEST={ingest!r}: use direct (batches, the default) or faust (per-event agents)")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastavro import schemaless_writer
+from kafka.partitioner.default import murmur2
 from leaky import LeakyTraffic, leaks
 from support import REPO, Worker, unique_prefix
 
@@ -21,6 +22,11 @@ from streams.client import Record, publish, read
 pytestmark = pytest.mark.integration
 
 OUTPUTS = ("orders.anonymized.v1", "logs.anonymized.v1", "dlq.v1")
+
+
+def partition_of(key: bytes, partitions: int = 4) -> int:
+    """Kafka's default partitioner (murmur2), as kafka-python applies it when publishing."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -58,6 +64,11 @@ def run(request: pytest.FixtureRequest, broker: EmbeddedBroker, examples_dir: Pa
         records.append((prefix + "logs.v1", key, json.dumps(traffic.log(p, v6=n % 3 == 0)).encode()))
         records.append((prefix + "logs.v1", p["session"].encode(), json.dumps(traffic.log(p, anonymous=True)).encode()))
         logs += 2
+    # an upstream that keys a subject's log by its session: the subject keeps one pseudonym
+    home = partition_of(people[1]["customer_id"].encode())
+    stray = next(k for k in (f"session-{n}".encode() for n in range(100)) if partition_of(k) != home)
+    records.append((prefix + "logs.v1", stray, json.dumps(traffic.log(people[1])).encode()))
+    logs += 1
     # the same order as Avro single-object encoding
     catalog = SchemaCatalog.load(REPO / "schemas")
     schema = catalog.for_topic("orders.v1")
