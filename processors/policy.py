@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import PolicyError
+from processors.retention import RetentionRule, parse_retention
 
 CATEGORIES = (
     "identity.name",
@@ -99,6 +100,7 @@ class Policy:
     categories: dict[str, str]
     outputs: dict[str, OutputPolicy]
     path: str = "<memory>"
+    retention: dict[str, RetentionRule] = field(default_factory=dict)
 
     def outputs_for(self, source: str) -> list[OutputPolicy]:
         return [o for o in self.outputs.values() if o.source == source]
@@ -124,7 +126,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: {message}")
 
-    unknown = set(data) - {"version", "options", "categories", "outputs"}
+    unknown = set(data) - {"version", "options", "categories", "outputs", "retention"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -192,4 +194,5 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         for path, strategy in over_fields.items():
             check_strategy(f'{where}.fields."{path}"', strategy)
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields))
-    return Policy(version, options, dict(categories), outputs, origin)
+    retention = parse_retention(data.get("retention", {}), CATEGORIES, origin)
+    return Policy(version, options, dict(categories), outputs, origin, retention)

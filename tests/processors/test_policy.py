@@ -103,7 +103,7 @@ def test_strategy_for_precedence(path: str, category: str, expected: str, entry:
 
 INVALID: list[tuple[str, Edit, str]] = [
     # id, edit of the default policy, fragment the message must contain
-    ("unknown-top-level-key", set_("retention", value={"days": 30}), "unknown top-level key(s): retention"),
+    ("unknown-top-level-key", set_("retnetion", value={"days": 30}), "unknown top-level key(s): retnetion"),
     ("missing-version", del_("version"), "'version'"),
     ("empty-version", set_("version", value=""), "'version'"),
     ("version-not-a-string", set_("version", value=20261101), "'version'"),
