@@ -1,9 +1,10 @@
-"""The Faust app: agents that feed batches of input records to ``processors`` and produce the results.
+"""The Faust app and the services a worker runs beside it (see docs/architecture.md).
 
-Per-subject state (the pseudonym secrets) is a Faust table backed by its changelog topic and
-partitioned like the input topics (by ``customer_id``). Anonymized records, dead letters and
-nothing else go through a dedicated aiokafka producer with large batches; Faust's own producer
-only writes changelogs and offsets.
+Input batches reach ``processors`` through a :class:`BatchHandler`, fed either by direct ingest
+(``streams/ingest.py``, the default) or by Faust agents (``LETHE_INGEST=faust``). Per-subject
+secrets live in the changelog topic ``<app id>-subject-secrets-changelog``, partitioned like the
+input. Anonymized records and dead letters go through one dedicated aiokafka producer with large
+batches.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ SOURCES = ("orders.v1", "logs.v1")
 
 
 class OutputProducer(Service):
-    """The producer for anonymized topics and the DLQ (large batches, lz4-free, acks=all)."""
+    """The producer for anonymized topics and the DLQ (large batches, acks=all)."""
 
     def __init__(self, bootstrap: str, max_request_size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
