@@ -50,6 +50,7 @@ ORDER_FIELDS = [
     ("shipping_address.street", "string", "contact.address", None, False),
     ("shipping_address.city", "string", "contact.address", None, False),
     ("shipping_address.postcode", "string", "contact.address", "postcode", False),
+    ("shipping_address.region", "string", "contact.address", None, False),
     ("total_amount", "double", "transaction.order", None, False),
     ("payment_status", "enum", "transaction.payment", None, False),
     ("carrier", "string", "transaction.logistics", None, False),
@@ -105,7 +106,8 @@ def test_default_orders_plan(catalog: SchemaCatalog, default_policy: Policy) -> 
     assert strategies == {
         "order_id": "pseudonym", "customer_id": "pseudonym", "customer.name": "drop", "customer.email": "drop",
         "customer.phone": "drop", "shipping_address.street": "drop", "shipping_address.city": "drop",
-        "shipping_address.postcode": "generalize", "total_amount": "keep", "payment_status": "keep",
+        "shipping_address.postcode": "generalize", "shipping_address.region": "drop",
+        "total_amount": "keep", "payment_status": "keep",
         "carrier": "keep", "tracking_number": "mask", "notes": "redact",
     }
     assert all(op.tag == f"{op.info.category}:{op.strategy}" for op in plan.ops)
@@ -219,7 +221,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
     tags = plan_for(catalog, default_policy, "orders.v1").apply(order, KEY)
     assert order["customer"] == {"name": None, "email": None, "phone": None}
     assert order["shipping_address"] == {"street": None, "city": None, "postcode": "NW",
-                                         "region": "Greater London", "country": "GB"}
+                                         "region": None, "country": "GB"}
     assert order["order_id"] == pseudonym(KEY, b"order_id", original["order_id"])
     assert order["customer_id"] == pseudonym(KEY, b"subject", original["customer_id"])
     assert order["tracking_number"] == "*************1230"
@@ -236,6 +238,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
         "shipping_address.street": "contact.address:drop",
         "shipping_address.city": "contact.address:drop",
         "shipping_address.postcode": "contact.address:generalize",
+        "shipping_address.region": "contact.address:drop",
         "total_amount": "transaction.order:keep",
         "payment_status": "transaction.payment:keep",
         "carrier": "transaction.logistics:keep",
