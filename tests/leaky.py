@@ -38,6 +38,7 @@ class LeakyTraffic:
             "street": f"{r.randrange(2, 300)} Quarrington Road",
             "city": r.choice(["Szczebrzeszyn", "Llanfairpwll", "Kirkjubæjarklaustur"]),
             "postcode": f"{r.randrange(10, 99)}-{r.randrange(100, 999)}",
+            "region": r.choice(["Podkarpackie", "Suðurland", "Gwynedd"]),
             "ip": f"192.0.2.{r.randrange(2, 254)}",
             "ip6": f"2001:db8:{r.getrandbits(16):x}:{r.getrandbits(16):x}::{r.getrandbits(16):x}",
             "session": f"s-{r.getrandbits(64):016x}",
@@ -47,7 +48,8 @@ class LeakyTraffic:
         }
         self._remember(person["customer_id"], person["name"], person["email"], person["phone"],
                        person["street"], person["ip"], person["ip6"], person["session"], person["order"],
-                       person["card"], person["iban"], person["family"], person["city"], person["postcode"])
+                       person["card"], person["iban"], person["family"], person["city"], person["postcode"],
+                       person["region"])
         return person
 
     def order(self, p: dict[str, str]) -> dict[str, Any]:
@@ -56,7 +58,7 @@ class LeakyTraffic:
             event_id=f"ev-{self.rng.getrandbits(64):016x}", customer_id=p["customer_id"], order_id=p["order"],
             customer={"name": p["name"], "email": p["email"], "phone": p["phone"]},
             shipping_address={"street": p["street"], "city": p["city"], "postcode": p["postcode"],
-                              "region": None, "country": "PL"},
+                              "region": p["region"], "country": "PL"},
             notes=f"{p['given']} {p['family']} asks: call {p['phone']}, pay by card {p['card']} or IBAN "
                   f"{p['iban']}, ship to {p['street']}, {p['city']}; mail {p['email']}",
         )
