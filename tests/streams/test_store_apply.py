@@ -1,0 +1,124 @@
+"""Commands applied to real SQLite and PostgreSQL: one transaction, idempotent, acked by status."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, create_engine, select, text
+from sqlalchemy.engine import Engine
+
+from processors.errors import ConfigError
+from streams.store.apply import apply_command, prepare
+from streams.store.mapping import StoreMapping, parse_mapping
+
+pytestmark = pytest.mark.integration
+POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else POSTGRES_URL
+    engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def orders(engine: Engine) -> Iterator[tuple[StoreMapping, Table]]:
+    name = f"orders_{uuid.uuid4().hex[:8]}"
+    metadata = MetaData()
+    tbl = Table(name, metadata, Column("order_id", String(32), primary_key=True),
+                Column("customer_id", String(32)), Column("customer_email", String(64)),
+                Column("customer_name", String(64)), Column("carrier", String(16)))
+    metadata.create_all(engine)
+    prepare(engine)
+    with engine.begin() as conn:
+        conn.execute(tbl.insert(), [
+            {"order_id": "o1", "customer_id": "c1", "customer_email": "a@x.example", "customer_name": "Ann A",
+             "carrier": "DHL"},
+            {"order_id": "o2", "customer_id": "c1", "customer_email": "a@x.example", "customer_name": "Ann A",
+             "carrier": "UPS"},
+            {"order_id": "o3", "customer_id": "c2", "customer_email": "b@x.example", "customer_name": "Bo B",
+             "carrier": "DHL"},
+        ])
+    mapping = parse_mapping({"store": "shop-db", "tables": {name: {
+        "family": "orders", "subject_column": "customer_id", "key_column": "order_id",
+        "columns": {"customer_email": "contact.email", "customer_name": "identity.name"}}}}, "test")
+    yield mapping, tbl
+    metadata.drop_all(engine)
+
+
+def command(action: str, subject: str, record_key: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"command_id": uuid.uuid4().hex, "action": action, "subject": subject,
+            "selector": {"family": "orders", "record_key": record_key}, "categories": [], "fields": [],
+            "updates": {}, "rule": "test", "cause": "retention", "due_at": "2026-11-24T00:00:00+00:00", **extra}
+
+
+def rows(engine: Engine, tbl: Table) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        return {r.order_id: dict(r._mapping) for r in conn.execute(select(tbl))}
+
+
+def test_anonymize_one_record_nulls_only_its_categories(engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    ack = apply_command(engine, mapping, command("anonymize", "c1", "o1", categories=["contact.email"]))
+    assert (ack["status"], ack["rows_affected"], ack["store"]) == ("applied", 1, "shop-db")
+    data = rows(engine, tbl)
+    assert data["o1"]["customer_email"] is None and data["o1"]["customer_name"] == "Ann A"
+    assert data["o2"]["customer_email"] == "a@x.example"
+
+
+def test_delete_a_subject_removes_all_its_rows_and_a_replay_changes_nothing(
+        engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    cmd = command("delete", "c1")
+    assert apply_command(engine, mapping, cmd)["rows_affected"] == 2
+    assert set(rows(engine, tbl)) == {"o3"}
+    with engine.begin() as conn:   # a new row for c1 arrives; the replayed command must not touch it
+        conn.execute(tbl.insert().values(order_id="o4", customer_id="c1", carrier="DHL"))
+    replay = apply_command(engine, mapping, cmd)
+    assert (replay["status"], replay["rows_affected"]) == ("applied", 2)
+    assert set(rows(engine, tbl)) == {"o3", "o4"}
+
+
+def test_unknown_subject_is_not_found(engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    ack = apply_command(engine, mapping, command("delete", "nobody"))
+    assert (ack["status"], ack["rows_affected"]) == ("not_found", 0)
+    assert len(rows(engine, tbl)) == 3
+
+
+def test_update_writes_only_mapped_columns(engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    ack = apply_command(engine, mapping, command("update", "c2", updates={"customer_email": "new@x.example",
+                                                                          "carrier": "FedEx"}))
+    assert ack["rows_affected"] == 1
+    assert rows(engine, tbl)["o3"]["customer_email"] == "new@x.example"
+    assert rows(engine, tbl)["o3"]["carrier"] == "DHL"   # not a personal column of the mapping
+
+
+def test_a_failing_database_is_reported_without_values(engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {tbl.name}"))
+    ack = apply_command(engine, mapping, command("delete", "c1"))
+    assert ack["status"] == "failed" and ack["rows_affected"] == 0
+    assert "c1" not in (ack["error"] or "") and "DROP" not in (ack["error"] or "")
+    tbl.metadata.create_all(engine)   # for the fixture's teardown
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"store": ""}, "'store' must name the store"),
+    ({"tables": {}}, "at least one table"),
+    ({"tables": {"orders": {"family": "invoices"}}}, "family must be one of"),
+    ({"tables": {"orders": {"family": "orders", "subject_column": "drop table"}}}, "is not a column name"),
+    ({"tables": {"orders": {"family": "orders", "subject_column": "c", "columns": {"e": "contact.fax"}}}},
+     "not a data category"),
+])
+def test_bad_mappings_are_named(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_mapping({"store": "s", "tables": {"t": {"family": "orders", "subject_column": "c"}}, **change}, "m")
