@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_argument("--timeout", type=float, default=10.0, help="stop after S seconds (default 10)")
     consume.set_defaults(func=cmd_consume)
 
+    agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
+    agent.add_argument("--mapping", type=Path, default=None,
+                       help="mapping file: tables, subject/key columns, column categories "
+                            "(default deploy/store-mapping.toml)")
+    agent.set_defaults(func=cmd_store_agent)
+
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
@@ -197,6 +203,13 @@ def cmd_consume(args: argparse.Namespace) -> int:
                           "headers": {k: v.decode(errors="replace") for k, v in record.headers.items()},
                           "value": value}, ensure_ascii=False), flush=True)
     return 0
+
+
+def cmd_store_agent(args: argparse.Namespace) -> int:
+    from streams.settings import REPO_ROOT
+    from streams.store.agent import run_store_agent
+
+    return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml")
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:

@@ -1,0 +1,111 @@
+"""``lethe store-agent``: apply lifecycle commands to one database and acknowledge each one.
+
+Consumes ``lifecycle.commands.v1`` in the group ``<app id>.store.<store>``, applies every command
+through :func:`apply_command` (one transaction, idempotent) and publishes its ack to
+``lifecycle.acks.v1`` before committing the command's offset. A command that fails on the database
+is acked as ``failed`` and retried with backoff until it applies: it is never dropped. A command
+that cannot be read is acked ``failed`` with a reason and skipped (it cannot succeed later).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from prometheus_client import Counter
+from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from processors.errors import LetheError
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.store.apply import apply_command, prepare
+from streams.store.mapping import load_mapping
+
+log = logging.getLogger(__name__)
+
+
+def run_store_agent(settings: Settings, mapping_path: Path) -> int:
+    mapping = load_mapping(mapping_path)
+    if settings.bootstrap_servers is None:
+        raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
+    engine = create_engine(settings.store_url)
+    _wait_for_database(engine, settings.store_url)
+    metrics = Metrics()
+    commands = Counter("lethe_store_commands", "Lifecycle commands handled by this store agent",
+                       ["store", "action", "status"], registry=metrics.registry)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
+    session_ms = int(settings.session_timeout_s * 1000)
+    consumer = KafkaConsumer(
+        settings.topics.name("lifecycle.commands.v1"), bootstrap_servers=settings.bootstrap_servers,
+        group_id=f"{settings.app_id}.store.{mapping.store}", client_id=f"lethe-store-{mapping.store}",
+        enable_auto_commit=False, auto_offset_reset="earliest",
+        session_timeout_ms=session_ms, heartbeat_interval_ms=max(session_ms // 3, 500))
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                             client_id=f"lethe-store-{mapping.store}")
+    acks_topic = settings.topics.name("lifecycle.acks.v1")
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
+          f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
+    try:
+        while not stopping:
+            batch = consumer.poll(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    if stopping:
+                        return 0   # nothing of this batch is committed; it is applied again
+                    ack = _handle(engine, mapping, record.value, stopping)
+                    if ack is None:
+                        return 0
+                    producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode()).get(timeout=30)
+                    commands.labels(mapping.store, ack.pop("_action", "unknown"), ack["status"]).inc()
+            if batch:
+                consumer.commit()
+    finally:
+        consumer.close()
+        producer.close()
+        engine.dispose()
+    return 0
+
+
+def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) -> dict[str, Any] | None:
+    try:
+        command = json.loads(raw or b"")
+        command_id = command["command_id"]
+        action = command["action"]
+    except (ValueError, KeyError, TypeError):
+        return {"command_id": "unreadable", "store": mapping.store, "status": "failed", "rows_affected": 0,
+                "acked_at": "", "error": "command is not a JSON lifecycle command", "_action": "unknown"}
+    delay = 0.5
+    while True:
+        ack = apply_command(engine, mapping, command)
+        if ack["status"] != "failed":
+            return {**ack, "_action": action}
+        log.warning("command %s failed on %s (%s); retrying in %.1fs", command_id, mapping.store, ack["error"], delay)
+        if stopping:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 30.0)
+
+
+def _wait_for_database(engine: Any, url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            prepare(engine)
+            return
+        except SQLAlchemyError as exc:
+            if time.monotonic() > deadline:
+                raise LetheError(f"the store database does not answer ({type(exc).__name__}); "
+                                 "check LETHE_STORE_URL") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
