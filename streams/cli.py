@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default deploy/store-mapping.toml)")
     agent.set_defaults(func=cmd_store_agent)
 
+    sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")
+    sink.set_defaults(func=cmd_sink)
+
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
@@ -210,6 +213,12 @@ def cmd_store_agent(args: argparse.Namespace) -> int:
     from streams.store.agent import run_store_agent
 
     return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml")
+
+
+def cmd_sink(args: argparse.Namespace) -> int:
+    from streams.store.sink import run_sink
+
+    return run_sink(Settings.from_env())
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:

@@ -1,0 +1,122 @@
+"""``lethe sink``: the reference sink, materializing orders.v1 and logs.v1 into SQL tables.
+
+So that a fresh installation has rows for retention and erasure commands to act on. The tables
+(``orders``: one row per order, updated by its later events; ``logs``: one row per event) are the
+ones ``deploy/store-mapping.toml`` maps. Invalid records are skipped here (the worker dead-letters
+them); a batch is written in one transaction before its offsets are committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+from kafka import KafkaConsumer
+from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, create_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from processors.decode import Decoder
+from processors.errors import InvalidRecord, LetheError
+from processors.schemas import SchemaCatalog
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+orders = Table(
+    "orders", metadata,
+    Column("order_id", String(128), primary_key=True),
+    Column("customer_id", String(128), index=True, nullable=False),
+    Column("status", String(16)), Column("occurred_at", String(64)),
+    Column("customer_name", String(256)), Column("customer_email", String(256)), Column("customer_phone", String(64)),
+    Column("shipping_street", String(256)), Column("shipping_city", String(128)),
+    Column("shipping_postcode", String(32)), Column("shipping_country", String(8)),
+    Column("total_amount", Float), Column("currency", String(8)), Column("notes", String(4096)),
+    Column("completed_at", DateTime(timezone=True)),
+)
+logs = Table(
+    "logs", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("customer_id", String(128), index=True), Column("session_id", String(128)),
+    Column("occurred_at", String(64)), Column("kind", String(16)), Column("ip", String(64)),
+    Column("user_agent", String(512)), Column("url", String(4096)), Column("lat", Float), Column("lon", Float),
+)
+
+
+def order_row(event: dict[str, Any]) -> dict[str, Any]:
+    customer = event.get("customer") or {}
+    address = event.get("shipping_address") or {}
+    return {
+        "order_id": event["order_id"], "customer_id": event["customer_id"], "status": event["event_type"],
+        "occurred_at": event["occurred_at"], "customer_name": customer.get("name"),
+        "customer_email": customer.get("email"), "customer_phone": customer.get("phone"),
+        "shipping_street": address.get("street"), "shipping_city": address.get("city"),
+        "shipping_postcode": address.get("postcode"), "shipping_country": address.get("country"),
+        "total_amount": event["total_amount"], "currency": event["currency"], "notes": event.get("notes"),
+    }
+
+
+def log_row(event: dict[str, Any]) -> dict[str, Any]:
+    geo = event.get("geo") or {}
+    return {
+        "event_id": event["event_id"], "customer_id": event.get("customer_id"), "session_id": event["session_id"],
+        "occurred_at": event["occurred_at"], "kind": event["kind"], "ip": event["ip"],
+        "user_agent": event.get("user_agent"), "url": event["url"], "lat": geo.get("lat"), "lon": geo.get("lon"),
+    }
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise LetheError(f"the reference sink supports SQLite and PostgreSQL, not {dialect}")
+    insert = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    key = [c.name for c in table.primary_key.columns]
+    statement = insert.on_conflict_do_update(
+        index_elements=key, set_={c: insert.excluded[c] for c in rows[0] if c not in key})
+    conn.execute(statement, rows)
+
+
+def run_sink(settings: Settings) -> int:
+    if settings.bootstrap_servers is None:
+        raise LetheError("the reference sink needs LETHE_BOOTSTRAP_SERVERS")
+    catalog = SchemaCatalog.load(settings.schemas_dir)
+    decoders = {settings.topics.name(t): (Decoder(catalog.for_topic(t), catalog.by_fingerprint.get), shape, table)
+                for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))}
+    engine = create_engine(settings.store_url)
+    metadata.create_all(engine, checkfirst=True)
+    session_ms = int(settings.session_timeout_s * 1000)
+    consumer = KafkaConsumer(*decoders, bootstrap_servers=settings.bootstrap_servers,
+                             group_id=f"{settings.app_id}.sink", client_id="lethe-sink", enable_auto_commit=False,
+                             auto_offset_reset="earliest", session_timeout_ms=session_ms,
+                             heartbeat_interval_ms=max(session_ms // 3, 500))
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
+          flush=True)
+    try:
+        while not stopping:
+            batch = consumer.poll(timeout_ms=500)
+            if not batch:
+                continue
+            pending: dict[str, dict[Any, dict[str, Any]]] = {"orders": {}, "logs": {}}
+            for tp, records in batch.items():
+                decoder, shape, table = decoders[tp.topic]
+                for record in records:
+                    try:
+                        row = shape(decoder.decode(record.value))
+                    except InvalidRecord:
+                        continue
+                    pending[table.name][row[table.primary_key.columns.keys()[0]]] = row   # last event wins
+            with engine.begin() as conn:
+                upsert(conn, orders, list(pending["orders"].values()))
+                upsert(conn, logs, list(pending["logs"].values()))
+            consumer.commit()
+    finally:
+        consumer.close()
+        engine.dispose()
+    return 0
