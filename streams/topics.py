@@ -41,8 +41,10 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     try:
         existing = set(admin.list_topics())
         configs: dict[str, dict[str, str]] = {name: {} for name in settings.topics.all()}
-        # the subject secrets: compacted, partitioned like the input (see streams/ingest.py)
-        configs[f"{settings.app_id}-subject-secrets-changelog"] = {"cleanup.policy": "compact"}
+        if settings.ingest == "direct":
+            # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
+            # with LETHE_INGEST=faust, Faust declares this topic for its table itself
+            configs[f"{settings.app_id}-subject-secrets-changelog"] = {"cleanup.policy": "compact"}
         created = []
         for name, config in configs.items():
             if name in existing:
