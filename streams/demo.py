@@ -27,7 +27,8 @@ def run_demo(settings: Settings, events: int, subjects: int) -> int:
     with EmbeddedBroker() as broker:
         say(f"[1/5] embedded broker on {broker.bootstrap}")
         ensure_topics(settings, broker.bootstrap)
-        metrics_port = settings.metrics_port or free_port()
+        # the default port may be taken by a worker already running here; the demo needs its own
+        metrics_port = settings.metrics_port if os.environ.get("LETHE_METRICS_PORT") else free_port()
         log_path = settings.data_dir / "demo-worker.log"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_METRICS_PORT=str(metrics_port),
