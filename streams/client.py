@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from processors.errors import LetheError
+from streams.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,23 @@ class Record:
 def producer(bootstrap: str) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=bootstrap, client_id="lethe-publish", acks="all",
                          linger_ms=5, batch_size=256 * 1024, max_request_size=16 * 1024 * 1024)
+
+
+def group_consumer(settings: Settings, topics: list[str], group: str, client_id: str) -> KafkaConsumer:
+    """A consumer in ``group`` that commits by hand, from the earliest offset, with the session timeout
+    of the settings (short timeouts keep group joins fast on the embedded broker)."""
+    assert settings.bootstrap_servers is not None
+    session_ms = int(settings.session_timeout_s * 1000)
+    return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, group_id=group,
+                         client_id=client_id, enable_auto_commit=False, auto_offset_reset="earliest",
+                         session_timeout_ms=session_ms, heartbeat_interval_ms=max(session_ms // 3, 500))
+
+
+def stop_flag() -> list[bool]:
+    """A list that becomes non-empty when the process receives SIGTERM."""
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    return stopping
 
 
 def publish(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes | None]]) -> int:

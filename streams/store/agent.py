@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from prometheus_client import Counter
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
+from streams.client import group_consumer, stop_flag
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.store.apply import apply_command, prepare
@@ -42,17 +42,12 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                        ["store", "action", "status"], registry=metrics.registry)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
-    session_ms = int(settings.session_timeout_s * 1000)
-    consumer = KafkaConsumer(
-        settings.topics.name("lifecycle.commands.v1"), bootstrap_servers=settings.bootstrap_servers,
-        group_id=f"{settings.app_id}.store.{mapping.store}", client_id=f"lethe-store-{mapping.store}",
-        enable_auto_commit=False, auto_offset_reset="earliest",
-        session_timeout_ms=session_ms, heartbeat_interval_ms=max(session_ms // 3, 500))
+    consumer = group_consumer(settings, [settings.topics.name("lifecycle.commands.v1")],
+                              f"{settings.app_id}.store.{mapping.store}", f"lethe-store-{mapping.store}")
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                              client_id=f"lethe-store-{mapping.store}")
     acks_topic = settings.topics.name("lifecycle.acks.v1")
-    stopping: list[bool] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    stopping = stop_flag()
     print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
           f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
     try:

@@ -9,11 +9,9 @@ them); a batch is written in one transaction before its offsets are committed.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from typing import Any
 
-from kafka import KafkaConsumer
 from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, create_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -21,6 +19,7 @@ from sqlalchemy.engine import Connection
 from processors.decode import Decoder
 from processors.errors import InvalidRecord, LetheError
 from processors.schemas import SchemaCatalog
+from streams.client import group_consumer, stop_flag
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,13 +88,8 @@ def run_sink(settings: Settings) -> int:
                 for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))}
     engine = create_engine(settings.store_url)
     metadata.create_all(engine, checkfirst=True)
-    session_ms = int(settings.session_timeout_s * 1000)
-    consumer = KafkaConsumer(*decoders, bootstrap_servers=settings.bootstrap_servers,
-                             group_id=f"{settings.app_id}.sink", client_id="lethe-sink", enable_auto_commit=False,
-                             auto_offset_reset="earliest", session_timeout_ms=session_ms,
-                             heartbeat_interval_ms=max(session_ms // 3, 500))
-    stopping: list[bool] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    consumer = group_consumer(settings, list(decoders), f"{settings.app_id}.sink", "lethe-sink")
+    stopping = stop_flag()
     print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
           flush=True)
     try:
