@@ -37,6 +37,13 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+def encoding_of(raw: bytes | None) -> str:
+    """The input encoding a record claims: avro (single-object header), json, or unknown (empty)."""
+    if not raw:
+        return "unknown"
+    return "avro" if raw[:2] == SINGLE_OBJECT_MAGIC else "json"
+
+
 class Decoder:
     """Decodes one topic's records; built once per topic, used for every record."""
 
@@ -52,9 +59,7 @@ class Decoder:
         self._writers = writers
 
     def encoding_of(self, raw: bytes | None) -> str:
-        if raw is None:
-            return "none"
-        return "avro" if raw[:2] == SINGLE_OBJECT_MAGIC else "json"
+        return "none" if raw is None else encoding_of(raw)
 
     def decode(self, raw: bytes | None) -> dict[str, Any]:
         if raw is None:

@@ -75,6 +75,8 @@ class TopicPipeline:
         first = self.plans[0] if self.plans else None
         self.subject_path = first.subject_path if first else None
         self.fallback_key_path = first.fallback_key_path if first else None
+        # blake2b's person is at most 16 bytes, as in the pseudonym strategy
+        self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""
 
     def decode(self, values: Sequence[bytes | None]) -> Decoded:
         records: list[tuple[int, dict[str, Any]]] = []
@@ -113,8 +115,7 @@ class TopicPipeline:
             else:
                 subject_key = self._anonymous
                 fallback = get_path(record, self.fallback_key_path) if self.fallback_key_path else None
-                key = pseudonym(subject_key, self.fallback_key_path[-1].encode(), fallback) \
-                    if fallback is not None and self.fallback_key_path else None
+                key = pseudonym(subject_key, self._fallback_domain, fallback) if fallback is not None else None
             key_bytes = key.encode() if key is not None else None
             for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
                 target = record if n == last else copy.deepcopy(record)
@@ -124,6 +125,10 @@ class TopicPipeline:
         result.tagged.update(counts)
         return result
 
+    def forget(self, secret: bytes) -> None:
+        """Drop the derived key of a destroyed or handed-over secret from the cache."""
+        self._derived.pop(secret, None)
+
     def _subject_key(self, secret: bytes) -> bytes:
         derived = self._derived.get(secret)
         if derived is None:
@@ -131,10 +136,6 @@ class TopicPipeline:
                 self._derived.clear()
             derived = self._derived[secret] = derive_subject_key(self._master, secret)
         return derived
-
-    def forget(self, secret: bytes) -> None:
-        """Drop a cached key (called when a subject's secret is destroyed)."""
-        self._derived.pop(secret, None)
 
 
 def _json_encode(record: dict[str, Any]) -> bytes:

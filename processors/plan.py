@@ -105,6 +105,8 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
             raise PolicyError(f"policy {policy.path}: {entry} = {name!r} cannot apply to field "
                               f"{info.dotted} of {output.source}: {problem}")
         if info.format == "subject":
+            if info.avro_type != "string":
+                raise PolicyError(f"schema of {output.source}: subject field {info.dotted} must be a string")
             subject_path = info.path
         elif info.category == "identifier.session":
             fallback = info.path

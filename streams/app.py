@@ -131,7 +131,11 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     if settings.ingest == "faust":
         _faust_agents(app, settings, metrics, pipelines, output)
     else:
-        store = SecretStore(bootstrap, changelog_topic(settings), metrics)
+        def forget_keys(secret: bytes) -> None:
+            for pipeline in pipelines.values():
+                pipeline.forget(secret)
+
+        store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
         handlers = {
             settings.topics.name(source): BatchHandler(
                 pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,

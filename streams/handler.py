@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
+from processors.decode import encoding_of
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, Decoded, TopicPipeline
 from streams.metrics import Metrics
@@ -28,8 +29,7 @@ DLQ_TRUNCATE_BYTES = 900_000
 
 def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
     """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
-    raw = message.value
-    encoding = "unknown" if not raw else ("avro" if raw[:2] == b"\xc3\x01" else "json")
+    encoding = encoding_of(message.value)
     headers = [
         ("source_topic", message.topic.encode()),
         ("source_partition", str(message.partition).encode()),
@@ -116,7 +116,13 @@ class BatchHandler:
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
         producer = self.producer()
         names = self.names
-        futures = [await producer.send(names[out.topic], out.value, key=out.key) for out in result.outputs]
+        futures = []
+        for out in list(result.outputs):
+            try:
+                futures.append(await producer.send(names[out.topic], out.value, key=out.key))
+            except MessageSizeTooLargeError:   # the anonymized copy outgrew what may be sent
+                result.outputs.remove(out)
+                result.dead.append((out.index, InvalidRecord("max_size", "anonymized record too large to produce")))
         dead = []
         for index, exc in result.dead:
             message = messages[index]

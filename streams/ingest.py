@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -40,8 +40,10 @@ def changelog_topic(settings: Settings) -> str:
 class SecretStore:
     """Subject secrets of the partitions this worker owns, backed by a compacted changelog."""
 
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
+                 forget_keys: Callable[[bytes], None] = lambda secret: None) -> None:
         self.bootstrap, self.topic, self.metrics = bootstrap, topic, metrics
+        self.forget_keys = forget_keys   # drops keys derived from a secret this worker lets go
         self.partitions: dict[int, dict[bytes, bytes]] = {}
         self.producer: AIOKafkaProducer | None = None
         self._pending: list[tuple[int, bytes, bytes]] = []
@@ -92,7 +94,8 @@ class SecretStore:
 
     def forget(self, partitions: set[int]) -> None:
         for p in partitions:
-            self.partitions.pop(p, None)
+            for secret in self.partitions.pop(p, {}).values():
+                self.forget_keys(secret)
         self.metrics.subject_secrets.set(self.size())
 
     def size(self) -> int:
@@ -113,6 +116,8 @@ class SecretStore:
             secret = store.get(key)
             if secret is None:
                 secret = next((other[key] for other in partitions.values() if key in other), None)
+                if secret is not None:
+                    store[key] = secret   # found once; no scan on its next record here
             if secret is None:
                 secret = store[key] = new_subject_secret()
                 self._pending.append((partition, key, secret))

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
+from processors.retention import FAMILIES
 from streams.client import group_consumer, stop_flag
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -29,6 +30,8 @@ from streams.store.apply import apply_command, prepare
 from streams.store.mapping import load_mapping
 
 log = logging.getLogger(__name__)
+
+ACTIONS = ("anonymize", "delete", "update")
 
 
 def run_store_agent(settings: Settings, mapping_path: Path) -> int:
@@ -76,7 +79,12 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) 
         command = json.loads(raw or b"")
         command_id = command["command_id"]
         action = command["action"]
+        # everything apply_command reads, so a malformed command is acked, not a crash loop
+        readable = (isinstance(command_id, str) and action in ACTIONS and isinstance(command["subject"], str)
+                    and command["selector"]["family"] in FAMILIES)
     except (ValueError, KeyError, TypeError):
+        readable = False
+    if not readable:
         return {"command_id": "unreadable", "store": mapping.store, "status": "failed", "rows_affected": 0,
                 "acked_at": "", "error": "command is not a JSON lifecycle command", "_action": "unknown"}
     delay = 0.5
