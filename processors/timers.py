@@ -38,6 +38,14 @@ class TimerIndex:
         if len(self._heap) > 2 * len(self._live) + 1024:
             self._compact()
 
+    def due_of(self, timer_id: Hashable) -> float | None:
+        entry = self._live.get(timer_id)
+        return entry[0] if entry is not None else None
+
+    def payload_of(self, timer_id: Hashable) -> Any:
+        entry = self._live.get(timer_id)
+        return entry[2] if entry is not None else None
+
     def cancel(self, timer_id: Hashable) -> bool:
         return self._live.pop(timer_id, None) is not None
 

@@ -9,7 +9,9 @@ batches.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +23,21 @@ from processors.decode import Limits
 from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
 from processors.pseudonym import new_subject_secret
+from processors.retention import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.handler import BatchHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.metrics import Metrics
+from streams.retention import (
+    FIRE_LIMIT,
+    TICK_SECONDS,
+    HoldHandler,
+    HoldStore,
+    Retention,
+    TimerStore,
+    follow_acks,
+    timers_topic,
+)
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,6 +85,24 @@ class MetricsServer(Service):
     async def on_start(self) -> None:
         self.metrics.serve(self.port)
         log.info("metrics on http://0.0.0.0:%d/metrics", self.port)
+
+
+def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
+    async def fire(ingest: DirectIngest) -> None:
+        while not ingest.should_stop:
+            async with ingest.lock:   # partitions do not move while their timers fire
+                fired = await retention.tick()
+            if fired < FIRE_LIMIT:
+                await asyncio.sleep(TICK_SECONDS)
+    return fire
+
+
+def _following_acks(settings: Settings, bootstrap: str,
+                    retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
+    async def follow(ingest: DirectIngest) -> None:
+        topic = settings.topics.name("lifecycle.acks.v1")
+        await follow_acks(bootstrap, topic, retention, lambda: bool(ingest.should_stop))
+    return follow
 
 
 @dataclass
@@ -130,19 +161,36 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     services: list[Service] = [output]
     if settings.ingest == "faust":
         _faust_agents(app, settings, metrics, pipelines, output)
+        if policy.retention:
+            log.warning("LETHE_INGEST=faust does not run retention timers or legal holds (not built); "
+                        "use the default LETHE_INGEST=direct to enforce the policy's [retention] rules")
     else:
         def forget_keys(secret: bytes) -> None:
             for pipeline in pipelines.values():
                 pipeline.forget(secret)
 
         store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
-        handlers = {
+        timers = TimerStore(bootstrap, timers_topic(settings), metrics)
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+        retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
+
+        async def flush_state() -> None:
+            await store.flush()
+            await timers.flush()
+
+        def scheduler(family: str) -> Callable[[Sequence[tuple[int, dict[str, Any]]]], int]:
+            return lambda records: retention.schedule(family, records)
+
+        handlers: dict[str, Any] = {
             settings.topics.name(source): BatchHandler(
                 pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
-                store.secrets_for, output.get, settings.topics.name, store.flush)
+                store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]))
             for source in SOURCES
         }
-        services.append(DirectIngest(settings, bootstrap, handlers, store, metrics))
+        holds_topic = settings.topics.name("legal-holds.v1")
+        handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics)
+        services.append(DirectIngest(settings, bootstrap, handlers, [store, holds, timers], metrics,
+                                     background=[_firing(retention), _following_acks(settings, bootstrap, retention)]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)

@@ -48,22 +48,26 @@ class BatchHandler:
     def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
                  secrets_for: Callable[[dict[str, int]], tuple[dict[str, bytes], int]],
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
-                 flush_state: Callable[[], Awaitable[None]]) -> None:
+                 flush_state: Callable[[], Awaitable[None]],
+                 schedule: Callable[[Sequence[tuple[int, dict[str, Any]]]], int] | None = None) -> None:
         self.flush_state = flush_state
+        self.schedule = schedule   # sets retention deadlines from valid records (streams/retention.py)
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
         # outputs are named by the policy's canonical topics; a deployment may prefix them
         self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
         self.metrics, self.secrets_for, self.producer = metrics, secrets_for, producer
         self.positions: dict[int, int] = {}
         self.created = 0
+        self.staged = 0
 
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
-        self.created = 0
+        self.created = self.staged = 0
         result = self.process(messages)
-        if self.created:
+        if self.created or self.staged:
             # new subject secrets must be in their changelog before any output uses them and
-            # the batch is acked, or a crash now would re-key these subjects after recovery
+            # the batch is acked, or a crash now would re-key these subjects after recovery;
+            # new deadlines before the batch is acked, or a crash now would lose them
             await self._retrying("writing new subject secrets", self.flush_state)
         await self._retrying("producing", lambda: self.produce(result, messages))
         self.observe(result, messages, started)
@@ -81,17 +85,19 @@ class BatchHandler:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    def secrets(self, decoded: Decoded, messages: Sequence[Any]) -> dict[str, bytes]:
-        """The secret of every subject in the batch, created where missing, by subject partition."""
+    def prepare(self, decoded: Decoded, messages: Sequence[Any]) -> dict[str, bytes]:
+        """The batch's state: each subject's secret (created where missing) and the new deadlines."""
         found, created = self.secrets_for({s: messages[i].partition for s, i in decoded.subjects.items()})
         self.created += created
+        if self.schedule is not None:   # before anonymize, which rewrites the records in place
+            self.staged += self.schedule([(messages[i].partition, record) for i, record in decoded.records])
         return found
 
     def process(self, messages: Sequence[Any]) -> BatchResult:
         pipeline = self.pipeline
         try:
             decoded = pipeline.decode([m.value for m in messages])
-            return pipeline.anonymize(decoded, self.secrets(decoded, messages))
+            return pipeline.anonymize(decoded, self.prepare(decoded, messages))
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -99,7 +105,7 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 decoded = pipeline.decode([message.value])
-                one = pipeline.anonymize(decoded, self.secrets(decoded, [message]))
+                one = pipeline.anonymize(decoded, self.prepare(decoded, [message]))
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
 from processors.pseudonym import new_subject_secret
-from streams.handler import BatchHandler
+from streams.changelog import PartitionedState
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -37,65 +37,32 @@ def changelog_topic(settings: Settings) -> str:
     return f"{settings.app_id}-subject-secrets-changelog"
 
 
-class SecretStore:
+class SecretStore(PartitionedState):
     """Subject secrets of the partitions this worker owns, backed by a compacted changelog."""
+
+    what = "subject secrets"
 
     def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
                  forget_keys: Callable[[bytes], None] = lambda secret: None) -> None:
-        self.bootstrap, self.topic, self.metrics = bootstrap, topic, metrics
+        super().__init__(bootstrap, topic)
+        self.metrics = metrics
         self.forget_keys = forget_keys   # drops keys derived from a secret this worker lets go
         self.partitions: dict[int, dict[bytes, bytes]] = {}
-        self.producer: AIOKafkaProducer | None = None
-        self._pending: list[tuple[int, bytes, bytes]] = []
 
-    async def start(self) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, client_id="lethe-state",
-                                         acks="all", linger_ms=0)
-        await self.producer.start()
+    def load(self, partition: int, records: list[Any]) -> None:
+        store = self.partitions.setdefault(partition, {})
+        for record in records:
+            if record.value is None:
+                store.pop(record.key, None)
+            else:
+                store[record.key] = record.value
 
-    async def stop(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
-
-    async def restore(self, partitions: set[int]) -> None:
-        missing = sorted(partitions - self.partitions.keys())
-        if not missing:
-            return
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, client_id="lethe-restore",
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(self.topic, p) for p in missing]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            data: dict[int, dict[bytes, bytes]] = {p: {} for p in missing}
-            # The embedded broker reports the first offset of the last batch as the log end, so
-            # the reported end is only a lower bound: read on until two fetches in a row are empty.
-            empty = 0
-            while True:
-                batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
-                empty = 0 if batch else empty + 1
-                for tp, records in batch.items():
-                    store = data[tp.partition]
-                    for record in records:
-                        if record.value is None:
-                            store.pop(record.key, None)
-                        else:
-                            store[record.key] = record.value
-                if empty >= 2 and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
-                    break
-        finally:
-            await consumer.stop()
-        self.partitions.update(data)
-        log.info("restored subject secrets of partitions %s (%d subjects)", missing,
-                 sum(len(data[p]) for p in missing))
+    def restored(self, partitions: list[int]) -> None:
         self.metrics.subject_secrets.set(self.size())
 
-    def forget(self, partitions: set[int]) -> None:
-        for p in partitions:
-            for secret in self.partitions.pop(p, {}).values():
-                self.forget_keys(secret)
+    def drop(self, partition: int) -> None:
+        for secret in self.partitions.pop(partition, {}).values():
+            self.forget_keys(secret)
         self.metrics.subject_secrets.set(self.size())
 
     def size(self) -> int:
@@ -120,7 +87,7 @@ class SecretStore:
                     store[key] = secret   # found once; no scan on its next record here
             if secret is None:
                 secret = store[key] = new_subject_secret()
-                self._pending.append((partition, key, secret))
+                self.stage(partition, key, secret)
                 created += 1
             found[subject] = secret
         if created:
@@ -128,26 +95,31 @@ class SecretStore:
         return found, created
 
     async def flush(self) -> None:
-        """Write every new secret to the changelog and wait until the broker has it."""
-        assert self.producer is not None
-        futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
-                   for partition, key, value in self._pending]
-        await asyncio.gather(*futures)
-        self._pending = []   # only once the broker has them all; a failure retries every one
+        await super().flush()
         self.metrics.subject_secrets.set(self.size())
 
 
 class DirectIngest(Service):
-    def __init__(self, settings: Settings, bootstrap: str, handlers: dict[str, BatchHandler],
-                 store: SecretStore, metrics: Metrics, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, bootstrap: str, handlers: dict[str, Any],
+                 states: Sequence[PartitionedState], metrics: Metrics,
+                 background: Sequence[Callable[[DirectIngest], Awaitable[None]]] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings, self.bootstrap, self.handlers = settings, bootstrap, handlers
-        self.store, self.metrics = store, metrics
+        self.states, self.metrics, self.background = list(states), metrics, list(background)
         self.consumer: AIOKafkaConsumer | None = None
         self.lock = asyncio.Lock()
 
+    async def restore(self, partitions: set[int]) -> None:
+        for state in self.states:   # in order: holds before the timers they suspend
+            await state.restore(partitions)
+
+    def forget(self, partitions: set[int]) -> None:
+        for state in self.states:
+            state.forget(partitions)
+
     async def on_start(self) -> None:
-        await self.store.start()
+        for state in self.states:
+            await state.start()
         session_ms = int(self.settings.session_timeout_s * 1000)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -168,12 +140,15 @@ class DirectIngest(Service):
     async def on_started(self) -> None:
         self.add_future(self._consume())
         self.add_future(self._report_lag())
+        for task in self.background:
+            self.add_future(task(self))
 
     async def on_stop(self) -> None:
         if self.consumer is not None:
             async with self.lock:
                 await self.consumer.stop()
-        await self.store.stop()
+        for state in self.states:
+            await state.stop()
 
     async def _consume(self) -> None:
         assert self.consumer is not None
@@ -185,7 +160,7 @@ class DirectIngest(Service):
                 continue
             async with self.lock:
                 # aiokafka may deliver records of a new assignment before its listener has run
-                await self.store.restore({tp.partition for tp in batch})
+                await self.restore({tp.partition for tp in batch})
                 by_topic: dict[str, list[Any]] = {}
                 offsets = {}
                 for tp, records in batch.items():
@@ -219,8 +194,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         # wait for the batch in hand to be produced and committed before the partitions go
         async with self.ingest.lock:
-            self.ingest.store.forget({tp.partition for tp in revoked})
+            self.ingest.forget({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.ingest.lock:
-            await self.ingest.store.restore({tp.partition for tp in assigned})
+            await self.ingest.restore({tp.partition for tp in assigned})

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0, 86_400.0)
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -38,6 +40,33 @@ class Metrics:
                                         "Per-subject pseudonym secrets created", registry=r)
         self.subject_secrets = Gauge("lethe_subject_secrets", "Per-subject secrets held by this worker",
                                      registry=r)
+        # retention (issue 3): timers, holds, commands
+        self.timers_pending = Gauge("lethe_retention_timers_pending",
+                                    "Retention deadlines pending on this worker (including held ones)", registry=r)
+        self.timers_held = Gauge("lethe_retention_timers_held",
+                                 "Due retention deadlines suspended by a legal hold", registry=r)
+        self.timers_scheduled = Counter("lethe_retention_timers_scheduled",
+                                        "Retention deadlines set or moved, by rule", ["rule"], registry=r)
+        self.timers_unscheduled = Counter("lethe_retention_timers_unscheduled",
+                                          "Records under a retention rule whose time did not parse",
+                                          ["family"], registry=r)
+        self.timers_fired = Counter("lethe_retention_timers_fired", "Retention deadlines fired, by rule and action",
+                                    ["rule", "action"], registry=r)
+        self.firing_lateness = Histogram("lethe_retention_firing_lateness_seconds",
+                                         "From a deadline to its command being published",
+                                         ["rule"], buckets=LATENESS_BUCKETS, registry=r)
+        self.holds_active = Gauge("lethe_legal_holds_active", "Legal holds in force on this worker's partitions",
+                                  registry=r)
+        self.commands_emitted = Counter("lethe_lifecycle_commands_emitted",
+                                        "Lifecycle commands published, by action and cause", ["action", "cause"],
+                                        registry=r)
+        self.acks = Counter("lethe_lifecycle_acks", "Store agents' acks seen, by store and status",
+                            ["store", "status"], registry=r)
+        self.commands_unacked = Gauge("lethe_lifecycle_commands_unacked",
+                                      "Commands this worker published that no store has acked yet", registry=r)
+        self.oldest_unacked = Gauge("lethe_lifecycle_oldest_unacked_seconds",
+                                    "Age of the oldest command this worker published that no store has acked",
+                                    registry=r)
         self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
                           registry=r)
 

@@ -45,6 +45,8 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
             # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
             # with LETHE_INGEST=faust, Faust declares this topic for its table itself
             configs[f"{settings.app_id}-subject-secrets-changelog"] = {"cleanup.policy": "compact"}
+            # retention deadlines: compacted, a tombstone once fired (streams/retention.py)
+            configs[f"{settings.app_id}-retention-timers-changelog"] = {"cleanup.policy": "compact"}
         created = []
         for name, config in configs.items():
             if name in existing:

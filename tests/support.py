@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from streams.broker import free_port
@@ -33,6 +35,60 @@ def unique_prefix(name: str) -> str:
     return f"t{os.getpid()}-{next(_counter)}-{name}."
 
 
+POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+
+
+@contextlib.contextmanager
+def store_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh store database: an SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shop.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    name = f"lethe_{os.getpid()}_{next(_counter)}"
+    admin = create_engine(f"{POSTGRES}/test", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def policy_with(tmp_path: Path, retention: str) -> Path:
+    """deploy/policy.toml with its [retention] rules replaced by ``retention``."""
+    text = (REPO / "deploy" / "policy.toml").read_text()
+    head = text[: text.index("[retention.")]
+    path = tmp_path / "policy.toml"
+    path.write_text(head + retention)
+    return path
+
+
+class Service:
+    """A `lethe sink` or `lethe store-agent` process."""
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", command], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
 class Worker:
     """A real `lethe run` process, as a user starts it."""
 
@@ -50,8 +106,8 @@ class Worker:
             LETHE_STORE_URL=f"sqlite:///{data_dir / 'lethe.db'}",
             LETHE_SESSION_TIMEOUT_S="4",
             LETHE_BATCH_WITHIN_MS="20",
-            **extra,
         )
+        self.env.update(extra)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
-from processors.retention import FAMILIES
+from processors.retention import FAMILIES, parse_time
 from streams.client import group_consumer, stop_flag
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -43,6 +43,11 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     metrics = Metrics()
     commands = Counter("lethe_store_commands", "Lifecycle commands handled by this store agent",
                        ["store", "action", "status"], registry=metrics.registry)
+    oldest = Gauge("lethe_store_oldest_unacked_seconds",
+                   "Age (since issue) of the command this store agent is applying and has not acked; 0 when idle",
+                   ["store"], registry=metrics.registry)
+    in_hand: list[float] = []   # issue time of the command being applied
+    oldest.labels(mapping.store).set_function(lambda: time.time() - in_hand[0] if in_hand else 0.0)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
     consumer = group_consumer(settings, [settings.topics.name("lifecycle.commands.v1")],
@@ -60,10 +65,12 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                 for record in records:
                     if stopping:
                         return 0   # nothing of this batch is committed; it is applied again
+                    in_hand[:] = [_issued_at(record.value) or time.time()]
                     ack = _handle(engine, mapping, record.value, stopping)
                     if ack is None:
                         return 0
                     producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode()).get(timeout=30)
+                    in_hand.clear()
                     commands.labels(mapping.store, ack.pop("_action", "unknown"), ack["status"]).inc()
             if batch:
                 consumer.commit()
@@ -97,6 +104,13 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) 
             return None
         time.sleep(delay)
         delay = min(delay * 2, 30.0)
+
+
+def _issued_at(raw: bytes | None) -> float | None:
+    try:
+        return parse_time(json.loads(raw or b"")["issued_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _wait_for_database(engine: Any, url: str, timeout: float = 60.0) -> None:

@@ -1,7 +1,8 @@
 """Apply one lifecycle command to a SQL database: one transaction, idempotent, acked.
 
 A command (schemas/lifecycle.commands.v1.avsc) names a subject and, optionally, one record of a
-family. ``delete`` removes the matching rows of every mapped table of that family; ``anonymize``
+family; an empty subject selects one record without a subject (an anonymous log event) by its
+key. ``delete`` removes the matching rows of every mapped table of that family; ``anonymize``
 sets the columns of the named categories to NULL; ``update`` writes ``updates`` (column -> value)
 to the matching rows. The command id is recorded in ``lethe_applied_commands`` in the same
 transaction, so a replayed command changes nothing and is acked again with its first result.
@@ -59,7 +60,12 @@ def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]
     for target in mapping.for_family(selector["family"]):
         schema, _, name = target.table.rpartition(".")
         tbl = table(name, column(target.subject_column), schema=schema or None)
-        condition = tbl.c[target.subject_column] == command["subject"]
+        if command["subject"]:
+            condition = tbl.c[target.subject_column] == command["subject"]
+        elif selector.get("record_key") is None:
+            continue   # no subject and no record: nothing is selected (never "every row")
+        else:
+            condition = tbl.c[target.subject_column].is_(None)   # an anonymous record (e.g. a log event)
         if selector.get("record_key") is not None:
             if target.key_column is None:
                 continue

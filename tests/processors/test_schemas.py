@@ -24,7 +24,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 HISTORY = SCHEMAS / "history"
 EXAMPLES = SCHEMAS / "examples"
 
-INPUT_TOPICS = ["orders.v1", "logs.v1", "consent.v1", "privacy-requests.v1"]
+INPUT_TOPICS = ["orders.v1", "logs.v1", "consent.v1", "privacy-requests.v1", "legal-holds.v1"]
 ANONYMIZED_FROM = {"orders.anonymized.v1": "orders.v1", "logs.anonymized.v1": "logs.v1"}
 TOPICS = [
     *INPUT_TOPICS,

@@ -92,6 +92,17 @@ def test_unknown_subject_is_not_found(engine: Engine, orders: tuple[StoreMapping
     assert len(rows(engine, tbl)) == 3
 
 
+def test_an_empty_subject_selects_only_the_anonymous_record_by_key(
+        engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    with engine.begin() as conn:
+        conn.execute(tbl.insert().values(order_id="o9", customer_id=None, carrier="DHL"))
+    assert apply_command(engine, mapping, command("delete", "", "o1"))["status"] == "not_found"   # o1 has a subject
+    assert apply_command(engine, mapping, command("delete", ""))["status"] == "not_found"   # never "all rows"
+    assert apply_command(engine, mapping, command("delete", "", "o9"))["rows_affected"] == 1
+    assert set(rows(engine, tbl)) == {"o1", "o2", "o3"}
+
+
 def test_update_writes_only_mapped_columns(engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
     mapping, tbl = orders
     ack = apply_command(engine, mapping, command("update", "c2", updates={"customer_email": "new@x.example",

@@ -1,0 +1,108 @@
+"""State kept per input partition and restored from a topic when the partition is assigned.
+
+Direct ingest (streams/ingest.py) owns the same partition numbers of every input topic (range
+assignor), and keeps the state of exactly those partitions: subject secrets, retention timers,
+legal holds. Each kind lives in a topic partitioned like the input; a worker that is assigned a
+partition reads that partition of the topic from the beginning before it processes any record
+of it, and drops the state when the partition is revoked.
+
+The embedded broker reports the first offset of the last batch as the log end
+(``../shared/BROKER-NOTES.md``), so the reported end is only a lower bound: restore reads on until
+two fetches in a row come back empty *and* the position has passed the reported end. Updates
+written in many-record batches are therefore not lost (tests/streams/test_retention_restart.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+
+class PartitionedState:
+    """Base of a store restored per partition from ``topic``; subclasses say what a record does."""
+
+    what = "state"
+
+    def __init__(self, bootstrap: str, topic: str, write: bool = True) -> None:
+        self.bootstrap, self.topic, self.write = bootstrap, topic, write
+        self.owned: set[int] = set()
+        self.producer: AIOKafkaProducer | None = None
+        self._pending: list[tuple[int, bytes, bytes | None]] = []
+
+    async def start(self) -> None:
+        if self.write:
+            self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, client_id="lethe-state",
+                                             acks="all", linger_ms=2)
+            await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
+    # subclasses ------------------------------------------------------------------------------
+    def load(self, partition: int, records: list[Any]) -> None:
+        raise NotImplementedError
+
+    def drop(self, partition: int) -> None:
+        raise NotImplementedError
+
+    def restored(self, partitions: list[int]) -> None:
+        """Called once the partitions are loaded."""
+
+    # -----------------------------------------------------------------------------------------
+    async def restore(self, partitions: set[int]) -> None:
+        missing = sorted(partitions - self.owned)
+        if not missing:
+            return
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, client_id="lethe-restore",
+                                    enable_auto_commit=False)
+        await consumer.start()
+        count = 0
+        try:
+            tps = [TopicPartition(self.topic, p) for p in missing]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            empty = 0
+            while True:
+                batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
+                empty = 0 if batch else empty + 1
+                for tp, records in batch.items():
+                    self.load(tp.partition, records)
+                    count += len(records)
+                if empty >= 2 and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+                    break
+        finally:
+            await consumer.stop()
+        self.owned.update(missing)
+        for p in missing:
+            self.load(p, [])   # a partition with no records yet is still owned
+        self.restored(missing)
+        log.info("restored %s of partitions %s (%d records read)", self.what, missing, count)
+
+    def forget(self, partitions: set[int]) -> None:
+        for p in partitions & self.owned:
+            self.drop(p)
+        self.owned -= partitions
+
+    def stage(self, partition: int, key: bytes, value: bytes | None) -> None:
+        self._pending.append((partition, key, value))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write every staged update to the topic and wait until the broker has them all."""
+        if not self._pending:
+            return
+        assert self.producer is not None
+        futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
+                   for partition, key, value in self._pending]
+        await asyncio.gather(*futures)
+        self._pending = []   # only once the broker has them all; a failure retries every one

@@ -1,0 +1,338 @@
+"""Retention timers, legal holds and lifecycle commands (policy section 3.1).
+
+Every valid order or log record under a retention rule gets a deadline (:class:`Timer`, see
+processors/retention.py). Deadlines live in :class:`TimerStore`, one timer index per input
+partition this worker owns, backed by the compacted topic ``<app id>-retention-timers-changelog``
+(key: the timer id; value: the timer; a tombstone once it has fired) and restored on assignment,
+like the subject secrets. A new or moved deadline reaches the changelog before the input batch
+that set it is committed.
+
+:class:`Retention` fires due timers. For each it publishes the lifecycle command and its audit
+record, waits until the broker has both, and only then tombstones the timer: a worker killed in
+between fires it again after recovery, with the same command id (derived from the timer id and
+deadline), which store agents apply once. Deadlines that passed while no worker ran fire as soon
+as their partition is restored.
+
+Legal holds are events on ``legal-holds.v1`` keyed by ``customer_id`` (so a subject's holds are on
+the partition of its records). :class:`HoldStore` replays a partition's holds on assignment; new
+ones arrive through the ingest consumer (:class:`HoldHandler`), are audited, and a release puts the
+timers it suspended back in the index, where the overdue ones fire on the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from processors.errors import InvalidRecord
+from processors.retention import (
+    Holds,
+    RetentionPlan,
+    Timer,
+    command_audit,
+    command_for,
+    held_audit,
+    hold_audit,
+    parse_hold,
+)
+from processors.timers import TimerIndex
+from streams.changelog import PartitionedState
+from streams.handler import dlq_headers
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.1
+FIRE_LIMIT = 5_000   # timers fired per tick at most; the rest fire on the next one, 0.1 s later
+
+
+def timers_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-retention-timers-changelog"
+
+
+class TimerStore(PartitionedState):
+    """The pending deadlines of the partitions this worker owns."""
+
+    what = "retention timers"
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+        super().__init__(bootstrap, topic)
+        self.metrics = metrics
+        self.indexes: dict[int, TimerIndex] = {}
+        self.parked: dict[int, dict[str, bytes]] = {}   # suspended by a legal hold: timer id -> timer
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        index = self.indexes.setdefault(partition, TimerIndex())
+        parked = self.parked.setdefault(partition, {})
+        for record in records:
+            timer_id = record.key.decode()
+            parked.pop(timer_id, None)
+            if record.value is None:
+                index.cancel(timer_id)
+            else:
+                index.schedule(timer_id, orjson.loads(record.value)[-1], record.value)
+
+    def restored(self, partitions: list[int]) -> None:
+        self.report()
+
+    def drop(self, partition: int) -> None:
+        self.indexes.pop(partition, None)
+        self.parked.pop(partition, None)
+        self.report()
+
+    def schedule(self, partition: int, timer: Timer) -> bool:
+        """Set a deadline; a repeated trigger never moves it earlier. True if it changed."""
+        index = self.indexes.setdefault(partition, TimerIndex())
+        parked = self.parked.setdefault(partition, {})
+        current = index.due_of(timer.timer_id)
+        if current is None and timer.timer_id in parked:
+            current = Timer.decode(timer.timer_id, parked[timer.timer_id]).due
+        if current is not None and current >= timer.due:
+            return False
+        raw = timer.encode()
+        parked.pop(timer.timer_id, None)
+        index.schedule(timer.timer_id, timer.due, raw)
+        self.stage(partition, timer.timer_id.encode(), raw)
+        return True
+
+    def pending_count(self) -> int:
+        return sum(len(i) for i in self.indexes.values()) + self.held_count()
+
+    def held_count(self) -> int:
+        return sum(len(p) for p in self.parked.values())
+
+    def report(self) -> None:
+        self.metrics.timers_pending.set(self.pending_count())
+        self.metrics.timers_held.set(self.held_count())
+
+
+class HoldStore(PartitionedState):
+    """The legal holds in force on the partitions this worker owns (replayed from legal-holds.v1)."""
+
+    what = "legal holds"
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+        super().__init__(bootstrap, topic, write=False)
+        self.metrics = metrics
+        self.partitions: dict[int, Holds] = {}
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        holds = self.partitions.setdefault(partition, Holds())
+        for record in records:
+            with contextlib.suppress(InvalidRecord):   # the HoldHandler dead-lettered it
+                holds.apply(parse_hold(record.value))
+
+    def restored(self, partitions: list[int]) -> None:
+        self.report()
+
+    def drop(self, partition: int) -> None:
+        self.partitions.pop(partition, None)
+        self.report()
+
+    def holding(self, timer: Timer) -> list[Any]:
+        """The holds in force that cover ``timer`` (any owned partition: upstream may key loosely)."""
+        found = []
+        for holds in self.partitions.values():
+            if holds.holding(timer):
+                found += [h for h in holds.active.values() if h.order_id == timer.order_id
+                          or (h.order_id is None and h.subject == timer.subject)]
+        return found
+
+    def report(self) -> None:
+        self.metrics.holds_active.set(sum(len(h.active) for h in self.partitions.values()))
+
+
+class Retention:
+    """Fires due timers into lifecycle commands and audit records."""
+
+    def __init__(self, settings: Settings, plan: RetentionPlan, timers: TimerStore, holds: HoldStore,
+                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.plan, self.timers, self.holds = plan, timers, holds
+        self.producer, self.metrics, self.clock = producer, metrics, clock
+        self.commands_topic = settings.topics.name("lifecycle.commands.v1")
+        self.audit_topic = settings.topics.name("privacy.audit.v1")
+        self.unacked: dict[str, float] = {}   # command id -> issue time, until a store acks it
+
+    def schedule(self, family: str, records: Sequence[tuple[int, dict[str, Any]]]) -> int:
+        """Set the deadlines of valid ``(partition, record)`` pairs; return how many changed."""
+        changed = 0
+        timers_for, schedule = self.plan.timers_for, self.timers.schedule
+        scheduled = self.metrics.timers_scheduled
+        for partition, record in records:
+            try:
+                timers = timers_for(family, record)
+            except ValueError:   # validated records carry RFC 3339 times; count any that slip by
+                self.metrics.timers_unscheduled.labels(family).inc()
+                continue
+            for timer in timers:
+                if schedule(partition, timer):
+                    changed += 1
+                    scheduled.labels(timer.rule).inc()
+        return changed
+
+    async def tick(self) -> int:
+        """Fire what is due now (at most FIRE_LIMIT); return how many commands were published."""
+        now = self.clock()
+        fired: list[tuple[int, Timer, bytes]] = []
+        suspended: list[tuple[Timer, list[Any]]] = []
+        for partition, index in self.timers.indexes.items():
+            if len(fired) >= FIRE_LIMIT:
+                break
+            parked = self.timers.parked.setdefault(partition, {})
+            for timer_id, _, raw in index.pop_due(now, FIRE_LIMIT - len(fired)):
+                timer = Timer.decode(str(timer_id), raw)
+                holds = self.holds.holding(timer)
+                if holds:
+                    parked[timer.timer_id] = raw
+                    suspended.append((timer, holds))
+                else:
+                    fired.append((partition, timer, raw))
+        if not fired and not suspended:
+            return 0
+        try:
+            await self._publish(fired, suspended, now)
+        except KafkaError as exc:
+            for partition, timer, raw in fired:   # not tombstoned: they fire again next tick
+                self.timers.indexes[partition].schedule(timer.timer_id, timer.due, raw)
+            log.warning("publishing %d lifecycle commands failed (%s); retrying", len(fired), type(exc).__name__)
+            await asyncio.sleep(0.5)
+            return 0
+        for partition, timer, _ in fired:
+            self.timers.stage(partition, timer.timer_id.encode(), None)
+        await self.timers.flush()
+        m = self.metrics
+        for _, timer, _ in fired:
+            m.timers_fired.labels(timer.rule, timer.action).inc()
+            m.firing_lateness.labels(timer.rule).observe(max(now - timer.due, 0.0))
+            m.commands_emitted.labels(timer.action, "retention").inc()
+        self.timers.report()
+        return len(fired)
+
+    async def _publish(self, fired: list[tuple[int, Timer, bytes]], suspended: list[tuple[Timer, list[Any]]],
+                       now: float) -> None:
+        producer = self.producer()
+        futures = []
+        for _, timer, _ in fired:
+            command = command_for(timer, now)
+            key = (timer.subject or timer.record_key).encode()
+            futures.append(await producer.send(self.commands_topic, orjson.dumps(command), key=key))
+            audit = command_audit(command, now, max(now - timer.due, 0.0))
+            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=key))
+            self.unacked.setdefault(command["command_id"], now)
+        for timer, holds in suspended:
+            audit = held_audit(timer, holds, now)
+            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
+                                               key=(timer.subject or timer.record_key).encode()))
+        await asyncio.gather(*futures)
+
+    def release(self, partition: int) -> int:
+        """Put the timers no hold covers any more back in the index (overdue ones fire next tick)."""
+        moved = 0
+        for p, parked in self.timers.parked.items():
+            index = self.timers.indexes.get(p)
+            if index is None:
+                continue
+            for timer_id, raw in list(parked.items()):
+                timer = Timer.decode(timer_id, raw)
+                if not self.holds.holding(timer):
+                    del parked[timer_id]
+                    index.schedule(timer_id, timer.due, raw)
+                    moved += 1
+        self.timers.report()
+        return moved
+
+    def ack(self, value: bytes | None) -> None:
+        """Count a store agent's ack; a command acked by any store stops being unacknowledged."""
+        try:
+            ack = orjson.loads(value or b"")
+            store, status, command_id = str(ack["store"]), str(ack["status"]), str(ack["command_id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return
+        self.metrics.acks.labels(store, status).inc()
+        if status != "failed":
+            self.unacked.pop(command_id, None)
+
+    def report_unacked(self) -> None:
+        self.metrics.commands_unacked.set(len(self.unacked))
+        oldest = min(self.unacked.values(), default=None)
+        self.metrics.oldest_unacked.set(0.0 if oldest is None else max(self.clock() - oldest, 0.0))
+
+
+class HoldHandler:
+    """Live legal-hold events from the ingest consumer: apply, audit, and release timers."""
+
+    def __init__(self, topic: str, dlq_topic: str, holds: HoldStore, retention: Retention,
+                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics) -> None:
+        self.topic, self.dlq_topic = topic, dlq_topic
+        self.holds, self.retention, self.producer, self.metrics = holds, retention, producer, metrics
+        self.positions: dict[int, int] = {}
+
+    async def handle(self, messages: Sequence[Any]) -> None:
+        now = self.retention.clock()
+        outputs: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]] = []
+        released: set[int] = set()
+        dead = 0
+        for message in messages:
+            try:
+                hold = parse_hold(message.value)
+            except InvalidRecord as exc:
+                outputs.append((self.dlq_topic, message.value, message.key, dlq_headers(exc, message)))
+                self.metrics.records_dead.labels(self.topic, exc.rule).inc()
+                dead += 1
+                continue
+            holds = self.holds.partitions.setdefault(message.partition, Holds())
+            if holds.apply(hold):
+                outputs.append((self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)),
+                                hold.subject.encode(), None))
+                if hold.action == "release":
+                    released.add(message.partition)
+        while True:
+            try:
+                producer = self.producer()
+                futures = [await producer.send(topic, value, key=key, headers=headers)
+                           for topic, value, key, headers in outputs]
+                await asyncio.gather(*futures)
+                break
+            except KafkaError as exc:
+                log.warning("publishing hold audit records failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+        for partition in released:
+            self.retention.release(partition)
+        self.metrics.records_in.labels(self.topic).inc(len(messages))
+        self.holds.report()
+        for message in messages:
+            self.positions[message.partition] = message.offset + 1
+
+
+async def follow_acks(bootstrap: str, topic: str, retention: Retention, should_stop: Callable[[], bool]) -> None:
+    """Count store agents' acks (all partitions, from now on) for the unacknowledged-command metrics."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, client_id="lethe-acks",
+                                enable_auto_commit=False, auto_offset_reset="latest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        while not partitions and not should_stop():
+            await asyncio.sleep(1.0)
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        while not should_stop():
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    retention.ack(record.value)
+            retention.report_unacked()
+    finally:
+        await consumer.stop()
