@@ -110,8 +110,8 @@ class DirectIngest(Service):
         self.lock = asyncio.Lock()
 
     async def restore(self, partitions: set[int]) -> None:
-        for state in self.states:   # in order: holds before the timers they suspend
-            await state.restore(partitions)
+        # all at once; timers fire only under the lock, so never before their holds are restored
+        await asyncio.gather(*(state.restore(partitions) for state in self.states))
 
     def forget(self, partitions: set[int]) -> None:
         for state in self.states:

@@ -178,6 +178,8 @@ class Retention:
                 if schedule(partition, timer):
                     changed += 1
                     scheduled.labels(timer.rule).inc()
+        if changed:
+            self.timers.report()
         return changed
 
     async def tick(self) -> int:

@@ -107,7 +107,8 @@ def test_rows_expire_on_time_and_holds_suspend_them(broker: EmbeddedBroker, exam
 
     def log(person: Any, event_id: str, anonymous: bool = False) -> tuple[str, bytes, bytes]:
         event = {**traffic.log(person, anonymous=anonymous), "event_id": event_id, "occurred_at": now_iso()}
-        return "logs.v1", (event["session_id"] if anonymous else person.customer_id).encode(), json.dumps(event).encode()
+        key = event["session_id"] if anonymous else person.customer_id
+        return "logs.v1", key.encode(), json.dumps(event).encode()
 
     try:
         # warm up: the sink has written a row and the worker has consumed, so the clock below is fair

@@ -1,0 +1,134 @@
+"""TimerStore and Retention against the embedded broker, in process: the crash window is hit exactly.
+
+A worker can die after its commands reach the broker and before the fired timers' tombstones do.
+Here that moment is forced (the tombstone write raises), a fresh store is restored from the
+changelog as a restarted worker would, and the timers fire again under the same command ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from support import unique_prefix
+
+from processors.retention import Hold, RetentionPlan, Timer
+from streams.broker import EmbeddedBroker
+from streams.client import read
+from streams.metrics import Metrics
+from streams.retention import HoldStore, Retention, TimerStore, timers_topic
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashingTimers(TimerStore):
+    """Dies on the first write of tombstones, after the commands were published."""
+
+    async def flush(self) -> None:
+        if any(value is None for _, _, value in self._pending):
+            raise Crash
+        await super().flush()
+
+
+def timer(n: int, due: float, subject: str = "c1") -> Timer:
+    return Timer(f"logs/e{n}", "logs", "delete", "logs", subject, f"e{n}", (), due)
+
+
+async def scenario(bootstrap: str, settings: Settings) -> tuple[int, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    plan = RetentionPlan({})
+    try:
+        first = CrashingTimers(bootstrap, timers_topic(settings), Metrics())
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), first.metrics)
+        await first.start()
+        await holds.restore({0, 1})
+        await first.restore({0, 1})
+        past = time.time() - 5
+        for n in range(40):
+            first.schedule(n % 2, timer(n, past + n * 0.01))
+        first.schedule(0, timer(99, time.time() + 3600))   # not due
+        await first.flush()
+        retention = Retention(settings, plan, first, holds, lambda: producer, first.metrics)
+        with pytest.raises(Crash):
+            await retention.tick()
+        await first.stop()
+
+        second = TimerStore(bootstrap, timers_topic(settings), Metrics())   # the restarted worker
+        await second.start()
+        await second.restore({0, 1})
+        restored = second.pending_count()
+        again = Retention(settings, plan, second, holds, lambda: producer, second.metrics)
+        fired = await again.tick()
+        await second.stop()
+
+        third = TimerStore(bootstrap, timers_topic(settings), Metrics())   # and once more: all tombstoned
+        await third.restore({0, 1})
+        assert third.pending_count() == 1 and third.indexes[0].due_of("logs/e99") is not None
+        return restored, fired
+    finally:
+        await producer.stop()
+
+
+def test_a_crash_between_publishing_and_tombstoning_refires_the_same_commands(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    prefix = unique_prefix("crash")
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
+                                  "LETHE_DATA_DIR": str(tmp_path)})
+    ensure_topics(settings, broker.bootstrap)
+    restored, fired = asyncio.run(scenario(broker.bootstrap, settings))
+    assert (restored, fired) == (41, 40)
+    commands = [json.loads(r.value or b"") for r in read(broker.bootstrap, [prefix + "lifecycle.commands.v1"],
+                                                         expect=80, timeout=30)]
+    assert len(commands) == 80
+    by_id: dict[str, list[dict[str, object]]] = {}
+    for command in commands:
+        by_id.setdefault(str(command["command_id"]), []).append(command)
+    assert len(by_id) == 40 and all(len(twice) == 2 for twice in by_id.values())
+    for first, second in by_id.values():   # identical but for the time of issue
+        assert {**first, "issued_at": ""} == {**second, "issued_at": ""}
+
+
+def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    prefix = unique_prefix("held")
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
+                                  "LETHE_DATA_DIR": str(tmp_path)})
+    ensure_topics(settings, broker.bootstrap)
+
+    async def run() -> tuple[int, int, int, int]:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+        await producer.start()
+        timers = TimerStore(broker.bootstrap, timers_topic(settings), Metrics())
+        holds = HoldStore(broker.bootstrap, settings.topics.name("legal-holds.v1"), timers.metrics)
+        await timers.start()
+        try:
+            await holds.restore({0})
+            await timers.restore({0})
+            retention = Retention(settings, RetentionPlan({}), timers, holds, lambda: producer, timers.metrics)
+            place = Hold("h1", "place", "held", None, "CASE-9", "2026-11-24T00:00:00Z")
+            holds.partitions[0].apply(place)
+            timers.schedule(0, timer(1, time.time() - 1, subject="held"))
+            timers.schedule(0, timer(2, time.time() - 1, subject="free"))
+            fired = await retention.tick()
+            parked = timers.held_count()
+            holds.partitions[0].apply(Hold("h1", "release", "held", None, "CASE-9", "2026-11-24T00:00:01Z"))
+            moved = retention.release(0)
+            return fired, parked, moved, await retention.tick()
+        finally:
+            await timers.stop()
+            await producer.stop()
+
+    assert asyncio.run(run()) == (1, 1, 1, 1)
+    audit = [json.loads(r.value or b"") for r in read(broker.bootstrap, [prefix + "privacy.audit.v1"],
+                                                      expect=3, timeout=30)]
+    assert sorted(e["action"] for e in audit) == ["command", "command", "suspended"]
