@@ -36,6 +36,7 @@ from streams.retention import (
     Retention,
     TimerStore,
     follow_acks,
+    index_factory,
     timers_topic,
 )
 from streams.settings import Settings
@@ -170,7 +171,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
                 pipeline.forget(secret)
 
         store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
-        timers = TimerStore(bootstrap, timers_topic(settings), metrics)
+        timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
         holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
         retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
 

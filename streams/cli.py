@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")
     sink.set_defaults(func=cmd_sink)
 
+    hold = sub.add_parser("hold", help="place or release a legal hold (suspends retention deletions)",
+                          description="Publish a legal-hold event to legal-holds.v1. While a hold is in force, "
+                                      "the subject's (or the one order's) retention deadlines are suspended; "
+                                      "releasing it lets the overdue ones fire. Both are audited.")
+    hold.add_argument("action", choices=("place", "release"))
+    hold.add_argument("--customer", required=True, help="customer_id of the data subject")
+    hold.add_argument("--order", default=None, help="hold only this order_id (default: all of the subject's data)")
+    hold.add_argument("--case", default="", help="case reference for the audit (no personal data); "
+                                                 "required to place")
+    hold.add_argument("--hold-id", default=None, help="id of the hold (required to release; generated to place)")
+    hold.set_defaults(func=cmd_hold)
+
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
@@ -192,6 +204,34 @@ def _read_events(files: list[Path]) -> Iterator[Any]:
             except json.JSONDecodeError as exc:
                 raise LetheError(f"{name}: neither JSON nor JSON lines (line {exc.lineno})") from None
         yield from data if isinstance(data, list) else [data]
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import UTC, datetime
+
+    from processors.errors import InvalidRecord
+    from processors.retention import parse_hold
+    from streams.client import publish
+
+    if args.action == "release" and not args.hold_id:
+        raise LetheError("releasing needs --hold-id (the id printed when the hold was placed)")
+    if args.action == "place" and not args.case:
+        raise LetheError("placing a hold needs --case (the case reference the audit will show)")
+    event = {"hold_id": args.hold_id or f"hold-{uuid.uuid4().hex[:12]}", "action": args.action,
+             "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
+             "order_id": args.order, "case_ref": args.case or "release"}
+    value = json.dumps(event).encode()
+    try:
+        parse_hold(value)
+    except InvalidRecord as exc:
+        raise LetheError(f"not a valid hold: {exc.reason}") from None
+    settings = Settings.from_env()
+    topic = settings.topics.name("legal-holds.v1")
+    publish(_bootstrap(), [(topic, args.customer.encode(), value)])
+    print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
+          f"({'order' if args.order else 'subject'} scope) on {topic}")
+    return 0
 
 
 def cmd_consume(args: argparse.Namespace) -> int:

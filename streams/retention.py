@@ -25,8 +25,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -59,19 +59,44 @@ def timers_topic(settings: Settings) -> str:
     return f"{settings.app_id}-retention-timers-changelog"
 
 
+class Index(Protocol):
+    """TimerIndex (memory) or RocksTimerIndex (LETHE_TABLE_STORE=rocksdb://)."""
+
+    def __len__(self) -> int: ...
+    def schedule(self, timer_id: Hashable, due: float, payload: Any = None) -> None: ...
+    def cancel(self, timer_id: Hashable) -> bool: ...
+    def due_of(self, timer_id: Hashable) -> float | None: ...
+    def pop_due(self, now: float, limit: int | None = None) -> list[tuple[Hashable, float, Any]]: ...
+
+
+def index_factory(settings: Settings) -> Callable[[int], Index]:
+    if settings.table_store.startswith("rocksdb://"):
+        from streams.timerdb import RocksTimerIndex
+        root = settings.data_dir / "state" / settings.app_id
+        return lambda partition: RocksTimerIndex(root / f"timers-p{partition}")
+    return lambda partition: TimerIndex()
+
+
 class TimerStore(PartitionedState):
     """The pending deadlines of the partitions this worker owns."""
 
     what = "retention timers"
 
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
+                 new_index: Callable[[int], Index] = lambda partition: TimerIndex()) -> None:
         super().__init__(bootstrap, topic)
-        self.metrics = metrics
-        self.indexes: dict[int, TimerIndex] = {}
+        self.metrics, self.new_index = metrics, new_index
+        self.indexes: dict[int, Index] = {}
         self.parked: dict[int, dict[str, bytes]] = {}   # suspended by a legal hold: timer id -> timer
 
+    def index(self, partition: int) -> Index:
+        index = self.indexes.get(partition)
+        if index is None:
+            index = self.indexes[partition] = self.new_index(partition)
+        return index
+
     def load(self, partition: int, records: list[Any]) -> None:
-        index = self.indexes.setdefault(partition, TimerIndex())
+        index = self.index(partition)
         parked = self.parked.setdefault(partition, {})
         for record in records:
             timer_id = record.key.decode()
@@ -85,13 +110,21 @@ class TimerStore(PartitionedState):
         self.report()
 
     def drop(self, partition: int) -> None:
-        self.indexes.pop(partition, None)
+        index = self.indexes.pop(partition, None)
+        close = getattr(index, "close", None)
+        if close is not None:
+            close()
         self.parked.pop(partition, None)
         self.report()
 
+    async def stop(self) -> None:
+        for partition in list(self.indexes):
+            self.drop(partition)
+        await super().stop()
+
     def schedule(self, partition: int, timer: Timer) -> bool:
         """Set a deadline; a repeated trigger never moves it earlier. True if it changed."""
-        index = self.indexes.setdefault(partition, TimerIndex())
+        index = self.index(partition)
         parked = self.parked.setdefault(partition, {})
         current = index.due_of(timer.timer_id)
         if current is None and timer.timer_id in parked:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from leaky import LeakyTraffic, leaks
-from support import REPO
+from support import REPO, unique_prefix
 
 from processors.sample import malformed_records
-from streams.broker import free_port
+from streams.broker import EmbeddedBroker, free_port
+from streams.client import read
 
 LETHE = str(Path(sys.executable).parent / "lethe")
 
@@ -31,7 +32,7 @@ def lethe(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
 def test_help_lists_the_commands() -> None:
     result = lethe("--help")
     assert result.returncode == 0
-    for command in (b"run", b"broker", b"demo", b"publish", b"consume", b"topics"):
+    for command in (b"run", b"broker", b"demo", b"publish", b"consume", b"topics", b"hold", b"store-agent", b"sink"):
         assert command in result.stdout
     assert b"LETHE_BOOTSTRAP_SERVERS" in result.stdout
 
@@ -163,3 +164,23 @@ def test_run_without_a_broker_starts_the_embedded_one_and_stops_cleanly(tmp_path
     assert b"pseudonym key from LETHE_PSEUDONYM_KEY" in output
     assert b"abab" not in output
     assert b"Traceback" not in output
+
+
+def test_hold_places_and_releases_through_the_cli(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    prefix = unique_prefix("holdcli")
+    env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix,
+               LETHE_DATA_DIR=str(tmp_path))
+    assert lethe("topics", "create", env=env).returncode == 0
+    missing = lethe("hold", "release", "--customer", "cust-1", env=env)
+    assert missing.returncode == 2 and b"--hold-id" in missing.stderr
+    no_case = lethe("hold", "place", "--customer", "cust-1", env=env)
+    assert no_case.returncode == 2 and b"--case" in no_case.stderr
+    placed = lethe("hold", "place", "--customer", "cust-1", "--order", "ORD-1", "--case", "LIT-7", env=env)
+    assert placed.returncode == 0, placed.stderr
+    hold_id = placed.stdout.split()[2].decode()
+    released = lethe("hold", "release", "--customer", "cust-1", "--hold-id", hold_id, env=env)
+    assert released.returncode == 0, released.stderr
+    events = [(r.key, json.loads(r.value or b"")) for r in read(broker.bootstrap, [prefix + "legal-holds.v1"],
+                                                                expect=2, timeout=30)]
+    assert [(k, e["action"], e["hold_id"], e["order_id"]) for k, e in events] == [
+        (b"cust-1", "place", hold_id, "ORD-1"), (b"cust-1", "release", hold_id, None)]
