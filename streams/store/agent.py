@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,10 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                     ack = _handle(engine, mapping, record.value, stopping)
                     if ack is None:
                         return 0
+                    action = ack.pop("_action", "unknown")
                     producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode()).get(timeout=30)
                     in_hand.clear()
-                    commands.labels(mapping.store, ack.pop("_action", "unknown"), ack["status"]).inc()
+                    commands.labels(mapping.store, action, ack["status"]).inc()
             if batch:
                 consumer.commit()
     finally:
@@ -93,7 +95,8 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) 
         readable = False
     if not readable:
         return {"command_id": "unreadable", "store": mapping.store, "status": "failed", "rows_affected": 0,
-                "acked_at": "", "error": "command is not a JSON lifecycle command", "_action": "unknown"}
+                "acked_at": datetime.now(UTC).isoformat(), "error": "command is not a JSON lifecycle command",
+                "_action": "unknown"}
     delay = 0.5
     while True:
         ack = apply_command(engine, mapping, command)

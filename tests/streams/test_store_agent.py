@@ -69,6 +69,7 @@ def test_store_agent_applies_commands_and_acks_each_once(broker: EmbeddedBroker,
     assert [(a["status"], a["rows_affected"]) for a in by_id[str(anonymize["command_id"])]] == [("applied", 1)]
     assert [a["status"] for a in by_id["unreadable"]] == ["failed", "failed"]
     assert all(a["store"] == "shop-db" for a in acks)
+    assert all(set(a) == {"command_id", "store", "status", "rows_affected", "acked_at", "error"} for a in acks)
     with engine.connect() as conn:
         left = {r.order_id: r for r in conn.execute(select(orders))}
     assert set(left) == {"o2"} and left["o2"].customer_email is None and left["o2"].customer_name == "Bo"
