@@ -223,6 +223,7 @@ def command_audit(command: Mapping[str, Any], now: float, lateness: float) -> di
 # --- legal holds -----------------------------------------------------------------------------
 
 HOLD_ACTIONS = ("place", "release")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +255,8 @@ def parse_hold(raw: bytes | None) -> Hold:
     if order_id is not None and (not isinstance(order_id, str) or not order_id):
         raise InvalidRecord("type", "field order_id must be a non-empty string or null", "order_id")
     try:
+        if not _RFC3339.match(event["occurred_at"]):
+            raise ValueError("not RFC 3339")
         parse_time(event["occurred_at"])
     except ValueError:
         raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
@@ -314,5 +317,5 @@ def hold_audit(hold: Hold, now: float) -> dict[str, Any]:
 def held_audit(timer: Timer, holds: Iterable[Hold], now: float) -> dict[str, Any]:
     details = {"timer": timer.timer_id, "due_at": iso(timer.due), "command_action": timer.action,
                "hold_ids": ",".join(sorted(h.hold_id for h in holds))}
-    return audit_record("suspended", timer.subject, now, f"{timer.timer_id}@{timer.due!r}", rule=timer.rule,
-                        details=details)
+    identity = f"{timer.timer_id}@{timer.due!r}:{details['hold_ids']}"   # a new hold suspends anew
+    return audit_record("suspended", timer.subject, now, identity, rule=timer.rule, details=details)

@@ -176,8 +176,9 @@ class HoldStore(PartitionedState):
         found = []
         for holds in self.partitions.values():
             if holds.holding(timer):
-                found += [h for h in holds.active.values() if h.order_id == timer.order_id
-                          or (h.order_id is None and h.subject == timer.subject)]
+                found += [h for h in holds.active.values()
+                          if (h.order_id is not None and h.order_id == timer.order_id)
+                          or (h.order_id is None and timer.subject and h.subject == timer.subject)]
         return found
 
     def report(self) -> None:

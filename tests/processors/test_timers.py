@@ -64,3 +64,47 @@ def test_stale_entries_stay_bounded_under_churn() -> None:
     fired = index.pop_due(2000.0)
     assert len(fired) == 100
     assert [due for _, due, _ in fired] == sorted(due for _, due, _ in fired)
+
+
+def test_due_and_payload_of_an_unknown_timer_are_none() -> None:
+    index = TimerIndex()
+    index.schedule("x", 1.0, "X")
+    assert index.due_of("y") is None
+    assert index.payload_of("y") is None
+
+
+def test_due_and_payload_of_a_scheduled_timer() -> None:
+    index = TimerIndex()
+    index.schedule("x", 10.0, b"payload-x")
+    index.schedule("y", 5.0, b"payload-y")
+    assert (index.due_of("x"), index.payload_of("x")) == (10.0, b"payload-x")
+    assert (index.due_of("y"), index.payload_of("y")) == (5.0, b"payload-y")
+
+
+@pytest.mark.parametrize("new_due", [20.0, 5.0, 10.0])
+def test_due_and_payload_follow_a_reschedule(new_due: float) -> None:
+    index = TimerIndex()
+    index.schedule("x", 10.0, "old")
+    index.schedule("x", new_due, "new")
+    assert index.due_of("x") == new_due
+    assert index.payload_of("x") == "new"
+
+
+def test_due_and_payload_are_gone_after_cancel() -> None:
+    index = TimerIndex()
+    index.schedule("x", 10.0, "X")
+    index.schedule("y", 20.0, "Y")
+    index.cancel("x")
+    assert (index.due_of("x"), index.payload_of("x")) == (None, None)
+    assert (index.due_of("y"), index.payload_of("y")) == (20.0, "Y")
+    index.schedule("x", 30.0, "X2")
+    assert (index.due_of("x"), index.payload_of("x")) == (30.0, "X2")
+
+
+def test_due_and_payload_are_gone_once_fired() -> None:
+    index = TimerIndex()
+    index.schedule("x", 10.0, "X")
+    index.schedule("y", 20.0, "Y")
+    index.pop_due(15.0)
+    assert (index.due_of("x"), index.payload_of("x")) == (None, None)
+    assert (index.due_of("y"), index.payload_of("y")) == (20.0, "Y")

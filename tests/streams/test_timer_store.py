@@ -132,3 +132,18 @@ def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Pa
     audit = [json.loads(r.value or b"") for r in read(broker.bootstrap, [prefix + "privacy.audit.v1"],
                                                       expect=3, timeout=30)]
     assert sorted(e["action"] for e in audit) == ["command", "command", "suspended"]
+
+
+def test_the_holds_named_for_a_timer_are_only_those_covering_it() -> None:
+    holds = HoldStore("unused:9092", "legal-holds.v1", Metrics())
+    holds.load(0, [])
+    for hold in (Hold("h-a", "place", "a", None, "C1", "2026-11-24T00:00:00Z"),
+                 Hold("h-b", "place", "b", None, "C2", "2026-11-24T00:00:00Z"),
+                 Hold("h-o", "place", "b", "ORD-1", "C3", "2026-11-24T00:00:00Z")):
+        holds.partitions[0].apply(hold)
+    log_a = Timer("logs/e1", "logs", "delete", "logs", "a", "e1", (), 0.0)
+    order_b = Timer("orders-completed/ORD-1", "orders-completed", "anonymize", "orders", "b", "ORD-1", (), 0.0)
+    anonymous = Timer("logs/e2", "logs", "delete", "logs", "", "e2", (), 0.0)
+    assert [h.hold_id for h in holds.holding(log_a)] == ["h-a"]
+    assert sorted(h.hold_id for h in holds.holding(order_b)) == ["h-b", "h-o"]
+    assert holds.holding(anonymous) == []
