@@ -39,6 +39,8 @@ class BatchResult:
     outputs: list[Output] = field(default_factory=list)
     dead: list[tuple[int, InvalidRecord]] = field(default_factory=list)
     tagged: Counter[str] = field(default_factory=Counter)
+    # (output, reason, subject) -> records held back from that output
+    gated: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 @dataclass
@@ -99,10 +101,13 @@ class TopicPipeline:
                     subjects[subject] = i
         return Decoded(records, dead, subjects)
 
-    def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes]) -> BatchResult:
+    def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],
+                  blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:
         """Tag and anonymize every decoded record for every output of this source.
 
-        ``secrets`` must hold a secret for every subject in ``decoded.subjects``.
+        ``secrets`` must hold a secret for every subject in ``decoded.subjects``. ``blocked`` maps
+        a subject to the outputs its records must not reach (output topic, or "*" for all) and
+        the reason (consent, restrict, object, quarantine); such records are counted in ``gated``.
         """
         result = BatchResult(dead=list(decoded.dead))
         counts: dict[str, int] = {}
@@ -117,7 +122,13 @@ class TopicPipeline:
                 fallback = get_path(record, self.fallback_key_path) if self.fallback_key_path else None
                 key = pseudonym(subject_key, self._fallback_domain, fallback) if fallback is not None else None
             key_bytes = key.encode() if key is not None else None
+            gates = blocked.get(subject) if blocked and subject is not None else None
             for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
+                if gates:
+                    reason = gates.get(plan.output) or gates.get("*")
+                    if reason:
+                        result.gated[(plan.output, reason, str(subject))] += 1
+                        continue
                 target = record if n == last else copy.deepcopy(record)
                 tags = plan.apply(target, subject_key, counts if n == 0 else None)
                 target["lethe"] = {"policy": self.policy_version, "tags": tags}

@@ -25,6 +25,7 @@ from typing import Any
 
 from processors.errors import PolicyError
 from processors.retention import RetentionRule, parse_retention
+from processors.rights import Rights, parse_rights
 
 CATEGORIES = (
     "identity.name",
@@ -101,6 +102,7 @@ class Policy:
     outputs: dict[str, OutputPolicy]
     path: str = "<memory>"
     retention: dict[str, RetentionRule] = field(default_factory=dict)
+    rights: Rights = field(default_factory=Rights)
 
     def outputs_for(self, source: str) -> list[OutputPolicy]:
         return [o for o in self.outputs.values() if o.source == source]
@@ -126,7 +128,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: {message}")
 
-    unknown = set(data) - {"version", "options", "categories", "outputs", "retention"}
+    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -195,4 +197,5 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
             check_strategy(f'{where}.fields."{path}"', strategy)
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields))
     retention = parse_retention(data.get("retention", {}), CATEGORIES, origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention)
+    rights = parse_rights(data.get("rights", {}), origin)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights)

@@ -28,6 +28,7 @@ from processors.schemas import SchemaCatalog
 from streams.handler import BatchHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.metrics import Metrics
+from streams.requests import Requests, RequestStore, TopicHandler, requests_topic
 from streams.retention import (
     FIRE_LIMIT,
     TICK_SECONDS,
@@ -96,6 +97,15 @@ def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
             if fired < FIRE_LIMIT:
                 await asyncio.sleep(TICK_SECONDS)
     return fire
+
+
+def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> Callable[[DirectIngest], Awaitable[None]]:
+    async def loop(ingest: DirectIngest) -> None:
+        while not ingest.should_stop:
+            await asyncio.sleep(seconds)
+            async with ingest.lock:
+                await step()
+    return loop
 
 
 def _following_acks(settings: Settings, bootstrap: str,
@@ -174,6 +184,9 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
         holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
         retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
+        request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+        requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
+                            {o.topic: o.purpose for o in policy.outputs.values()})
 
         async def flush_state() -> None:
             await store.flush()
@@ -182,16 +195,23 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         def scheduler(family: str) -> Callable[[Sequence[tuple[int, dict[str, Any]]]], int]:
             return lambda records: retention.schedule(family, records)
 
+        audit_topic = settings.topics.name("privacy.audit.v1")
         handlers: dict[str, Any] = {
             settings.topics.name(source): BatchHandler(
                 pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
-                store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]))
+                store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]),
+                request_store.blocked, audit_topic)
             for source in SOURCES
         }
         holds_topic = settings.topics.name("legal-holds.v1")
         handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics)
-        services.append(DirectIngest(settings, bootstrap, handlers, [store, holds, timers], metrics,
-                                     background=[_firing(retention), _following_acks(settings, bootstrap, retention)]))
+        for name, handle in (("privacy-requests.v1", requests.handle_requests),
+                             ("lifecycle.acks.v1", requests.handle_acks)):
+            handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
+        services.append(DirectIngest(
+            settings, bootstrap, handlers, [store, holds, timers, request_store], metrics,
+            background=[_firing(retention), _following_acks(settings, bootstrap, retention),
+                        _every(1.0, requests.tick)]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)

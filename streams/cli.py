@@ -99,6 +99,28 @@ def build_parser() -> argparse.ArgumentParser:
     hold.add_argument("--hold-id", default=None, help="id of the hold (required to release; generated to place)")
     hold.set_defaults(func=cmd_hold)
 
+    request = sub.add_parser(
+        "request", help="file a data-subject request, or show one's status",
+        description="File a rights request on privacy-requests.v1, or show a filed request's status.",
+        epilog="examples:\n"
+               "  lethe request erase --customer cust-8841\n"
+               "  lethe request restrict --customer cust-8841\n"
+               "  lethe request object --customer cust-8841 --detail purpose=analytics\n"
+               "  lethe request request.json            (a JSON privacy-requests.v1 event)\n"
+               "  lethe request status req-1a2b3c --wait 60",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    request.add_argument("what", help="a request type (access, rectify, erase, restrict, object, portability, "
+                                      "withdraw_consent, minor_flag), a JSON file, or 'status'")
+    request.add_argument("request_id", nargs="?", help="with 'status': the request id")
+    request.add_argument("--customer", help="customer_id of the data subject")
+    request.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
+                         help="a detail of the request (repeatable), e.g. purpose=analytics or action=lift")
+    request.add_argument("--channel", default="internal", help="how the request reached you (default internal)")
+    request.add_argument("--id", dest="new_id", help="request id (default: generated)")
+    request.add_argument("--wait", type=float, default=0.0, metavar="S",
+                         help="with 'status': wait up to S seconds for the request to complete")
+    request.set_defaults(func=cmd_request)
+
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
@@ -232,6 +254,70 @@ def cmd_hold(args: argparse.Namespace) -> int:
     print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
           f"({'order' if args.order else 'subject'} scope) on {topic}")
     return 0
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+    from datetime import UTC, datetime
+
+    from processors.errors import InvalidRecord
+    from processors.rights import REQUEST_TYPES, parse_request
+    from streams.client import publish
+
+    settings = Settings.from_env()
+    if args.what == "status":
+        if not args.request_id:
+            raise LetheError("usage: lethe request status REQUEST_ID")
+        from streams.requests import read_request_state
+
+        deadline = time.monotonic() + args.wait
+        while True:
+            state = read_request_state(_bootstrap(), settings, args.request_id)
+            if state is not None and (state["status"] in ("completed", "failed") or time.monotonic() >= deadline):
+                break
+            if state is None and time.monotonic() >= deadline:
+                raise LetheError(f"no request {args.request_id} is known yet (is a worker running?)")
+            time.sleep(1.0)
+        print(json.dumps(_status_view(state), indent=2))
+        return 0 if state["status"] != "failed" else 1
+    if args.what in REQUEST_TYPES:
+        if not args.customer:
+            raise LetheError(f"a {args.what} request needs --customer CUSTOMER_ID")
+        details = {}
+        for item in args.detail:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise LetheError(f"--detail {item!r}: use NAME=VALUE")
+            details[name] = value
+        event: Any = {"request_id": args.new_id or f"req-{uuid.uuid4().hex[:12]}",
+                      "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
+                      "type": args.what, "details": details, "channel": args.channel}
+    else:
+        path = Path(args.what)
+        if not path.is_file():
+            raise LetheError(f"{args.what!r} is neither a request type ({', '.join(REQUEST_TYPES)}), "
+                             "'status', nor a JSON file")
+        events = list(_read_events([path]))
+        if len(events) != 1:
+            raise LetheError(f"{path}: holds {len(events)} events; file one request at a time")
+        event = events[0]
+    value = json.dumps(event).encode()
+    try:
+        request = parse_request(value)
+    except InvalidRecord as exc:
+        raise LetheError(f"not a valid request: {exc.reason}") from None
+    topic = settings.topics.name("privacy-requests.v1")
+    publish(_bootstrap(), [(topic, request.subject.encode(), value)])
+    print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
+          f"follow it with: lethe request status {request.request_id}")
+    return 0
+
+
+def _status_view(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
+                                        "stores", "retries", "reason", "export") if key in state} | {
+        "acks": state.get("acks", {})}
 
 
 def cmd_consume(args: argparse.Namespace) -> int:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from processors.decode import encoding_of
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, Decoded, TopicPipeline
+from processors.retention import audit_record
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,26 @@ def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
     return headers
 
 
+def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One audit record per subject, output and reason of a batch's gated records."""
+    first = messages[0]
+    now = time.time()
+    return [audit_record("gate", subject, now, f"{first.topic}:{first.partition}:{first.offset}:{subject}:{output}",
+                         rule=f"gate.{reason}", details={"output": names[output], "reason": reason,
+                                                         "records": str(count), "source_topic": first.topic})
+            for (output, reason, subject), count in result.gated.items()]
+
+
 class BatchHandler:
     def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
                  secrets_for: Callable[[dict[str, int]], tuple[dict[str, bytes], int]],
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
                  flush_state: Callable[[], Awaitable[None]],
-                 schedule: Callable[[Sequence[tuple[int, dict[str, Any]]]], int] | None = None) -> None:
+                 schedule: Callable[[Sequence[tuple[int, dict[str, Any]]]], int] | None = None,
+                 blocked: Callable[[dict[str, int]], Mapping[str, Mapping[str, str]]] | None = None,
+                 audit_topic: str | None = None) -> None:
+        self.blocked = blocked   # subjects whose records must not reach some outputs (streams/requests.py)
+        self.audit_topic = audit_topic
         self.flush_state = flush_state
         self.schedule = schedule   # sets retention deadlines from valid records (streams/retention.py)
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
@@ -93,11 +109,16 @@ class BatchHandler:
             self.staged += self.schedule([(messages[i].partition, record) for i, record in decoded.records])
         return found
 
+    def gates(self, decoded: Decoded, messages: Sequence[Any]) -> Mapping[str, Mapping[str, str]] | None:
+        if self.blocked is None or not decoded.subjects:
+            return None
+        return self.blocked({s: messages[i].partition for s, i in decoded.subjects.items()})
+
     def process(self, messages: Sequence[Any]) -> BatchResult:
         pipeline = self.pipeline
         try:
             decoded = pipeline.decode([m.value for m in messages])
-            return pipeline.anonymize(decoded, self.prepare(decoded, messages))
+            return pipeline.anonymize(decoded, self.prepare(decoded, messages), self.gates(decoded, messages))
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -105,7 +126,7 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 decoded = pipeline.decode([message.value])
-                one = pipeline.anonymize(decoded, self.prepare(decoded, [message]))
+                one = pipeline.anonymize(decoded, self.prepare(decoded, [message]), self.gates(decoded, [message]))
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)
@@ -117,6 +138,7 @@ class BatchHandler:
                 result.outputs.append(out)
             result.dead += [(index, err) for _, err in one.dead]
             result.tagged.update(one.tagged)
+            result.gated.update(one.gated)
         return result
 
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
@@ -138,6 +160,10 @@ class BatchHandler:
             except MessageSizeTooLargeError:   # larger than this producer may send
                 future = await self._send_truncated(producer, message, headers)
             dead.append((message, headers, future))
+        if result.gated and self.audit_topic is not None:
+            for audit in gate_audits(result, messages, self.names):
+                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
+                                                   key=(audit["subject"] or "").encode()))
         await asyncio.gather(*futures)
         for message, headers, future in dead:
             try:
@@ -168,6 +194,8 @@ class BatchHandler:
             m.records_dead.labels(topic, exc.rule).inc()
         for category, count in result.tagged.items():
             m.fields_tagged.labels(category).inc(count)
+        for (output, reason, _), count in result.gated.items():
+            m.records_gated.labels(self.names[output], reason).inc(count)
         now_ms = time.time() * 1000
         latency = m.event_latency.labels(topic)
         for message in messages[:: max(len(messages) // 50, 1)]:   # a sample per batch is enough

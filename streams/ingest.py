@@ -65,6 +65,23 @@ class SecretStore(PartitionedState):
             self.forget_keys(secret)
         self.metrics.subject_secrets.set(self.size())
 
+    def shred(self, partition: int, subject: str) -> bool:
+        """Destroy a subject's secret (crypto-shredding): its earlier pseudonyms can no longer be linked.
+
+        Removed wherever this worker holds it and tombstoned in its partition of the changelog
+        (the caller flushes). A later record of the subject gets a new, unrelated secret.
+        """
+        key = subject.encode()
+        found = False
+        for store in self.partitions.values():
+            secret = store.pop(key, None)
+            if secret is not None:
+                self.forget_keys(secret)
+                found = True
+        self.stage(partition, key, None)
+        self.metrics.subject_secrets.set(self.size())
+        return found
+
     def size(self) -> int:
         return sum(len(s) for s in self.partitions.values())
 

@@ -40,6 +40,9 @@ class Metrics:
                                         "Per-subject pseudonym secrets created", registry=r)
         self.subject_secrets = Gauge("lethe_subject_secrets", "Per-subject secrets held by this worker",
                                      registry=r)
+        self.records_gated = Counter("lethe_records_gated",
+                                     "Records held back from an output, by output topic and reason "
+                                     "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
         # retention (issue 3): timers, holds, commands
         self.timers_pending = Gauge("lethe_retention_timers_pending",
                                     "Retention deadlines pending on this worker (including held ones)", registry=r)
@@ -67,6 +70,22 @@ class Metrics:
         self.oldest_unacked = Gauge("lethe_lifecycle_oldest_unacked_seconds",
                                     "Age of the oldest command this worker published that no store has acked",
                                     registry=r)
+        # rights requests (issue 4)
+        self.requests_received = Counter("lethe_requests_received", "Rights requests accepted, by type", ["type"],
+                                         registry=r)
+        self.requests_open = Gauge("lethe_requests_open", "Open rights requests on this worker, by type and status",
+                                   ["type", "status"], registry=r)
+        self.requests_overdue = Gauge("lethe_requests_overdue", "Open rights requests past their due date",
+                                      registry=r)
+        self.request_oldest_open = Gauge("lethe_request_oldest_open_seconds",
+                                         "Age of the oldest open rights request on this worker", registry=r)
+        self.erasure_seconds = Histogram("lethe_erasure_completion_seconds",
+                                         "From an erase request to the last store's ack",
+                                         buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+                                                  86_400.0, 7 * 86_400.0), registry=r)
+        self.request_retries = Counter("lethe_request_retries",
+                                       "Request commands sent again because a store did not ack in time",
+                                       ["type"], registry=r)
         self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
                           registry=r)
 

@@ -258,12 +258,14 @@ class Retention:
                        now: float) -> None:
         producer = self.producer()
         futures = []
-        for _, timer, _ in fired:
+        for partition, timer, _ in fired:
             command = command_for(timer, now)
             key = (timer.subject or timer.record_key).encode()
-            futures.append(await producer.send(self.commands_topic, orjson.dumps(command), key=key))
+            # on the timer's partition: store agents ack on the command's partition, to this worker
+            futures.append(await producer.send(self.commands_topic, orjson.dumps(command), key=key,
+                                               partition=partition))
             audit = command_audit(command, now, max(now - timer.due, 0.0))
-            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=key))
+            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=key, partition=partition))
             self.unacked.setdefault(command["command_id"], now)
         for timer, holds in suspended:
             audit = held_audit(timer, holds, now)

@@ -71,7 +71,9 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                     if ack is None:
                         return 0
                     action = ack.pop("_action", "unknown")
-                    producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode()).get(timeout=30)
+                    # on the command's partition: the worker that owns it tracks the request
+                    producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode(),
+                                  partition=record.partition).get(timeout=30)
                     in_hand.clear()
                     commands.labels(mapping.store, action, ack["status"]).inc()
             if batch:

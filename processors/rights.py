@@ -1,0 +1,160 @@
+"""Data-subject requests (policy sections 5 and 8): the policy's [rights] section, request events,
+deadlines, the commands an erasure fans out to, and the request's state. Pure logic, no I/O; the
+partitioned state and the handling are in streams/requests.py.
+
+    [rights]
+    stores = ["shop-db"]       # store agents that must ack an erasure before it is complete
+    deadline_days = 20         # due date of every request, counted from occurred_at
+    business_days = true       # count Monday to Friday only
+    ack_timeout = "60s"        # a store that has not acked by then gets the command again
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from processors.errors import InvalidRecord, PolicyError
+from processors.retention import FAMILIES, LETHE_NAMESPACE, audit_record, iso, parse_duration, parse_time
+
+REQUEST_TYPES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
+                 "minor_flag")
+CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
+# statuses of a request; open = received, in_progress or overdue
+STATUSES = ("received", "in_progress", "completed", "overdue", "failed")
+OPEN = ("received", "in_progress", "overdue")
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class Rights:
+    stores: tuple[str, ...] = ("shop-db",)
+    deadline_days: int = 20
+    business_days: bool = True
+    ack_timeout_s: float = 60.0
+
+
+def parse_rights(raw: Any, origin: str) -> Rights:
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: rights.{message}")
+
+    if not isinstance(raw, dict):
+        raise PolicyError(f"policy {origin}: [rights] must be a table")
+    extra = set(raw) - {"stores", "deadline_days", "business_days", "ack_timeout"}
+    if extra:
+        raise PolicyError(f"policy {origin}: [rights]: unknown key(s) {', '.join(sorted(extra))}")
+    stores = raw.get("stores", ["shop-db"])
+    if not isinstance(stores, list) or not stores or not all(isinstance(s, str) and _ID.match(s) for s in stores):
+        raise fail("stores must list the store agents' names (letters, digits, . _ : -)")
+    days = raw.get("deadline_days", 20)
+    if type(days) is not int or not 1 <= days <= 366:
+        raise fail(f"deadline_days = {days!r}: use a whole number of days from 1 to 366")
+    business = raw.get("business_days", True)
+    if not isinstance(business, bool):
+        raise fail("business_days must be true or false")
+    try:
+        timeout = parse_duration(raw.get("ack_timeout", "60s"))
+    except ValueError as exc:
+        raise fail(f"ack_timeout = {raw.get('ack_timeout')!r}: {exc}") from None
+    return Rights(tuple(dict.fromkeys(stores)), days, business, timeout)
+
+
+def due_date(received: float, rights: Rights) -> float:
+    """``deadline_days`` after ``received`` (calendar days, or Monday to Friday only), same time of day."""
+    moment = datetime.fromtimestamp(received, UTC)
+    if not rights.business_days:
+        return (moment + timedelta(days=rights.deadline_days)).timestamp()
+    left = rights.deadline_days
+    while left:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment.timestamp()
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: str
+    type: str
+    subject: str
+    occurred_at: str
+    channel: str
+    details: dict[str, str]
+
+    @property
+    def received(self) -> float:
+        return parse_time(self.occurred_at)
+
+
+def parse_request(raw: bytes | None) -> Request:
+    """Read a privacy-requests.v1 event; InvalidRecord (never quoting a value) if it is not one."""
+    try:
+        event = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        raise InvalidRecord("json", "request is not valid JSON") from None
+    if not isinstance(event, dict):
+        raise InvalidRecord("type", "request must be a JSON object")
+    for name in ("request_id", "customer_id", "occurred_at"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
+    if not _ID.match(event["request_id"]):
+        raise InvalidRecord("format", "field request_id must be 1-128 letters, digits or . _ : -", "request_id")
+    if event.get("type") not in REQUEST_TYPES:
+        raise InvalidRecord("enum", f"field type must be one of {', '.join(REQUEST_TYPES)}", "type")
+    if event.get("channel") not in CHANNELS:
+        raise InvalidRecord("enum", f"field channel must be one of {', '.join(CHANNELS)}", "channel")
+    details = event.get("details", {})
+    if not isinstance(details, dict) or not all(isinstance(v, str) for v in details.values()):
+        raise InvalidRecord("type", "field details must map names to strings", "details")
+    if not _RFC3339.match(event["occurred_at"]):
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset", "occurred_at")
+    try:
+        parse_time(event["occurred_at"])
+    except ValueError:
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
+    return Request(event["request_id"], event["type"], event["customer_id"], event["occurred_at"],
+                   event["channel"], dict(details))
+
+
+def request_command_id(request_id: str, family: str, action: str) -> str:
+    return str(uuid.uuid5(LETHE_NAMESPACE, f"request:{request_id}:{action}:{family}"))
+
+
+def erase_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+    """One delete command per family: every store agent deletes the subject's rows of it."""
+    return [{
+        "command_id": request_command_id(request.request_id, family, "delete"), "issued_at": iso(now),
+        "action": "delete", "subject": request.subject, "selector": {"family": family, "record_key": None},
+        "categories": [], "fields": [], "updates": {}, "rule": request.request_id, "cause": "request",
+        "due_at": iso(due),
+    } for family in FAMILIES]
+
+
+def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:
+    """The tracked state of a request (value of the requests changelog; no personal data but the subject)."""
+    received = request.received
+    return {"request_id": request.request_id, "type": request.type, "subject": request.subject,
+            "channel": request.channel, "status": "received", "received_at": iso(received),
+            "due_at": iso(due_date(received, rights)), "accepted_at": iso(now), "commands": {},
+            "stores": list(rights.stores), "acks": {}, "sent_at": None, "retries": 0, "completed_at": None,
+            "reason": None, "export": None, "outputs": None}
+
+
+def waiting_for(state: dict[str, Any]) -> list[tuple[str, str]]:
+    """(command id, store) pairs still without a successful ack."""
+    acks = state["acks"]
+    return [(command_id, store) for command_id in state["commands"] for store in state["stores"]
+            if acks.get(f"{command_id}|{store}") not in ("applied", "not_found")]
+
+
+def request_audit(state: dict[str, Any], action: str, now: float, identity: str,
+                  details: dict[str, str] | None = None) -> dict[str, Any]:
+    facts = {"type": state["type"], "status": state["status"], "due_at": state["due_at"], **(details or {})}
+    return audit_record(action, state["subject"], now, f"{state['request_id']}:{identity}",
+                        rule=f"request.{state['type']}", request_id=state["request_id"], details=facts)

@@ -1,0 +1,353 @@
+"""Data-subject requests in the worker: erasure fan-out with completion tracking, restriction,
+objection and quarantine gates, deadlines (policy sections 5 and 8; docs/rights.md).
+
+``privacy-requests.v1`` and ``lifecycle.acks.v1`` are consumed by the ingest consumer, so a
+request, its commands' acks and the subject's other state are on the same partition number and
+the same worker (commands are published to the request's partition and store agents ack on the
+command's partition). Each request's state is kept in the compacted topic
+``<app id>-requests-changelog`` (key: request id), restored on assignment like the other state;
+a request is written there before its input offset is committed, and every ack that changes it
+before the ack's offset is committed. ``lethe request status ID`` reads the same topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from processors.errors import InvalidRecord
+from processors.retention import iso, parse_time
+from processors.rights import (
+    OPEN,
+    Request,
+    Rights,
+    erase_commands,
+    new_state,
+    parse_request,
+    request_audit,
+    waiting_for,
+)
+from streams.changelog import PartitionedState
+from streams.handler import dlq_headers
+from streams.ingest import SecretStore
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GATING = {"restrict": "restrict", "object": "object", "minor_flag": "quarantine"}
+
+
+def requests_topic(settings: Settings) -> str:
+    return f"{settings.app_id}-requests-changelog"
+
+
+class RequestStore(PartitionedState):
+    """The rights requests of the partitions this worker owns, and the gates they set."""
+
+    what = "privacy requests"
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+        super().__init__(bootstrap, topic)
+        self.metrics = metrics
+        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
+        self.by_command: dict[str, tuple[int, str]] = {}
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        states = self.partitions.setdefault(partition, {})
+        for record in records:
+            request_id = record.key.decode()
+            if record.value is None:
+                states.pop(request_id, None)
+            else:
+                self._index(partition, states.setdefault(request_id, {}) | orjson.loads(record.value))
+
+    def drop(self, partition: int) -> None:
+        for state in self.partitions.pop(partition, {}).values():
+            for command_id in state["commands"]:
+                self.by_command.pop(command_id, None)
+
+    def _index(self, partition: int, state: dict[str, Any]) -> None:
+        self.partitions.setdefault(partition, {})[state["request_id"]] = state
+        for command_id in state["commands"]:
+            self.by_command[command_id] = (partition, state["request_id"])
+
+    def save(self, partition: int, state: dict[str, Any]) -> None:
+        self._index(partition, state)
+        self.stage(partition, state["request_id"].encode(), orjson.dumps(state))
+
+    def find(self, request_id: str) -> dict[str, Any] | None:
+        for states in self.partitions.values():
+            if request_id in states:
+                return states[request_id]
+        return None
+
+    def states(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(p, s) for p, states in self.partitions.items() for s in states.values()]
+
+    def blocked(self, subjects: Mapping[str, int]) -> dict[str, dict[str, str]]:
+        """Subjects in ``subjects`` whose records must not reach every output, and why."""
+        gates: dict[str, dict[str, str]] = {}
+        wanted = set(subjects)
+        for _, state in self.states():
+            reason = GATING.get(state["type"])
+            if reason is None or state["subject"] not in wanted or state.get("lifted_at"):
+                continue
+            outputs = state["outputs"] if state.get("outputs") is not None else ["*"]
+            target = gates.setdefault(state["subject"], {})
+            for output in outputs:
+                target.setdefault(output, reason)
+        return gates
+
+
+class Requests:
+    """Handles request events and acks; runs the deadline and retry loop."""
+
+    def __init__(self, settings: Settings, rights: Rights, store: RequestStore, secrets: SecretStore,
+                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 output_purposes: Mapping[str, str], clock: Callable[[], float] = time.time) -> None:
+        self.rights, self.store, self.secrets = rights, store, secrets
+        self.producer, self.metrics, self.clock = producer, metrics, clock
+        self.output_purposes = dict(output_purposes)   # output topic -> purpose, for objections
+        self.requests_topic = settings.topics.name("privacy-requests.v1")
+        self.commands_topic = settings.topics.name("lifecycle.commands.v1")
+        self.audit_topic = settings.topics.name("privacy.audit.v1")
+        self.dlq_topic = settings.topics.dlq
+        self.topic_name = settings.topics.name
+        self._reported: set[tuple[str, str]] = set()
+
+    # -- request events ---------------------------------------------------------------------
+    async def handle_requests(self, messages: Sequence[Any]) -> None:
+        now = self.clock()
+        out: list[tuple[str, bytes, bytes | None, int | None, list[tuple[str, bytes]] | None]] = []
+        shredded = False
+        for message in messages:
+            try:
+                request = parse_request(message.value)
+            except InvalidRecord as exc:
+                out.append((self.dlq_topic, message.value, message.key, None, dlq_headers(exc, message)))
+                self.metrics.records_dead.labels(message.topic, exc.rule).inc()
+                continue
+            if self.store.find(request.request_id) is not None:
+                continue   # a replay of a request already accepted
+            state = new_state(request, self.rights, now)
+            partition = message.partition
+            audits = [request_audit(state, "request_received", now, "received",
+                                    {"channel": request.channel})]
+            if request.type in ("erase", "minor_flag"):
+                shredded = True
+                self._erase(request, state, partition, now, out, audits)
+            elif request.type in ("restrict", "object"):
+                self._gate(request, state, now, audits)
+            else:
+                state["status"] = "failed"
+                state["reason"] = f"request type {request.type} is not handled by this version of Lethe"
+                audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
+            self.store.save(partition, state)
+            self.metrics.requests_received.labels(request.type).inc()
+            for audit in audits:
+                out.append((self.audit_topic, orjson.dumps(audit), request.subject.encode(), partition, None))
+        await self._send(out)
+        if shredded:
+            await self.secrets.flush()
+        await self.store.flush()
+        self.report()
+
+    def _erase(self, request: Request, state: dict[str, Any], partition: int, now: float,
+               out: list[Any], audits: list[dict[str, Any]]) -> None:
+        commands = erase_commands(request, now, parse_time(state["due_at"]))
+        state["commands"] = {c["command_id"]: c["selector"]["family"] for c in commands}
+        state["status"], state["sent_at"] = "in_progress", iso(now)
+        for command in commands:
+            out.append((self.commands_topic, orjson.dumps(command), request.subject.encode(), partition, None))
+            audits.append(request_audit(state, "command", now, command["command_id"], {
+                "command_id": command["command_id"], "command_action": "delete",
+                "family": command["selector"]["family"], "stores": ",".join(state["stores"])}))
+            self.metrics.commands_emitted.labels("delete", "request").inc()
+        held = self.secrets.shred(partition, request.subject)
+        audits.append(request_audit(state, "shred", now, "shred",
+                                    {"secret": "destroyed" if held else "none held by this worker",
+                                     "effect": "earlier pseudonyms of the subject can no longer be linked"}))
+        if request.type == "minor_flag":
+            state["outputs"] = ["*"]
+            audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+
+    def _gate(self, request: Request, state: dict[str, Any], now: float, audits: list[dict[str, Any]]) -> None:
+        """restrict: no output; object: the outputs of the purpose objected to (all if none named).
+
+        ``details.action = "lift"`` lifts the subject's earlier requests of the same type.
+        """
+        if request.details.get("action") == "lift":
+            lifted = 0
+            for _, other in self.store.states():
+                if (other["subject"] == request.subject and other["type"] == request.type
+                        and not other.get("lifted_at") and other is not state):
+                    other["lifted_at"] = iso(now)
+                    self.store.save(self._partition_of(other), other)
+                    lifted += 1
+            state["outputs"] = []   # the lift itself gates nothing
+            state["status"], state["completed_at"] = "completed", iso(now)
+            audits.append(request_audit(state, "gate_lifted", now, "lifted", {"requests_lifted": str(lifted)}))
+            return
+        purpose = request.details.get("purpose")
+        if request.type == "object" and purpose:
+            outputs = [o for o, p in self.output_purposes.items() if p == purpose]
+        else:
+            outputs = ["*"]
+        state["outputs"] = outputs
+        state["status"], state["completed_at"] = "completed", iso(now)
+        audits.append(request_audit(state, "gate", now, "gate", {
+            "outputs": ",".join(self.topic_name(o) for o in outputs) if outputs != ["*"] else "all",
+            "reason": GATING[request.type]}))
+
+    def _partition_of(self, state: dict[str, Any]) -> int:
+        for partition, states in self.store.partitions.items():
+            if states.get(state["request_id"]) is state:
+                return partition
+        raise KeyError(state["request_id"])
+
+    # -- acks ------------------------------------------------------------------------------
+    async def handle_acks(self, messages: Sequence[Any]) -> None:
+        now = self.clock()
+        out: list[Any] = []
+        for message in messages:
+            try:
+                ack = orjson.loads(message.value or b"")
+                command_id, store, status = str(ack["command_id"]), str(ack["store"]), str(ack["status"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            found = self.store.by_command.get(command_id)
+            if found is None:
+                continue   # a retention command, or a request of another worker
+            partition, request_id = found
+            state = self.store.partitions.get(partition, {}).get(request_id)
+            if state is None:
+                continue
+            key = f"{command_id}|{store}"
+            if state["acks"].get(key) == status:
+                continue   # a replayed ack
+            state["acks"][key] = status
+            out.append(self._audit_out(state, partition, request_audit(
+                state, "ack", now, f"ack:{key}:{status}", {"command_id": command_id, "store": store,
+                                                          "ack_status": status,
+                                                          "rows_affected": str(ack.get("rows_affected", 0))})))
+            if state["status"] in OPEN and not waiting_for(state):
+                state["status"], state["completed_at"] = "completed", iso(now)
+                took = now - parse_time(state["received_at"])
+                self.metrics.erasure_seconds.observe(max(took, 0.0))
+                out.append(self._audit_out(state, partition, request_audit(
+                    state, "completion", now, "completed", {"seconds_to_complete": f"{took:.3f}"})))
+            self.store.save(partition, state)
+        await self._send(out)
+        await self.store.flush()
+        self.report()
+
+    # -- deadlines and retries ------------------------------------------------------------------
+    async def tick(self) -> None:
+        now = self.clock()
+        out: list[Any] = []
+        for partition, state in self.store.states():
+            if state["status"] not in OPEN:
+                continue
+            changed = False
+            if state["status"] != "overdue" and now > parse_time(state["due_at"]):
+                state["status"] = "overdue"
+                changed = True
+                out.append(self._audit_out(state, partition, request_audit(state, "overdue", now, "overdue")))
+            missing = waiting_for(state)
+            sent = state.get("sent_at")
+            if missing and sent and now - parse_time(sent) > self.rights.ack_timeout_s:
+                state["retries"] += 1
+                state["sent_at"] = iso(now)
+                changed = True
+                commands = {c for c, _ in missing}
+                request = Request(state["request_id"], state["type"], state["subject"], state["received_at"],
+                                  state["channel"], {})
+                for command in erase_commands(request, now, parse_time(state["due_at"])):
+                    if command["command_id"] in commands:
+                        out.append((self.commands_topic, orjson.dumps(command), state["subject"].encode(),
+                                    partition, None))
+                stores = sorted({s for _, s in missing})
+                self.metrics.request_retries.labels(state["type"]).inc()
+                log.warning("request %s: no ack from %s within %.0fs; commands sent again (retry %d)",
+                            state["request_id"], ", ".join(stores), self.rights.ack_timeout_s, state["retries"])
+                out.append(self._audit_out(state, partition, request_audit(
+                    state, "retry", now, f"retry:{state['retries']}", {"waiting_for": ",".join(stores),
+                                                                        "retry": str(state["retries"])})))
+            if changed:
+                self.store.save(partition, state)
+        if out:
+            await self._send(out)
+            await self.store.flush()
+        self.report()
+
+    def report(self) -> None:
+        now = self.clock()
+        counts: dict[tuple[str, str], int] = {}
+        oldest = 0.0
+        overdue = 0
+        for _, state in self.store.states():
+            if state["status"] in OPEN:
+                counts[(state["type"], state["status"])] = counts.get((state["type"], state["status"]), 0) + 1
+                oldest = max(oldest, now - parse_time(state["received_at"]))
+                overdue += state["status"] == "overdue"
+        gauge = self.metrics.requests_open
+        for labels in list(self._reported):
+            if labels not in counts:
+                gauge.labels(*labels).set(0)
+        for labels, count in counts.items():
+            gauge.labels(*labels).set(count)
+        self._reported = set(counts) | self._reported
+        self.metrics.requests_overdue.set(overdue)
+        self.metrics.request_oldest_open.set(oldest)
+
+    def _audit_out(self, state: dict[str, Any], partition: int, audit: dict[str, Any]) -> Any:
+        return (self.audit_topic, orjson.dumps(audit), state["subject"].encode(), partition, None)
+
+    async def _send(self, out: list[Any]) -> None:
+        delay = 0.5
+        while out:
+            try:
+                producer = self.producer()
+                futures = [await producer.send(topic, value, key=key, partition=partition, headers=headers)
+                           for topic, value, key, partition, headers in out]
+                await asyncio.gather(*futures)
+                return
+            except KafkaError as exc:
+                log.warning("publishing request commands and audit records failed (%s); retrying in %.1fs",
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+
+def read_request_state(bootstrap: str, settings: Settings, request_id: str) -> dict[str, Any] | None:
+    """The latest state of a request, read from the requests changelog (for ``lethe request status``)."""
+    from streams.client import read
+
+    key = request_id.encode()
+    state = None
+    for record in read(bootstrap, [requests_topic(settings)], timeout=30, idle=1.0):
+        if record.key == key:
+            state = orjson.loads(record.value) if record.value is not None else None
+    return state
+
+
+class TopicHandler:
+    """Adapts a ``handle(messages)`` coroutine to the ingest consumer (lag positions, input count)."""
+
+    def __init__(self, topic: str, handle: Callable[[Sequence[Any]], Any], metrics: Metrics) -> None:
+        self.topic, self._handle, self.metrics = topic, handle, metrics
+        self.positions: dict[int, int] = {}
+
+    async def handle(self, messages: Sequence[Any]) -> None:
+        await self._handle(messages)
+        self.metrics.records_in.labels(self.topic).inc(len(messages))
+        for message in messages:
+            self.positions[message.partition] = message.offset + 1

@@ -1,0 +1,231 @@
+"""Rights requests end to end: a real worker, sink and store agent on the embedded broker, SQLite and PostgreSQL.
+
+Erasure reaches the store and completes only on the store's ack, destroys the subject's secret
+(its later records get a new, unlinkable pseudonym), and is reconstructable from the audit topic;
+a store agent that is down when the erasure arrives catches up and the request then completes;
+restriction and objection hold the subject's records back from the gated outputs only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+from support import REPO, Service, Worker, keys_by_event, policy_with, store_database, unique_prefix
+
+from processors.sample import Traffic
+from streams.broker import EmbeddedBroker
+from streams.client import publish, read
+from streams.requests import read_request_state
+from streams.settings import Settings
+from streams.store.sink import logs, orders
+
+pytestmark = pytest.mark.integration
+
+LETHE = str(Path(sys.executable).parent / "lethe")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with store_database(request.param, tmp_path) as url:
+        yield url
+
+
+def wait_for(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except Exception:   # tables appear when the sink starts
+            value = None
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lethe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([LETHE, *args], env=env, cwd=REPO, capture_output=True, timeout=120, check=False)
+
+
+def short_rights(tmp_path: Path) -> Path:
+    policy = policy_with(tmp_path, "")
+    text = policy.read_text().replace('ack_timeout = "60s"', 'ack_timeout = "3s"')
+    # logs serve a second purpose, so objecting to analytics can spare them
+    text = text.replace('[outputs."logs.anonymized.v1"]\nsource = "logs.v1"\npurpose = "analytics"',
+                        '[outputs."logs.anonymized.v1"]\nsource = "logs.v1"\npurpose = "security"')
+    assert 'purpose = "security"' in text and 'ack_timeout = "3s"' in text
+    policy.write_text(text)
+    return policy
+
+
+class Stack:
+    def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str) -> None:
+        self.prefix = unique_prefix(name)
+        self.bootstrap = broker.bootstrap
+        self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(short_rights(tmp_path)),
+                             LETHE_STORE_URL=store_url)
+        self.env = {**self.worker.env, "LETHE_METRICS_PORT": "0"}
+        self.tmp_path = tmp_path
+        self.engine = create_engine(store_url)
+        self.services: dict[str, Service] = {}
+        self.traffic = Traffic(REPO / "schemas" / "examples", subjects=4)
+
+    def start(self, *names: str) -> None:
+        for name in names:
+            self.services[name] = Service(name, self.env, self.tmp_path / f"{name}-{time.monotonic_ns()}.log")
+
+    def stop(self) -> None:
+        codes = {name: service.stop() for name, service in self.services.items()}
+        assert self.worker.stop() == 0, self.worker.log()[-3000:]
+        self.engine.dispose()
+        assert set(codes.values()) <= {0}, {n: s.log()[-2000:] for n, s in self.services.items()}
+
+    def send(self, topic: str, events: list[dict[str, Any]]) -> None:
+        publish(self.bootstrap, [(self.prefix + topic, str(e.get("customer_id") or e.get("session_id")).encode(),
+                                  json.dumps(e).encode()) for e in events])
+
+    def rows(self) -> tuple[list[Any], list[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(orders))), list(conn.execute(select(logs)))
+
+    def state(self, request_id: str) -> dict[str, Any] | None:
+        return read_request_state(self.bootstrap, Settings.from_env(self.env), request_id)
+
+    def audit(self) -> list[dict[str, Any]]:
+        return [json.loads(r.value or b"") for r in read(self.bootstrap, [self.prefix + "privacy.audit.v1"],
+                                                         timeout=20, idle=1.5)]
+
+    def output_keys(self, topic: str) -> list[bytes]:
+        return [r.key or b"" for r in read(self.bootstrap, [self.prefix + topic], timeout=20, idle=1.5)]
+
+
+def test_erase_reaches_the_store_shreds_the_secret_and_completes(broker: EmbeddedBroker, tmp_path: Path,
+                                                                 store_url: str) -> None:
+    stack = Stack(broker, tmp_path, store_url, "erase")
+    stack.worker.start()
+    stack.start("sink", "store-agent")
+    a, b = stack.traffic.people[:2]
+    try:
+        first = [stack.traffic.order(a), stack.traffic.order(b), stack.traffic.order(a)]
+        stack.send("orders.v1", first)
+        stack.send("logs.v1", [stack.traffic.log(a), stack.traffic.log(b)])
+        wait_for(lambda: (lambda o, lg: len(o) == 3 and len(lg) == 2)(*stack.rows()), 60, "rows")
+        topic = stack.prefix + "orders.anonymized.v1"
+        before = keys_by_event(stack.bootstrap, topic, {e["event_id"] for e in first})
+        a_keys = {before[first[0]["event_id"]], before[first[2]["event_id"]]}
+        assert len(a_keys) == 1 and before[first[1]["event_id"]] not in a_keys   # one pseudonym per subject
+
+        filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id, "--channel", "help_center")
+        assert filed.returncode == 0, filed.stderr
+        request_id = filed.stdout.split()[3].decode()
+        status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
+        assert status.returncode == 0, status.stderr
+        view = json.loads(status.stdout)
+        assert view["status"] == "completed" and view["type"] == "erase"
+        assert set(view["acks"].values()) == {"applied"} and len(view["acks"]) == 2   # orders and logs, shop-db
+
+        found_orders, found_logs = stack.rows()
+        assert {r.customer_id for r in found_orders} == {b.customer_id}
+        assert {r.customer_id for r in found_logs} == {b.customer_id}
+
+        # a later record of the erased subject is not linkable to the earlier ones
+        later = stack.traffic.order(a)
+        stack.send("orders.v1", [later])
+        new_key = keys_by_event(stack.bootstrap, topic, {later["event_id"]})[later["event_id"]]
+        assert new_key not in a_keys
+
+        trail = [e for e in stack.audit() if e["request_id"] == request_id]
+        actions = sorted(e["action"] for e in trail)
+        assert actions == ["ack", "ack", "command", "command", "completion", "request_received", "shred"]
+        assert all(e["subject"] == a.customer_id for e in trail)
+        assert {e["details"]["secret"] for e in trail if e["action"] == "shred"} == {"destroyed"}
+        assert stack.worker.metric("lethe_erasure_completion_seconds_count") == 1
+        assert stack.worker.metric("lethe_requests_open") == 0
+    finally:
+        stack.stop()
+
+
+def test_a_store_agent_that_was_down_catches_up_and_the_erasure_completes(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "down")
+    stack.worker.start()
+    stack.start("sink")
+    a = stack.traffic.people[0]
+    try:
+        stack.send("orders.v1", [stack.traffic.order(a)])
+        wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
+        filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
+        request_id = filed.stdout.split()[3].decode()
+        wait_for(lambda: (stack.state(request_id) or {}).get("retries", 0) >= 1, 30, "a retry after ack_timeout")
+        state = stack.state(request_id)
+        assert state is not None and state["status"] == "in_progress" and len(stack.rows()[0]) == 1
+        assert stack.worker.metric("lethe_request_retries_total", type="erase") >= 1
+        assert stack.worker.metric("lethe_requests_open", type="erase", status="in_progress") == 1
+
+        stack.start("store-agent")
+        wait_for(lambda: (stack.state(request_id) or {}).get("status") == "completed", 60, "completion")
+        assert stack.rows()[0] == []
+        retries = [e for e in stack.audit() if e["request_id"] == request_id and e["action"] == "retry"]
+        assert retries and retries[0]["details"]["waiting_for"] == "shop-db"
+    finally:
+        stack.stop()
+
+
+def test_restriction_and_objection_hold_back_only_the_gated_outputs(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "gate")
+    stack.worker.start()
+    a, b, c = stack.traffic.people[:3]
+    try:
+        env = stack.env
+        assert lethe(env, "request", "restrict", "--customer", a.customer_id).returncode == 0
+        assert lethe(env, "request", "object", "--customer", b.customer_id,
+                     "--detail", "purpose=analytics").returncode == 0
+        wait_for(lambda: stack.worker.metric("lethe_requests_received_total") == 2, 30, "the requests")
+        stack.send("orders.v1", [stack.traffic.order(p) for p in (a, b, c)])
+        stack.send("logs.v1", [stack.traffic.log(p) for p in (a, b, c)])
+        wait_for(lambda: stack.worker.metric("lethe_records_in_total", topic=stack.prefix + "logs.v1") == 3, 30,
+                 "the events")
+        orders_out = stack.output_keys("orders.anonymized.v1")
+        logs_out = stack.output_keys("logs.anonymized.v1")
+        assert len(orders_out) == 1            # c only: a restricted, b objected to analytics
+        assert len(logs_out) == 2              # b and c: logs serve "security", which b did not object to
+        m = stack.worker.metric
+        assert m("lethe_records_gated_total", topic=stack.prefix + "orders.anonymized.v1", reason="restrict") == 1
+        assert m("lethe_records_gated_total", topic=stack.prefix + "orders.anonymized.v1", reason="object") == 1
+        assert m("lethe_records_gated_total", topic=stack.prefix + "logs.anonymized.v1", reason="restrict") == 1
+        gates = [e for e in stack.audit() if e["action"] == "gate"]
+        assert {(e["subject"], e["details"]["reason"]) for e in gates} >= {
+            (a.customer_id, "restrict"), (b.customer_id, "object")}
+
+        # lifting the restriction lets a's next records through again
+        assert lethe(env, "request", "restrict", "--customer", a.customer_id,
+                     "--detail", "action=lift").returncode == 0
+        wait_for(lambda: stack.worker.metric("lethe_requests_received_total") == 3, 30, "the lift")
+        stack.send("orders.v1", [stack.traffic.order(a)])
+        wait_for(lambda: len(stack.output_keys("orders.anonymized.v1")) == 2, 30, "a's order after the lift")
+    finally:
+        stack.stop()
+
+
+def test_bad_requests_are_refused_by_the_cli_and_dead_lettered_by_the_worker(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "badreq")
+    env = dict(os.environ, **{k: v for k, v in stack.env.items() if k.startswith("LETHE_")})
+    assert b"needs --customer" in lethe(env, "request", "erase").stderr
+    assert b"neither a request type" in lethe(env, "request", "shred").stderr
+    stack.worker.start()
+    try:
+        publish(stack.bootstrap, [(stack.prefix + "privacy-requests.v1", b"x", b'{"request_id": "r1"}')])
+        dead = list(read(stack.bootstrap, [stack.prefix + "dlq.v1"], expect=1, timeout=30))
+        assert len(dead) == 1 and dead[0].headers["rule"] == b"required"
+    finally:
+        stack.stop()
