@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError
 from processors.retention import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
@@ -84,6 +85,7 @@ class OutputPolicy:
     purpose: str
     categories: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
+    consent: tuple[str, ...] = ()   # consent purposes that must allow a subject's records here
 
     def strategy_for(self, category: str, path: str, defaults: dict[str, str]) -> tuple[str, str]:
         """The strategy for one field and the policy entry that chose it."""
@@ -103,6 +105,7 @@ class Policy:
     path: str = "<memory>"
     retention: dict[str, RetentionRule] = field(default_factory=dict)
     rights: Rights = field(default_factory=Rights)
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)
 
     def outputs_for(self, source: str) -> list[OutputPolicy]:
         return [o for o in self.outputs.values() if o.source == source]
@@ -128,7 +131,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: {message}")
 
-    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights"}
+    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -179,7 +182,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         where = f'outputs."{topic}"'
         if not isinstance(spec, dict):
             raise fail(f"{where} must be a table")
-        extra = set(spec) - {"source", "purpose", "categories", "fields"}
+        extra = set(spec) - {"source", "purpose", "categories", "fields", "consent"}
         if extra:
             raise fail(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         source, purpose = spec.get("source"), spec.get("purpose")
@@ -195,7 +198,12 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
             check_strategy(f'{where}.categories."{category}"', strategy)
         for path, strategy in over_fields.items():
             check_strategy(f'{where}.fields."{path}"', strategy)
-        outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields))
+        consent = spec.get("consent", [])
+        if not isinstance(consent, list) or any(p not in PURPOSES for p in consent):
+            raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
+        outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields),
+                                      tuple(consent))
     retention = parse_retention(data.get("retention", {}), CATEGORIES, origin)
     rights = parse_rights(data.get("rights", {}), origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention, rights)
+    consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy)

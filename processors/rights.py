@@ -136,6 +136,17 @@ def erase_commands(request: Request, now: float, due: float) -> list[dict[str, A
     } for family in FAMILIES]
 
 
+def withdrawal_commands(request: Request, purpose: str, categories: tuple[str, ...] | list[str], now: float,
+                        due: float) -> list[dict[str, Any]]:
+    """One anonymize command per family for the categories collected only on ``purpose``."""
+    return [{
+        "command_id": request_command_id(request.request_id, family, f"anonymize.{purpose}"), "issued_at": iso(now),
+        "action": "anonymize", "subject": request.subject, "selector": {"family": family, "record_key": None},
+        "categories": list(categories), "fields": [], "updates": {}, "rule": request.request_id,
+        "cause": "request", "due_at": iso(due),
+    } for family in FAMILIES]
+
+
 def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:
     """The tracked state of a request (value of the requests changelog; no personal data but the subject)."""
     received = request.received

@@ -25,6 +25,7 @@ from processors.policy import Policy, load_policy
 from processors.pseudonym import new_subject_secret
 from processors.retention import RetentionPlan
 from processors.schemas import SchemaCatalog
+from streams.consent import ConsentHandler, ConsentStore, consent_topic
 from streams.handler import BatchHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.metrics import Metrics
@@ -185,8 +186,17 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
         retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
         request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+        consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
+                               {o.topic: o.consent for o in policy.outputs.values()})
         requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
-                            {o.topic: o.purpose for o in policy.outputs.values()})
+                            {o.topic: o.purpose for o in policy.outputs.values()}, consent)
+
+        def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
+            gates = request_store.blocked(subjects)
+            for subject in subjects:
+                for output, reason in consent.gates(subject).items():
+                    gates.setdefault(subject, {}).setdefault(output, reason)
+            return gates
 
         async def flush_state() -> None:
             await store.flush()
@@ -200,16 +210,19 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             settings.topics.name(source): BatchHandler(
                 pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
                 store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]),
-                request_store.blocked, audit_topic)
+                blocked, audit_topic)
             for source in SOURCES
         }
         holds_topic = settings.topics.name("legal-holds.v1")
         handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics)
+        consent_input = settings.topics.name("consent.v1")
+        handlers[consent_input] = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent,
+                                                 output.get, metrics)
         for name, handle in (("privacy-requests.v1", requests.handle_requests),
                              ("lifecycle.acks.v1", requests.handle_acks)):
             handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
         services.append(DirectIngest(
-            settings, bootstrap, handlers, [store, holds, timers, request_store], metrics,
+            settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
             background=[_firing(retention), _following_acks(settings, bootstrap, retention),
                         _every(1.0, requests.tick)]))
     if settings.metrics_port:

@@ -86,6 +86,8 @@ class Metrics:
         self.request_retries = Counter("lethe_request_retries",
                                        "Request commands sent again because a store did not ack in time",
                                        ["type"], registry=r)
+        self.consent_decisions = Counter("lethe_consent_decisions", "Consent decisions recorded, by purpose",
+                                         ["purpose", "decision"], registry=r)
         self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
                           registry=r)
 

@@ -22,6 +22,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from processors.consent import PURPOSES, ConsentEvent
 from processors.errors import InvalidRecord
 from processors.retention import iso, parse_time
 from processors.rights import (
@@ -33,8 +34,10 @@ from processors.rights import (
     parse_request,
     request_audit,
     waiting_for,
+    withdrawal_commands,
 )
 from streams.changelog import PartitionedState
+from streams.consent import ConsentStore, consent_audit
 from streams.handler import dlq_headers
 from streams.ingest import SecretStore
 from streams.metrics import Metrics
@@ -112,8 +115,9 @@ class Requests:
 
     def __init__(self, settings: Settings, rights: Rights, store: RequestStore, secrets: SecretStore,
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
-                 output_purposes: Mapping[str, str], clock: Callable[[], float] = time.time) -> None:
-        self.rights, self.store, self.secrets = rights, store, secrets
+                 output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.output_purposes = dict(output_purposes)   # output topic -> purpose, for objections
         self.requests_topic = settings.topics.name("privacy-requests.v1")
@@ -146,6 +150,8 @@ class Requests:
                 self._erase(request, state, partition, now, out, audits)
             elif request.type in ("restrict", "object"):
                 self._gate(request, state, now, audits)
+            elif request.type == "withdraw_consent" and self.consent is not None:
+                self._withdraw(request, state, partition, now, out, audits)
             else:
                 state["status"] = "failed"
                 state["reason"] = f"request type {request.type} is not handled by this version of Lethe"
@@ -157,6 +163,8 @@ class Requests:
         await self._send(out)
         if shredded:
             await self.secrets.flush()
+        if self.consent is not None:
+            await self.consent.flush()
         await self.store.flush()
         self.report()
 
@@ -171,6 +179,8 @@ class Requests:
                 "command_id": command["command_id"], "command_action": "delete",
                 "family": command["selector"]["family"], "stores": ",".join(state["stores"])}))
             self.metrics.commands_emitted.labels("delete", "request").inc()
+        if self.consent is not None:
+            self.consent.erase(partition, request.subject)
         held = self.secrets.shred(partition, request.subject)
         audits.append(request_audit(state, "shred", now, "shred",
                                     {"secret": "destroyed" if held else "none held by this worker",
@@ -178,6 +188,38 @@ class Requests:
         if request.type == "minor_flag":
             state["outputs"] = ["*"]
             audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+
+    def _withdraw(self, request: Request, state: dict[str, Any], partition: int, now: float,
+                  out: list[Any], audits: list[dict[str, Any]]) -> None:
+        """As a refusal on consent.v1, plus anonymizing what was collected only on that consent."""
+        assert self.consent is not None
+        purpose = request.details.get("purpose")
+        if purpose not in PURPOSES:
+            state["status"] = "failed"
+            state["reason"] = f"withdraw_consent needs details.purpose, one of {', '.join(PURPOSES)}"
+            audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
+            return
+        event = ConsentEvent(f"{request.request_id}:withdrawal", request.occurred_at, request.subject, purpose,
+                             False, self.consent.version, "support" if request.channel != "api" else "api")
+        current = self.consent.record(partition, event)
+        self.metrics.consent_decisions.labels(purpose, "refused").inc()
+        audits.append(consent_audit(event, now, current, cause=request.request_id))
+        categories = self.consent.policy.collected.get(purpose, ())
+        if not categories:
+            state["status"], state["completed_at"] = "completed", iso(now)
+            audits.append(request_audit(state, "completion", now, "completed",
+                                        {"note": "nothing is collected only on this consent"}))
+            return
+        state["purpose"] = purpose
+        commands = withdrawal_commands(request, purpose, categories, now, parse_time(state["due_at"]))
+        state["commands"] = {c["command_id"]: c["selector"]["family"] for c in commands}
+        state["status"], state["sent_at"] = "in_progress", iso(now)
+        for command in commands:
+            out.append((self.commands_topic, orjson.dumps(command), request.subject.encode(), partition, None))
+            audits.append(request_audit(state, "command", now, command["command_id"], {
+                "command_id": command["command_id"], "command_action": "anonymize",
+                "family": command["selector"]["family"], "categories": ",".join(categories)}))
+            self.metrics.commands_emitted.labels("anonymize", "request").inc()
 
     def _gate(self, request: Request, state: dict[str, Any], now: float, audits: list[dict[str, Any]]) -> None:
         """restrict: no output; object: the outputs of the purpose objected to (all if none named).
@@ -206,6 +248,15 @@ class Requests:
         audits.append(request_audit(state, "gate", now, "gate", {
             "outputs": ",".join(self.topic_name(o) for o in outputs) if outputs != ["*"] else "all",
             "reason": GATING[request.type]}))
+
+    def _commands_of(self, state: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        request = Request(state["request_id"], state["type"], state["subject"], state["received_at"],
+                          state["channel"], {})
+        due = parse_time(state["due_at"])
+        if state["type"] == "withdraw_consent" and self.consent is not None:
+            purpose = state.get("purpose") or ""
+            return withdrawal_commands(request, purpose, self.consent.policy.collected.get(purpose, ()), now, due)
+        return erase_commands(request, now, due)
 
     def _partition_of(self, state: dict[str, Any]) -> int:
         for partition, states in self.store.partitions.items():
@@ -268,9 +319,7 @@ class Requests:
                 state["sent_at"] = iso(now)
                 changed = True
                 commands = {c for c, _ in missing}
-                request = Request(state["request_id"], state["type"], state["subject"], state["received_at"],
-                                  state["channel"], {})
-                for command in erase_commands(request, now, parse_time(state["due_at"])):
+                for command in self._commands_of(state, now):
                     if command["command_id"] in commands:
                         out.append((self.commands_topic, orjson.dumps(command), state["subject"].encode(),
                                     partition, None))

@@ -49,6 +49,7 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
             configs[f"{settings.app_id}-retention-timers-changelog"] = {"cleanup.policy": "compact"}
             # rights requests and their progress (streams/requests.py)
             configs[f"{settings.app_id}-requests-changelog"] = {"cleanup.policy": "compact"}
+            configs[f"{settings.app_id}-consent-changelog"] = {"cleanup.policy": "compact"}
         created = []
         for name, config in configs.items():
             if name in existing:

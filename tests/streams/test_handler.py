@@ -61,10 +61,11 @@ def test_a_bug_on_one_record_dead_letters_only_that_record(pipeline: TopicPipeli
     messages = [Message("orders.v1", 0, i, None, json.dumps(o).encode()) for i, o in enumerate(orders)]
     real_anonymize = pipeline.anonymize
 
-    def buggy(decoded: Decoded, secrets: Mapping[str, bytes]) -> BatchResult:
+    def buggy(decoded: Decoded, secrets: Mapping[str, bytes],
+              blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:
         if any("TRIGGER" in (record.get("notes") or "") for _, record in decoded.records):
             raise ValueError("zofia@leak.example")   # a bug whose message quotes a value
-        return real_anonymize(decoded, secrets)
+        return real_anonymize(decoded, secrets, blocked)
 
     monkeypatch.setattr(pipeline, "anonymize", buggy)
     handler = handler_for(pipeline)

@@ -229,3 +229,48 @@ def test_bad_requests_are_refused_by_the_cli_and_dead_lettered_by_the_worker(
         assert len(dead) == 1 and dead[0].headers["rule"] == b"required"
     finally:
         stack.stop()
+
+
+def consent_event(subject: str, purpose: str, granted: bool, occurred_at: str) -> dict[str, Any]:
+    return {"event_id": f"c-{subject}-{purpose}-{occurred_at}", "occurred_at": occurred_at, "customer_id": subject,
+            "purpose": purpose, "granted": granted, "policy_version": "2026-11-01", "source": "cookie_banner"}
+
+
+def test_consent_refusal_and_withdrawal_stop_only_the_outputs_that_need_it(broker: EmbeddedBroker,
+                                                                          tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "consent")
+    stack.worker.start()
+    stack.start("sink", "store-agent")
+    a, b, c = stack.traffic.people[:3]
+    try:
+        # a refuses analytics cookies (a later grant-then-refusal; arrival order does not matter)
+        stack.send("consent.v1", [consent_event(a.customer_id, "cookies_analytics", False, "2026-11-20T10:00:00Z"),
+                                  consent_event(a.customer_id, "cookies_analytics", True, "2026-11-19T10:00:00Z")])
+        wait_for(lambda: stack.worker.metric("lethe_consent_decisions_total") == 2, 30, "the consent events")
+        # c's logs are stored before c withdraws analytics-cookie consent: their browsing data goes
+        c_logs = [stack.traffic.log(c) for _ in range(2)]
+        stack.send("logs.v1", c_logs)
+        wait_for(lambda: len(stack.rows()[1]) == 2, 60, "c's log rows")
+        filed = lethe(stack.env, "request", "withdraw_consent", "--customer", c.customer_id,
+                      "--detail", "purpose=cookies_analytics")
+        request_id = filed.stdout.split()[3].decode()
+        status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
+        assert json.loads(status.stdout)["status"] == "completed", status.stdout
+        assert all(row.url is None for row in stack.rows()[1])   # behavior.browsing, collected on that consent
+        before = stack.worker.metric("lethe_records_out_total", topic=stack.prefix + "logs.anonymized.v1")
+
+        stack.send("orders.v1", [stack.traffic.order(p) for p in (a, b, c)])
+        stack.send("logs.v1", [stack.traffic.log(p) for p in (a, b, c)])
+        wait_for(lambda: stack.worker.metric("lethe_records_in_total", topic=stack.prefix + "logs.v1") == 5, 30,
+                 "the events")
+        wait_for(lambda: stack.worker.metric("lethe_records_out_total",
+                                             topic=stack.prefix + "orders.anonymized.v1") == 3, 30, "orders")
+        # logs: only b's (a refused, c withdrew); orders: all three (they need only analytics)
+        assert stack.worker.metric("lethe_records_out_total", topic=stack.prefix + "logs.anonymized.v1") == before + 1
+        gated = stack.worker.metric("lethe_records_gated_total", topic=stack.prefix + "logs.anonymized.v1",
+                                    reason="consent_refused.cookies_analytics")
+        assert gated == 2
+        trail = [e for e in stack.audit() if e["subject"] == c.customer_id]
+        assert {"consent", "command", "ack", "completion"} <= {e["action"] for e in trail}
+    finally:
+        stack.stop()

@@ -1,0 +1,168 @@
+"""Consent (policy sections 6 and 10): the policy's [consent] section, consent events, each
+subject's consent state, and which outputs a subject's records may reach. Pure logic; the
+partitioned state lives in streams/consent.py.
+
+    [consent]
+    material_versions = ["2026-11-01"]     # policy versions with material changes: consents
+                                           # given under an older version are stale until renewed
+    opt_in = ["marketing", "personalization", "third_party_sharing", "location", "cookies_advertising"]
+    opt_out = ["analytics", "cookies_analytics"]
+
+    [consent.collected]                    # data collected only on a consent, deleted on withdrawal
+    location = ["location.precise"]
+
+An output that lists ``consent = ["analytics", "cookies_analytics"]`` receives a subject's records
+only while every listed purpose allows it: an opt-in purpose needs a current (not stale) grant; an
+opt-out purpose is refused only by a withdrawal or refusal (a stale refusal still refuses).
+Policy versions compare as strings, so use ISO dates (YYYY-MM-DD) or zero-padded numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from processors.errors import InvalidRecord, PolicyError
+from processors.retention import parse_time
+
+PURPOSES = ("analytics", "personalization", "marketing", "location", "third_party_sharing",
+            "cookies_analytics", "cookies_advertising")
+SOURCES = ("cookie_banner", "account_settings", "api", "support")
+HISTORY = 20   # decisions kept per subject in the state; the full history is consent.v1 and the audit
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class ConsentPolicy:
+    material_versions: tuple[str, ...] = ()
+    opt_in: tuple[str, ...] = ("marketing", "personalization", "third_party_sharing", "location",
+                               "cookies_advertising")
+    opt_out: tuple[str, ...] = ("analytics", "cookies_analytics")
+    collected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def stale_before(self, current_version: str) -> str | None:
+        """The latest material version in force: consents under an older one are stale."""
+        material = [v for v in self.material_versions if v <= current_version]
+        return max(material) if material else None
+
+
+def parse_consent_policy(raw: Any, categories: Sequence[str], origin: str) -> ConsentPolicy:
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: consent.{message}")
+
+    if not isinstance(raw, dict):
+        raise PolicyError(f"policy {origin}: [consent] must be a table")
+    extra = set(raw) - {"material_versions", "opt_in", "opt_out", "collected"}
+    if extra:
+        raise PolicyError(f"policy {origin}: [consent]: unknown key(s) {', '.join(sorted(extra))}")
+    default = ConsentPolicy()
+    material = raw.get("material_versions", [])
+    if not isinstance(material, list) or not all(isinstance(v, str) and v for v in material):
+        raise fail("material_versions must list policy versions (strings)")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("opt_in", "opt_out"):
+        value = raw.get(key, list(getattr(default, key)))
+        if not isinstance(value, list) or any(p not in PURPOSES for p in value):
+            raise fail(f"{key} must list consent purposes ({', '.join(PURPOSES)})")
+        lists[key] = tuple(value)
+    both = set(lists["opt_in"]) & set(lists["opt_out"])
+    if both:
+        raise fail(f"opt_in and opt_out both list {', '.join(sorted(both))}")
+    collected_raw = raw.get("collected", {})
+    if not isinstance(collected_raw, dict):
+        raise fail("collected must be a table of purpose = [categories]")
+    collected: dict[str, tuple[str, ...]] = {}
+    for purpose, cats in collected_raw.items():
+        if purpose not in PURPOSES:
+            raise fail(f'collected."{purpose}": unknown consent purpose')
+        if not isinstance(cats, list) or not cats or any(c not in categories for c in cats):
+            raise fail(f'collected."{purpose}" must list data categories of the policy')
+        collected[purpose] = tuple(cats)
+    return ConsentPolicy(tuple(material), lists["opt_in"], lists["opt_out"], collected)
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    event_id: str
+    occurred_at: str
+    subject: str
+    purpose: str
+    granted: bool
+    policy_version: str
+    source: str
+
+
+def parse_consent(raw: bytes | None) -> ConsentEvent:
+    """Read a consent.v1 event (JSON); InvalidRecord (never quoting a value) if it is not one."""
+    try:
+        event = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        raise InvalidRecord("json", "consent event is not valid JSON") from None
+    if not isinstance(event, dict):
+        raise InvalidRecord("type", "consent event must be a JSON object")
+    for name in ("event_id", "customer_id", "occurred_at", "policy_version"):
+        if not isinstance(event.get(name), str) or not event[name]:
+            raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
+    if event.get("purpose") not in PURPOSES:
+        raise InvalidRecord("enum", f"field purpose must be one of {', '.join(PURPOSES)}", "purpose")
+    if event.get("source") not in SOURCES:
+        raise InvalidRecord("enum", f"field source must be one of {', '.join(SOURCES)}", "source")
+    if not isinstance(event.get("granted"), bool):
+        raise InvalidRecord("type", "field granted must be true or false", "granted")
+    if not _RFC3339.match(event["occurred_at"]):
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset", "occurred_at")
+    try:
+        parse_time(event["occurred_at"])
+    except ValueError:
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
+    return ConsentEvent(event["event_id"], event["occurred_at"], event["customer_id"], event["purpose"],
+                        event["granted"], event["policy_version"], event["source"])
+
+
+def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[dict[str, Any], bool]:
+    """The subject's state with ``event`` applied; True if it is now the purpose's current decision.
+
+    The latest decision by ``occurred_at`` wins, whatever order events arrive in; a replayed event
+    (same id) changes nothing.
+    """
+    state = state or {"current": {}, "history": []}
+    if any(h["event_id"] == event.event_id for h in state["history"]):
+        return state, False
+    entry = {"event_id": event.event_id, "purpose": event.purpose, "granted": event.granted,
+             "policy_version": event.policy_version, "source": event.source, "occurred_at": event.occurred_at}
+    state["history"] = ([*state["history"], entry])[-HISTORY:]
+    current = state["current"].get(event.purpose)
+    if current is not None and parse_time(current["occurred_at"]) > parse_time(event.occurred_at):
+        return state, False
+    state["current"][event.purpose] = entry
+    return state, True
+
+
+def refusal(state: Mapping[str, Any] | None, purpose: str, policy: ConsentPolicy, version: str) -> str | None:
+    """Why ``purpose`` does not allow the subject's records now (None if it allows them)."""
+    decision = (state or {}).get("current", {}).get(purpose)
+    if purpose in policy.opt_out:
+        return "consent_refused" if decision is not None and not decision["granted"] else None
+    if decision is None or not decision["granted"]:
+        return "consent_missing"
+    stale = policy.stale_before(version)
+    if stale is not None and decision["policy_version"] < stale:
+        return "consent_stale"
+    return None
+
+
+def gates_for(state: Mapping[str, Any] | None, outputs: Mapping[str, Sequence[str]], policy: ConsentPolicy,
+              version: str) -> dict[str, str]:
+    """Output -> reason, for the consent-based outputs the subject's records may not reach."""
+    gates = {}
+    for output, purposes in outputs.items():
+        for purpose in purposes:
+            reason = refusal(state, purpose, policy, version)
+            if reason is not None:
+                gates[output] = f"{reason}.{purpose}"
+                break
+    return gates
