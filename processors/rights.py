@@ -147,6 +147,16 @@ def withdrawal_commands(request: Request, purpose: str, categories: tuple[str, .
     } for family in FAMILIES]
 
 
+def export_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+    """One export command per family: every store agent publishes the subject's rows of it."""
+    return [{
+        "command_id": request_command_id(request.request_id, family, "export"), "issued_at": iso(now),
+        "action": "export", "subject": request.subject, "selector": {"family": family, "record_key": None},
+        "categories": [], "fields": [], "updates": {}, "rule": request.request_id, "cause": "request",
+        "due_at": iso(due),
+    } for family in FAMILIES]
+
+
 def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:
     """The tracked state of a request (value of the requests changelog; no personal data but the subject)."""
     received = request.received

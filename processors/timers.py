@@ -46,6 +46,10 @@ class TimerIndex:
         entry = self._live.get(timer_id)
         return entry[2] if entry is not None else None
 
+    def items(self) -> list[tuple[Hashable, float, Any]]:
+        """Every pending timer (a full scan: for exports, never on the firing path)."""
+        return [(timer_id, due, payload) for timer_id, (due, _, payload) in self._live.items()]
+
     def cancel(self, timer_id: Hashable) -> bool:
         return self._live.pop(timer_id, None) is not None
 

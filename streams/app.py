@@ -189,7 +189,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                                {o.topic: o.consent for o in policy.outputs.values()})
         requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
-                            {o.topic: o.purpose for o in policy.outputs.values()}, consent)
+                            {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds)
 
         def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
             gates = request_store.blocked(subjects)

@@ -107,11 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
                "  lethe request restrict --customer cust-8841\n"
                "  lethe request object --customer cust-8841 --detail purpose=analytics\n"
                "  lethe request request.json            (a JSON privacy-requests.v1 event)\n"
-               "  lethe request status req-1a2b3c --wait 60",
+               "  lethe request status req-1a2b3c --wait 60\n"
+               "  lethe request access --customer cust-8841 --out exports/   (files, waits, writes the export)\n"
+               "  lethe request export req-1a2b3c --out exports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     request.add_argument("what", help="a request type (access, rectify, erase, restrict, object, portability, "
-                                      "withdraw_consent, minor_flag), a JSON file, or 'status'")
-    request.add_argument("request_id", nargs="?", help="with 'status': the request id")
+                                      "withdraw_consent, minor_flag), a JSON file, 'status' or 'export'")
+    request.add_argument("request_id", nargs="?", help="with 'status' or 'export': the request id")
+    request.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="with 'export' (or access/portability): write <request id>.json into DIR, "
+                              "once every store has answered")
     request.add_argument("--customer", help="customer_id of the data subject")
     request.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
                          help="a detail of the request (repeatable), e.g. purpose=analytics or action=lift")
@@ -281,6 +286,10 @@ def cmd_request(args: argparse.Namespace) -> int:
             time.sleep(1.0)
         print(json.dumps(_status_view(state), indent=2))
         return 0 if state["status"] != "failed" else 1
+    if args.what == "export":
+        if not args.request_id or args.out is None:
+            raise LetheError("usage: lethe request export REQUEST_ID --out DIR")
+        return _write_export(settings, args.request_id, args.out, args.wait)
     if args.what in REQUEST_TYPES:
         if not args.customer:
             raise LetheError(f"a {args.what} request needs --customer CUSTOMER_ID")
@@ -311,6 +320,59 @@ def cmd_request(args: argparse.Namespace) -> int:
     publish(_bootstrap(), [(topic, request.subject.encode(), value)])
     print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
           f"follow it with: lethe request status {request.request_id}")
+    if request.type in ("access", "portability") and args.out is not None:
+        return _write_export(settings, request.request_id, args.out, max(args.wait, 120.0))
+    return 0
+
+
+def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -> int:
+    """Assemble an access export from privacy.exports.v1 once the request is complete, and audit it."""
+    import time
+    from datetime import UTC, datetime
+
+    from processors.retention import audit_record
+    from streams.client import publish, read
+    from streams.requests import read_request_state
+
+    bootstrap = _bootstrap()
+    deadline = time.monotonic() + wait
+    while True:
+        state = read_request_state(bootstrap, settings, request_id)
+        if state is not None and state["type"] not in ("access", "portability"):
+            raise LetheError(f"request {request_id} is a {state['type']} request; only access and portability "
+                             "requests have an export")
+        if state is not None and state["status"] == "completed":
+            break
+        if time.monotonic() >= deadline:
+            status = "unknown (is a worker running?)" if state is None else state["status"]
+            raise LetheError(f"request {request_id} is not complete yet (status {status}); "
+                             "retry later or pass --wait SECONDS")
+        print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
+        time.sleep(2.0)
+    document: dict[str, Any] = {"format": "lethe.export.v1", "request_id": request_id, "type": state["type"],
+                                "subject": state["subject"], "generated_at": datetime.now(UTC).isoformat(),
+                                "lethe": None, "stores": {}}
+    parts = 0
+    for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
+        part = json.loads(record.value or b"{}")
+        if part.get("request_id") != request_id:
+            continue
+        parts += 1
+        content = json.loads(part["document"])
+        if part["source"] == "lethe":
+            document["lethe"] = content
+        else:   # a repeated part (a retried command) replaces the earlier one
+            document["stores"].setdefault(part["source"], {})[part["family"]] = content
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{request_id}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    audit = audit_record("export_written", state["subject"], time.time(), f"{request_id}:written",
+                         rule=f"request.{state['type']}", request_id=request_id,
+                         details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
+    publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
+                         json.dumps(audit).encode())])
+    print(f"lethe: export of request {request_id} written to {path} ({parts} parts)")
     return 0
 
 

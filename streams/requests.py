@@ -30,6 +30,7 @@ from processors.rights import (
     Request,
     Rights,
     erase_commands,
+    export_commands,
     new_state,
     parse_request,
     request_audit,
@@ -41,6 +42,7 @@ from streams.consent import ConsentStore, consent_audit
 from streams.handler import dlq_headers
 from streams.ingest import SecretStore
 from streams.metrics import Metrics
+from streams.retention import HoldStore, TimerStore
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,13 +118,16 @@ class Requests:
     def __init__(self, settings: Settings, rights: Rights, store: RequestStore, secrets: SecretStore,
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
+                 timers: TimerStore | None = None, holds: HoldStore | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
+        self.timers, self.holds = timers, holds
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.output_purposes = dict(output_purposes)   # output topic -> purpose, for objections
         self.requests_topic = settings.topics.name("privacy-requests.v1")
         self.commands_topic = settings.topics.name("lifecycle.commands.v1")
         self.audit_topic = settings.topics.name("privacy.audit.v1")
+        self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self.topic_name = settings.topics.name
         self._reported: set[tuple[str, str]] = set()
@@ -150,6 +155,8 @@ class Requests:
                 self._erase(request, state, partition, now, out, audits)
             elif request.type in ("restrict", "object"):
                 self._gate(request, state, now, audits)
+            elif request.type in ("access", "portability"):
+                self._export(request, state, partition, now, out, audits)
             elif request.type == "withdraw_consent" and self.consent is not None:
                 self._withdraw(request, state, partition, now, out, audits)
             else:
@@ -188,6 +195,33 @@ class Requests:
         if request.type == "minor_flag":
             state["outputs"] = ["*"]
             audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+
+    def _export(self, request: Request, state: dict[str, Any], partition: int, now: float,
+                out: list[Any], audits: list[dict[str, Any]]) -> None:
+        """Ask every store for the subject's rows; publish Lethe's own part now."""
+        commands = export_commands(request, now, parse_time(state["due_at"]))
+        state["commands"] = {c["command_id"]: c["selector"]["family"] for c in commands}
+        state["status"], state["sent_at"] = "in_progress", iso(now)
+        for command in commands:
+            out.append((self.commands_topic, orjson.dumps(command), request.subject.encode(), partition, None))
+            self.metrics.commands_emitted.labels("export", "request").inc()
+        document = {
+            "consent": self.consent.state_of(request.subject) if self.consent is not None else None,
+            "legal_holds": [{"hold_id": h.hold_id, "order_id": h.order_id, "case_ref": h.case_ref,
+                             "placed_at": h.occurred_at}
+                            for holds in (self.holds.partitions.values() if self.holds else ())
+                            for h in holds.for_subject(request.subject)],
+            "pending_deadlines": self.timers.for_subject(request.subject) if self.timers is not None else [],
+            "requests": [{k: other[k] for k in ("request_id", "type", "status", "received_at", "due_at",
+                                                "completed_at")}
+                         for _, other in self.store.states() if other["subject"] == request.subject],
+        }
+        part = {"request_id": request.request_id, "subject": request.subject, "source": "lethe", "family": None,
+                "created_at": iso(now), "document": orjson.dumps(document).decode()}
+        out.append((self.exports_topic, orjson.dumps(part), request.subject.encode(), partition, None))
+        state["export"] = {"parts": 1 + len(commands) * len(state["stores"])}
+        audits.append(request_audit(state, "export_requested", now, "export_requested", {
+            "parts_expected": str(state["export"]["parts"]), "stores": ",".join(state["stores"])}))
 
     def _withdraw(self, request: Request, state: dict[str, Any], partition: int, now: float,
                   out: list[Any], audits: list[dict[str, Any]]) -> None:
@@ -256,6 +290,8 @@ class Requests:
         if state["type"] == "withdraw_consent" and self.consent is not None:
             purpose = state.get("purpose") or ""
             return withdrawal_commands(request, purpose, self.consent.policy.collected.get(purpose, ()), now, due)
+        if state["type"] in ("access", "portability"):
+            return export_commands(request, now, due)
         return erase_commands(request, now, due)
 
     def _partition_of(self, state: dict[str, Any]) -> int:
@@ -292,9 +328,15 @@ class Requests:
             if state["status"] in OPEN and not waiting_for(state):
                 state["status"], state["completed_at"] = "completed", iso(now)
                 took = now - parse_time(state["received_at"])
-                self.metrics.erasure_seconds.observe(max(took, 0.0))
+                if state["type"] in ("erase", "minor_flag"):
+                    self.metrics.erasure_seconds.observe(max(took, 0.0))
                 out.append(self._audit_out(state, partition, request_audit(
                     state, "completion", now, "completed", {"seconds_to_complete": f"{took:.3f}"})))
+                if state["type"] in ("access", "portability"):
+                    out.append(self._audit_out(state, partition, request_audit(
+                        state, "export_ready", now, "export_ready", {
+                            "parts": str(state["export"]["parts"]),
+                            "write_with": f"lethe request export {state['request_id']} --out DIR"})))
             self.store.save(partition, state)
         await self._send(out)
         await self.store.flush()

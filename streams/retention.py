@@ -41,6 +41,7 @@ from processors.retention import (
     command_for,
     held_audit,
     hold_audit,
+    iso,
     parse_hold,
 )
 from processors.timers import TimerIndex
@@ -67,6 +68,7 @@ class Index(Protocol):
     def cancel(self, timer_id: Hashable) -> bool: ...
     def due_of(self, timer_id: Hashable) -> float | None: ...
     def pop_due(self, now: float, limit: int | None = None) -> list[tuple[Hashable, float, Any]]: ...
+    def items(self) -> list[tuple[Hashable, float, Any]]: ...
 
 
 def index_factory(settings: Settings) -> Callable[[int], Index]:
@@ -136,6 +138,24 @@ class TimerStore(PartitionedState):
         index.schedule(timer.timer_id, timer.due, raw)
         self.stage(partition, timer.timer_id.encode(), raw)
         return True
+
+    def for_subject(self, subject: str) -> list[dict[str, Any]]:
+        """The subject's pending deadlines (a scan of every timer held: for access exports only)."""
+        found: list[dict[str, Any]] = []
+        for index in self.indexes.values():
+            for timer_id, due, raw in index.items():
+                timer = Timer.decode(str(timer_id), raw)
+                if timer.subject == subject:
+                    found.append({"timer": timer.timer_id, "rule": timer.rule, "action": timer.action,
+                                  "family": timer.family, "record_key": timer.record_key, "due_at": iso(due)})
+        for parked in self.parked.values():
+            for timer_id, raw in parked.items():
+                timer = Timer.decode(timer_id, raw)
+                if timer.subject == subject:
+                    found.append({"timer": timer.timer_id, "rule": timer.rule, "action": timer.action,
+                                  "family": timer.family, "record_key": timer.record_key,
+                                  "due_at": iso(timer.due), "suspended_by_hold": True})
+        return found
 
     def pending_count(self) -> int:
         return sum(len(i) for i in self.indexes.values()) + self.held_count()

@@ -78,6 +78,20 @@ class RocksTimerIndex:
         packed = self._db.get(b"i" + key)
         return None if packed is None else self._db.get(b"d" + packed + b"\0" + key)
 
+    def items(self) -> list[tuple[Hashable, float, Any]]:
+        """Every pending timer (a full scan: for exports, never on the firing path)."""
+        found: list[tuple[Hashable, float, Any]] = []
+        it = self._db.iter()
+        it.seek(b"d")
+        while it.valid():
+            key = it.key()
+            if key[:1] != b"d":
+                break
+            found.append((key[10:].decode(), float(_DUE.unpack(key[1:9])[0]), it.value()))
+            it.next()
+        del it
+        return found
+
     def next_due(self) -> float | None:
         it = self._db.iter()
         it.seek(b"d")

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,12 @@ from processors.retention import FAMILIES, parse_time
 from streams.client import group_consumer, stop_flag
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.store.apply import apply_command, prepare
+from streams.store.apply import apply_command, export_rows, prepare
 from streams.store.mapping import load_mapping
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("anonymize", "delete", "update")
+ACTIONS = ("anonymize", "delete", "update", "export")
 
 
 def run_store_agent(settings: Settings, mapping_path: Path) -> int:
@@ -56,6 +57,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
                              client_id=f"lethe-store-{mapping.store}")
     acks_topic = settings.topics.name("lifecycle.acks.v1")
+    exports_topic = settings.topics.name("privacy.exports.v1")
     stopping = stop_flag()
     print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
           f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
@@ -67,7 +69,8 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                     if stopping:
                         return 0   # nothing of this batch is committed; it is applied again
                     in_hand[:] = [_issued_at(record.value) or time.time()]
-                    ack = _handle(engine, mapping, record.value, stopping)
+                    ack = _handle(engine, mapping, record.value, stopping,
+                                  _publisher(producer, exports_topic, record.key, record.partition))
                     if ack is None:
                         return 0
                     action = ack.pop("_action", "unknown")
@@ -85,7 +88,8 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     return 0
 
 
-def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) -> dict[str, Any] | None:
+def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
+            publish_export: Callable[[bytes], Any]) -> dict[str, Any] | None:
     try:
         command = json.loads(raw or b"")
         command_id = command["command_id"]
@@ -101,7 +105,10 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) 
                 "_action": "unknown"}
     delay = 0.5
     while True:
-        ack = apply_command(engine, mapping, command)
+        if action == "export":
+            ack = _export(engine, mapping, command, publish_export)
+        else:
+            ack = apply_command(engine, mapping, command)
         if ack["status"] != "failed":
             return {**ack, "_action": action}
         log.warning("command %s failed on %s (%s); retrying in %.1fs", command_id, mapping.store, ack["error"], delay)
@@ -109,6 +116,26 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool]) 
             return None
         time.sleep(delay)
         delay = min(delay * 2, 30.0)
+
+
+def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition: int) -> Callable[[bytes], Any]:
+    def publish(value: bytes) -> Any:
+        return producer.send(topic, key=key, value=value, partition=partition).get(timeout=30)
+    return publish
+
+
+def _export(engine: Any, mapping: Any, command: dict[str, Any], publish: Callable[[bytes], Any]) -> dict[str, Any]:
+    """Read the subject's rows and publish them as an export part; the ack counts the rows."""
+    base = {"command_id": command["command_id"], "store": mapping.store, "acked_at": datetime.now(UTC).isoformat()}
+    try:
+        rows = export_rows(engine, mapping, command)
+    except SQLAlchemyError as exc:
+        return {**base, "status": "failed", "rows_affected": 0, "error": f"database error ({type(exc).__name__})"}
+    part = {"request_id": command["rule"], "subject": command["subject"], "source": mapping.store,
+            "family": command["selector"]["family"], "created_at": base["acked_at"],
+            "document": json.dumps(rows, ensure_ascii=False)}
+    publish(json.dumps(part).encode())
+    return {**base, "status": "applied" if rows else "not_found", "rows_affected": len(rows), "error": None}
 
 
 def _issued_at(raw: bytes | None) -> float | None:

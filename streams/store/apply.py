@@ -87,6 +87,33 @@ def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]
     return rows
 
 
+def export_rows(engine: Engine, mapping: StoreMapping, command: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The subject's rows of the command's family, every column, as JSON-ready dicts (for an export)."""
+    selector = command["selector"]
+    if not command["subject"]:
+        return []
+    found: list[dict[str, Any]] = []
+    metadata = MetaData()
+    with engine.connect() as conn:
+        for target in mapping.for_family(selector["family"]):
+            schema, _, name = target.table.rpartition(".")
+            tbl = Table(name, metadata, schema=schema or None, autoload_with=conn)
+            condition = tbl.c[target.subject_column] == command["subject"]
+            if selector.get("record_key") is not None and target.key_column is not None:
+                condition = condition & (tbl.c[target.key_column] == selector["record_key"])
+            for row in conn.execute(select(tbl).where(condition)):
+                found.append({"table": target.table, **{k: _plain(v) for k, v in row._mapping.items()}})
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
 def _ack(mapping: StoreMapping, command_id: str, status: str, rows: int, error: str | None = None) -> dict[str, Any]:
     return {"command_id": command_id, "store": mapping.store, "status": status, "rows_affected": rows,
             "acked_at": datetime.now(UTC).isoformat(), "error": error}

@@ -32,6 +32,7 @@ TOPICS = [
     "lifecycle.commands.v1",
     "lifecycle.acks.v1",
     "privacy.audit.v1",
+    "privacy.exports.v1",
     "dlq.v1",
 ]
 FORMATS = frozenset(

@@ -56,8 +56,11 @@ def lethe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]
     return subprocess.run([LETHE, *args], env=env, cwd=REPO, capture_output=True, timeout=120, check=False)
 
 
-def short_rights(tmp_path: Path) -> Path:
-    policy = policy_with(tmp_path, "")
+DEFAULT_RETENTION = (REPO / "deploy" / "policy.toml").read_text().split("# Retention (policy section 3.1")[1]
+
+
+def short_rights(tmp_path: Path, retention: str = "") -> Path:
+    policy = policy_with(tmp_path, retention)
     text = policy.read_text().replace('ack_timeout = "60s"', 'ack_timeout = "3s"')
     # logs serve a second purpose, so objecting to analytics can spare them
     text = text.replace('[outputs."logs.anonymized.v1"]\nsource = "logs.v1"\npurpose = "analytics"',
@@ -68,10 +71,12 @@ def short_rights(tmp_path: Path) -> Path:
 
 
 class Stack:
-    def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str) -> None:
+    def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str,
+                 retention: str = "") -> None:
         self.prefix = unique_prefix(name)
         self.bootstrap = broker.bootstrap
-        self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(short_rights(tmp_path)),
+        policy = short_rights(tmp_path, retention)
+        self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(policy),
                              LETHE_STORE_URL=store_url)
         self.env = {**self.worker.env, "LETHE_METRICS_PORT": "0"}
         self.tmp_path = tmp_path
@@ -272,5 +277,46 @@ def test_consent_refusal_and_withdrawal_stop_only_the_outputs_that_need_it(broke
         assert gated == 2
         trail = [e for e in stack.audit() if e["subject"] == c.customer_id]
         assert {"consent", "command", "ack", "completion"} <= {e["action"] for e in trail}
+    finally:
+        stack.stop()
+
+
+def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    retention = "[retention." + DEFAULT_RETENTION.split("[retention.", 1)[1]
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "access", retention)
+    stack.worker.start()
+    stack.start("sink", "store-agent")
+    a, b = stack.traffic.people[:2]
+    try:
+        a_orders = [{**stack.traffic.order(a), "event_type": "completed"} for _ in range(2)]
+        stack.send("orders.v1", [*a_orders, stack.traffic.order(b)])
+        stack.send("logs.v1", [stack.traffic.log(a), stack.traffic.log(b), stack.traffic.log(b)])
+        stack.send("consent.v1", [consent_event(a.customer_id, "marketing", True, "2026-11-20T10:00:00Z"),
+                                  consent_event(b.customer_id, "marketing", False, "2026-11-20T10:00:00Z")])
+        assert lethe(stack.env, "hold", "place", "--customer", a.customer_id, "--case", "LIT-5").returncode == 0
+        wait_for(lambda: (lambda o, lg: len(o) == 3 and len(lg) == 3)(*stack.rows()), 60, "rows")
+        wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
+        wait_for(lambda: stack.worker.metric("lethe_consent_decisions_total") == 2, 30, "the consents")
+        out = tmp_path / "exports"
+        result = lethe(stack.env, "request", "access", "--customer", a.customer_id, "--out", str(out))
+        assert result.returncode == 0, result.stderr[-2000:]
+        [path] = list(out.glob("*.json"))
+        text = path.read_text()
+        document = json.loads(text)
+        assert document["subject"] == a.customer_id and document["type"] == "access"
+        rows = document["stores"]["shop-db"]
+        assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
+        assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
+        assert {r["customer_email"] for r in rows["orders"]} == {a.email}
+        lethe_part = document["lethe"]
+        assert lethe_part["consent"]["current"]["marketing"]["granted"] is True
+        assert [h["case_ref"] for h in lethe_part["legal_holds"]] == ["LIT-5"]
+        deadlines = {d["rule"] for d in lethe_part["pending_deadlines"]}
+        assert deadlines == {"orders-completed", "logs"}
+        assert len(lethe_part["pending_deadlines"]) == 3
+        for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
+            assert value not in text
+        audit = [e for e in stack.audit() if e["request_id"] == document["request_id"]]
+        assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()
