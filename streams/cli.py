@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="everything embedded: broker, worker, sample traffic, the result")
     demo.add_argument("--events", type=int, default=2000, help="sample events to publish (default 2000)")
     demo.add_argument("--subjects", type=int, default=50, help="distinct customers (default 50)")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="keep the broker, worker, sink and store agent running afterwards, to file "
+                           "requests against them (Ctrl-C stops)")
     demo.set_defaults(func=cmd_demo)
 
     publish = sub.add_parser("publish", help="publish JSON events to a topic, keyed by customer_id")
@@ -85,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.set_defaults(func=cmd_store_agent)
 
     sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")
+    sink.add_argument("--name", default=None,
+                      help="name of this sink, for one sink per database (its own consumer group); "
+                           "default: the one shared group <app id>.sink")
     sink.set_defaults(func=cmd_sink)
 
     hold = sub.add_parser("hold", help="place or release a legal hold (suspends retention deletions)",
@@ -406,7 +412,7 @@ def cmd_store_agent(args: argparse.Namespace) -> int:
 def cmd_sink(args: argparse.Namespace) -> int:
     from streams.store.sink import run_sink
 
-    return run_sink(Settings.from_env())
+    return run_sink(Settings.from_env(), args.name)
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
@@ -421,7 +427,8 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
-    return run_demo(Settings.from_env(), events=args.events, subjects=args.subjects)
+    return run_demo(Settings.from_env(), events=args.events, subjects=args.subjects,
+                    keep_running=args.keep_running)
 
 
 if __name__ == "__main__":

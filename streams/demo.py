@@ -23,7 +23,7 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def run_demo(settings: Settings, events: int, subjects: int) -> int:
+def run_demo(settings: Settings, events: int, subjects: int, keep_running: bool = False) -> int:
     with EmbeddedBroker() as broker:
         say(f"[1/5] embedded broker on {broker.bootstrap}")
         ensure_topics(settings, broker.bootstrap)
@@ -33,17 +33,52 @@ def run_demo(settings: Settings, events: int, subjects: int) -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_METRICS_PORT=str(metrics_port),
                    LETHE_DATA_DIR=str(settings.data_dir))
-        with open(log_path, "wb") as log_file:
-            worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=env,
-                                      stdout=log_file, stderr=subprocess.STDOUT)
+        # the reference sink and a store agent on a demo database, for retention and rights requests
+        store_url = os.environ.get("LETHE_STORE_URL") or f"sqlite:///{(settings.data_dir / 'demo-shop.db').resolve()}"
+        processes = []
+        for command in ("run", "sink", "store-agent"):
+            extra = {} if command == "run" else {"LETHE_METRICS_PORT": "0"}
+            with open(settings.data_dir / f"demo-{command}.log", "wb") as log_file:
+                processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", command],
+                                                  env={**env, "LETHE_STORE_URL": store_url, **extra},
+                                                  stdout=log_file, stderr=subprocess.STDOUT))
+        worker = processes[0]
         try:
-            return _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
+            code = _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
+            if code == 0 and keep_running:
+                _keep_running(settings, broker.bootstrap, store_url, metrics_port, processes)
+            return code
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _keep_running(settings: Settings, bootstrap: str, store_url: str, metrics_port: int,
+                  processes: list[subprocess.Popen[bytes]]) -> None:
+    customer = "cust-100003"
+    say(f"""
+Lethe keeps running: broker {bootstrap}, worker, reference sink and store agent "shop-db" on
+{store_url}. In another terminal, from this directory:
+
+  export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}
+  .venv/bin/lethe request erase --customer {customer}        # prints the request id
+  .venv/bin/lethe request status REQUEST_ID --wait 60        # received -> in_progress -> completed
+  .venv/bin/lethe request access --customer cust-100004 --out exports/
+  .venv/bin/lethe consume privacy.audit.v1 --timeout 3      # the audit trail
+  curl -s localhost:{metrics_port}/metrics | grep -E '^lethe_(requests|erasure)'
+
+Ctrl-C stops everything.""")
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(1.0)
+        say("a demo process exited; see the demo-*.log files in " + str(settings.data_dir))
+    except KeyboardInterrupt:
+        say("stopping")
 
 
 def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], metrics_port: int,

@@ -80,7 +80,8 @@ def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     conn.execute(statement, rows)
 
 
-def run_sink(settings: Settings) -> int:
+def run_sink(settings: Settings, name: str | None = None) -> int:
+    """Materialize the input topics; ``name`` gives a sink of its own (a consumer group per database)."""
     if settings.bootstrap_servers is None:
         raise LetheError("the reference sink needs LETHE_BOOTSTRAP_SERVERS")
     catalog = SchemaCatalog.load(settings.schemas_dir)
@@ -88,7 +89,8 @@ def run_sink(settings: Settings) -> int:
                 for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))}
     engine = create_engine(settings.store_url)
     metadata.create_all(engine, checkfirst=True)
-    consumer = group_consumer(settings, list(decoders), f"{settings.app_id}.sink", "lethe-sink")
+    group = f"{settings.app_id}.sink" + (f".{name}" if name else "")
+    consumer = group_consumer(settings, list(decoders), group, "lethe-sink")
     stopping = stop_flag()
     print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
           flush=True)
