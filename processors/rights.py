@@ -157,6 +157,23 @@ def export_commands(request: Request, now: float, due: float) -> list[dict[str, 
     } for family in FAMILIES]
 
 
+def rectify_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+    """One update command per family with the request's new values (details other than ``message``).
+
+    Keys are data categories (``contact.email``) or store column names; store agents write each to
+    the one column it names. The values are personal data: commands are an internal topic.
+    """
+    updates = {k: v for k, v in request.details.items() if k != "message"}
+    if not updates:
+        return []
+    return [{
+        "command_id": request_command_id(request.request_id, family, "update"), "issued_at": iso(now),
+        "action": "update", "subject": request.subject, "selector": {"family": family, "record_key": None},
+        "categories": [], "fields": [], "updates": updates, "rule": request.request_id, "cause": "request",
+        "due_at": iso(due),
+    } for family in FAMILIES]
+
+
 def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:
     """The tracked state of a request (value of the requests changelog; no personal data but the subject)."""
     received = request.received

@@ -33,6 +33,7 @@ from processors.rights import (
     export_commands,
     new_state,
     parse_request,
+    rectify_commands,
     request_audit,
     waiting_for,
     withdrawal_commands,
@@ -155,6 +156,8 @@ class Requests:
                 self._erase(request, state, partition, now, out, audits)
             elif request.type in ("restrict", "object"):
                 self._gate(request, state, now, audits)
+            elif request.type == "rectify":
+                self._rectify(request, state, partition, now, out, audits)
             elif request.type in ("access", "portability"):
                 self._export(request, state, partition, now, out, audits)
             elif request.type == "withdraw_consent" and self.consent is not None:
@@ -195,6 +198,24 @@ class Requests:
         if request.type == "minor_flag":
             state["outputs"] = ["*"]
             audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+
+    def _rectify(self, request: Request, state: dict[str, Any], partition: int, now: float,
+                 out: list[Any], audits: list[dict[str, Any]]) -> None:
+        commands = rectify_commands(request, now, parse_time(state["due_at"]))
+        if not commands:
+            state["status"] = "failed"
+            state["reason"] = "rectify needs details naming the new values (category or column = value)"
+            audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
+            return
+        state["commands"] = {c["command_id"]: c["selector"]["family"] for c in commands}
+        state["status"], state["sent_at"] = "in_progress", iso(now)
+        fields = ",".join(sorted(commands[0]["updates"]))   # names only: the values are personal data
+        for command in commands:
+            out.append((self.commands_topic, orjson.dumps(command), request.subject.encode(), partition, None))
+            audits.append(request_audit(state, "command", now, command["command_id"], {
+                "command_id": command["command_id"], "command_action": "update",
+                "family": command["selector"]["family"], "fields": fields}))
+            self.metrics.commands_emitted.labels("update", "request").inc()
 
     def _export(self, request: Request, state: dict[str, Any], partition: int, now: float,
                 out: list[Any], audits: list[dict[str, Any]]) -> None:
@@ -292,6 +313,8 @@ class Requests:
             return withdrawal_commands(request, purpose, self.consent.policy.collected.get(purpose, ()), now, due)
         if state["type"] in ("access", "portability"):
             return export_commands(request, now, due)
+        if state["type"] == "rectify":
+            return []   # the new values are not kept in the state: a retry cannot rebuild them
         return erase_commands(request, now, due)
 
     def _partition_of(self, state: dict[str, Any]) -> int:

@@ -76,8 +76,15 @@ def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]
             continue
         if action == "anonymize":
             values: dict[str, Any] = {c: None for c in target.columns_for(set(command.get("categories", [])))}
-        else:
-            values = {c: v for c, v in command.get("updates", {}).items() if c in target.columns}
+        else:   # update: a mapped column by name, or a category held by exactly one column of the table
+            values = {}
+            for name_or_category, value in command.get("updates", {}).items():
+                if name_or_category in target.columns:
+                    values[name_or_category] = value
+                    continue
+                columns = target.columns_for({name_or_category})
+                if len(columns) == 1:
+                    values[columns[0]] = value
         if not values:
             continue
         for name_ in values:

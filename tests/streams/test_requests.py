@@ -320,3 +320,37 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()
+
+
+def test_rectify_updates_the_store_and_a_minor_flag_quarantines_and_erases(broker: EmbeddedBroker,
+                                                                            tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "minor")
+    stack.worker.start()
+    stack.start("sink", "store-agent")
+    a, b = stack.traffic.people[:2]
+    try:
+        stack.send("orders.v1", [stack.traffic.order(a), stack.traffic.order(b)])
+        stack.send("logs.v1", [stack.traffic.log(b)])
+        wait_for(lambda: (lambda o, lg: len(o) == 2 and len(lg) == 1)(*stack.rows()), 60, "rows")
+        fixed = lethe(stack.env, "request", "rectify", "--customer", a.customer_id,
+                      "--detail", "contact.email=new.address@mail.example", "--detail", "message=typo")
+        rectify_id = fixed.stdout.split()[3].decode()
+        flagged = lethe(stack.env, "request", "minor_flag", "--customer", b.customer_id)
+        minor_id = flagged.stdout.split()[3].decode()
+        for request_id in (rectify_id, minor_id):
+            status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
+            assert json.loads(status.stdout)["status"] == "completed", status.stdout
+        found_orders, found_logs = stack.rows()
+        assert [(r.customer_id, r.customer_email) for r in found_orders] == [(a.customer_id,
+                                                                              "new.address@mail.example")]
+        assert found_logs == []
+        # the flagged subject's new records reach no output
+        stack.send("orders.v1", [stack.traffic.order(b)])
+        wait_for(lambda: stack.worker.metric("lethe_records_gated_total", reason="quarantine") == 1, 30,
+                 "the quarantine")
+        audit = stack.audit()
+        rectify_audit = [e for e in audit if e["request_id"] == rectify_id and e["action"] == "command"]
+        assert rectify_audit and all("new.address" not in json.dumps(e) for e in audit)   # names, not values
+        assert {"quarantine", "shred", "completion"} <= {e["action"] for e in audit if e["request_id"] == minor_id}
+    finally:
+        stack.stop()
