@@ -19,7 +19,6 @@ Policy versions compare as strings, so use ISO dates (YYYY-MM-DD) or zero-padded
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +26,12 @@ from typing import Any
 import orjson
 
 from processors.errors import InvalidRecord, PolicyError
-from processors.retention import parse_time
+from processors.retention import parse_event_time, parse_time
 
 PURPOSES = ("analytics", "personalization", "marketing", "location", "third_party_sharing",
             "cookies_analytics", "cookies_advertising")
 SOURCES = ("cookie_banner", "account_settings", "api", "support")
 HISTORY = 20   # decisions kept per subject in the state; the full history is consent.v1 and the audit
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -113,12 +111,11 @@ def parse_consent(raw: bytes | None) -> ConsentEvent:
         raise InvalidRecord("enum", f"field source must be one of {', '.join(SOURCES)}", "source")
     if not isinstance(event.get("granted"), bool):
         raise InvalidRecord("type", "field granted must be true or false", "granted")
-    if not _RFC3339.match(event["occurred_at"]):
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset", "occurred_at")
     try:
-        parse_time(event["occurred_at"])
+        parse_event_time(event["occurred_at"])
     except ValueError:
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset",
+                            "occurred_at") from None
     return ConsentEvent(event["event_id"], event["occurred_at"], event["customer_id"], event["purpose"],
                         event["granted"], event["policy_version"], event["source"])
 
@@ -130,12 +127,13 @@ def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[di
     (same id) changes nothing.
     """
     state = state or {"current": {}, "history": []}
-    if any(h["event_id"] == event.event_id for h in state["history"]):
+    current = state["current"].get(event.purpose)
+    if (current is not None and current["event_id"] == event.event_id) or any(
+            h["event_id"] == event.event_id for h in state["history"]):
         return state, False
     entry = {"event_id": event.event_id, "purpose": event.purpose, "granted": event.granted,
              "policy_version": event.policy_version, "source": event.source, "occurred_at": event.occurred_at}
     state["history"] = ([*state["history"], entry])[-HISTORY:]
-    current = state["current"].get(event.purpose)
     if current is not None and parse_time(current["occurred_at"]) > parse_time(event.occurred_at):
         return state, False
     state["current"][event.purpose] = entry

@@ -134,10 +134,22 @@ class Timer:
         return self.record_key if self.family == "orders" else None
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_event_time(text: Any) -> float:
+    """Epoch seconds of an event's RFC 3339 time with an offset, years 1970-2999; ValueError if not."""
+    if not isinstance(text, str) or not _RFC3339.fullmatch(text) or not "1970" <= text[:4] <= "2999":
+        raise ValueError("not an RFC 3339 time with an offset")
+    return parse_time(text)
+
+
 def parse_time(text: Any) -> float:
     """Epoch seconds of an RFC 3339 time; ValueError if it is not one (naive times are UTC)."""
     if not isinstance(text, str):
         raise ValueError("not a time")
+    if text[-1:] == "z":   # RFC 3339 allows a lower-case z; datetime does not
+        text = text[:-1] + "Z"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -223,7 +235,6 @@ def command_audit(command: Mapping[str, Any], now: float, lateness: float) -> di
 # --- legal holds -----------------------------------------------------------------------------
 
 HOLD_ACTIONS = ("place", "release")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +266,7 @@ def parse_hold(raw: bytes | None) -> Hold:
     if order_id is not None and (not isinstance(order_id, str) or not order_id):
         raise InvalidRecord("type", "field order_id must be a non-empty string or null", "order_id")
     try:
-        if not _RFC3339.match(event["occurred_at"]):
-            raise ValueError("not RFC 3339")
-        parse_time(event["occurred_at"])
+        parse_event_time(event["occurred_at"])
     except ValueError:
         raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
     return Hold(event["hold_id"], event["action"], event["customer_id"], order_id, event["case_ref"],

@@ -20,7 +20,15 @@ from typing import Any
 import orjson
 
 from processors.errors import InvalidRecord, PolicyError
-from processors.retention import FAMILIES, LETHE_NAMESPACE, audit_record, iso, parse_duration, parse_time
+from processors.retention import (
+    FAMILIES,
+    LETHE_NAMESPACE,
+    audit_record,
+    iso,
+    parse_duration,
+    parse_event_time,
+    parse_time,
+)
 
 REQUEST_TYPES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
                  "minor_flag")
@@ -28,8 +36,7 @@ CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
 # statuses of a request; open = received, in_progress or overdue
 STATUSES = ("received", "in_progress", "completed", "overdue", "failed")
 OPEN = ("received", "in_progress", "overdue")
-_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ def parse_rights(raw: Any, origin: str) -> Rights:
     if extra:
         raise PolicyError(f"policy {origin}: [rights]: unknown key(s) {', '.join(sorted(extra))}")
     stores = raw.get("stores", ["shop-db"])
-    if not isinstance(stores, list) or not stores or not all(isinstance(s, str) and _ID.match(s) for s in stores):
+    if not isinstance(stores, list) or not stores or not all(isinstance(s, str) and _ID.fullmatch(s) for s in stores):
         raise fail("stores must list the store agents' names (letters, digits, . _ : -)")
     days = raw.get("deadline_days", 20)
     if type(days) is not int or not 1 <= days <= 366:
@@ -103,7 +110,7 @@ def parse_request(raw: bytes | None) -> Request:
     for name in ("request_id", "customer_id", "occurred_at"):
         if not isinstance(event.get(name), str) or not event[name]:
             raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
-    if not _ID.match(event["request_id"]):
+    if not _ID.fullmatch(event["request_id"]):
         raise InvalidRecord("format", "field request_id must be 1-128 letters, digits or . _ : -", "request_id")
     if event.get("type") not in REQUEST_TYPES:
         raise InvalidRecord("enum", f"field type must be one of {', '.join(REQUEST_TYPES)}", "type")
@@ -112,12 +119,11 @@ def parse_request(raw: bytes | None) -> Request:
     details = event.get("details", {})
     if not isinstance(details, dict) or not all(isinstance(v, str) for v in details.values()):
         raise InvalidRecord("type", "field details must map names to strings", "details")
-    if not _RFC3339.match(event["occurred_at"]):
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset", "occurred_at")
     try:
-        parse_time(event["occurred_at"])
+        parse_event_time(event["occurred_at"])
     except ValueError:
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time", "occurred_at") from None
+        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset",
+                            "occurred_at") from None
     return Request(event["request_id"], event["type"], event["customer_id"], event["occurred_at"],
                    event["channel"], dict(details))
 
