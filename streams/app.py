@@ -274,6 +274,12 @@ def _faust_agents(app: faust.App, settings: Settings, metrics: Metrics, pipeline
     for source in SOURCES:
         make_agent(source)
 
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        metrics.beat()
+        if app.consumer is not None and app.consumer.assignment():
+            metrics.ready_reason = ""
+
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
         consumer = app.consumer

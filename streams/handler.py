@@ -71,6 +71,10 @@ class BatchHandler:
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
         # outputs are named by the policy's canonical topics; a deployment may prefix them
         self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
+        # series exist from start-up at 0, so that rate() and increase() see the first records
+        metrics.records_in.labels(topic)
+        for name in self.names.values():
+            metrics.records_out.labels(name)
         self.metrics, self.secrets_for, self.producer = metrics, secrets_for, producer
         self.positions: dict[int, int] = {}
         self.created = 0

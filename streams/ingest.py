@@ -155,6 +155,8 @@ class DirectIngest(Service):
         await self.consumer.start()
 
     async def on_started(self) -> None:
+        self.metrics.ready_reason = "waiting for a partition assignment"
+        self.add_future(self._heartbeat())
         self.add_future(self._consume())
         self.add_future(self._report_lag())
         for task in self.background:
@@ -191,6 +193,11 @@ class DirectIngest(Service):
                     # the partitions moved on; their new owner repeats this batch (at-least-once)
                     log.warning("offset commit failed (%s); the batch will be repeated", type(exc).__name__)
 
+    async def _heartbeat(self) -> None:
+        while not self.should_stop:
+            self.metrics.beat()
+            await asyncio.sleep(1.0)
+
     async def _report_lag(self) -> None:
         assert self.consumer is not None
         while not self.should_stop:
@@ -216,3 +223,4 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.ingest.lock:
             await self.ingest.restore({tp.partition for tp in assigned})
+            self.ingest.metrics.ready_reason = ""   # state restored: serving (also with no partition)

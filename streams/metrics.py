@@ -6,7 +6,13 @@ taken from a record.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+import threading
+import time
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -15,6 +21,7 @@ LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0, 86
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.heartbeat, self.ready_reason = 0.0, "starting"
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.records_in = Counter("lethe_records_in", "Records consumed from an input topic",
@@ -83,6 +90,8 @@ class Metrics:
                                          "From an erase request to the last store's ack",
                                          buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
                                                   86_400.0, 7 * 86_400.0), registry=r)
+        self.requests_failed = Counter("lethe_requests_failed", "Rights requests Lethe could not act on, by type",
+                                       ["type"], registry=r)
         self.request_retries = Counter("lethe_request_retries",
                                        "Request commands sent again because a store did not ack in time",
                                        ["type"], registry=r)
@@ -91,5 +100,58 @@ class Metrics:
         self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
                           registry=r)
 
+    # -- health ----------------------------------------------------------------------------------
+    heartbeat: float = 0.0          # set by the process's main loop; stale = the loop is stuck
+    ready_reason: str = "starting"  # "" once the process serves (partitions restored, consumer up)
+
+    def beat(self) -> None:
+        self.heartbeat = time.monotonic()
+
+    def liveness(self) -> tuple[bool, str]:
+        age = time.monotonic() - self.heartbeat
+        if self.heartbeat and age > STALE_AFTER_S:
+            return False, f"main loop has not run for {age:.0f}s"
+        return True, "ok"
+
+    def readiness(self) -> tuple[bool, str]:
+        return (True, "ready") if not self.ready_reason else (False, self.ready_reason)
+
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:
-        start_http_server(port, addr=addr, registry=self.registry)
+        """/metrics, and /healthz (liveness) and /readyz (readiness) on the same port."""
+        metrics_app = make_wsgi_app(self.registry)
+        checks = {"/healthz": self.liveness, "/livez": self.liveness, "/readyz": self.readiness}
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            check = checks.get(environ.get("PATH_INFO", ""))
+            if check is None:
+                return metrics_app(environ, start_response)
+            ok, message = check()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8")])
+            return [message.encode() + b"\n"]
+
+        server = make_server(addr, port, app, _Server, handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, name="lethe-http", daemon=True).start()
+
+
+STALE_AFTER_S = 60.0
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:   # scrapes are not worth a log line
+        pass
+
+
+def store_agent_metrics(metrics: Metrics) -> tuple[Counter, Gauge]:
+    """The store agent's own series, on its registry."""
+    commands = Counter("lethe_store_commands", "Lifecycle commands handled by this store agent",
+                       ["store", "action", "status"], registry=metrics.registry)
+    oldest = Gauge("lethe_store_oldest_unacked_seconds",
+                   "Age (since issue) of the command this store agent is applying and has not acked; 0 when idle",
+                   ["store"], registry=metrics.registry)
+    return commands, oldest

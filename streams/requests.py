@@ -164,6 +164,7 @@ class Requests:
                 self._withdraw(request, state, partition, now, out, audits)
             else:
                 state["status"] = "failed"
+                self.metrics.requests_failed.labels(request.type).inc()
                 state["reason"] = f"request type {request.type} is not handled by this version of Lethe"
                 audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
             self.store.save(partition, state)
@@ -204,6 +205,7 @@ class Requests:
         commands = rectify_commands(request, now, parse_time(state["due_at"]))
         if not commands:
             state["status"] = "failed"
+            self.metrics.requests_failed.labels(request.type).inc()
             state["reason"] = "rectify needs details naming the new values (category or column = value)"
             audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
             return
@@ -251,6 +253,7 @@ class Requests:
         purpose = request.details.get("purpose")
         if purpose not in PURPOSES:
             state["status"] = "failed"
+            self.metrics.requests_failed.labels(request.type).inc()
             state["reason"] = f"withdraw_consent needs details.purpose, one of {', '.join(PURPOSES)}"
             audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
             return
@@ -459,6 +462,7 @@ class TopicHandler:
     def __init__(self, topic: str, handle: Callable[[Sequence[Any]], Any], metrics: Metrics) -> None:
         self.topic, self._handle, self.metrics = topic, handle, metrics
         self.positions: dict[int, int] = {}
+        metrics.records_in.labels(topic)
 
     async def handle(self, messages: Sequence[Any]) -> None:
         await self._handle(messages)

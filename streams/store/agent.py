@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
-from prometheus_client import Counter, Gauge
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
 from processors.retention import FAMILIES, parse_time
 from streams.client import group_consumer, stop_flag
-from streams.metrics import Metrics
+from streams.metrics import Metrics, store_agent_metrics
 from streams.settings import Settings
 from streams.store.apply import apply_command, export_rows, prepare
 from streams.store.mapping import load_mapping
@@ -43,11 +42,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     engine = create_engine(settings.store_url)
     _wait_for_database(engine, settings.store_url)
     metrics = Metrics()
-    commands = Counter("lethe_store_commands", "Lifecycle commands handled by this store agent",
-                       ["store", "action", "status"], registry=metrics.registry)
-    oldest = Gauge("lethe_store_oldest_unacked_seconds",
-                   "Age (since issue) of the command this store agent is applying and has not acked; 0 when idle",
-                   ["store"], registry=metrics.registry)
+    commands, oldest = store_agent_metrics(metrics)
     in_hand: list[float] = []   # issue time of the command being applied
     oldest.labels(mapping.store).set_function(lambda: time.time() - in_hand[0] if in_hand else 0.0)
     if settings.metrics_port:
@@ -61,8 +56,10 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     stopping = stop_flag()
     print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
           f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
+    metrics.ready_reason = ""
     try:
         while not stopping:
+            metrics.beat()
             batch = consumer.poll(timeout_ms=500)
             for records in batch.values():
                 for record in records:
@@ -70,7 +67,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                         return 0   # nothing of this batch is committed; it is applied again
                     in_hand[:] = [_issued_at(record.value) or time.time()]
                     ack = _handle(engine, mapping, record.value, stopping,
-                                  _publisher(producer, exports_topic, record.key, record.partition))
+                                  _publisher(producer, exports_topic, record.key, record.partition), metrics.beat)
                     if ack is None:
                         return 0
                     action = ack.pop("_action", "unknown")
@@ -89,7 +86,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
 
 
 def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
-            publish_export: Callable[[bytes], Any]) -> dict[str, Any] | None:
+            publish_export: Callable[[bytes], Any], beat: Callable[[], None] = lambda: None) -> dict[str, Any] | None:
     try:
         command = json.loads(raw or b"")
         command_id = command["command_id"]
@@ -114,6 +111,7 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
         log.warning("command %s failed on %s (%s); retrying in %.1fs", command_id, mapping.store, ack["error"], delay)
         if stopping:
             return None
+        beat()   # retrying with backoff is alive, not stuck
         time.sleep(delay)
         delay = min(delay * 2, 30.0)
 
