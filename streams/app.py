@@ -28,6 +28,7 @@ from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
 from streams.handler import BatchHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
+from streams.kafka import aiokafka_options, faust_credentials
 from streams.metrics import Metrics
 from streams.requests import Requests, RequestStore, TopicHandler, requests_topic
 from streams.retention import (
@@ -64,6 +65,7 @@ class OutputProducer(Service):
 
     async def on_start(self) -> None:
         self.producer = AIOKafkaProducer(
+            **aiokafka_options(),
             bootstrap_servers=self.bootstrap,
             client_id="lethe-output",
             acks="all",
@@ -148,6 +150,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
+        broker_credentials=faust_credentials(),
         store=settings.table_store,
         value_serializer="raw",
         key_serializer="raw",

@@ -20,6 +20,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.kafka import aiokafka_options
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +38,8 @@ class PartitionedState:
 
     async def start(self) -> None:
         if self.write:
-            self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, client_id="lethe-state",
+            self.producer = AIOKafkaProducer(**aiokafka_options(), bootstrap_servers=self.bootstrap,
+                                             client_id="lethe-state",
                                              acks="all", linger_ms=2)
             await self.producer.start()
 
@@ -59,7 +62,8 @@ class PartitionedState:
         missing = sorted(partitions - self.owned)
         if not missing:
             return
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, client_id="lethe-restore",
+        consumer = AIOKafkaConsumer(**aiokafka_options(), bootstrap_servers=self.bootstrap, group_id=None,
+                                    client_id="lethe-restore",
                                     enable_auto_commit=False)
         await consumer.start()
         count = 0

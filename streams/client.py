@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from processors.errors import LetheError
+from streams.kafka import kafka_python_options
 from streams.settings import Settings
 
 
@@ -24,7 +25,8 @@ class Record:
 
 
 def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, client_id="lethe-publish", acks="all",
+    return KafkaProducer(**kafka_python_options(), bootstrap_servers=bootstrap, client_id="lethe-publish",
+                         acks="all",
                          linger_ms=5, batch_size=256 * 1024, max_request_size=16 * 1024 * 1024)
 
 
@@ -33,7 +35,8 @@ def group_consumer(settings: Settings, topics: list[str], group: str, client_id:
     of the settings (short timeouts keep group joins fast on the embedded broker)."""
     assert settings.bootstrap_servers is not None
     session_ms = int(settings.session_timeout_s * 1000)
-    return KafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, group_id=group,
+    return KafkaConsumer(*topics, **kafka_python_options(), bootstrap_servers=settings.bootstrap_servers,
+                         group_id=group,
                          client_id=client_id, enable_auto_commit=False, auto_offset_reset="earliest",
                          session_timeout_ms=session_ms, heartbeat_interval_ms=max(session_ms // 3, 500))
 
@@ -65,7 +68,8 @@ def read(bootstrap: str, topics: list[str], expect: int | None = None, timeout: 
     Stops after ``expect`` records, after ``timeout`` seconds, or (when ``idle`` is given)
     once no record has arrived for ``idle`` seconds.
     """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="lethe-read", group_id=None,
+    consumer = KafkaConsumer(**kafka_python_options(), bootstrap_servers=bootstrap, client_id="lethe-read",
+                             group_id=None,
                              enable_auto_commit=False, consumer_timeout_ms=200)
     try:
         partitions = []

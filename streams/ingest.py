@@ -27,6 +27,7 @@ from mode import Service
 
 from processors.pseudonym import new_subject_secret
 from streams.changelog import PartitionedState
+from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -139,6 +140,7 @@ class DirectIngest(Service):
             await state.start()
         session_ms = int(self.settings.session_timeout_s * 1000)
         self.consumer = AIOKafkaConsumer(
+            **aiokafka_options(),
             bootstrap_servers=self.bootstrap,
             group_id=f"{self.settings.app_id}.ingest",
             client_id="lethe-ingest",

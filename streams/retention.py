@@ -47,6 +47,7 @@ from processors.retention import (
 from processors.timers import TimerIndex
 from streams.changelog import PartitionedState
 from streams.handler import dlq_headers
+from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -374,7 +375,8 @@ class HoldHandler:
 
 async def follow_acks(bootstrap: str, topic: str, retention: Retention, should_stop: Callable[[], bool]) -> None:
     """Count store agents' acks (all partitions, from now on) for the unacknowledged-command metrics."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, client_id="lethe-acks",
+    consumer = AIOKafkaConsumer(**aiokafka_options(), bootstrap_servers=bootstrap, group_id=None,
+                                client_id="lethe-acks",
                                 enable_auto_commit=False, auto_offset_reset="latest")
     await consumer.start()
     try:

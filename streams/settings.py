@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from processors.errors import ConfigError
+from streams.kafka import KafkaSecurity, configure
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KEY_FILE = "pseudonym.key"
@@ -84,6 +85,7 @@ class Settings:
     max_record_bytes: int
     log_level: str
     ingest: str = "direct"
+    kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @property
     def embedded(self) -> bool:
@@ -139,6 +141,8 @@ class Settings:
         ingest = get("LETHE_INGEST", "direct")
         if ingest not in ("direct", "faust"):
             raise ConfigError(f"LETHE_INGEST={ingest!r}: use direct (batches, the default) or faust (per-event agents)")
+        kafka = KafkaSecurity.from_env(env)
+        configure(kafka)   # every Kafka client this process makes connects this way
         level = get("LETHE_LOG_LEVEL", "info").lower()
         if level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"LETHE_LOG_LEVEL={level!r}: use debug, info, warning or error")
@@ -163,6 +167,7 @@ class Settings:
             max_record_bytes=integer("LETHE_MAX_RECORD_BYTES", 1_048_576, 1024, 64 * 1_048_576),
             log_level=level,
             ingest=ingest,
+            kafka=kafka,
         )
 
 

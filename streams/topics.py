@@ -13,6 +13,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from processors.errors import LetheError
+from streams.kafka import kafka_python_options
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="lethe-admin",
+            return KafkaAdminClient(**kafka_python_options(), bootstrap_servers=bootstrap, client_id="lethe-admin",
                                     request_timeout_ms=10_000)
         except KafkaError:
             if time.monotonic() > deadline:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from processors.errors import LetheError
 from processors.retention import FAMILIES, parse_time
 from streams.client import group_consumer, stop_flag
+from streams.kafka import kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
 from streams.settings import Settings
 from streams.store.apply import apply_command, export_rows, prepare
@@ -49,7 +50,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
         metrics.serve(settings.metrics_port)
     consumer = group_consumer(settings, [settings.topics.name("lifecycle.commands.v1")],
                               f"{settings.app_id}.store.{mapping.store}", f"lethe-store-{mapping.store}")
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+    producer = KafkaProducer(**kafka_python_options(), bootstrap_servers=settings.bootstrap_servers, acks="all",
                              client_id=f"lethe-store-{mapping.store}")
     acks_topic = settings.topics.name("lifecycle.acks.v1")
     exports_topic = settings.topics.name("privacy.exports.v1")

@@ -1,0 +1,155 @@
+"""How every Kafka client of a Lethe process connects: TLS and SASL (PLAIN, SCRAM), from settings.
+
+    LETHE_KAFKA_SECURITY_PROTOCOL   PLAINTEXT (default) | SSL | SASL_PLAINTEXT | SASL_SSL
+    LETHE_KAFKA_SASL_MECHANISM      PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 (with SASL_*)
+    LETHE_KAFKA_SASL_USERNAME       (with SASL_*)
+    LETHE_KAFKA_SASL_PASSWORD       (with SASL_*; a secret: never logged or printed)
+    LETHE_KAFKA_SSL_CAFILE          CA bundle that signed the brokers' certificates (with SSL/SASL_SSL;
+                                    default: the system's)
+    LETHE_KAFKA_SSL_CERTFILE, LETHE_KAFKA_SSL_KEYFILE   client certificate and key (mutual TLS)
+
+A process reads them once (``Settings.from_env``) and calls :func:`configure`; every aiokafka,
+kafka-python and Faust client then takes its options from here, so no client can be forgotten.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from processors.errors import ConfigError
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+class _Password:
+    """A secret string: repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    protocol: str = "PLAINTEXT"
+    mechanism: str | None = None
+    username: str | None = None
+    password: _Password | None = None
+    cafile: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KafkaSecurity:
+        def get(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
+        protocol = (get("LETHE_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+        if protocol not in PROTOCOLS:
+            raise ConfigError(f"LETHE_KAFKA_SECURITY_PROTOCOL={protocol!r}: use one of {', '.join(PROTOCOLS)}")
+        sasl = protocol.startswith("SASL_")
+        mechanism = get("LETHE_KAFKA_SASL_MECHANISM")
+        username, password = get("LETHE_KAFKA_SASL_USERNAME"), env.get("LETHE_KAFKA_SASL_PASSWORD", "")
+        if sasl:
+            mechanism = (mechanism or "").upper()
+            if mechanism not in MECHANISMS:
+                raise ConfigError(f"LETHE_KAFKA_SASL_MECHANISM={mechanism!r}: with {protocol} use one of "
+                                  f"{', '.join(MECHANISMS)}")
+            if not username or not password:
+                raise ConfigError(f"LETHE_KAFKA_SECURITY_PROTOCOL={protocol} needs LETHE_KAFKA_SASL_USERNAME and "
+                                  "LETHE_KAFKA_SASL_PASSWORD")
+        elif mechanism or username or password:
+            raise ConfigError("LETHE_KAFKA_SASL_* are set but LETHE_KAFKA_SECURITY_PROTOCOL is "
+                              f"{protocol}; use SASL_SSL (or SASL_PLAINTEXT on a trusted network)")
+        files: dict[str, Path | None] = {}
+        for name in ("LETHE_KAFKA_SSL_CAFILE", "LETHE_KAFKA_SSL_CERTFILE", "LETHE_KAFKA_SSL_KEYFILE"):
+            value = get(name)
+            if value is not None and not protocol.endswith("SSL"):
+                raise ConfigError(f"{name} is set but LETHE_KAFKA_SECURITY_PROTOCOL is {protocol} (no TLS)")
+            if value is not None and not Path(value).is_file():
+                raise ConfigError(f"{name}={value}: no such file")
+            files[name] = Path(value) if value else None
+        if (files["LETHE_KAFKA_SSL_CERTFILE"] is None) != (files["LETHE_KAFKA_SSL_KEYFILE"] is None):
+            raise ConfigError("LETHE_KAFKA_SSL_CERTFILE and LETHE_KAFKA_SSL_KEYFILE go together (mutual TLS)")
+        return cls(protocol, mechanism if sasl else None, username if sasl else None,
+                   _Password(password) if sasl else None, files["LETHE_KAFKA_SSL_CAFILE"],
+                   files["LETHE_KAFKA_SSL_CERTFILE"], files["LETHE_KAFKA_SSL_KEYFILE"])
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol.endswith("SSL")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
+        if self.certfile and self.keyfile:
+            context.load_cert_chain(str(self.certfile), str(self.keyfile))
+        return context
+
+    def aiokafka(self) -> dict[str, Any]:
+        """Options for AIOKafkaProducer, AIOKafkaConsumer (and Faust's clients)."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.tls:
+            options["ssl_context"] = self.ssl_context()
+        if self.mechanism:
+            assert self.password is not None
+            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
+                           sasl_plain_password=self.password.reveal())
+        return options
+
+    def kafka_python(self) -> dict[str, Any]:
+        """Options for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.tls:
+            options["ssl_context"] = self.ssl_context()
+        if self.mechanism:
+            assert self.password is not None
+            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
+                           sasl_plain_password=self.password.reveal())
+        return options
+
+    def faust_credentials(self) -> Any:
+        import faust
+
+        if self.mechanism:
+            assert self.password is not None and self.username is not None
+            return faust.SASLCredentials(username=self.username, password=self.password.reveal(),
+                                         mechanism=self.mechanism,
+                                         ssl_context=self.ssl_context() if self.tls else None)
+        if self.tls:
+            return faust.SSLCredentials(self.ssl_context())
+        return None
+
+
+_security = KafkaSecurity()
+
+
+def configure(security: KafkaSecurity) -> None:
+    """Set how this process's Kafka clients connect (once, at start-up)."""
+    global _security
+    _security = security
+
+
+def aiokafka_options() -> dict[str, Any]:
+    return _security.aiokafka()
+
+
+def kafka_python_options() -> dict[str, Any]:
+    return _security.kafka_python()
+
+
+def faust_credentials() -> Any:
+    return _security.faust_credentials()
