@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from leaky import LeakyTraffic
-from support import Worker, keys_by_event, unique_prefix
+from sqlalchemy import create_engine, func, select
+from support import Service, Worker, keys_by_event, policy_with, unique_prefix
 
 from streams.broker import EmbeddedBroker
 from streams.client import publish
+from streams.store.apply import applied_commands
+from streams.store.sink import logs
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +48,58 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
         second.stop()
     for p, old, new in zip(people, before, after, strict=True):
         assert keys[old["event_id"]] == keys[new["event_id"]], f"subject {p['customer_id']} was re-keyed"
+
+
+RULES = """
+[retention."logs"]
+family = "logs"
+trigger = "event_time"
+after = "20s"
+action = "delete"
+"""
+
+
+def test_a_killed_workers_timers_and_requests_are_taken_over_without_loss_or_double_effect(
+        broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path) -> None:
+    prefix = unique_prefix("pairstate")
+    traffic = LeakyTraffic(examples_dir, seed=6)
+    people = [traffic.person(n) for n in range(40)]
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    policy = str(policy_with(tmp_path, RULES))
+    first = Worker(broker.bootstrap, prefix, tmp_path, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
+    env = {**first.env, "LETHE_METRICS_PORT": "0"}
+    services = [Service(name, env, tmp_path / f"{name}.log") for name in ("sink", "store-agent")]
+    engine = create_engine(url)
+
+    def rows() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(logs)).scalar_one())
+
+    try:
+        time.sleep(8)   # let the group settle with both members
+        now = datetime.now(UTC).isoformat()
+        events = [{**traffic.log(p), "occurred_at": now} for p in people for _ in range(5)]
+        publish(broker.bootstrap, [(prefix + "logs.v1", e["customer_id"].encode(), json.dumps(e).encode())
+                                   for e in events])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (first.metric("lethe_retention_timers_pending")
+                                               + second.metric("lethe_retention_timers_pending")) < len(events):
+            time.sleep(0.5)
+        pending = (first.metric("lethe_retention_timers_pending"), second.metric("lethe_retention_timers_pending"))
+        assert sum(pending) == len(events) and min(pending) > 0, f"timers not split across workers: {pending}"
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and (rows() > 0 or second.metric("lethe_retention_timers_pending") > 0):
+            time.sleep(0.5)
+        assert rows() == 0 and second.metric("lethe_retention_timers_pending") == 0
+        assert second.metric("lethe_retention_timers_fired_total") >= pending[1]
+    finally:
+        codes = [s.stop() for s in services]
+        first.stop()
+        assert second.stop() == 0, second.log()[-2000:]
+    assert codes == [0, 0]
+    with engine.connect() as conn:
+        applied = conn.execute(select(applied_commands.c.status, applied_commands.c.rows_affected)).all()
+    engine.dispose()
+    assert len(applied) == len(events) and {tuple(r) for r in applied} == {("applied", 1)}
