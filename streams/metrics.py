@@ -20,9 +20,12 @@ LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0, 86
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, worker: bool = True) -> None:
+        """``worker=False``: the registry and health only (a store agent adds its own series)."""
         self.heartbeat, self.ready_reason = 0.0, "starting"
         self.registry = registry or CollectorRegistry()
+        if not worker:
+            return
         r = self.registry
         self.records_in = Counter("lethe_records_in", "Records consumed from an input topic",
                                   ["topic"], registry=r)

@@ -42,7 +42,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
         raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
     engine = create_engine(settings.store_url)
     _wait_for_database(engine, settings.store_url)
-    metrics = Metrics()
+    metrics = Metrics(worker=False)
     commands, oldest = store_agent_metrics(metrics)
     in_hand: list[float] = []   # issue time of the command being applied
     oldest.labels(mapping.store).set_function(lambda: time.time() - in_hand[0] if in_hand else 0.0)
