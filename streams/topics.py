@@ -14,7 +14,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from processors.errors import LetheError
 from streams.kafka import kafka_python_options
-from streams.settings import Settings
+from streams.settings import ALL_TOPICS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,33 @@ def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
             time.sleep(0.5)
 
 
+DAY_MS = 86_400_000
+FOREVER = {"retention.ms": "-1"}
+# Retention of each topic (docs/operations.md). Raw input holds personal data: kept a week, long
+# enough to replay after an outage, then gone. Topics Lethe replays to rebuild state (holds,
+# consents, requests) and the audit trail are kept; compacted changelogs are created below.
+TOPIC_CONFIGS: dict[str, dict[str, str]] = {
+    "orders.v1": {"retention.ms": str(7 * DAY_MS)},
+    "logs.v1": {"retention.ms": str(7 * DAY_MS)},
+    "consent.v1": FOREVER,
+    "privacy-requests.v1": FOREVER,
+    "legal-holds.v1": FOREVER,
+    "orders.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
+    "logs.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
+    "lifecycle.commands.v1": {"retention.ms": str(30 * DAY_MS)},
+    "lifecycle.acks.v1": {"retention.ms": str(30 * DAY_MS)},
+    "privacy.audit.v1": FOREVER,
+    "privacy.exports.v1": {"retention.ms": str(7 * DAY_MS)},
+    "dlq.v1": {"retention.ms": str(14 * DAY_MS)},
+}
+
+
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     """Create every missing Lethe topic; return the names created."""
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())
-        configs: dict[str, dict[str, str]] = {name: {} for name in settings.topics.all()}
+        configs = {settings.topics.name(topic): dict(TOPIC_CONFIGS[topic]) for topic in ALL_TOPICS}
         if settings.ingest == "direct":
             # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
             # with LETHE_INGEST=faust, Faust declares this topic for its table itself
