@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from streams.kafka import aiokafka_options
 
@@ -110,3 +112,26 @@ class PartitionedState:
                    for partition, key, value in self._pending]
         await asyncio.gather(*futures)
         self._pending = []   # only once the broker has them all; a failure retries every one
+
+
+# (topic, value, key, partition or None, headers or None)
+Outgoing = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
+
+
+async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoing], what: str) -> None:
+    """Send every record and wait until the broker has them all, retrying with backoff until it does.
+
+    The caller commits its input only afterwards, so nothing is lost while the broker is away.
+    """
+    delay = 0.5
+    while out:
+        try:
+            sender = producer()
+            futures = [await sender.send(topic, value, key=key, partition=partition, headers=headers)
+                       for topic, value, key, partition, headers in out]
+            await asyncio.gather(*futures)
+            return
+        except KafkaError as exc:
+            log.warning("publishing %s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

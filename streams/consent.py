@@ -8,7 +8,6 @@ decision is audited. The state decides which consent-based outputs a subject's r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,12 +15,11 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from processors.consent import ConsentEvent, ConsentPolicy, apply_consent, gates_for, parse_consent
 from processors.errors import InvalidRecord
 from processors.retention import audit_record
-from streams.changelog import PartitionedState
+from streams.changelog import PartitionedState, publish_all
 from streams.handler import dlq_headers
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -119,18 +117,7 @@ class ConsentHandler:
             self.metrics.consent_decisions.labels(event.purpose, "granted" if event.granted else "refused").inc()
             out.append((self.audit_topic, orjson.dumps(consent_audit(event, now, current)), event.subject.encode(),
                         message.partition, None))
-        delay = 0.5
-        while out:
-            try:
-                producer = self.producer()
-                futures = [await producer.send(topic, value, key=key, partition=partition, headers=headers)
-                           for topic, value, key, partition, headers in out]
-                await asyncio.gather(*futures)
-                break
-            except KafkaError as exc:
-                log.warning("publishing consent audit records failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await publish_all(self.producer, out, "consent audit records")
         await self.store.flush()
         self.metrics.records_in.labels(self.topic).inc(len(messages))
         for message in messages:

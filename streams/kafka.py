@@ -100,18 +100,14 @@ class KafkaSecurity:
         return context
 
     def aiokafka(self) -> dict[str, Any]:
-        """Options for AIOKafkaProducer, AIOKafkaConsumer (and Faust's clients)."""
-        options: dict[str, Any] = {"security_protocol": self.protocol}
-        if self.tls:
-            options["ssl_context"] = self.ssl_context()
-        if self.mechanism:
-            assert self.password is not None
-            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
-                           sasl_plain_password=self.password.reveal())
-        return options
+        """Options for AIOKafkaProducer and AIOKafkaConsumer."""
+        return self._options()
 
     def kafka_python(self) -> dict[str, Any]:
-        """Options for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient."""
+        """Options for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient (same names)."""
+        return self._options()
+
+    def _options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"security_protocol": self.protocol}
         if self.tls:
             options["ssl_context"] = self.ssl_context()

@@ -12,7 +12,6 @@ before the ack's offset is committed. ``lethe request status ID`` reads the same
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +19,6 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from processors.consent import PURPOSES, ConsentEvent
 from processors.errors import InvalidRecord
@@ -38,7 +36,7 @@ from processors.rights import (
     waiting_for,
     withdrawal_commands,
 )
-from streams.changelog import PartitionedState
+from streams.changelog import PartitionedState, publish_all
 from streams.consent import ConsentStore, consent_audit
 from streams.handler import dlq_headers
 from streams.ingest import SecretStore
@@ -429,19 +427,7 @@ class Requests:
         return (self.audit_topic, orjson.dumps(audit), state["subject"].encode(), partition, None)
 
     async def _send(self, out: list[Any]) -> None:
-        delay = 0.5
-        while out:
-            try:
-                producer = self.producer()
-                futures = [await producer.send(topic, value, key=key, partition=partition, headers=headers)
-                           for topic, value, key, partition, headers in out]
-                await asyncio.gather(*futures)
-                return
-            except KafkaError as exc:
-                log.warning("publishing request commands and audit records failed (%s); retrying in %.1fs",
-                            type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await publish_all(self.producer, out, "request commands and audit records")
 
 
 def read_request_state(bootstrap: str, settings: Settings, request_id: str) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ from processors.retention import (
     parse_hold,
 )
 from processors.timers import TimerIndex
-from streams.changelog import PartitionedState
+from streams.changelog import Outgoing, PartitionedState, publish_all
 from streams.handler import dlq_headers
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
@@ -338,33 +338,24 @@ class HoldHandler:
 
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.retention.clock()
-        outputs: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]] = []
+        outputs: list[Outgoing] = []
         released: set[int] = set()
         dead = 0
         for message in messages:
             try:
                 hold = parse_hold(message.value)
             except InvalidRecord as exc:
-                outputs.append((self.dlq_topic, message.value, message.key, dlq_headers(exc, message)))
+                outputs.append((self.dlq_topic, message.value, message.key, None, dlq_headers(exc, message)))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()
                 dead += 1
                 continue
             holds = self.holds.partitions.setdefault(message.partition, Holds())
             if holds.apply(hold):
                 outputs.append((self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)),
-                                hold.subject.encode(), None))
+                                hold.subject.encode(), None, None))
                 if hold.action == "release":
                     released.add(message.partition)
-        while True:
-            try:
-                producer = self.producer()
-                futures = [await producer.send(topic, value, key=key, headers=headers)
-                           for topic, value, key, headers in outputs]
-                await asyncio.gather(*futures)
-                break
-            except KafkaError as exc:
-                log.warning("publishing hold audit records failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
+        await publish_all(self.producer, outputs, "hold audit records")
         for partition in released:
             self.retention.release(partition)
         self.metrics.records_in.labels(self.topic).inc(len(messages))

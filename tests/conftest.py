@@ -20,3 +20,12 @@ def broker() -> Iterator[EmbeddedBroker]:
 @pytest.fixture(scope="session")
 def examples_dir() -> Path:
     return REPO / "schemas" / "examples"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh store database: an SQLite file, then a new PostgreSQL database (dropped afterwards)."""
+    from support import store_database
+
+    with store_database(request.param, tmp_path) as url:
+        yield url

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from streams.broker import free_port
 from streams.client import read
@@ -33,6 +34,20 @@ def keys_by_event(bootstrap: str, topic: str, wanted: set[str], timeout: float =
 
 def unique_prefix(name: str) -> str:
     return f"t{os.getpid()}-{next(_counter)}-{name}."
+
+
+def wait_for(check: Any, timeout: float, what: str, interval: float = 0.3) -> Any:
+    """Poll ``check`` until it returns something true (returned); an exception counts as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except Exception:   # e.g. tables appear only when the sink starts
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
@@ -66,6 +81,18 @@ def policy_with(tmp_path: Path, retention: str) -> Path:
     return path
 
 
+def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    """Signal a process (if it still runs) and return its exit code; killed if it takes over 30 s."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    return process.returncode
+
+
 class Service:
     """A `lethe sink` or `lethe store-agent` process."""
 
@@ -76,14 +103,7 @@ class Service:
                                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
+        return stop_process(self.process, sig)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -147,13 +167,6 @@ class Worker:
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:
             return 0
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        code = self.process.returncode
+        code = stop_process(self.process, sig)
         self.process = None
         return code

@@ -14,13 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from leaky import LeakyTraffic, leaks
-from support import REPO, Service, Worker, policy_with, unique_prefix
+from support import REPO, Service, Worker, policy_with, unique_prefix, wait_for
 
 from processors.sample import malformed_records
 from streams.broker import EmbeddedBroker, free_port
@@ -41,18 +39,6 @@ trigger = "event_time"
 after = "6s"
 action = "delete"
 """
-
-
-def wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def metrics_text(port: int) -> bytes:

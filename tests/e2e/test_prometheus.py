@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import create_engine
-from support import REPO, Service, Worker, unique_prefix
+from support import REPO, Service, Worker, unique_prefix, wait_for
 
 from processors.sample import Traffic
 from streams.broker import EmbeddedBroker, free_port
@@ -84,16 +83,6 @@ def query(port: int, promql: str) -> list[dict[str, Any]]:
 def value(port: int, promql: str) -> float | None:
     result = query(port, promql)
     return float(result[0]["value"][1]) if result else None
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_real_prometheus_sees_lethe_series_move(broker: EmbeddedBroker, examples_dir: Path,

@@ -13,13 +13,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
-from support import REPO, Service, Worker, keys_by_event, policy_with, store_database, unique_prefix
+from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for
 
 from processors.sample import Traffic
 from streams.broker import EmbeddedBroker
@@ -31,25 +30,6 @@ from streams.store.sink import logs, orders
 pytestmark = pytest.mark.integration
 
 LETHE = str(Path(sys.executable).parent / "lethe")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with store_database(request.param, tmp_path) as url:
-        yield url
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:   # tables appear when the sink starts
-            value = None
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def lethe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
-from support import Service, Worker, policy_with, store_database, unique_prefix
+from support import Service, Worker, policy_with, unique_prefix, wait_for
 
 from processors.retention import parse_time
 from processors.sample import Traffic
@@ -53,25 +52,6 @@ action = "delete"
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with store_database(request.param, tmp_path) as url:
-        yield url
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:   # tables appear when the sink starts
-            value = None
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def table_rows(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -14,12 +14,11 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import create_engine, func, select
-from support import Service, Worker, policy_with, unique_prefix
+from support import Service, Worker, policy_with, unique_prefix, wait_for
 
 from processors.sample import Traffic
 from streams.broker import EmbeddedBroker
@@ -63,18 +62,6 @@ def kill_when_firing(bootstrap: str, topic: str, already: int, worker: Worker) -
         assert worker.stop(signal.SIGKILL) == -signal.SIGKILL
     finally:
         consumer.close()
-
-
-def wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:   # tables appear when the sink starts
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_timers_survive_sigkill_and_fire_once_in_effect(broker: EmbeddedBroker, examples_dir: Path,
