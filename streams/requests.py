@@ -63,6 +63,7 @@ class RequestStore(PartitionedState):
         self.metrics = metrics
         self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
         self.by_command: dict[str, tuple[int, str]] = {}
+        self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
 
     def load(self, partition: int, records: list[Any]) -> None:
         states = self.partitions.setdefault(partition, {})
@@ -77,11 +78,19 @@ class RequestStore(PartitionedState):
         for state in self.partitions.pop(partition, {}).values():
             for command_id in state["commands"]:
                 self.by_command.pop(command_id, None)
+            gating = self.gating.get(state["subject"])
+            if gating is not None:
+                gating.pop(state["request_id"], None)
+                if not gating:
+                    del self.gating[state["subject"]]
 
     def _index(self, partition: int, state: dict[str, Any]) -> None:
         self.partitions.setdefault(partition, {})[state["request_id"]] = state
         for command_id in state["commands"]:
             self.by_command[command_id] = (partition, state["request_id"])
+        if state["type"] in GATING:   # looked up for every input batch: by subject, not by scan
+            gating = self.gating.setdefault(state["subject"], {})
+            gating[state["request_id"]] = state
 
     def save(self, partition: int, state: dict[str, Any]) -> None:
         self._index(partition, state)
@@ -99,16 +108,23 @@ class RequestStore(PartitionedState):
     def blocked(self, subjects: Mapping[str, int]) -> dict[str, dict[str, str]]:
         """Subjects in ``subjects`` whose records must not reach every output, and why."""
         gates: dict[str, dict[str, str]] = {}
-        wanted = set(subjects)
-        for _, state in self.states():
-            reason = GATING.get(state["type"])
-            if reason is None or state["subject"] not in wanted or state.get("lifted_at"):
-                continue
-            outputs = state["outputs"] if state.get("outputs") is not None else ["*"]
+        if not self.gating:
+            return gates
+        for subject in subjects:
+            for state in self.gating.get(subject, {}).values():
+                self._gate(gates, state)
+        return gates
+
+    @staticmethod
+    def _gate(gates: dict[str, dict[str, str]], state: dict[str, Any]) -> None:
+        reason = GATING[state["type"]]
+        if state.get("lifted_at"):
+            return
+        outputs = state["outputs"] if state.get("outputs") is not None else ["*"]
+        if outputs:
             target = gates.setdefault(state["subject"], {})
             for output in outputs:
                 target.setdefault(output, reason)
-        return gates
 
 
 class Requests:
