@@ -121,8 +121,10 @@ class Timer:
     due: float
 
     def encode(self) -> bytes:
-        return orjson.dumps([self.rule, self.action, self.family, self.subject, self.record_key,
-                             list(self.categories), self.due])
+        # a copy: orjson's own result keeps a 4 KiB buffer alive, which is what the timer index
+        # would hold per pending timer (4.4 KB instead of about 400 B; bench/README.md)
+        return bytes(memoryview(orjson.dumps([self.rule, self.action, self.family, self.subject, self.record_key,
+                                              list(self.categories), self.due])))
 
     @classmethod
     def decode(cls, timer_id: str, raw: bytes) -> Timer:

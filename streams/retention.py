@@ -222,7 +222,7 @@ class Retention:
         """Set the deadlines of valid ``(partition, record)`` pairs; return how many changed."""
         changed = 0
         timers_for, schedule = self.plan.timers_for, self.timers.schedule
-        scheduled = self.metrics.timers_scheduled
+        per_rule: dict[str, int] = {}
         for partition, record in records:
             try:
                 timers = timers_for(family, record)
@@ -232,7 +232,9 @@ class Retention:
             for timer in timers:
                 if schedule(partition, timer):
                     changed += 1
-                    scheduled.labels(timer.rule).inc()
+                    per_rule[timer.rule] = per_rule.get(timer.rule, 0) + 1
+        for rule, count in per_rule.items():   # one metric call per rule and batch, not per timer
+            self.metrics.timers_scheduled.labels(rule).inc(count)
         if changed:
             self.timers.report()
         return changed

@@ -32,6 +32,9 @@ class RocksTimerIndex:
         self._options = Options(raw_mode=True)
         self._db = Rdict(str(path), self._options)
         self._count = 0
+        # no deadline before this one is left: scans start here, not at the first key, so they do
+        # not step over the delete markers of fired timers that compaction has not removed yet
+        self._floor = 0.0
 
     def close(self, destroy: bool = True) -> None:
         self._db.close()
@@ -52,7 +55,9 @@ class RocksTimerIndex:
             self._count += 1
         else:
             batch.delete(b"d" + old + b"\0" + key)
-        packed = _DUE.pack(max(due, 0.0))
+        due = max(due, 0.0)
+        self._floor = min(self._floor, due)
+        packed = _DUE.pack(due)
         batch.put(b"i" + key, packed)
         batch.put(b"d" + packed + b"\0" + key, payload if payload is not None else b"")
         self._db.write(batch)
@@ -94,7 +99,7 @@ class RocksTimerIndex:
 
     def next_due(self) -> float | None:
         it = self._db.iter()
-        it.seek(b"d")
+        it.seek(self._start())
         key = it.key() if it.valid() else None
         del it
         return float(_DUE.unpack(key[1:9])[0]) if key is not None and key[:1] == b"d" else None
@@ -104,7 +109,7 @@ class RocksTimerIndex:
         fired: list[tuple[Hashable, float, Any]] = []
         batch = WriteBatch(raw_mode=True)
         it = self._db.iter()
-        it.seek(b"d")
+        it.seek(self._start())
         while it.valid() and (limit is None or len(fired) < limit):
             key = it.key()
             if key[:1] != b"d":
@@ -121,4 +126,8 @@ class RocksTimerIndex:
         if fired:
             self._db.write(batch)
             self._count -= len(fired)
+            self._floor = max(self._floor, float(fired[-1][1]))
         return fired
+
+    def _start(self) -> bytes:
+        return b"d" + _DUE.pack(self._floor)
