@@ -93,21 +93,37 @@ class MetricsServer(Service):
 
 
 def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
-    async def fire(ingest: DirectIngest) -> None:
-        while not ingest.should_stop:
-            async with ingest.lock:   # partitions do not move while their timers fire
-                fired = await retention.tick()
-            if fired < FIRE_LIMIT:
-                await asyncio.sleep(TICK_SECONDS)
-    return fire
+    async def fire() -> bool:
+        return await retention.tick() >= FIRE_LIMIT   # a full tick: go on at once
+    return _loop("retention timers", fire, TICK_SECONDS)
 
 
 def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> Callable[[DirectIngest], Awaitable[None]]:
+    async def once() -> bool:
+        await step()
+        return False
+    return _loop("request deadlines", once, seconds)
+
+
+def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Callable[[DirectIngest], Awaitable[None]]:
+    """Run ``step`` under the ingest lock (partitions do not move meanwhile) until the worker stops.
+
+    A bug in a step must not end the loop for good: it is logged by type (an exception message
+    may quote a value) and the step runs again after a pause.
+    """
     async def loop(ingest: DirectIngest) -> None:
         while not ingest.should_stop:
-            await asyncio.sleep(seconds)
-            async with ingest.lock:
-                await step()
+            busy = False
+            try:
+                async with ingest.lock:
+                    busy = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("%s: a step failed (%s); retrying in 1s", what, type(exc).__name__)
+                await asyncio.sleep(1.0)
+            if not busy:
+                await asyncio.sleep(pause)
     return loop
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.errors import InvalidRecord
 from streams.kafka import aiokafka_options
 
 log = logging.getLogger(__name__)
@@ -135,3 +136,10 @@ async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoi
             log.warning("publishing %s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:
+    """The DLQ record of an input message: its original bytes and key, the reason in headers."""
+    from streams.handler import dlq_headers
+
+    return (dlq_topic, message.value, message.key, None, dlq_headers(exc, message))

@@ -36,9 +36,8 @@ from processors.rights import (
     waiting_for,
     withdrawal_commands,
 )
-from streams.changelog import PartitionedState, publish_all
+from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
 from streams.consent import ConsentStore, consent_audit
-from streams.handler import dlq_headers
 from streams.ingest import SecretStore
 from streams.metrics import Metrics
 from streams.retention import HoldStore, TimerStore
@@ -150,41 +149,22 @@ class Requests:
     # -- request events ---------------------------------------------------------------------
     async def handle_requests(self, messages: Sequence[Any]) -> None:
         now = self.clock()
-        out: list[tuple[str, bytes, bytes | None, int | None, list[tuple[str, bytes]] | None]] = []
+        out: list[Outgoing] = []
         shredded = False
         for message in messages:
+            mine: list[Outgoing] = []
             try:
-                request = parse_request(message.value)
+                shredded |= self._accept(message, now, mine)
             except InvalidRecord as exc:
-                out.append((self.dlq_topic, message.value, message.key, None, dlq_headers(exc, message)))
+                mine = [dead_letter(self.dlq_topic, message, exc)]
                 self.metrics.records_dead.labels(message.topic, exc.rule).inc()
-                continue
-            if self.store.find(request.request_id) is not None:
-                continue   # a replay of a request already accepted
-            state = new_state(request, self.rights, now)
-            partition = message.partition
-            audits = [request_audit(state, "request_received", now, "received",
-                                    {"channel": request.channel})]
-            if request.type in ("erase", "minor_flag"):
-                shredded = True
-                self._erase(request, state, partition, now, out, audits)
-            elif request.type in ("restrict", "object"):
-                self._gate(request, state, now, audits)
-            elif request.type == "rectify":
-                self._rectify(request, state, partition, now, out, audits)
-            elif request.type in ("access", "portability"):
-                self._export(request, state, partition, now, out, audits)
-            elif request.type == "withdraw_consent" and self.consent is not None:
-                self._withdraw(request, state, partition, now, out, audits)
-            else:
-                state["status"] = "failed"
-                self.metrics.requests_failed.labels(request.type).inc()
-                state["reason"] = f"request type {request.type} is not handled by this version of Lethe"
-                audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
-            self.store.save(partition, state)
-            self.metrics.requests_received.labels(request.type).inc()
-            for audit in audits:
-                out.append((self.audit_topic, orjson.dumps(audit), request.subject.encode(), partition, None))
+            except Exception as exc:   # a bug, not bad input: this request only goes to the DLQ
+                log.error("request at %s[%d]@%d failed (%s); sent to the DLQ", message.topic, message.partition,
+                          message.offset, type(exc).__name__)
+                mine = [dead_letter(self.dlq_topic, message,
+                                    InvalidRecord("internal", f"internal error ({type(exc).__name__})"))]
+                self.metrics.records_dead.labels(message.topic, "internal").inc()
+            out += mine
         await self._send(out)
         if shredded:
             await self.secrets.flush()
@@ -192,6 +172,37 @@ class Requests:
             await self.consent.flush()
         await self.store.flush()
         self.report()
+
+    def _accept(self, message: Any, now: float, out: list[Outgoing]) -> bool:
+        """Act on one request; True if it destroyed a secret. InvalidRecord if it is not a request."""
+        request = parse_request(message.value)
+        if self.store.find(request.request_id) is not None:
+            return False   # a replay of a request already accepted
+        state = new_state(request, self.rights, now)
+        partition = message.partition
+        audits = [request_audit(state, "request_received", now, "received", {"channel": request.channel})]
+        shredded = False
+        if request.type in ("erase", "minor_flag"):
+            shredded = True
+            self._erase(request, state, partition, now, out, audits)
+        elif request.type in ("restrict", "object"):
+            self._gate(request, state, now, audits)
+        elif request.type == "rectify":
+            self._rectify(request, state, partition, now, out, audits)
+        elif request.type in ("access", "portability"):
+            self._export(request, state, partition, now, out, audits)
+        elif request.type == "withdraw_consent" and self.consent is not None:
+            self._withdraw(request, state, partition, now, out, audits)
+        else:
+            state["status"] = "failed"
+            self.metrics.requests_failed.labels(request.type).inc()
+            state["reason"] = f"request type {request.type} is not handled by this version of Lethe"
+            audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
+        self.store.save(partition, state)
+        self.metrics.requests_received.labels(request.type).inc()
+        for audit in audits:
+            out.append((self.audit_topic, orjson.dumps(audit), request.subject.encode(), partition, None))
+        return shredded
 
     def _erase(self, request: Request, state: dict[str, Any], partition: int, now: float,
                out: list[Any], audits: list[dict[str, Any]]) -> None:
