@@ -63,6 +63,7 @@ class RequestStore(PartitionedState):
         self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
         self.by_command: dict[str, tuple[int, str]] = {}
         self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
+        self.open: dict[str, int] = {}   # request id -> partition, of requests not yet completed or failed
 
     def load(self, partition: int, records: list[Any]) -> None:
         states = self.partitions.setdefault(partition, {})
@@ -75,6 +76,7 @@ class RequestStore(PartitionedState):
 
     def drop(self, partition: int) -> None:
         for state in self.partitions.pop(partition, {}).values():
+            self.open.pop(state["request_id"], None)
             for command_id in state["commands"]:
                 self.by_command.pop(command_id, None)
             gating = self.gating.get(state["subject"])
@@ -87,6 +89,10 @@ class RequestStore(PartitionedState):
         self.partitions.setdefault(partition, {})[state["request_id"]] = state
         for command_id in state["commands"]:
             self.by_command[command_id] = (partition, state["request_id"])
+        if state["status"] in OPEN:   # the deadline loop and the gauges look at open requests only
+            self.open[state["request_id"]] = partition
+        else:
+            self.open.pop(state["request_id"], None)
         if state["type"] in GATING:   # looked up for every input batch: by subject, not by scan
             gating = self.gating.setdefault(state["subject"], {})
             gating[state["request_id"]] = state
@@ -100,6 +106,9 @@ class RequestStore(PartitionedState):
             if request_id in states:
                 return states[request_id]
         return None
+
+    def open_states(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(p, self.partitions[p][r]) for r, p in self.open.items()]
 
     def states(self) -> list[tuple[int, dict[str, Any]]]:
         return [(p, s) for p, states in self.partitions.items() for s in states.values()]
@@ -397,7 +406,7 @@ class Requests:
     async def tick(self) -> None:
         now = self.clock()
         out: list[Any] = []
-        for partition, state in self.store.states():
+        for partition, state in self.store.open_states():
             if state["status"] not in OPEN:
                 continue
             changed = False
@@ -435,7 +444,7 @@ class Requests:
         counts: dict[tuple[str, str], int] = {}
         oldest = 0.0
         overdue = 0
-        for _, state in self.store.states():
+        for _, state in self.store.open_states():
             if state["status"] in OPEN:
                 counts[(state["type"], state["status"])] = counts.get((state["type"], state["status"]), 0) + 1
                 oldest = max(oldest, now - parse_time(state["received_at"]))
