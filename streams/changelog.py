@@ -93,9 +93,11 @@ class PartitionedState:
         log.info("restored %s of partitions %s (%d records read)", self.what, missing, count)
 
     def forget(self, partitions: set[int]) -> None:
-        for p in partitions & self.owned:
+        """Drop the partitions' state, also a part-loaded one, and any of their writes not yet sent."""
+        for p in partitions:
             self.drop(p)
         self.owned -= partitions
+        self._pending = [entry for entry in self._pending if entry[0] not in partitions]
 
     def stage(self, partition: int, key: bytes, value: bytes | None) -> None:
         self._pending.append((partition, key, value))
@@ -109,10 +111,18 @@ class PartitionedState:
         if not self._pending:
             return
         assert self.producer is not None
-        futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
-                   for partition, key, value in self._pending]
-        await asyncio.gather(*futures)
-        self._pending = []   # only once the broker has them all; a failure retries every one
+        delay = 0.5
+        while True:
+            try:
+                futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
+                           for partition, key, value in self._pending]
+                await asyncio.gather(*futures)
+                break
+            except KafkaError as exc:   # nothing is committed meanwhile: retry every one
+                log.warning("writing %s failed (%s); retrying in %.1fs", self.what, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self._pending = []   # only once the broker has them all
 
 
 # (topic, value, key, partition or None, headers or None)

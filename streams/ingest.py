@@ -128,8 +128,22 @@ class DirectIngest(Service):
         self.lock = asyncio.Lock()
 
     async def restore(self, partitions: set[int]) -> None:
-        # all at once; timers fire only under the lock, so never before their holds are restored
-        await asyncio.gather(*(state.restore(partitions) for state in self.states))
+        """Restore every kind of state of the partitions, all or nothing.
+
+        All at once; timers fire only under the lock, so never before their holds are restored.
+        If one restore fails, what the others loaded is dropped too (timers without their holds
+        must not fire) and the error goes up: the worker stops rather than act on half a state.
+        """
+        before = [set(state.owned) for state in self.states]
+        results = await asyncio.gather(*(state.restore(partitions) for state in self.states),
+                                       return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            for state, owned in zip(self.states, before, strict=True):
+                state.forget(partitions - owned)
+            log.error("restoring the state of partitions %s failed (%s)", sorted(partitions),
+                      type(failures[0]).__name__)
+            raise failures[0]
 
     def forget(self, partitions: set[int]) -> None:
         for state in self.states:

@@ -70,7 +70,10 @@ class RequestStore(PartitionedState):
         for record in records:
             request_id = record.key.decode()
             if record.value is None:
-                states.pop(request_id, None)
+                gone = states.pop(request_id, None)
+                self.open.pop(request_id, None)
+                if gone is not None:
+                    self.gating.get(gone["subject"], {}).pop(request_id, None)
             else:
                 self._index(partition, states.setdefault(request_id, {}) | orjson.loads(record.value))
 

@@ -242,30 +242,37 @@ class Retention:
     async def tick(self) -> int:
         """Fire what is due now (at most FIRE_LIMIT); return how many commands were published."""
         now = self.clock()
+        popped: list[tuple[int, str, float, bytes]] = []
+        for partition, index in self.timers.indexes.items():
+            if len(popped) >= FIRE_LIMIT:
+                break
+            popped += [(partition, str(timer_id), due, raw)
+                       for timer_id, due, raw in index.pop_due(now, FIRE_LIMIT - len(popped))]
+        if not popped:
+            return 0
         fired: list[tuple[int, Timer, bytes]] = []
         suspended: list[tuple[Timer, list[Any]]] = []
-        for partition, index in self.timers.indexes.items():
-            if len(fired) >= FIRE_LIMIT:
-                break
-            parked = self.timers.parked.setdefault(partition, {})
-            for timer_id, _, raw in index.pop_due(now, FIRE_LIMIT - len(fired)):
-                timer = Timer.decode(str(timer_id), raw)
+        try:
+            for partition, timer_id, _, raw in popped:
+                timer = Timer.decode(timer_id, raw)
                 holds = self.holds.holding(timer)
                 if holds:
-                    parked[timer.timer_id] = raw
                     suspended.append((timer, holds))
                 else:
                     fired.append((partition, timer, raw))
-        if not fired and not suspended:
-            return 0
-        try:
             await self._publish(fired, suspended, now)
-        except KafkaError as exc:
-            for partition, timer, raw in fired:   # not tombstoned: they fire again next tick
-                self.timers.indexes[partition].schedule(timer.timer_id, timer.due, raw)
+        except Exception as exc:
+            for partition, timer_id, due, raw in popped:   # not tombstoned: they are due again next tick
+                self.timers.index(partition).schedule(timer_id, due, raw)
+            if not isinstance(exc, KafkaError):
+                raise
             log.warning("publishing %d lifecycle commands failed (%s); retrying", len(fired), type(exc).__name__)
             await asyncio.sleep(0.5)
             return 0
+        held = {timer.timer_id for timer, _ in suspended}
+        for partition, timer_id, _, raw in popped:
+            if timer_id in held:   # kept (not tombstoned) until a release puts it back
+                self.timers.parked.setdefault(partition, {})[timer_id] = raw
         for partition, timer, _ in fired:
             self.timers.stage(partition, timer.timer_id.encode(), None)
         await self.timers.flush()
@@ -382,7 +389,12 @@ async def follow_acks(bootstrap: str, topic: str, retention: Retention, should_s
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         while not should_stop():
-            batch = await consumer.getmany(timeout_ms=1000)
+            try:
+                batch = await consumer.getmany(timeout_ms=1000)
+            except KafkaError as exc:   # only a metric depends on it: never stop the worker for it
+                log.warning("reading acks for the metrics failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
             for records in batch.values():
                 for record in records:
                     retention.ack(record.value)
