@@ -233,7 +233,8 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             for source in SOURCES
         }
         holds_topic = settings.topics.name("legal-holds.v1")
-        handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics)
+        handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
+                                            requests.resume)
         consent_input = settings.topics.name("consent.v1")
         handlers[consent_input] = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent,
                                                  output.get, metrics)

@@ -195,8 +195,17 @@ class Requests:
         audits = [request_audit(state, "request_received", now, "received", {"channel": request.channel})]
         shredded = False
         if request.type in ("erase", "minor_flag"):
-            shredded = True
-            self._erase(request, state, partition, now, out, audits)
+            if request.type == "minor_flag":   # at once, hold or not: quarantine deletes nothing
+                state["outputs"] = ["*"]
+                audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+            holds = self._holds_on(request.subject)
+            if holds:   # a legal hold suspends the erasure until it is released (policy 3.1)
+                state["status"], state["suspended_by"] = "in_progress", sorted(h.hold_id for h in holds)
+                audits.append(request_audit(state, "suspended", now, "suspended",
+                                            {"hold_ids": ",".join(state["suspended_by"])}))
+            else:
+                shredded = True
+                self._erase(request, state, partition, now, out, audits)
         elif request.type in ("restrict", "object"):
             self._gate(request, state, now, audits)
         elif request.type == "rectify":
@@ -233,9 +242,33 @@ class Requests:
         audits.append(request_audit(state, "shred", now, "shred",
                                     {"secret": "destroyed" if held else "none held by this worker",
                                      "effect": "earlier pseudonyms of the subject can no longer be linked"}))
-        if request.type == "minor_flag":
-            state["outputs"] = ["*"]
-            audits.append(request_audit(state, "quarantine", now, "quarantine", {"outputs": "all"}))
+
+    def _holds_on(self, subject: str) -> list[Any]:
+        if self.holds is None:
+            return []
+        return [h for holds in self.holds.partitions.values() for h in holds.for_subject(subject)]
+
+    async def resume(self, subject: str) -> None:
+        """After a hold's release: carry out the subject's erasures it suspended, if no hold is left."""
+        if self._holds_on(subject):
+            return
+        now = self.clock()
+        out: list[Outgoing] = []
+        for partition, state in self.store.open_states():
+            if state["subject"] != subject or not state.get("suspended_by"):
+                continue
+            audits = [request_audit(state, "resumed", now, "resumed", {"hold_ids": ",".join(state["suspended_by"])})]
+            state["suspended_by"] = None
+            request = Request(state["request_id"], state["type"], subject, state["received_at"], state["channel"], {})
+            self._erase(request, state, partition, now, out, audits)
+            self.store.save(partition, state)
+            out += [(self.audit_topic, orjson.dumps(a), subject.encode(), partition, None) for a in audits]
+        if out:
+            await self._send(out)
+            await self.secrets.flush()
+            if self.consent is not None:
+                await self.consent.flush()
+            await self.store.flush()
 
     def _rectify(self, request: Request, state: dict[str, Any], partition: int, now: float,
                  out: list[Any], audits: list[dict[str, Any]]) -> None:

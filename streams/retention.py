@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -340,7 +340,9 @@ class HoldHandler:
     """Live legal-hold events from the ingest consumer: apply, audit, and release timers."""
 
     def __init__(self, topic: str, dlq_topic: str, holds: HoldStore, retention: Retention,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics) -> None:
+                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 on_release: Callable[[str], Awaitable[None]] | None = None) -> None:
+        self.on_release = on_release   # resumes the subject's erasures the hold suspended
         self.topic, self.dlq_topic = topic, dlq_topic
         self.holds, self.retention, self.producer, self.metrics = holds, retention, producer, metrics
         self.positions: dict[int, int] = {}
@@ -349,6 +351,7 @@ class HoldHandler:
         now = self.retention.clock()
         outputs: list[Outgoing] = []
         released: set[int] = set()
+        releases: list[str] = []
         dead = 0
         for message in messages:
             try:
@@ -359,14 +362,20 @@ class HoldHandler:
                 dead += 1
                 continue
             holds = self.holds.partitions.setdefault(message.partition, Holds())
-            if holds.apply(hold):
-                outputs.append((self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)),
-                                hold.subject.encode(), None, None))
-                if hold.action == "release":
-                    released.add(message.partition)
+            holds.apply(hold)   # a no-op when the partition's restore already read it
+            # audited whenever delivered: the restore may have applied it before any audit was
+            # written; the audit id is deterministic, so a repeat is recognizable
+            outputs.append((self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)),
+                            hold.subject.encode(), None, None))
+            if hold.action == "release":
+                released.add(message.partition)
+                releases.append(hold.subject)
         await publish_all(self.producer, outputs, "hold audit records")
         for partition in released:
             self.retention.release(partition)
+        if self.on_release is not None:
+            for subject in releases:
+                await self.on_release(subject)
         self.metrics.records_in.labels(self.topic).inc(len(messages))
         self.holds.report()
         for message in messages:

@@ -334,3 +334,29 @@ def test_rectify_updates_the_store_and_a_minor_flag_quarantines_and_erases(broke
         assert {"quarantine", "shred", "completion"} <= {e["action"] for e in audit if e["request_id"] == minor_id}
     finally:
         stack.stop()
+
+
+def test_a_legal_hold_suspends_an_erasure_until_it_is_released(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "heldErase")
+    stack.worker.start()
+    stack.start("sink", "store-agent")
+    a = stack.traffic.people[0]
+    try:
+        stack.send("orders.v1", [stack.traffic.order(a)])
+        wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
+        placed = lethe(stack.env, "hold", "place", "--customer", a.customer_id, "--case", "LIT-8")
+        hold_id = placed.stdout.split()[2].decode()
+        wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
+        filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
+        request_id = filed.stdout.split()[3].decode()
+        state = wait_for(lambda: stack.state(request_id), 30, "the request")
+        assert state["status"] == "in_progress" and state["suspended_by"] == [hold_id] and state["commands"] == {}
+        time.sleep(2)
+        assert len(stack.rows()[0]) == 1   # nothing deleted under the hold
+        assert lethe(stack.env, "hold", "release", "--customer", a.customer_id, "--hold-id", hold_id).returncode == 0
+        wait_for(lambda: (stack.state(request_id) or {}).get("status") == "completed", 60, "the erasure")
+        assert stack.rows()[0] == []
+        actions = [e["action"] for e in stack.audit() if e["request_id"] == request_id]
+        assert {"suspended", "resumed", "shred", "completion"} <= set(actions)
+    finally:
+        stack.stop()
