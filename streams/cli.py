@@ -358,17 +358,22 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
     document: dict[str, Any] = {"format": "lethe.export.v1", "request_id": request_id, "type": state["type"],
                                 "subject": state["subject"], "generated_at": datetime.now(UTC).isoformat(),
                                 "lethe": None, "stores": {}}
-    parts = 0
+    # a repeated part (a retried command) replaces the earlier one: keyed by source, family, chunk
+    pieces: dict[tuple[str, str | None], dict[int, Any]] = {}
     for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
         part = json.loads(record.value or b"{}")
-        if part.get("request_id") != request_id:
-            continue
-        parts += 1
-        content = json.loads(part["document"])
-        if part["source"] == "lethe":
-            document["lethe"] = content
-        else:   # a repeated part (a retried command) replaces the earlier one
-            document["stores"].setdefault(part["source"], {})[part["family"]] = content
+        if part.get("request_id") == request_id:
+            pieces.setdefault((part["source"], part["family"]), {})[part.get("chunk", 0)] = json.loads(part["document"])
+    parts = sum(len(chunks) for chunks in pieces.values())
+    for (source, family), chunks in sorted(pieces.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        ordered = [chunks[n] for n in sorted(chunks)]
+        if source == "lethe":
+            lethe_part = ordered[0]
+            for more in ordered[1:]:
+                lethe_part["pending_deadlines"] += more["pending_deadlines"]
+            document["lethe"] = lethe_part
+        else:
+            document["stores"].setdefault(source, {})[family] = [row for rows in ordered for row in rows]
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{request_id}.json"
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")

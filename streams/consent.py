@@ -80,10 +80,23 @@ class ConsentStore(PartitionedState):
         return current
 
     def erase(self, partition: int, subject: str) -> None:
-        """Forget the subject's consent state (erasure): a tombstone in its changelog partition."""
+        """Erasure: forget the subject's consent history, but keep its refusals.
+
+        A refusal must outlive the erasure, or the subject's later records (or those still in
+        flight) would reach the outputs it refused. What is kept is the current refusal per
+        purpose, nothing else; with no refusal the state is tombstoned.
+        """
+        state = self.state_of(subject)
         for states in self.partitions.values():
             states.pop(subject, None)
-        self.stage(partition, subject.encode(), None)
+        refusals = {purpose: dict(decision)
+                    for purpose, decision in (state or {}).get("current", {}).items() if not decision["granted"]}
+        if refusals:
+            kept = {"current": refusals, "history": [], "erased": True}
+            self.partitions.setdefault(partition, {})[subject] = kept
+            self.stage(partition, subject.encode(), orjson.dumps(kept))
+        else:
+            self.stage(partition, subject.encode(), None)
 
 
 def consent_audit(event: ConsentEvent, now: float, current: bool, cause: str | None = None) -> dict[str, Any]:

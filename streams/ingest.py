@@ -74,12 +74,15 @@ class SecretStore(PartitionedState):
         """
         key = subject.encode()
         found = False
-        for store in self.partitions.values():
+        tombstoned = {partition}
+        for held_in, store in self.partitions.items():
             secret = store.pop(key, None)
             if secret is not None:
                 self.forget_keys(secret)
                 found = True
-        self.stage(partition, key, None)
+                tombstoned.add(held_in)   # a loosely keyed subject may have it in another partition
+        for p in sorted(tombstoned):
+            self.stage(p, key, None)
         self.metrics.subject_secrets.set(self.size())
         return found
 

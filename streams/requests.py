@@ -36,7 +36,7 @@ from processors.rights import (
     waiting_for,
     withdrawal_commands,
 )
-from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
+from streams.changelog import Outgoing, PartitionedState, chunked, dead_letter, publish_all
 from streams.consent import ConsentStore, consent_audit
 from streams.ingest import SecretStore
 from streams.metrics import Metrics
@@ -298,7 +298,7 @@ class Requests:
         for command in commands:
             out.append((self.commands_topic, orjson.dumps(command), request.subject.encode(), partition, None))
             self.metrics.commands_emitted.labels("export", "request").inc()
-        document = {
+        document: dict[str, Any] = {
             "consent": self.consent.state_of(request.subject) if self.consent is not None else None,
             "legal_holds": [{"hold_id": h.hold_id, "order_id": h.order_id, "case_ref": h.case_ref,
                              "placed_at": h.occurred_at}
@@ -309,9 +309,15 @@ class Requests:
                                                 "completed_at")}
                          for _, other in self.store.states() if other["subject"] == request.subject],
         }
-        part = {"request_id": request.request_id, "subject": request.subject, "source": "lethe", "family": None,
-                "created_at": iso(now), "document": orjson.dumps(document).decode()}
-        out.append((self.exports_topic, orjson.dumps(part), request.subject.encode(), partition, None))
+        # the deadlines can be many: chunks of about 256 KB, the rest of the document with the first
+        pending: list[Any] = document.pop("pending_deadlines")
+        deadlines = chunked(pending, lambda d: len(orjson.dumps(d)))
+        for n, piece in enumerate(deadlines):
+            content = {**(document if n == 0 else {}), "pending_deadlines": piece}
+            part = {"request_id": request.request_id, "subject": request.subject, "source": "lethe", "family": None,
+                    "created_at": iso(now), "document": orjson.dumps(content).decode(), "chunk": n,
+                    "chunks": len(deadlines)}
+            out.append((self.exports_topic, orjson.dumps(part), request.subject.encode(), partition, None))
         state["export"] = {"parts": 1 + len(commands) * len(state["stores"])}
         audits.append(request_audit(state, "export_requested", now, "export_requested", {
             "parts_expected": str(state["export"]["parts"]), "stores": ",".join(state["stores"])}))
@@ -369,6 +375,13 @@ class Requests:
         purpose = request.details.get("purpose")
         if request.type == "object" and purpose:
             outputs = [o for o, p in self.output_purposes.items() if p == purpose]
+            if not outputs:   # nothing would change: say so rather than complete silently
+                state["status"] = "failed"
+                self.metrics.requests_failed.labels(request.type).inc()
+                known = ", ".join(sorted(set(self.output_purposes.values())))
+                state["reason"] = f"no output serves that purpose (the outputs' purposes: {known})"
+                audits.append(request_audit(state, "request_failed", now, "failed", {"reason": state["reason"]}))
+                return
         else:
             outputs = ["*"]
         state["outputs"] = outputs

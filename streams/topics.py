@@ -45,7 +45,7 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     "orders.v1": {"retention.ms": str(7 * DAY_MS)},
     "logs.v1": {"retention.ms": str(7 * DAY_MS)},
     "consent.v1": FOREVER,
-    "privacy-requests.v1": FOREVER,
+    "privacy-requests.v1": {"retention.ms": str(30 * DAY_MS)},   # rectify values: not kept; state is in the changelog
     "legal-holds.v1": FOREVER,
     "orders.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
     "logs.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
@@ -66,7 +66,10 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
         if settings.ingest == "direct":
             # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
             # with LETHE_INGEST=faust, Faust declares this topic for its table itself
-            configs[f"{settings.app_id}-subject-secrets-changelog"] = {"cleanup.policy": "compact"}
+            # a shredded secret's old record must really go: compaction within a week at the latest
+            configs[f"{settings.app_id}-subject-secrets-changelog"] = {
+                "cleanup.policy": "compact", "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
+                "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}
             # retention deadlines: compacted, a tombstone once fired (streams/retention.py)
             configs[f"{settings.app_id}-retention-timers-changelog"] = {"cleanup.policy": "compact"}
             # rights requests and their progress (streams/requests.py)

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
 from processors.retention import FAMILIES, parse_time
+from streams.changelog import chunked
 from streams.client import group_consumer, stop_flag
 from streams.kafka import kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
@@ -68,7 +70,9 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                         return 0   # nothing of this batch is committed; it is applied again
                     in_hand[:] = [_issued_at(record.value) or time.time()]
                     ack = _handle(engine, mapping, record.value, stopping,
-                                  _publisher(producer, exports_topic, record.key, record.partition), metrics.beat)
+                                  _publisher(producer, exports_topic, record.key, record.partition), metrics.beat,
+                                  _failure_reporter(producer, acks_topic, record.key, record.partition, commands,
+                                                    mapping.store))
                     if ack is None:
                         return 0
                     action = ack.pop("_action", "unknown")
@@ -87,7 +91,8 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
 
 
 def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
-            publish_export: Callable[[bytes], Any], beat: Callable[[], None] = lambda: None) -> dict[str, Any] | None:
+            publish_export: Callable[[bytes], Any], beat: Callable[[], None] = lambda: None,
+            report_failure: Callable[[dict[str, Any], str], None] = lambda ack, action: None) -> dict[str, Any] | None:
     try:
         command = json.loads(raw or b"")
         command_id = command["command_id"]
@@ -109,12 +114,25 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
             ack = apply_command(engine, mapping, command)
         if ack["status"] != "failed":
             return {**ack, "_action": action}
+        if delay == 0.5:   # the first failure is acked as such (alerts see it); the retries are not
+            report_failure(ack, action)
         log.warning("command %s failed on %s (%s); retrying in %.1fs", command_id, mapping.store, ack["error"], delay)
         if stopping:
             return None
         beat()   # retrying with backoff is alive, not stuck
         time.sleep(delay)
         delay = min(delay * 2, 30.0)
+
+
+def _failure_reporter(producer: KafkaProducer, topic: str, key: bytes | None, partition: int, counter: Any,
+                      store: str) -> Callable[[dict[str, Any], str], None]:
+    def report(ack: dict[str, Any], action: str) -> None:
+        try:
+            producer.send(topic, key=key, value=json.dumps(ack).encode(), partition=partition).get(timeout=30)
+        except KafkaError as exc:   # the final ack still follows; a lost failure report only costs the alert
+            log.warning("could not publish a failed ack (%s)", type(exc).__name__)
+        counter.labels(store, action, "failed").inc()
+    return report
 
 
 def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition: int) -> Callable[[bytes], Any]:
@@ -130,10 +148,12 @@ def _export(engine: Any, mapping: Any, command: dict[str, Any], publish: Callabl
         rows = export_rows(engine, mapping, command)
     except SQLAlchemyError as exc:
         return {**base, "status": "failed", "rows_affected": 0, "error": f"database error ({type(exc).__name__})"}
-    part = {"request_id": command["rule"], "subject": command["subject"], "source": mapping.store,
-            "family": command["selector"]["family"], "created_at": base["acked_at"],
-            "document": json.dumps(rows, ensure_ascii=False)}
-    publish(json.dumps(part).encode())
+    pieces = chunked(rows, lambda row: len(json.dumps(row, ensure_ascii=False)))   # each under the size limit
+    for n, piece in enumerate(pieces):
+        part = {"request_id": command["rule"], "subject": command["subject"], "source": mapping.store,
+                "family": command["selector"]["family"], "created_at": base["acked_at"],
+                "document": json.dumps(piece, ensure_ascii=False), "chunk": n, "chunks": len(pieces)}
+        publish(json.dumps(part).encode())
     return {**base, "status": "applied" if rows else "not_found", "rows_affected": len(rows), "error": None}
 
 

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.integration
 
 def test_every_topic_has_a_retention_decision() -> None:
     assert set(TOPIC_CONFIGS) == set(ALL_TOPICS)
-    raw_input = ("orders.v1", "logs.v1", "privacy.exports.v1", "dlq.v1")
+    raw_input = ("orders.v1", "logs.v1", "privacy.exports.v1", "dlq.v1", "privacy-requests.v1")
     assert all(int(TOPIC_CONFIGS[t]["retention.ms"]) > 0 for t in raw_input)   # personal data expires
-    replayed = ("consent.v1", "privacy-requests.v1", "legal-holds.v1", "privacy.audit.v1")
+    replayed = ("consent.v1", "legal-holds.v1", "privacy.audit.v1")
     assert all(TOPIC_CONFIGS[t]["retention.ms"] == "-1" for t in replayed)       # state and proof are kept
 
 
