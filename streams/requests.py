@@ -304,7 +304,8 @@ class Requests:
                              "placed_at": h.occurred_at}
                             for holds in (self.holds.partitions.values() if self.holds else ())
                             for h in holds.for_subject(request.subject)],
-            "pending_deadlines": self.timers.for_subject(request.subject) if self.timers is not None else [],
+            # the subject's partition only (a scan of its timers: see docs/rights.md)
+            "pending_deadlines": self.timers.for_subject(request.subject, partition) if self.timers else [],
             "requests": [{k: other[k] for k in ("request_id", "type", "status", "received_at", "due_at",
                                                 "completed_at")}
                          for _, other in self.store.states() if other["subject"] == request.subject],

@@ -140,10 +140,11 @@ class TimerStore(PartitionedState):
         self.stage(partition, timer.timer_id.encode(), raw)
         return True
 
-    def for_subject(self, subject: str) -> list[dict[str, Any]]:
+    def for_subject(self, subject: str, partition: int | None = None) -> list[dict[str, Any]]:
         """The subject's pending deadlines (a scan of every timer held: for access exports only)."""
         found: list[dict[str, Any]] = []
-        for index in self.indexes.values():
+        indexes = self.indexes.values() if partition is None else [self.index(partition)]
+        for index in indexes:
             for timer_id, due, raw in index.items():
                 timer = Timer.decode(str(timer_id), raw)
                 if timer.subject == subject:
