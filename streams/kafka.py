@@ -21,26 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import ConfigError
+from streams.secret import Secret
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-class _Password:
-    """A secret string: repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -48,7 +32,7 @@ class KafkaSecurity:
     protocol: str = "PLAINTEXT"
     mechanism: str | None = None
     username: str | None = None
-    password: _Password | None = None
+    password: Secret[str] | None = None
     cafile: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
@@ -86,7 +70,7 @@ class KafkaSecurity:
         if (files["LETHE_KAFKA_SSL_CERTFILE"] is None) != (files["LETHE_KAFKA_SSL_KEYFILE"] is None):
             raise ConfigError("LETHE_KAFKA_SSL_CERTFILE and LETHE_KAFKA_SSL_KEYFILE go together (mutual TLS)")
         return cls(protocol, mechanism if sasl else None, username if sasl else None,
-                   _Password(password) if sasl else None, files["LETHE_KAFKA_SSL_CAFILE"],
+                   Secret(password) if sasl else None, files["LETHE_KAFKA_SSL_CAFILE"],
                    files["LETHE_KAFKA_SSL_CERTFILE"], files["LETHE_KAFKA_SSL_KEYFILE"])
 
     @property

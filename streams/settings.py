@@ -11,26 +11,10 @@ from pathlib import Path
 
 from processors.errors import ConfigError
 from streams.kafka import KafkaSecurity, configure
+from streams.secret import Secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KEY_FILE = "pseudonym.key"
-
-
-class Secret:
-    """A secret value: never shown by repr/str, only by ``reveal()``."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: bytes) -> None:
-        self._value = value
-
-    def reveal(self) -> bytes:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -71,7 +55,7 @@ class Settings:
     policy_path: Path
     schemas_dir: Path
     data_dir: Path
-    pseudonym_key: Secret = field(repr=True)
+    pseudonym_key: Secret[bytes] = field(repr=True)
     key_source: str
     app_id: str
     topics: Topics
@@ -182,7 +166,7 @@ def _check_store_url(url: str) -> None:
                           "(examples: sqlite:///lethe.db, postgresql://host/db)") from None
 
 
-def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret, str]:
+def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret[bytes], str]:
     """The master pseudonymization key: LETHE_PSEUDONYM_KEY, else a key file made on first run."""
     raw = raw.strip()
     if raw:

@@ -32,7 +32,8 @@ def lethe(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
 def test_help_lists_the_commands() -> None:
     result = lethe("--help")
     assert result.returncode == 0
-    for command in (b"run", b"broker", b"demo", b"publish", b"consume", b"topics", b"hold", b"store-agent", b"sink"):
+    for command in (b"run", b"broker", b"demo", b"publish", b"consume", b"topics", b"hold", b"store-agent", b"sink",
+                    b"request"):
         assert command in result.stdout
     assert b"LETHE_BOOTSTRAP_SERVERS" in result.stdout
 
