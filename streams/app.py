@@ -296,9 +296,8 @@ def _faust_agents(app: faust.App, settings: Settings, metrics: Metrics, pipeline
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
-        metrics.beat()
-        if app.consumer is not None and app.consumer.assignment():
-            metrics.ready_reason = ""
+        metrics.beat()   # Faust runs timers once its worker is ready: recovery is done
+        metrics.ready_reason = ""
 
     @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
