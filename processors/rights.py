@@ -132,52 +132,42 @@ def request_command_id(request_id: str, family: str, action: str) -> str:
     return str(uuid.uuid5(LETHE_NAMESPACE, f"request:{request_id}:{action}:{family}"))
 
 
-def erase_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
-    """One delete command per family: every store agent deletes the subject's rows of it."""
+def per_family(request: Request, action: str, now: float, due: float, id_tag: str | None = None,
+               categories: tuple[str, ...] | list[str] = (), updates: dict[str, str] | None = None,
+               ) -> list[dict[str, Any]]:
+    """One ``action`` command per family for the request's subject (every record of it in the family)."""
     return [{
-        "command_id": request_command_id(request.request_id, family, "delete"), "issued_at": iso(now),
-        "action": "delete", "subject": request.subject, "selector": {"family": family, "record_key": None},
-        "categories": [], "fields": [], "updates": {}, "rule": request.request_id, "cause": "request",
-        "due_at": iso(due),
-    } for family in FAMILIES]
-
-
-def withdrawal_commands(request: Request, purpose: str, categories: tuple[str, ...] | list[str], now: float,
-                        due: float) -> list[dict[str, Any]]:
-    """One anonymize command per family for the categories collected only on ``purpose``."""
-    return [{
-        "command_id": request_command_id(request.request_id, family, f"anonymize.{purpose}"), "issued_at": iso(now),
-        "action": "anonymize", "subject": request.subject, "selector": {"family": family, "record_key": None},
-        "categories": list(categories), "fields": [], "updates": {}, "rule": request.request_id,
+        "command_id": request_command_id(request.request_id, family, id_tag or action), "issued_at": iso(now),
+        "action": action, "subject": request.subject, "selector": {"family": family, "record_key": None},
+        "categories": list(categories), "fields": [], "updates": dict(updates or {}), "rule": request.request_id,
         "cause": "request", "due_at": iso(due),
     } for family in FAMILIES]
 
 
+def erase_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+    """Every store agent deletes the subject's rows."""
+    return per_family(request, "delete", now, due)
+
+
+def withdrawal_commands(request: Request, purpose: str, categories: tuple[str, ...] | list[str], now: float,
+                        due: float) -> list[dict[str, Any]]:
+    """Anonymize the categories collected only on ``purpose``."""
+    return per_family(request, "anonymize", now, due, f"anonymize.{purpose}", categories)
+
+
 def export_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
-    """One export command per family: every store agent publishes the subject's rows of it."""
-    return [{
-        "command_id": request_command_id(request.request_id, family, "export"), "issued_at": iso(now),
-        "action": "export", "subject": request.subject, "selector": {"family": family, "record_key": None},
-        "categories": [], "fields": [], "updates": {}, "rule": request.request_id, "cause": "request",
-        "due_at": iso(due),
-    } for family in FAMILIES]
+    """Every store agent publishes the subject's rows."""
+    return per_family(request, "export", now, due)
 
 
 def rectify_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
-    """One update command per family with the request's new values (details other than ``message``).
+    """Update commands with the request's new values (details other than ``message``).
 
     Keys are data categories (``contact.email``) or store column names; store agents write each to
     the one column it names. The values are personal data: commands are an internal topic.
     """
     updates = {k: v for k, v in request.details.items() if k != "message"}
-    if not updates:
-        return []
-    return [{
-        "command_id": request_command_id(request.request_id, family, "update"), "issued_at": iso(now),
-        "action": "update", "subject": request.subject, "selector": {"family": family, "record_key": None},
-        "categories": [], "fields": [], "updates": updates, "rule": request.request_id, "cause": "request",
-        "due_at": iso(due),
-    } for family in FAMILIES]
+    return per_family(request, "update", now, due, updates=updates) if updates else []
 
 
 def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:
