@@ -38,7 +38,6 @@ from streams.retention import (
     HoldStore,
     Retention,
     TimerStore,
-    follow_acks,
     index_factory,
     timers_topic,
 )
@@ -127,14 +126,6 @@ def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Calla
     return loop
 
 
-def _following_acks(settings: Settings, bootstrap: str,
-                    retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
-    async def follow(ingest: DirectIngest) -> None:
-        topic = settings.topics.name("lifecycle.acks.v1")
-        await follow_acks(bootstrap, topic, retention, lambda: bool(ingest.should_stop))
-    return follow
-
-
 @dataclass
 class Lethe:
     """A built app with what its worker must run beside it."""
@@ -208,7 +199,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                                {o.topic: o.consent for o in policy.outputs.values()})
         requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
-                            {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds)
+                            {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
+                            retention.ack)
+
+        async def every_second() -> None:
+            await requests.tick()
+            retention.report_unacked()   # the oldest unacked command ages even when no ack comes
 
         def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
             gates = request_store.blocked(subjects)
@@ -243,8 +239,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
         services.append(DirectIngest(
             settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
-            background=[_firing(retention), _following_acks(settings, bootstrap, retention),
-                        _every(1.0, requests.tick)]))
+            background=[_firing(retention), _every(1.0, every_second)]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)

@@ -145,7 +145,9 @@ class Requests:
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
+                 on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
                  clock: Callable[[], float] = time.time) -> None:
+        self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds = timers, holds
         self.producer, self.metrics, self.clock = producer, metrics, clock
@@ -420,6 +422,7 @@ class Requests:
                 command_id, store, status = str(ack["command_id"]), str(ack["store"]), str(ack["status"])
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue
+            self.on_ack(command_id, store, status)
             found = self.store.by_command.get(command_id)
             if found is None:
                 continue   # a retention command, or a request of another worker

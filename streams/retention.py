@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Protocol
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.errors import InvalidRecord
@@ -47,7 +47,6 @@ from processors.retention import (
 from processors.timers import TimerIndex
 from streams.changelog import Outgoing, PartitionedState, publish_all
 from streams.handler import dlq_headers
-from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -320,13 +319,8 @@ class Retention:
         self.timers.report()
         return moved
 
-    def ack(self, value: bytes | None) -> None:
+    def ack(self, command_id: str, store: str, status: str) -> None:
         """Count a store agent's ack; a command acked by any store stops being unacknowledged."""
-        try:
-            ack = orjson.loads(value or b"")
-            store, status, command_id = str(ack["store"]), str(ack["status"]), str(ack["command_id"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return
         self.metrics.acks.labels(store, status).inc()
         if status != "failed":
             self.unacked.pop(command_id, None)
@@ -381,33 +375,3 @@ class HoldHandler:
         self.holds.report()
         for message in messages:
             self.positions[message.partition] = message.offset + 1
-
-
-async def follow_acks(bootstrap: str, topic: str, retention: Retention, should_stop: Callable[[], bool]) -> None:
-    """Count store agents' acks (all partitions, from now on) for the unacknowledged-command metrics."""
-    consumer = AIOKafkaConsumer(**aiokafka_options(), bootstrap_servers=bootstrap, group_id=None,
-                                client_id="lethe-acks",
-                                enable_auto_commit=False, auto_offset_reset="latest")
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        while not partitions and not should_stop():
-            await asyncio.sleep(1.0)
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        while not should_stop():
-            try:
-                batch = await consumer.getmany(timeout_ms=1000)
-            except KafkaError as exc:   # only a metric depends on it: never stop the worker for it
-                log.warning("reading acks for the metrics failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            for records in batch.values():
-                for record in records:
-                    retention.ack(record.value)
-            retention.report_unacked()
-    finally:
-        await consumer.stop()
