@@ -26,11 +26,11 @@ from processors.pseudonym import new_subject_secret
 from processors.retention import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
-from streams.handler import BatchHandler
+from streams.handler import BatchHandler, TopicHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.kafka import aiokafka_options, faust_credentials
 from streams.metrics import Metrics
-from streams.requests import Requests, RequestStore, TopicHandler, requests_topic
+from streams.requests import Requests, RequestStore, requests_topic
 from streams.retention import (
     FIRE_LIMIT,
     TICK_SECONDS,
@@ -229,12 +229,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             for source in SOURCES
         }
         holds_topic = settings.topics.name("legal-holds.v1")
-        handlers[holds_topic] = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
-                                            requests.resume)
+        hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
+                                   requests.resume)
         consent_input = settings.topics.name("consent.v1")
-        handlers[consent_input] = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent,
-                                                 output.get, metrics)
-        for name, handle in (("privacy-requests.v1", requests.handle_requests),
+        consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics)
+        for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
+                             ("privacy-requests.v1", requests.handle_requests),
                              ("lifecycle.acks.v1", requests.handle_acks)):
             handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
         services.append(DirectIngest(

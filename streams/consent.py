@@ -19,8 +19,7 @@ from aiokafka import AIOKafkaProducer
 from processors.consent import ConsentEvent, ConsentPolicy, apply_consent, gates_for, parse_consent
 from processors.errors import InvalidRecord
 from processors.retention import audit_record
-from streams.changelog import PartitionedState, publish_all
-from streams.handler import dlq_headers
+from streams.changelog import PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -108,13 +107,12 @@ def consent_audit(event: ConsentEvent, now: float, current: bool, cause: str | N
 
 
 class ConsentHandler:
-    """consent.v1 from the ingest consumer: record each decision, audit it, count it."""
+    """consent.v1 from the ingest consumer (through a TopicHandler): record each decision, audit it."""
 
     def __init__(self, topic: str, dlq_topic: str, audit_topic: str, store: ConsentStore,
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics) -> None:
         self.topic, self.dlq_topic, self.audit_topic = topic, dlq_topic, audit_topic
         self.store, self.producer, self.metrics = store, producer, metrics
-        self.positions: dict[int, int] = {}
 
     async def handle(self, messages: Sequence[Any]) -> None:
         now = time.time()
@@ -123,7 +121,7 @@ class ConsentHandler:
             try:
                 event = parse_consent(message.value)
             except InvalidRecord as exc:
-                out.append((self.dlq_topic, message.value, message.key, None, dlq_headers(exc, message)))
+                out.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()
                 continue
             current = self.store.record(message.partition, event)
@@ -132,6 +130,3 @@ class ConsentHandler:
                         message.partition, None))
         await publish_all(self.producer, out, "consent audit records")
         await self.store.flush()
-        self.metrics.records_in.labels(self.topic).inc(len(messages))
-        for message in messages:
-            self.positions[message.partition] = message.offset + 1

@@ -210,4 +210,19 @@ class BatchHandler:
             positions[message.partition] = message.offset + 1
 
 
-__all__ = ["BatchHandler", "Decoded", "dlq_headers"]
+class TopicHandler:
+    """Adapts a ``handle(messages)`` coroutine to the ingest consumer (lag positions, input count)."""
+
+    def __init__(self, topic: str, handle: Callable[[Sequence[Any]], Any], metrics: Metrics) -> None:
+        self.topic, self._handle, self.metrics = topic, handle, metrics
+        self.positions: dict[int, int] = {}
+        metrics.records_in.labels(topic)
+
+    async def handle(self, messages: Sequence[Any]) -> None:
+        await self._handle(messages)
+        self.metrics.records_in.labels(self.topic).inc(len(messages))
+        for message in messages:
+            self.positions[message.partition] = message.offset + 1
+
+
+__all__ = ["BatchHandler", "Decoded", "TopicHandler", "dlq_headers"]

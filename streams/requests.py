@@ -529,18 +529,3 @@ def read_request_state(bootstrap: str, settings: Settings, request_id: str) -> d
         if record.key == key:
             state = orjson.loads(record.value) if record.value is not None else None
     return state
-
-
-class TopicHandler:
-    """Adapts a ``handle(messages)`` coroutine to the ingest consumer (lag positions, input count)."""
-
-    def __init__(self, topic: str, handle: Callable[[Sequence[Any]], Any], metrics: Metrics) -> None:
-        self.topic, self._handle, self.metrics = topic, handle, metrics
-        self.positions: dict[int, int] = {}
-        metrics.records_in.labels(topic)
-
-    async def handle(self, messages: Sequence[Any]) -> None:
-        await self._handle(messages)
-        self.metrics.records_in.labels(self.topic).inc(len(messages))
-        for message in messages:
-            self.positions[message.partition] = message.offset + 1

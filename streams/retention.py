@@ -45,8 +45,7 @@ from processors.retention import (
     parse_hold,
 )
 from processors.timers import TimerIndex
-from streams.changelog import Outgoing, PartitionedState, publish_all
-from streams.handler import dlq_headers
+from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
 
@@ -340,21 +339,18 @@ class HoldHandler:
         self.on_release = on_release   # resumes the subject's erasures the hold suspended
         self.topic, self.dlq_topic = topic, dlq_topic
         self.holds, self.retention, self.producer, self.metrics = holds, retention, producer, metrics
-        self.positions: dict[int, int] = {}
 
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.retention.clock()
         outputs: list[Outgoing] = []
         released: set[int] = set()
         releases: list[str] = []
-        dead = 0
         for message in messages:
             try:
                 hold = parse_hold(message.value)
             except InvalidRecord as exc:
-                outputs.append((self.dlq_topic, message.value, message.key, None, dlq_headers(exc, message)))
+                outputs.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()
-                dead += 1
                 continue
             holds = self.holds.partitions.setdefault(message.partition, Holds())
             holds.apply(hold)   # a no-op when the partition's restore already read it
@@ -371,7 +367,4 @@ class HoldHandler:
         if self.on_release is not None:
             for subject in releases:
                 await self.on_release(subject)
-        self.metrics.records_in.labels(self.topic).inc(len(messages))
         self.holds.report()
-        for message in messages:
-            self.positions[message.partition] = message.offset + 1
