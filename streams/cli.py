@@ -303,7 +303,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         for item in args.detail:
             name, sep, value = item.partition("=")
             if not sep or not name:
-                raise LetheError(f"--detail {item!r}: use NAME=VALUE")
+                raise LetheError("--detail takes NAME=VALUE (e.g. purpose=analytics)")   # no echo: it may be personal
             details[name] = value
         event: Any = {"request_id": args.new_id or f"req-{uuid.uuid4().hex[:12]}",
                       "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
