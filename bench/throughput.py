@@ -67,13 +67,12 @@ WITHIN_S = 0.05
 SOURCES = ("orders.v1", "logs.v1")
 OUTPUTS = ("orders.anonymized.v1", "logs.anonymized.v1", "dlq.v1")
 TARGET = 20_000.0
-PATHS = ("aiokafka", "faust-app", "faust", "lethe", "lethe-faust", "processors")
+PATHS = ("aiokafka", "faust-app", "faust", "lethe", "processors")
 LABELS = {
     "aiokafka": "aiokafka pass-through (getmany -> send)",
     "faust-app": "Faust pass-through, take_events -> app.producer",
     "faust": "Faust pass-through, take_events -> aiokafka producer",
     "lethe": "Lethe full path (`lethe run`, direct ingest)",
-    "lethe-faust": "Lethe full path, LETHE_INGEST=faust (agents)",
     "processors": "processors only: decode + anonymize (no Kafka)",
 }
 REFERENCE = (
@@ -409,8 +408,7 @@ def records_in(port: int) -> float | None:
                if line.startswith("lethe_records_in_total{"))
 
 
-def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_hex: str,
-              ingest: str = "direct") -> dict[str, str]:
+def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_hex: str) -> dict[str, str]:
     return dict(
         os.environ,
         LETHE_BOOTSTRAP_SERVERS=bootstrap,
@@ -424,16 +422,15 @@ def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_h
         LETHE_SESSION_TIMEOUT_S=str(SESSION_TIMEOUT_S),
         LETHE_PSEUDONYM_KEY=key_hex,
         LETHE_LOG_LEVEL="info",
-        LETHE_INGEST=ingest,
     )
 
 
 def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int | None,
-                  profile: Path | None = None, ingest: str = "direct") -> Sample:
+                  profile: Path | None = None) -> Sample:
     n = len(workload)
     with tempfile.TemporaryDirectory(prefix="bench-lethe-") as tmp:
         port = free_port()
-        env = lethe_env(bootstrap, tag, Path(tmp) / "data", port, secrets.token_hex(32), ingest)
+        env = lethe_env(bootstrap, tag, Path(tmp) / "data", port, secrets.token_hex(32))
         settings = Settings.from_env(env)
         ensure_topics(settings, bootstrap)
         asyncio.run(preload(bootstrap, ((settings.topics.name(s), k, v) for s, k, v in workload.records)))
@@ -646,8 +643,6 @@ def main(argv: list[str] | None = None) -> int:
                 elif path == "lethe":
                     sample = measure_lethe(broker.bootstrap, workload, tag, broker_pid,
                                            profile_path if args.profile else None)
-                elif path == "lethe-faust":
-                    sample = measure_lethe(broker.bootstrap, workload, tag, broker_pid, ingest="faust")
                 else:
                     sample = measure_processors(workload)
                 if path != "processors":

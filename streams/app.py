@@ -1,7 +1,7 @@
 """The Faust app and the services a worker runs beside it (see docs/architecture.md).
 
-Input batches reach ``processors`` through a :class:`BatchHandler`, fed either by direct ingest
-(``streams/ingest.py``, the default) or by Faust agents (``LETHE_INGEST=faust``). Per-subject
+Input batches reach ``processors`` through a :class:`BatchHandler`, fed by the batch ingest
+(``streams/ingest.py``; the one runtime, docs/architecture.md). Per-subject
 secrets live in the changelog topic ``<app id>-subject-secrets-changelog``, partitioned like the
 input. Anonymized records and dead letters go through one dedicated aiokafka producer with large
 batches.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,6 @@ from mode import Service
 from processors.decode import Limits
 from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
-from processors.pseudonym import new_subject_secret
 from processors.retention import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
@@ -150,7 +150,9 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     }
 
 
-def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
+def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None,
+               clock: Callable[[], float] = time.time) -> Lethe:
+    """Build a worker; ``clock`` (epoch seconds) decides deadlines, request due dates and audit times."""
     metrics = metrics or Metrics()
     policy, pipelines = build_pipelines(settings)
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
@@ -181,127 +183,62 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
     metrics.info.labels(policy.version, settings.output_encoding).set(1)
     services: list[Service] = [output]
-    if settings.ingest == "faust":
-        _faust_agents(app, settings, metrics, pipelines, output)
-        if policy.retention:
-            log.warning("LETHE_INGEST=faust does not run retention timers or legal holds (not built); "
-                        "use the default LETHE_INGEST=direct to enforce the policy's [retention] rules")
-    else:
-        def forget_keys(secret: bytes) -> None:
-            for pipeline in pipelines.values():
-                pipeline.forget(secret)
+    def forget_keys(secret: bytes) -> None:
+        for pipeline in pipelines.values():
+            pipeline.forget(secret)
 
-        store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
-        timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
-        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
-        retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
-        request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
-        consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
-                               {o.topic: o.consent for o in policy.outputs.values()})
-        requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
-                            {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
-                            retention.ack)
+    store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
+    timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
+    holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+    retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics, clock)
+    request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+    consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
+                           {o.topic: o.consent for o in policy.outputs.values()})
+    requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
+                        {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
+                        retention.ack, clock)
 
-        async def every_second() -> None:
-            await requests.tick()
-            retention.report_unacked()   # the oldest unacked command ages even when no ack comes
+    async def every_second() -> None:
+        await requests.tick()
+        retention.report_unacked()   # the oldest unacked command ages even when no ack comes
 
-        def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
-            gates = request_store.blocked(subjects)
-            for subject in subjects:
-                for output, reason in consent.gates(subject).items():
-                    gates.setdefault(subject, {}).setdefault(output, reason)
-            return gates
+    def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
+        gates = request_store.blocked(subjects)
+        for subject in subjects:
+            for output, reason in consent.gates(subject).items():
+                gates.setdefault(subject, {}).setdefault(output, reason)
+        return gates
 
-        async def flush_state() -> None:
-            await store.flush()
-            await timers.flush()
+    async def flush_state() -> None:
+        await store.flush()
+        await timers.flush()
 
-        def scheduler(family: str) -> Callable[[Sequence[tuple[int, dict[str, Any]]]], int]:
-            return lambda records: retention.schedule(family, records)
+    def scheduler(family: str) -> Callable[[Sequence[tuple[int, dict[str, Any]]]], int]:
+        return lambda records: retention.schedule(family, records)
 
-        audit_topic = settings.topics.name("privacy.audit.v1")
-        handlers: dict[str, Any] = {
-            settings.topics.name(source): BatchHandler(
-                pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
-                store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]),
-                blocked, audit_topic)
-            for source in SOURCES
-        }
-        holds_topic = settings.topics.name("legal-holds.v1")
-        hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
-                                   requests.resume)
-        consent_input = settings.topics.name("consent.v1")
-        consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics)
-        for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
-                             ("privacy-requests.v1", requests.handle_requests),
-                             ("lifecycle.acks.v1", requests.handle_acks)):
-            handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
-        services.append(DirectIngest(
-            settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
-            background=[_firing(retention), _every(1.0, every_second)]))
+    audit_topic = settings.topics.name("privacy.audit.v1")
+    handlers: dict[str, Any] = {
+        settings.topics.name(source): BatchHandler(
+            pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
+            store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]),
+            blocked, audit_topic)
+        for source in SOURCES
+    }
+    holds_topic = settings.topics.name("legal-holds.v1")
+    hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
+                               requests.resume)
+    consent_input = settings.topics.name("consent.v1")
+    consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics,
+                                     clock)
+    for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
+                         ("privacy-requests.v1", requests.handle_requests),
+                         ("lifecycle.acks.v1", requests.handle_acks)):
+        handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
+    services.append(DirectIngest(
+        settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
+        background=[_firing(retention), _every(1.0, every_second)]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)
 
 
-
-def _faust_agents(app: faust.App, settings: Settings, metrics: Metrics, pipelines: dict[str, TopicPipeline],
-                  output: OutputProducer) -> None:
-    """LETHE_INGEST=faust: per-source Faust agents taking batches of events from the stream."""
-    secrets = app.Table(
-        "subject-secrets",
-        partitions=settings.partitions,
-        key_type=bytes,
-        value_type=bytes,
-        use_partitioner=True,   # partition by key (murmur2), as upstream keys the input topics
-    )
-    handlers: dict[str, BatchHandler] = {}
-
-    def secrets_for(subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
-        found: dict[str, bytes] = {}
-        created = 0
-        for subject in subjects:
-            raw_key = subject.encode()
-            secret = secrets.get(raw_key)
-            if secret is None:
-                secret = new_subject_secret()
-                secrets[raw_key] = secret
-                created += 1
-            found[subject] = secret
-        metrics.subjects_created.inc(created)
-        return found, created
-
-    def make_agent(source: str) -> None:
-        topic_name = settings.topics.name(source)
-        handler = handlers[topic_name] = BatchHandler(
-            pipelines[source], topic_name, settings.topics.dlq, metrics, secrets_for, output.get,
-            settings.topics.name, app.producer.flush)
-        topic = app.topic(topic_name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
-
-        async def agent(stream: Any) -> None:
-            async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-                await handler.handle([event.message for event in events])
-
-        agent.__name__ = f"anonymize_{source.split('.')[0]}"
-        app.agent(topic, name=f"lethe.anonymize.{source}")(agent)
-
-    for source in SOURCES:
-        make_agent(source)
-
-    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
-    async def heartbeat() -> None:
-        metrics.beat()   # Faust runs timers once its worker is ready: recovery is done
-        metrics.ready_reason = ""
-
-    @app.timer(interval=5.0)  # type: ignore[untyped-decorator]
-    async def report_lag() -> None:
-        consumer = app.consumer
-        for tp in consumer.assignment():
-            handler = handlers.get(tp.topic)
-            highwater = consumer.highwater(tp) if handler else None
-            if handler is None or highwater is None:
-                continue
-            position = handler.positions.get(tp.partition, 0)
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
-        metrics.subject_secrets.set(len(secrets))

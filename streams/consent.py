@@ -110,12 +110,14 @@ class ConsentHandler:
     """consent.v1 from the ingest consumer (through a TopicHandler): record each decision, audit it."""
 
     def __init__(self, topic: str, dlq_topic: str, audit_topic: str, store: ConsentStore,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics) -> None:
+                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.topic, self.dlq_topic, self.audit_topic = topic, dlq_topic, audit_topic
         self.store, self.producer, self.metrics = store, producer, metrics
 
     async def handle(self, messages: Sequence[Any]) -> None:
-        now = time.time()
+        now = self.clock()
         out: list[tuple[str, bytes | None, bytes | None, int | None, Any]] = []
         for message in messages:
             try:

@@ -123,8 +123,12 @@ class Settings:
         if store.startswith("rocksdb://") and importlib.util.find_spec("rocksdict") is None:
             raise ConfigError("LETHE_TABLE_STORE=rocksdb:// needs the rocksdict package: pip install -e '.[rocksdb]'")
         ingest = get("LETHE_INGEST", "direct")
-        if ingest not in ("direct", "faust"):
-            raise ConfigError(f"LETHE_INGEST={ingest!r}: use direct (batches, the default) or faust (per-event agents)")
+        if ingest != "direct":
+            raise ConfigError(
+                f"LETHE_INGEST={ingest!r}: this ingest mode was removed. Lethe has one runtime, the batch ingest "
+                "(LETHE_INGEST=direct or unset): the Faust-agents mode enforced no consent, restriction, objection "
+                "or quarantine gate, no retention, no legal hold and no rights request, and was 2.7x slower "
+                "(docs/architecture.md). Unset LETHE_INGEST.")
         kafka = KafkaSecurity.from_env(env)
         configure(kafka)   # every Kafka client this process makes connects this way
         level = get("LETHE_LOG_LEVEL", "info").lower()

@@ -63,9 +63,8 @@ def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     try:
         existing = set(admin.list_topics())
         configs = {settings.topics.name(topic): dict(TOPIC_CONFIGS[topic]) for topic in ALL_TOPICS}
-        if settings.ingest == "direct":
+        if True:
             # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
-            # with LETHE_INGEST=faust, Faust declares this topic for its table itself
             # a shredded secret's old record must really go: compaction within a week at the latest
             configs[f"{settings.app_id}-subject-secrets-changelog"] = {
                 "cleanup.policy": "compact", "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),

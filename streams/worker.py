@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import faust
@@ -16,7 +18,8 @@ from streams.topics import ensure_topics
 log = logging.getLogger("lethe")
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> int:
+    """Run a worker until SIGTERM; ``clock`` is for tests that move time instead of waiting."""
     build_pipelines(settings)   # a bad policy or schema stops us before any broker is touched
     with ExitStack() as stack:
         if settings.bootstrap_servers is None:
@@ -27,7 +30,7 @@ def run_worker(settings: Settings) -> int:
         else:
             bootstrap = settings.bootstrap_servers
         ensure_topics(settings, bootstrap)
-        lethe = create_app(settings, bootstrap)
+        lethe = create_app(settings, bootstrap, clock=clock)
         print(f"lethe: worker {settings.app_id} on {bootstrap}; policy {lethe.policy.path} "
               f"(version {lethe.policy.version}); pseudonym key from {settings.key_source}; "
               f"metrics on :{settings.metrics_port}/metrics", file=sys.stderr, flush=True)

@@ -44,6 +44,9 @@ def test_help_lists_the_commands() -> None:
     ("LETHE_POLICY", "/nonexistent/policy.toml", b"LETHE_POLICY=/nonexistent/policy.toml: no such file"),
     ("LETHE_STORE_URL", "not a url", b"LETHE_STORE_URL is not a SQLAlchemy URL"),
     ("LETHE_PSEUDONYM_KEY", "xyz", b"LETHE_PSEUDONYM_KEY must be hex"),
+    # the Faust-agents ingest mode enforced no gate, retention, hold or request: it was removed
+    ("LETHE_INGEST", "faust", b"LETHE_INGEST='faust': this ingest mode was removed"),
+    ("LETHE_INGEST", "agents", b"LETHE_INGEST='agents': this ingest mode was removed"),
 ])
 def test_a_bad_setting_stops_start_up_naming_it(tmp_path: Path, variable: str, value: str, message: bytes) -> None:
     env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), **{variable: value})

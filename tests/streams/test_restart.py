@@ -17,24 +17,15 @@ from streams.client import publish
 pytestmark = pytest.mark.integration
 
 
-FAUST_RESTART = pytest.mark.xfail(
-    strict=False, reason="known, intermittent (about 1 run in 5): a restarted LETHE_INGEST=faust worker "
-                         "recovers its table and reports ready but consumes nothing on the embedded broker "
-                         "(docs/broker.md); the default direct ingest is not affected")
-
-
-@pytest.mark.parametrize("ingest", ["direct", "faust"])
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path,
-                                             stop_signal: int, ingest: str, request: pytest.FixtureRequest) -> None:
-    if ingest == "faust":
-        request.applymarker(FAUST_RESTART)
-    prefix = unique_prefix(f"restart-{ingest}")
+                                             stop_signal: int) -> None:
+    prefix = unique_prefix("restart")
     traffic = LeakyTraffic(examples_dir, seed=stop_signal)
     people = [traffic.person(n) for n in range(40)]
     out = prefix + "orders.anonymized.v1"
 
-    first = Worker(broker.bootstrap, prefix, tmp_path, LETHE_INGEST=ingest).start()
+    first = Worker(broker.bootstrap, prefix, tmp_path).start()
     try:
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
@@ -49,7 +40,7 @@ def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_di
         # expiry (docs/broker.md); real Kafka rebalances. The state recovery is what is tested here.
         time.sleep(float(first.env["LETHE_SESSION_TIMEOUT_S"]) + 2)
 
-    second = Worker(broker.bootstrap, prefix, tmp_path, LETHE_INGEST=ingest).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path).start()
     try:
         after = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())

@@ -46,12 +46,11 @@ class Run:
         return [r for r in self.records if r.topic == self.worker.prefix + topic]
 
 
-@pytest.fixture(scope="module", params=["direct", "faust"])
-def run(request: pytest.FixtureRequest, broker: EmbeddedBroker, examples_dir: Path,
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """One worker per ingest mode (LETHE_INGEST), fed once."""
-    prefix = unique_prefix(f"worker-{request.param}")
-    worker = Worker(broker.bootstrap, prefix, tmp_path_factory.mktemp("worker"), LETHE_INGEST=request.param).start()
+@pytest.fixture(scope="module")
+def run(broker: EmbeddedBroker, examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """One worker, fed once."""
+    prefix = unique_prefix("worker")
+    worker = Worker(broker.bootstrap, prefix, tmp_path_factory.mktemp("worker")).start()
     traffic = LeakyTraffic(examples_dir)
     people = [traffic.person(n) for n in range(25)]
     records: list[tuple[str, bytes | None, bytes | None]] = []
