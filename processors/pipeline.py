@@ -1,7 +1,9 @@
 """The batch-shaped path of one input topic: raw values in, anonymized outputs and dead letters out.
 
-Kafka-free by design: ``streams/`` hands it the values of a batch of records, looks up (or
-creates) the subject secrets it asks for in its table, and produces what comes back.
+Kafka-free by design: ``streams/`` hands :meth:`TopicPipeline.process` the values of a batch,
+their partitions and one :class:`SubjectView` of the per-subject state (secrets, gates), and gets
+back everything the batch causes: outputs, dead letters, new subject secrets and retention
+deadlines to persist, counts for metrics. One call in, one result out.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from fastavro import schemaless_writer
@@ -20,7 +22,8 @@ from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limi
 from processors.errors import InvalidRecord, SchemaError
 from processors.plan import Plan, compile_plan, get_path
 from processors.policy import Policy
-from processors.pseudonym import anonymous_key, derive_subject_key, pseudonym
+from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
+from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
 
 ENCODINGS = ("json", "avro")
@@ -41,6 +44,31 @@ class BatchResult:
     tagged: Counter[str] = field(default_factory=Counter)
     # (output, reason, subject) -> records held back from that output
     gated: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    new_secrets: list[tuple[int, str, bytes]] = field(default_factory=list)   # (partition, subject, secret)
+    timers: list[tuple[int, Timer]] = field(default_factory=list)   # retention deadlines the batch sets
+    unscheduled: int = 0   # valid records whose deadline could not be computed
+
+    def merge(self, other: BatchResult, index: int) -> None:
+        """Add the result of a one-record batch whose record is at ``index`` of this batch."""
+        for out in other.outputs:
+            out.index = index
+            self.outputs.append(out)
+        self.dead += [(index, err) for _, err in other.dead]
+        self.tagged.update(other.tagged)
+        self.gated.update(other.gated)
+        self.new_secrets += other.new_secrets
+        self.timers += other.timers
+        self.unscheduled += other.unscheduled
+
+
+class SubjectView(Protocol):
+    """The per-subject state a batch needs, read-only; handed in once per batch by ``streams/``."""
+
+    def secret(self, subject: str, partition: int) -> bytes | None:
+        """The subject's secret, or None if it has none yet (the pipeline then makes one)."""
+
+    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+        """Outputs (topic, or "*" for all) the subject's records must not reach now, and why."""
 
 
 @dataclass
@@ -59,10 +87,13 @@ class TopicPipeline:
         master_key: bytes,
         limits: Limits = DEFAULT_LIMITS,
         encoding: str = "json",
+        retention: RetentionPlan | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
         self.source = source
+        self.family = source.split(".")[0]
+        self.retention = retention if retention is not None and retention.by_family.get(self.family) else None
         schema = catalog.for_topic(source)
         self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
         self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in policy.outputs_for(source)]
@@ -100,6 +131,39 @@ class TopicPipeline:
                 if subject is not None and subject not in subjects:
                     subjects[subject] = i
         return Decoded(records, dead, subjects)
+
+    def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
+        """The whole path of a batch: decode, secrets, deadlines, gates, anonymize, encode.
+
+        ``partitions[i]`` is the input partition of ``values[i]``: a subject's new secret and a
+        record's deadlines belong to the partition its record came from.
+        """
+        decoded = self.decode(values)
+        secrets: dict[str, bytes] = {}
+        new_secrets: list[tuple[int, str, bytes]] = []
+        gates: dict[str, Mapping[str, str]] = {}
+        for subject, first in decoded.subjects.items():
+            partition = partitions[first]
+            secret = state.secret(subject, partition)
+            if secret is None:
+                secret = new_subject_secret()
+                new_secrets.append((partition, subject, secret))
+            secrets[subject] = secret
+            gate = state.gates(subject, partition)
+            if gate:
+                gates[subject] = gate
+        timers: list[tuple[int, Timer]] = []
+        unscheduled = 0
+        if self.retention is not None:   # before anonymize, which rewrites the records in place
+            timers_for, family = self.retention.timers_for, self.family
+            for index, record in decoded.records:
+                try:
+                    timers += [(partitions[index], timer) for timer in timers_for(family, record)]
+                except ValueError:   # validated records carry RFC 3339 times; count any that slip by
+                    unscheduled += 1
+        result = self.anonymize(decoded, secrets, gates)
+        result.new_secrets, result.timers, result.unscheduled = new_secrets, timers, unscheduled
+        return result
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],
                   blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:

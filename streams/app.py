@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaProducer
 from mode import Service
 
 from processors.decode import Limits
@@ -28,8 +27,9 @@ from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
 from streams.handler import BatchHandler, TopicHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
-from streams.kafka import aiokafka_options, faust_credentials
+from streams.kafka import faust_credentials
 from streams.metrics import Metrics
+from streams.outputs import OutputProducer
 from streams.requests import Requests, RequestStore, requests_topic
 from streams.retention import (
     FIRE_LIMIT,
@@ -42,43 +42,11 @@ from streams.retention import (
     timers_topic,
 )
 from streams.settings import Settings
+from streams.subjects import SubjectState
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("orders.v1", "logs.v1")
-
-
-class OutputProducer(Service):
-    """The producer for anonymized topics and the DLQ (large batches, acks=all)."""
-
-    def __init__(self, bootstrap: str, max_request_size: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bootstrap = bootstrap
-        self.max_request_size = max_request_size
-        self.producer: AIOKafkaProducer | None = None
-
-    def get(self) -> AIOKafkaProducer:
-        if self.producer is None:
-            raise RuntimeError("the output producer is not started")
-        return self.producer
-
-    async def on_start(self) -> None:
-        self.producer = AIOKafkaProducer(
-            **aiokafka_options(),
-            bootstrap_servers=self.bootstrap,
-            client_id="lethe-output",
-            acks="all",
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=30_000,
-            max_request_size=self.max_request_size,
-        )
-        await self.producer.start()
-
-    async def on_stop(self) -> None:
-        if self.producer is not None:
-            await self.producer.flush()
-            await self.producer.stop()
 
 
 class MetricsServer(Service):
@@ -144,23 +112,20 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     catalog = SchemaCatalog.load(settings.schemas_dir)
     limits = Limits(max_record_bytes=settings.max_record_bytes)
     key = settings.pseudonym_key.reveal()
+    retention = RetentionPlan(policy.retention)
     return policy, {
-        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding)
+        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention)
         for source in SOURCES
     }
 
 
-def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None,
-               clock: Callable[[], float] = time.time) -> Lethe:
-    """Build a worker; ``clock`` (epoch seconds) decides deadlines, request due dates and audit times."""
-    metrics = metrics or Metrics()
-    policy, pipelines = build_pipelines(settings)
+def _host_app(settings: Settings, bootstrap: str) -> faust.App:
+    """The Faust app whose Worker hosts the services; it runs no agent, stream or table."""
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    return faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         broker_credentials=faust_credentials(),
-        store=settings.table_store,
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,
@@ -169,20 +134,23 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 3, 0.5),
         broker_request_timeout=max(settings.session_timeout_s * 5, 30.0),
-        # Only changelogs go through Faust's producer. The embedded broker reports the first
-        # offset of the last batch as the log end, so recovery stops early (and loses secrets)
-        # unless every changelog batch holds one record. Changelog writes happen once per new
-        # subject, so one-record batches cost little on Apache Kafka too; keep it everywhere.
-        producer_max_batch_size=1,
-        stream_buffer_maxsize=max(settings.batch_size * 4, 4096),
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         datadir=str(settings.data_dir / "faust"),
     )
+
+
+def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None,
+               clock: Callable[[], float] = time.time) -> Lethe:
+    """Build a worker; ``clock`` (epoch seconds) decides deadlines, request due dates and audit times."""
+    metrics = metrics or Metrics()
+    policy, pipelines = build_pipelines(settings)
+    app = _host_app(settings, bootstrap)
     # a DLQ record carries the original bytes plus headers, so allow the largest input and then some
     output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
     metrics.info.labels(policy.version, settings.output_encoding).set(1)
     services: list[Service] = [output]
+
     def forget_keys(secret: bytes) -> None:
         for pipeline in pipelines.values():
             pipeline.forget(secret)
@@ -197,31 +165,17 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
                         retention.ack, clock)
+    subjects = SubjectState(store, retention, request_store, consent)
 
     async def every_second() -> None:
         await requests.tick()
         retention.report_unacked()   # the oldest unacked command ages even when no ack comes
 
-    def blocked(subjects: dict[str, int]) -> dict[str, dict[str, str]]:
-        gates = request_store.blocked(subjects)
-        for subject in subjects:
-            for output, reason in consent.gates(subject).items():
-                gates.setdefault(subject, {}).setdefault(output, reason)
-        return gates
-
-    async def flush_state() -> None:
-        await store.flush()
-        await timers.flush()
-
-    def scheduler(family: str) -> Callable[[Sequence[tuple[int, dict[str, Any]]]], int]:
-        return lambda records: retention.schedule(family, records)
-
     audit_topic = settings.topics.name("privacy.audit.v1")
     handlers: dict[str, Any] = {
         settings.topics.name(source): BatchHandler(
-            pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics,
-            store.secrets_for, output.get, settings.topics.name, flush_state, scheduler(source.split(".")[0]),
-            blocked, audit_topic)
+            pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics, subjects, output.get,
+            settings.topics.name, audit_topic)
         for source in SOURCES
     }
     holds_topic = settings.topics.name("legal-holds.v1")

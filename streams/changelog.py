@@ -20,12 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
 
-from processors.errors import InvalidRecord
 from streams.kafka import aiokafka_options
+from streams.outputs import Outgoing, dead_letter, publish_all, retrying
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Outgoing", "PartitionedState", "chunked", "dead_letter", "publish_all"]
 
 
 class PartitionedState:
@@ -110,49 +111,17 @@ class PartitionedState:
         """Write every staged update to the topic and wait until the broker has them all."""
         if not self._pending:
             return
-        assert self.producer is not None
-        delay = 0.5
-        while True:
-            try:
-                futures = [await self.producer.send(self.topic, value, key=key, partition=partition)
-                           for partition, key, value in self._pending]
-                await asyncio.gather(*futures)
-                break
-            except KafkaError as exc:   # nothing is committed meanwhile: retry every one
-                log.warning("writing %s failed (%s); retrying in %.1fs", self.what, type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-        self._pending = []   # only once the broker has them all
+        producer = self.producer
+        assert producer is not None
+        pending = self._pending
 
-
-# (topic, value, key, partition or None, headers or None)
-Outgoing = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
-
-
-async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoing], what: str) -> None:
-    """Send every record and wait until the broker has them all, retrying with backoff until it does.
-
-    The caller commits its input only afterwards, so nothing is lost while the broker is away.
-    """
-    delay = 0.5
-    while out:
-        try:
-            sender = producer()
-            futures = [await sender.send(topic, value, key=key, partition=partition, headers=headers)
-                       for topic, value, key, partition, headers in out]
+        async def write() -> None:   # nothing is committed meanwhile: retry every one
+            futures = [await producer.send(self.topic, value, key=key, partition=partition)
+                       for partition, key, value in pending]
             await asyncio.gather(*futures)
-            return
-        except KafkaError as exc:
-            log.warning("publishing %s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
 
-
-def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:
-    """The DLQ record of an input message: its original bytes and key, the reason in headers."""
-    from streams.handler import dlq_headers
-
-    return (dlq_topic, message.value, message.key, None, dlq_headers(exc, message))
+        await retrying(f"writing {self.what}", write)
+        self._pending = []   # only once the broker has them all
 
 
 CHUNK_BYTES = 256 * 1024

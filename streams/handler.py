@@ -1,4 +1,4 @@
-"""One batch of input records: process it, produce every result, and only then let Faust ack it.
+"""One batch of input records: process it, produce every result, and only then let it be committed.
 
 Nothing on input can crash the worker: a record that makes the processors fail unexpectedly goes
 to the DLQ (rule ``internal``) like any invalid record. Producing is retried with backoff until
@@ -10,40 +10,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import MessageSizeTooLargeError
 
-from processors.decode import encoding_of
 from processors.errors import InvalidRecord
-from processors.pipeline import BatchResult, Decoded, TopicPipeline
+from processors.pipeline import BatchResult, TopicPipeline
 from processors.retention import audit_record
 from streams.metrics import Metrics
+from streams.outputs import dlq_headers, retrying
 
 log = logging.getLogger(__name__)
 
 DLQ_TRUNCATE_BYTES = 900_000
 
 
-def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
-    """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
-    encoding = encoding_of(message.value)
-    headers = [
-        ("source_topic", message.topic.encode()),
-        ("source_partition", str(message.partition).encode()),
-        ("source_offset", str(message.offset).encode()),
-        ("encoding", encoding.encode()),
-        ("reason", exc.reason.encode()),
-        ("rule", exc.rule.encode()),
-        ("failed_at", datetime.now(UTC).isoformat().encode()),
-    ]
-    if exc.path:
-        headers.append(("field_path", exc.path.encode()))
-    return headers
+class BatchState(Protocol):
+    """What a batch handler needs of the worker's per-subject state: one object, handed in once.
+
+    :class:`processors.pipeline.SubjectView` for the processors, plus keeping what a batch
+    created (new secrets, deadlines) and making it durable before the batch is acked.
+    """
+
+    def secret(self, subject: str, partition: int) -> bytes | None: ...
+    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None: ...
+    def absorb(self, result: BatchResult) -> bool: ...
+    async def flush(self) -> None: ...
 
 
 def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -57,17 +52,16 @@ def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str
 
 
 class BatchHandler:
-    def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics,
-                 secrets_for: Callable[[dict[str, int]], tuple[dict[str, bytes], int]],
+    """One input topic's batches: into ``processors`` once, then state, outputs, metrics.
+
+    ``state`` gives the batch its subjects' secrets and gates and keeps what the batch creates;
+    the batch is handed back to the consumer (and committed) only once all of it is durable.
+    """
+
+    def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics, state: BatchState,
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
-                 flush_state: Callable[[], Awaitable[None]],
-                 schedule: Callable[[Sequence[tuple[int, dict[str, Any]]]], int] | None = None,
-                 blocked: Callable[[dict[str, int]], Mapping[str, Mapping[str, str]]] | None = None,
                  audit_topic: str | None = None) -> None:
-        self.blocked = blocked   # subjects whose records must not reach some outputs (streams/requests.py)
-        self.audit_topic = audit_topic
-        self.flush_state = flush_state
-        self.schedule = schedule   # sets retention deadlines from valid records (streams/retention.py)
+        self.state, self.audit_topic = state, audit_topic
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
         # outputs are named by the policy's canonical topics; a deployment may prefix them
         self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
@@ -75,75 +69,43 @@ class BatchHandler:
         metrics.records_in.labels(topic)
         for name in self.names.values():
             metrics.records_out.labels(name)
-        self.metrics, self.secrets_for, self.producer = metrics, secrets_for, producer
+        self.metrics, self.producer = metrics, producer
         self.positions: dict[int, int] = {}
-        self.created = 0
-        self.staged = 0
 
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
-        self.created = self.staged = 0
-        result = self.process(messages)
-        if self.created or self.staged:
+        result, changed = self.process(messages)
+        if changed:
             # new subject secrets must be in their changelog before any output uses them and
             # the batch is acked, or a crash now would re-key these subjects after recovery;
             # new deadlines before the batch is acked, or a crash now would lose them
-            await self._retrying("writing new subject secrets", self.flush_state)
-        await self._retrying("producing", lambda: self.produce(result, messages))
+            await retrying(f"writing the state of a batch from {self.topic}", self.state.flush)
+        await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
         self.observe(result, messages, started)
 
-    async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run ``step`` until the broker takes it: nothing is acked, so nothing is lost meanwhile."""
-        delay = 0.5
-        while True:
-            try:
-                await step()
-                return
-            except KafkaError as exc:
-                log.warning("%s for a batch from %s failed (%s); retrying in %.1fs",
-                            what, self.topic, type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    def prepare(self, decoded: Decoded, messages: Sequence[Any]) -> dict[str, bytes]:
-        """The batch's state: each subject's secret (created where missing) and the new deadlines."""
-        found, created = self.secrets_for({s: messages[i].partition for s, i in decoded.subjects.items()})
-        self.created += created
-        if self.schedule is not None:   # before anonymize, which rewrites the records in place
-            self.staged += self.schedule([(messages[i].partition, record) for i, record in decoded.records])
-        return found
-
-    def gates(self, decoded: Decoded, messages: Sequence[Any]) -> Mapping[str, Mapping[str, str]] | None:
-        if self.blocked is None or not decoded.subjects:
-            return None
-        return self.blocked({s: messages[i].partition for s, i in decoded.subjects.items()})
-
-    def process(self, messages: Sequence[Any]) -> BatchResult:
-        pipeline = self.pipeline
+    def process(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
+        """The batch's result and whether it changed state to flush; a bug costs only its record."""
+        pipeline, state = self.pipeline, self.state
         try:
-            decoded = pipeline.decode([m.value for m in messages])
-            return pipeline.anonymize(decoded, self.prepare(decoded, messages), self.gates(decoded, messages))
+            result = pipeline.process([m.value for m in messages], [m.partition for m in messages], state)
+            return result, state.absorb(result)
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
         result = BatchResult()
+        changed = False
         for index, message in enumerate(messages):
             try:
-                decoded = pipeline.decode([message.value])
-                one = pipeline.anonymize(decoded, self.prepare(decoded, [message]), self.gates(decoded, [message]))
+                one = pipeline.process([message.value], [message.partition], state)
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)
                 reason = f"internal error while processing ({type(exc).__name__})"
                 result.dead.append((index, InvalidRecord("internal", reason)))
                 continue
-            for out in one.outputs:
-                out.index = index
-                result.outputs.append(out)
-            result.dead += [(index, err) for _, err in one.dead]
-            result.tagged.update(one.tagged)
-            result.gated.update(one.gated)
-        return result
+            changed |= state.absorb(one)   # at once: the next record of a new subject finds its secret
+            result.merge(one, index)
+        return result, changed
 
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
         producer = self.producer()
@@ -196,6 +158,8 @@ class BatchHandler:
             m.records_out.labels(self.names[name]).inc(count)
         for _, exc in result.dead:
             m.records_dead.labels(topic, exc.rule).inc()
+        if result.unscheduled:
+            m.timers_unscheduled.labels(self.pipeline.family).inc(result.unscheduled)
         for category, count in result.tagged.items():
             m.fields_tagged.labels(category).inc(count)
         for (output, reason, _), count in result.gated.items():
@@ -225,4 +189,4 @@ class TopicHandler:
             self.positions[message.partition] = message.offset + 1
 
 
-__all__ = ["BatchHandler", "Decoded", "TopicHandler", "dlq_headers"]
+__all__ = ["BatchHandler", "BatchState", "TopicHandler", "dlq_headers"]

@@ -25,7 +25,6 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
-from processors.pseudonym import new_subject_secret
 from streams.changelog import PartitionedState
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
@@ -89,31 +88,28 @@ class SecretStore(PartitionedState):
     def size(self) -> int:
         return sum(len(s) for s in self.partitions.values())
 
-    def secrets_for(self, subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
-        """Each subject's secret, created in its record's partition when this worker has none.
+    def secret_of(self, subject: str, partition: int) -> bytes | None:
+        """The subject's secret if this worker holds one, looked up first in its record's partition.
 
         A subject whose record arrived on another partition than usual (an upstream that keyed
         it differently) keeps its one secret if this worker holds it in any partition.
         """
-        found: dict[str, bytes] = {}
-        created = 0
         partitions = self.partitions
-        for subject, partition in subjects.items():
-            store = partitions.setdefault(partition, {})
-            key = subject.encode()
-            secret = store.get(key)
-            if secret is None:
-                secret = next((other[key] for other in partitions.values() if key in other), None)
-                if secret is not None:
-                    store[key] = secret   # found once; no scan on its next record here
-            if secret is None:
-                secret = store[key] = new_subject_secret()
-                self.stage(partition, key, secret)
-                created += 1
-            found[subject] = secret
-        if created:
-            self.metrics.subjects_created.inc(created)
-        return found, created
+        store = partitions.setdefault(partition, {})
+        key = subject.encode()
+        secret = store.get(key)
+        if secret is None:
+            secret = next((other[key] for other in partitions.values() if key in other), None)
+            if secret is not None:
+                store[key] = secret   # found once; no scan on its next record here
+        return secret
+
+    def add(self, partition: int, subject: str, secret: bytes) -> None:
+        """Keep a new subject's secret and stage it for the changelog (written by :meth:`flush`)."""
+        key = subject.encode()
+        self.partitions.setdefault(partition, {})[key] = secret
+        self.stage(partition, key, secret)
+        self.metrics.subjects_created.inc()
 
     async def flush(self) -> None:
         await super().flush()

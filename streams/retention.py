@@ -219,19 +219,24 @@ class Retention:
 
     def schedule(self, family: str, records: Sequence[tuple[int, dict[str, Any]]]) -> int:
         """Set the deadlines of valid ``(partition, record)`` pairs; return how many changed."""
-        changed = 0
-        timers_for, schedule = self.plan.timers_for, self.timers.schedule
-        per_rule: dict[str, int] = {}
+        timers: list[tuple[int, Timer]] = []
+        timers_for = self.plan.timers_for
         for partition, record in records:
             try:
-                timers = timers_for(family, record)
+                timers += [(partition, timer) for timer in timers_for(family, record)]
             except ValueError:   # validated records carry RFC 3339 times; count any that slip by
                 self.metrics.timers_unscheduled.labels(family).inc()
-                continue
-            for timer in timers:
-                if schedule(partition, timer):
-                    changed += 1
-                    per_rule[timer.rule] = per_rule.get(timer.rule, 0) + 1
+        return self.schedule_timers(timers)
+
+    def schedule_timers(self, timers: Sequence[tuple[int, Timer]]) -> int:
+        """Set the ``(partition, timer)`` deadlines; return how many changed (staged for the changelog)."""
+        changed = 0
+        schedule = self.timers.schedule
+        per_rule: dict[str, int] = {}
+        for partition, timer in timers:
+            if schedule(partition, timer):
+                changed += 1
+                per_rule[timer.rule] = per_rule.get(timer.rule, 0) + 1
         for rule, count in per_rule.items():   # one metric call per rule and batch, not per timer
             self.metrics.timers_scheduled.labels(rule).inc(count)
         if changed:

@@ -28,23 +28,35 @@ class Message:
     timestamp: int = 0
 
 
-def handler_for(pipeline: TopicPipeline) -> BatchHandler:
-    secrets: dict[str, bytes] = {}
+class State:
+    """The batch state as plain dicts: secrets kept by subject, nothing gated."""
 
-    def secrets_for(subjects: dict[str, int]) -> tuple[dict[str, bytes], int]:
-        new = [s for s in subjects if s not in secrets]
-        for s in new:
-            secrets[s] = s.encode().ljust(32, b"\0")
-        return {s: secrets[s] for s in subjects}, len(new)
+    def __init__(self) -> None:
+        self.secrets: dict[str, bytes] = {}
+        self.absorbed: list[BatchResult] = []
 
-    async def nothing() -> None:
+    def secret(self, subject: str, partition: int) -> bytes | None:
+        return self.secrets.get(subject)
+
+    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
         return None
 
+    def absorb(self, result: BatchResult) -> bool:
+        self.absorbed.append(result)
+        for _, subject, secret in result.new_secrets:
+            assert subject not in self.secrets, "a subject got a second secret"
+            self.secrets[subject] = secret
+        return bool(result.new_secrets)
+
+    async def flush(self) -> None:
+        return None
+
+
+def handler_for(pipeline: TopicPipeline, state: State | None = None) -> BatchHandler:
     def no_producer() -> Any:
         raise AssertionError("process() must not produce")
 
-    return BatchHandler(pipeline, "orders.v1", "dlq.v1", Metrics(), secrets_for, no_producer,
-                        lambda name: name, nothing)
+    return BatchHandler(pipeline, "orders.v1", "dlq.v1", Metrics(), state or State(), no_producer, lambda name: name)
 
 
 @pytest.fixture
@@ -68,9 +80,13 @@ def test_a_bug_on_one_record_dead_letters_only_that_record(pipeline: TopicPipeli
         return real_anonymize(decoded, secrets, blocked)
 
     monkeypatch.setattr(pipeline, "anonymize", buggy)
-    handler = handler_for(pipeline)
-    result = handler.process(messages)
+    state = State()
+    handler = handler_for(pipeline, state)
+    result, changed = handler.process(messages)
+    assert changed   # the new subjects' secrets, kept record by record
     assert sorted(out.index for out in result.outputs) == [0, 1, 2, 4, 5]
+    # every surviving record of one subject is keyed by the one secret the subject got
+    assert len(state.secrets) == len({o["customer_id"] for n, o in enumerate(orders) if n != 3})
     assert [(i, exc.rule) for i, exc in result.dead] == [(3, "internal")]
     reason = result.dead[0][1].reason
     assert "ValueError" in reason and "zofia" not in reason
@@ -81,7 +97,7 @@ def test_the_batch_path_and_the_record_path_agree(pipeline: TopicPipeline) -> No
     messages = [Message("orders.v1", i % 4, i, None, json.dumps(traffic.order()).encode()) for i in range(8)]
     messages.append(Message("orders.v1", 1, 8, None, b"{broken"))
     handler = handler_for(pipeline)
-    result = handler.process(messages)
+    result, _ = handler.process(messages)
     assert len(result.outputs) == 8
     assert [(i, exc.rule) for i, exc in result.dead] == [(8, "json")]
     assert result.tagged["contact.email"] >= 8

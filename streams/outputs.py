@@ -1,0 +1,149 @@
+"""Everything a worker or store agent writes to Kafka goes through here, with one retry rule.
+
+Lethe is at-least-once: an input offset is committed only after everything it caused is on the
+broker. So a write that fails is not dropped and not given up on: it is retried with exponential
+backoff (0.5 s doubling to 30 s) until the broker takes it, while nothing is committed. The same
+:class:`Backoff` paces the blocking store agent (database and ack retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from mode import Service
+
+from processors.decode import encoding_of
+from processors.errors import InvalidRecord
+from streams.kafka import aiokafka_options
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# (topic, value, key, partition or None, headers or None)
+Outgoing = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between attempts: ``first``, doubling up to ``cap``, forever."""
+
+    first: float = 0.5
+    cap: float = 30.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * 2, self.cap)
+
+
+BACKOFF = Backoff()
+
+
+async def retrying(what: str, step: Callable[[], Awaitable[T]], errors: tuple[type[BaseException], ...] = (KafkaError,),
+                   backoff: Backoff = BACKOFF) -> T:
+    """Run ``step`` until it succeeds; an error in ``errors`` is logged by type and retried after a pause."""
+    for delay in backoff.delays():
+        try:
+            return await step()
+        except errors as exc:
+            log.warning("%s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def retrying_blocking(what: str, step: Callable[[], T | None], stop: Callable[[], bool],
+                      on_failure: Callable[[int], None] = lambda attempt: None,
+                      backoff: Backoff = BACKOFF) -> T | None:
+    """The blocking twin of :func:`retrying`: ``step`` returns None while it has not succeeded.
+
+    Gives up (returns None) only when ``stop()`` says the process is stopping; ``on_failure`` is
+    told each failed attempt's number (1 for the first), for reporting and liveness.
+    """
+    for attempt, delay in enumerate(backoff.delays(), start=1):
+        result = step()
+        if result is not None:
+            return result
+        on_failure(attempt)
+        if stop():
+            return None
+        log.warning("%s failed; retrying in %.1fs", what, delay)
+        time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoing], what: str) -> None:
+    """Send every record and wait until the broker has them all (retrying as above)."""
+    if not out:
+        return
+
+    async def send() -> None:
+        sender = producer()
+        futures = [await sender.send(topic, value, key=key, partition=partition, headers=headers)
+                   for topic, value, key, partition, headers in out]
+        await asyncio.gather(*futures)
+
+    await retrying(f"publishing {what}", send)
+
+
+def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
+    """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
+    headers = [
+        ("source_topic", message.topic.encode()),
+        ("source_partition", str(message.partition).encode()),
+        ("source_offset", str(message.offset).encode()),
+        ("encoding", encoding_of(message.value).encode()),
+        ("reason", exc.reason.encode()),
+        ("rule", exc.rule.encode()),
+        ("failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    if exc.path:
+        headers.append(("field_path", exc.path.encode()))
+    return headers
+
+
+def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:
+    """The DLQ record of an input message: its original bytes and key, the reason in headers."""
+    return (dlq_topic, message.value, message.key, None, dlq_headers(exc, message))
+
+
+class OutputProducer(Service):
+    """The worker's producer for every output topic and the DLQ (large batches, acks=all)."""
+
+    def __init__(self, bootstrap: str, max_request_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bootstrap = bootstrap
+        self.max_request_size = max_request_size
+        self.producer: AIOKafkaProducer | None = None
+
+    def get(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            raise RuntimeError("the output producer is not started")
+        return self.producer
+
+    async def on_start(self) -> None:
+        self.producer = AIOKafkaProducer(
+            **aiokafka_options(),
+            bootstrap_servers=self.bootstrap,
+            client_id="lethe-output",
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=30_000,
+            max_request_size=self.max_request_size,
+        )
+        await self.producer.start()
+
+    async def on_stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.flush()
+            await self.producer.stop()

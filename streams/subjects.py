@@ -1,0 +1,54 @@
+"""The per-subject state of one worker, as one object an input batch is handed (docs/architecture.md).
+
+An input batch needs, for each of its subjects, the secret its pseudonyms are keyed with and the
+outputs its records must not reach (consent, restriction, objection, quarantine); it leaves new
+secrets and retention deadlines behind. :class:`SubjectState` answers the first from the stores
+the worker owns and keeps the second, so that ``processors`` is entered once per batch and no
+callable reaches back into ``streams/`` mid-batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from processors.pipeline import BatchResult
+from streams.consent import ConsentStore
+from streams.ingest import SecretStore
+from streams.requests import RequestStore
+from streams.retention import Retention
+
+
+class SubjectState:
+    def __init__(self, secrets: SecretStore, retention: Retention | None = None,
+                 requests: RequestStore | None = None, consent: ConsentStore | None = None) -> None:
+        self.secrets, self.retention, self.requests, self.consent = secrets, retention, requests, consent
+
+    def secret(self, subject: str, partition: int) -> bytes | None:
+        return self.secrets.secret_of(subject, partition)
+
+    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+        gates: dict[str, str] | None = None
+        if self.requests is not None and self.requests.gating:
+            gates = self.requests.blocked({subject: partition}).get(subject)
+        if self.consent is not None:
+            refused = self.consent.gates(subject)
+            if refused:
+                gates = dict(gates or {})
+                for output, reason in refused.items():
+                    gates.setdefault(output, reason)   # a request's reason comes first
+        return gates
+
+    def absorb(self, result: BatchResult) -> bool:
+        """Keep the batch's new secrets and deadlines; True if there is anything to flush."""
+        for partition, subject, secret in result.new_secrets:
+            self.secrets.add(partition, subject, secret)
+        changed = bool(result.new_secrets)
+        if result.timers and self.retention is not None:
+            changed |= self.retention.schedule_timers(result.timers) > 0
+        return changed
+
+    async def flush(self) -> None:
+        """Write what the batches staged (secrets, then deadlines) and wait for the broker to have it."""
+        await self.secrets.flush()
+        if self.retention is not None:
+            await self.retention.timers.flush()
