@@ -13,13 +13,9 @@ import subprocess
 import time
 from types import TracebackType
 
-from processors.errors import LetheError
+from streams.exceptions import BrokerError
 
 log = logging.getLogger(__name__)
-
-
-class BrokerError(LetheError):
-    """The embedded broker could not be started."""
 
 
 def free_port() -> int:

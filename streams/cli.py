@@ -421,11 +421,12 @@ def cmd_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
-    from streams.topics import ensure_topics
+    from streams.topics import provision
 
     settings = Settings.from_env()
-    created = ensure_topics(settings, _bootstrap())
-    print(f"lethe: {len(created)} topic(s) created, {len(settings.topics.all()) - len(created)} already existed")
+    created, existing = provision(settings, _bootstrap())
+    print(f"lethe: {len(created)} topic(s) created, {len(existing)} already existed "
+          f"({len(created) + len(existing)} in all)")
     return 0
 
 

@@ -22,12 +22,13 @@ from processors.retention import audit_record
 from streams.changelog import PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
 
 
 def consent_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-consent-changelog"
+    return changelog_name(settings, "consent")
 
 
 class ConsentStore(PartitionedState):

@@ -29,12 +29,13 @@ from streams.changelog import PartitionedState
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
 
 
 def changelog_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-subject-secrets-changelog"
+    return changelog_name(settings, "secrets")
 
 
 class SecretStore(PartitionedState):

@@ -42,6 +42,7 @@ from streams.ingest import SecretStore
 from streams.metrics import Metrics
 from streams.retention import HoldStore, TimerStore
 from streams.settings import Settings
+from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ GATING = {"restrict": "restrict", "object": "object", "minor_flag": "quarantine"
 
 
 def requests_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-requests-changelog"
+    return changelog_name(settings, "requests")
 
 
 class RequestStore(PartitionedState):

@@ -48,6 +48,7 @@ from processors.timers import TimerIndex
 from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
+from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ FIRE_LIMIT = 5_000   # timers fired per tick at most; the rest fire on the next 
 
 
 def timers_topic(settings: Settings) -> str:
-    return f"{settings.app_id}-retention-timers-changelog"
+    return changelog_name(settings, "timers")
 
 
 class Index(Protocol):

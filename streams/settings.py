@@ -36,15 +36,6 @@ class Topics:
     def dlq(self) -> str:
         return self.name("dlq.v1")
 
-    def all(self) -> list[str]:
-        return [self.name(t) for t in ALL_TOPICS]
-
-
-ALL_TOPICS = (
-    "orders.v1", "logs.v1", "consent.v1", "privacy-requests.v1", "legal-holds.v1",
-    "orders.anonymized.v1", "logs.anonymized.v1",
-    "lifecycle.commands.v1", "lifecycle.acks.v1", "privacy.audit.v1", "privacy.exports.v1", "dlq.v1",
-)
 
 
 @dataclass(frozen=True)

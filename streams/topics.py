@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from processors.errors import LetheError
+from streams.exceptions import TopicError
 from streams.kafka import kafka_python_options
-from streams.settings import ALL_TOPICS, Settings
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class TopicError(LetheError):
-    """Topics could not be listed or created."""
 
 
 def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
@@ -38,57 +36,106 @@ def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
 
 DAY_MS = 86_400_000
 FOREVER = {"retention.ms": "-1"}
+WEEK = {"retention.ms": str(7 * DAY_MS)}
+MONTH = {"retention.ms": str(30 * DAY_MS)}
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One Lethe topic: its canonical name (a deployment may prefix it), role, schema and config."""
+
+    name: str
+    role: str            # input | output | lifecycle | audit | dlq | changelog
+    schema: str | None   # schemas/<schema>.avsc describes its records (None: internal state)
+    config: Mapping[str, str]
+
+
+# The one topic table: every topic list, changelog name and topic config is derived from it.
 # Retention of each topic (docs/operations.md). Raw input holds personal data: kept a week, long
 # enough to replay after an outage, then gone. Topics Lethe replays to rebuild state (holds,
-# consents, requests) and the audit trail are kept; compacted changelogs are created below.
-TOPIC_CONFIGS: dict[str, dict[str, str]] = {
-    "orders.v1": {"retention.ms": str(7 * DAY_MS)},
-    "logs.v1": {"retention.ms": str(7 * DAY_MS)},
-    "consent.v1": FOREVER,
-    "privacy-requests.v1": {"retention.ms": str(30 * DAY_MS)},   # rectify values: not kept; state is in the changelog
-    "legal-holds.v1": FOREVER,
-    "orders.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
-    "logs.anonymized.v1": {"retention.ms": str(30 * DAY_MS)},
-    "lifecycle.commands.v1": {"retention.ms": str(30 * DAY_MS)},
-    "lifecycle.acks.v1": {"retention.ms": str(30 * DAY_MS)},
-    "privacy.audit.v1": FOREVER,
-    "privacy.exports.v1": {"retention.ms": str(7 * DAY_MS)},
-    "dlq.v1": {"retention.ms": str(14 * DAY_MS)},
+# consents) and the audit trail are kept; changelogs are compacted.
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec("orders.v1", "input", "orders.v1", WEEK),
+    TopicSpec("logs.v1", "input", "logs.v1", WEEK),
+    TopicSpec("consent.v1", "input", "consent.v1", FOREVER),
+    # rectify values: not kept; a request's state is in its changelog
+    TopicSpec("privacy-requests.v1", "input", "privacy-requests.v1", MONTH),
+    TopicSpec("legal-holds.v1", "input", "legal-holds.v1", FOREVER),
+    TopicSpec("orders.anonymized.v1", "output", "orders.anonymized.v1", MONTH),
+    TopicSpec("logs.anonymized.v1", "output", "logs.anonymized.v1", MONTH),
+    TopicSpec("lifecycle.commands.v1", "lifecycle", "lifecycle.commands.v1", MONTH),
+    TopicSpec("lifecycle.acks.v1", "lifecycle", "lifecycle.acks.v1", MONTH),
+    TopicSpec("privacy.audit.v1", "audit", "privacy.audit.v1", FOREVER),
+    TopicSpec("privacy.exports.v1", "lifecycle", "privacy.exports.v1", WEEK),
+    TopicSpec("dlq.v1", "dlq", "dlq.v1", {"retention.ms": str(14 * DAY_MS)}),
+)
+# State a worker owns per partition, named "<app id>-<name>" (streams/changelog.py restores them).
+CHANGELOGS: dict[str, TopicSpec] = {
+    # a shredded secret's old record must really go: compaction within a week at the latest
+    "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, {
+        **COMPACTED, "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
+        "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}),
+    "timers": TopicSpec("retention-timers-changelog", "changelog", None, COMPACTED),   # a tombstone once fired
+    "requests": TopicSpec("requests-changelog", "changelog", None, COMPACTED),
+    "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
 }
+BY_NAME = {spec.name: spec for spec in TOPICS}
+ALL_TOPICS = tuple(spec.name for spec in TOPICS)
+TOPIC_CONFIGS: dict[str, dict[str, str]] = {spec.name: dict(spec.config) for spec in TOPICS}
+
+
+def changelog_name(settings: Settings, kind: str) -> str:
+    """The changelog topic of one kind of partition state (``secrets``, ``timers``, ...)."""
+    return f"{settings.app_id}-{CHANGELOGS[kind].name}"
+
+
+def topic_table(settings: Settings, outputs: Iterable[str] = ()) -> dict[str, TopicSpec]:
+    """Every topic a deployment needs, by its real name: the table, the changelogs, and each policy
+    output (``outputs``: canonical names) that the table does not know, as an anonymized output."""
+    table = {settings.topics.name(spec.name): spec for spec in TOPICS}
+    for output in outputs:
+        if output not in BY_NAME:
+            table[settings.topics.name(output)] = TopicSpec(output, "output", output, MONTH)
+    for kind in CHANGELOGS:
+        table[changelog_name(settings, kind)] = CHANGELOGS[kind]
+    return table
+
+
+def policy_outputs(settings: Settings) -> list[str]:
+    """The output topics the deployment's policy declares (already checked at start-up)."""
+    from processors.policy import load_policy
+
+    return [output.topic for output in load_policy(settings.policy_path).outputs.values()]
 
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
-    """Create every missing Lethe topic; return the names created."""
+    """Create every missing Lethe topic (the table, the changelogs, the policy's outputs); return those created."""
+    return provision(settings, bootstrap)[0]
+
+
+def provision(settings: Settings, bootstrap: str) -> tuple[list[str], list[str]]:
+    """Create every missing Lethe topic; return (the names created, the names that already existed)."""
+    table = topic_table(settings, policy_outputs(settings))
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())
-        configs = {settings.topics.name(topic): dict(TOPIC_CONFIGS[topic]) for topic in ALL_TOPICS}
-        if True:
-            # the subject secrets: compacted, partitioned like the input (see streams/ingest.py);
-            # a shredded secret's old record must really go: compaction within a week at the latest
-            configs[f"{settings.app_id}-subject-secrets-changelog"] = {
-                "cleanup.policy": "compact", "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
-                "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}
-            # retention deadlines: compacted, a tombstone once fired (streams/retention.py)
-            configs[f"{settings.app_id}-retention-timers-changelog"] = {"cleanup.policy": "compact"}
-            # rights requests and their progress (streams/requests.py)
-            configs[f"{settings.app_id}-requests-changelog"] = {"cleanup.policy": "compact"}
-            configs[f"{settings.app_id}-consent-changelog"] = {"cleanup.policy": "compact"}
-        created = []
-        for name, config in configs.items():
+        created, found = [], []
+        for name, spec in table.items():
             if name in existing:
+                found.append(name)
                 continue
             try:
                 admin.create_topics([NewTopic(name, settings.partitions, settings.replication_factor,
-                                              topic_configs=config)])
+                                              topic_configs=dict(spec.config))])
                 created.append(name)
             except TopicAlreadyExistsError:
-                pass
+                found.append(name)
             except KafkaError as exc:
                 raise TopicError(f"cannot create topic {name}: {exc}") from None
         if created:
             log.info("created %d topics with %d partitions: %s", len(created), settings.partitions,
                      ", ".join(created))
-        return created
+        return created, found
     finally:
         admin.close()

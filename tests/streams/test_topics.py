@@ -8,8 +8,8 @@ import pytest
 from support import unique_prefix
 
 from streams.broker import EmbeddedBroker
-from streams.settings import ALL_TOPICS, Settings
-from streams.topics import TOPIC_CONFIGS, admin_client, ensure_topics
+from streams.settings import Settings
+from streams.topics import ALL_TOPICS, BY_NAME, TOPIC_CONFIGS, admin_client, ensure_topics, topic_table
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +40,13 @@ def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBr
         # empty), so the retention and compaction settings are checked in TOPIC_CONFIGS above
     finally:
         admin.close()
+
+
+def test_a_policy_output_the_table_does_not_know_gets_its_topic(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p.", "LETHE_APP_ID": "app", "LETHE_DATA_DIR": str(tmp_path)})
+    table = topic_table(settings, ["orders.anonymized.v1", "partners.logistics.v1"])
+    assert table["p.partners.logistics.v1"].role == "output"
+    assert table["p.orders.anonymized.v1"] is BY_NAME["orders.anonymized.v1"]
+    assert {n for n, spec in table.items() if spec.role == "changelog"} == {
+        f"app-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests", "consent")}
+    assert all(spec.config for spec in table.values())   # every topic has a retention or compaction decision

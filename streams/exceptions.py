@@ -1,0 +1,30 @@
+"""Every error ``streams/`` raises on purpose, under one root (:class:`LetheError`).
+
+The pure errors (bad settings, policy, schema or record) live in ``processors/errors.py`` because
+``processors/`` may not import ``streams/``; they are re-exported here so that I/O code and the
+CLI import errors from one place. Messages name the setting, topic, store or rule, never a value.
+"""
+
+from __future__ import annotations
+
+from processors.errors import ConfigError, InvalidRecord, LetheError, PolicyError, SchemaError
+
+
+class BrokerError(LetheError):
+    """The embedded broker could not be started."""
+
+
+class TopicError(LetheError):
+    """Topics could not be listed or created."""
+
+
+class StoreError(LetheError):
+    """A store database cannot be used (unknown URL scheme, no answer, missing driver)."""
+
+
+class UsageError(LetheError):
+    """A command was called with arguments it cannot act on."""
+
+
+__all__ = ["BrokerError", "ConfigError", "InvalidRecord", "LetheError", "PolicyError", "SchemaError", "StoreError",
+           "TopicError", "UsageError"]
