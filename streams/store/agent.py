@@ -20,8 +20,6 @@ from typing import Any
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from sqlalchemy import create_engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from processors.errors import LetheError
 from processors.retention import FAMILIES, parse_time
@@ -29,8 +27,9 @@ from streams.changelog import chunked
 from streams.client import group_consumer, stop_flag
 from streams.kafka import kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
+from streams.outputs import Backoff, retrying_blocking
 from streams.settings import Settings
-from streams.store.apply import apply_command, export_rows, prepare
+from streams.store.base import StoreAdapter, StoreUnavailable, open_store
 from streams.store.mapping import load_mapping
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,8 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     mapping = load_mapping(mapping_path)
     if settings.bootstrap_servers is None:
         raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
-    engine = create_engine(settings.store_url)
-    _wait_for_database(engine, settings.store_url)
+    store = open_store(settings.store_url, mapping)
+    _wait_for_database(store)
     metrics = Metrics(worker=False)
     commands, oldest = store_agent_metrics(metrics)
     in_hand: list[float] = []   # issue time of the command being applied
@@ -69,7 +68,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                     if stopping:
                         return 0   # nothing of this batch is committed; it is applied again
                     in_hand[:] = [_issued_at(record.value) or time.time()]
-                    ack = _handle(engine, mapping, record.value, stopping,
+                    ack = _handle(store, record.value, stopping,
                                   _publisher(producer, exports_topic, record.key, record.partition), metrics.beat,
                                   _failure_reporter(producer, acks_topic, record.key, record.partition, commands,
                                                     mapping.store))
@@ -86,11 +85,11 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     finally:
         consumer.close()
         producer.close()
-        engine.dispose()
+        store.close()
     return 0
 
 
-def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
+def _handle(store: StoreAdapter, raw: bytes | None, stopping: list[bool],
             publish_export: Callable[[bytes], Any], beat: Callable[[], None] = lambda: None,
             report_failure: Callable[[dict[str, Any], str], None] = lambda ack, action: None) -> dict[str, Any] | None:
     try:
@@ -102,26 +101,25 @@ def _handle(engine: Any, mapping: Any, raw: bytes | None, stopping: list[bool],
                     and command["selector"]["family"] in FAMILIES)
     except (ValueError, KeyError, TypeError):
         readable = False
+    mapping = store.mapping
     if not readable:
         return {"command_id": "unreadable", "store": mapping.store, "status": "failed", "rows_affected": 0,
                 "acked_at": datetime.now(UTC).isoformat(), "error": "command is not a JSON lifecycle command",
                 "_action": "unknown"}
-    delay = 0.5
-    while True:
-        if action == "export":
-            ack = _export(engine, mapping, command, publish_export)
-        else:
-            ack = apply_command(engine, mapping, command)
-        if ack["status"] != "failed":
-            return {**ack, "_action": action}
-        if delay == 0.5:   # the first failure is acked as such (alerts see it); the retries are not
-            report_failure(ack, action)
-        log.warning("command %s failed on %s (%s); retrying in %.1fs", command_id, mapping.store, ack["error"], delay)
-        if stopping:
-            return None
+    last: list[dict[str, Any]] = []
+
+    def attempt() -> dict[str, Any] | None:
+        ack = _export(store, command, publish_export) if action == "export" else store.apply(command)
+        last[:] = [ack]
+        return {**ack, "_action": action} if ack["status"] != "failed" else None
+
+    def failed(attempt_number: int) -> None:
+        if attempt_number == 1:   # the first failure is acked as such (alerts see it); the retries are not
+            report_failure(last[0], action)
+        log.warning("command %s failed on %s (%s)", command_id, mapping.store, last[0]["error"])
         beat()   # retrying with backoff is alive, not stuck
-        time.sleep(delay)
-        delay = min(delay * 2, 30.0)
+
+    return retrying_blocking(f"applying a command on {mapping.store}", attempt, lambda: bool(stopping), failed)
 
 
 def _failure_reporter(producer: KafkaProducer, topic: str, key: bytes | None, partition: int, counter: Any,
@@ -141,13 +139,14 @@ def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition
     return publish
 
 
-def _export(engine: Any, mapping: Any, command: dict[str, Any], publish: Callable[[bytes], Any]) -> dict[str, Any]:
+def _export(store: StoreAdapter, command: dict[str, Any], publish: Callable[[bytes], Any]) -> dict[str, Any]:
     """Read the subject's rows and publish them as an export part; the ack counts the rows."""
+    mapping = store.mapping
     base = {"command_id": command["command_id"], "store": mapping.store, "acked_at": datetime.now(UTC).isoformat()}
     try:
-        rows = export_rows(engine, mapping, command)
-    except SQLAlchemyError as exc:
-        return {**base, "status": "failed", "rows_affected": 0, "error": f"database error ({type(exc).__name__})"}
+        rows = store.export_rows(command)
+    except StoreUnavailable as exc:
+        return {**base, "status": "failed", "rows_affected": 0, "error": str(exc)}
     pieces = chunked(rows, lambda row: len(json.dumps(row, ensure_ascii=False)))   # each under the size limit
     for n, piece in enumerate(pieces):
         part = {"request_id": command["rule"], "subject": command["subject"], "source": mapping.store,
@@ -164,16 +163,16 @@ def _issued_at(raw: bytes | None) -> float | None:
         return None
 
 
-def _wait_for_database(engine: Any, url: str, timeout: float = 60.0) -> None:
+def _wait_for_database(store: StoreAdapter, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
+
+    def ready() -> bool | None:
         try:
-            prepare(engine)
-            return
-        except SQLAlchemyError as exc:
+            store.prepare()
+            return True
+        except StoreUnavailable as exc:
             if time.monotonic() > deadline:
-                raise LetheError(f"the store database does not answer ({type(exc).__name__}); "
-                                 "check LETHE_STORE_URL") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                raise StoreUnavailable(f"{exc}; check LETHE_STORE_URL") from None
+            return None
+
+    retrying_blocking("reaching the store database", ready, lambda: False, backoff=Backoff(0.5, 5.0))
