@@ -20,10 +20,11 @@ from aiokafka import AIOKafkaProducer
 from mode import Service
 
 from processors.decode import Limits
+from processors.inputs import Inputs
 from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
 from processors.pseudonym import new_subject_secret
-from processors.retention import RetentionPlan
+from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
 from streams.handler import BatchHandler, TopicHandler
@@ -138,8 +139,8 @@ class Lethe:
     services: list[Service]
 
 
-def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline]]:
-    """Load the policy and schemas and compile every plan: all configuration errors surface here."""
+def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline], Inputs]:
+    """Load the policy and schemas, compile every plan and decoder: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
     limits = Limits(max_record_bytes=settings.max_record_bytes)
@@ -147,12 +148,12 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     return policy, {
         source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding)
         for source in SOURCES
-    }
+    }, Inputs(catalog, limits)
 
 
 def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None) -> Lethe:
     metrics = metrics or Metrics()
-    policy, pipelines = build_pipelines(settings)
+    policy, pipelines, inputs = build_pipelines(settings)
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
@@ -193,14 +194,14 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
 
         store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
         timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
-        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics, inputs=inputs)
         retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics)
         request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
         consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                                {o.topic: o.consent for o in policy.outputs.values()})
         requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
                             {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
-                            retention.ack)
+                            retention.ack, inputs=inputs)
 
         async def every_second() -> None:
             await requests.tick()
@@ -230,9 +231,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         }
         holds_topic = settings.topics.name("legal-holds.v1")
         hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
-                                   requests.resume)
+                                   requests.resume, inputs=inputs)
         consent_input = settings.topics.name("consent.v1")
-        consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics)
+        consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics,
+                                         inputs=inputs)
         for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
                              ("privacy-requests.v1", requests.handle_requests),
                              ("lifecycle.acks.v1", requests.handle_acks)):

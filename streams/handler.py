@@ -21,7 +21,8 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from processors.decode import encoding_of
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, Decoded, TopicPipeline
-from processors.retention import audit_record
+from processors.records import audit_record
+from processors.records import dlq_headers as dlq_envelope
 from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,9 @@ DLQ_TRUNCATE_BYTES = 900_000
 
 def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
     """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
-    encoding = encoding_of(message.value)
-    headers = [
-        ("source_topic", message.topic.encode()),
-        ("source_partition", str(message.partition).encode()),
-        ("source_offset", str(message.offset).encode()),
-        ("encoding", encoding.encode()),
-        ("reason", exc.reason.encode()),
-        ("rule", exc.rule.encode()),
-        ("failed_at", datetime.now(UTC).isoformat().encode()),
-    ]
-    if exc.path:
-        headers.append(("field_path", exc.path.encode()))
-    return headers
+    return dlq_envelope(source_topic=message.topic, partition=message.partition, offset=message.offset,
+                        encoding=encoding_of(message.value), reason=exc.reason, rule=exc.rule, path=exc.path,
+                        failed_at=datetime.now(UTC))
 
 
 def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
