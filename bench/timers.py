@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processors.retention import Timer, iso
+from processors.retention.timers import Timer
+from processors.time import iso
 from processors.timers import TimerIndex
 
 BASE = 1.9e9          # deadlines in 2030, epoch seconds, like real ones
@@ -409,8 +410,10 @@ async def durable_run(kind: str, n: int, share: float, steady: int, bootstrap: s
                       settings: Any) -> Durable:
     from aiokafka import AIOKafkaProducer
 
+    from processors.inputs import Inputs
     from processors.policy import load_policy
-    from processors.retention import RetentionPlan
+    from processors.retention.timers import RetentionPlan
+    from processors.schemas import SchemaCatalog
     from streams.metrics import Metrics
     from streams.retention import (
         FIRE_LIMIT,
@@ -437,7 +440,8 @@ async def durable_run(kind: str, n: int, share: float, steady: int, bootstrap: s
         # (a) schedule ------------------------------------------------------------------------
         metrics = Metrics()
         timers = TimerStore(bootstrap, timers_topic(settings), metrics, new_index)
-        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics,
+                          inputs=Inputs(SchemaCatalog.load(settings.schemas_dir)))
         await timers.start()
         await holds.restore(set(partitions))
         await timers.restore(set(partitions))
@@ -474,7 +478,8 @@ async def durable_run(kind: str, n: int, share: float, steady: int, bootstrap: s
         tap = LatenessTap(metrics.firing_lateness)
         metrics.firing_lateness = tap  # type: ignore[assignment]   # observe() is all Retention calls
         timers = TimerStore(bootstrap, timers_topic(settings), metrics, new_index)
-        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics,
+                          inputs=Inputs(SchemaCatalog.load(settings.schemas_dir)))
         await timers.start()
         await holds.restore(set(partitions))
         started = time.perf_counter()

@@ -23,10 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from processors.errors import InvalidRecord, PolicyError
-from processors.retention import parse_event_time, parse_time
+from processors.errors import PolicyError
+from processors.time import parse_time
 
 PURPOSES = ("analytics", "personalization", "marketing", "location", "third_party_sharing",
             "cookies_analytics", "cookies_advertising")
@@ -92,32 +90,6 @@ class ConsentEvent:
     granted: bool
     policy_version: str
     source: str
-
-
-def parse_consent(raw: bytes | None) -> ConsentEvent:
-    """Read a consent.v1 event (JSON); InvalidRecord (never quoting a value) if it is not one."""
-    try:
-        event = orjson.loads(raw or b"")
-    except orjson.JSONDecodeError:
-        raise InvalidRecord("json", "consent event is not valid JSON") from None
-    if not isinstance(event, dict):
-        raise InvalidRecord("type", "consent event must be a JSON object")
-    for name in ("event_id", "customer_id", "occurred_at", "policy_version"):
-        if not isinstance(event.get(name), str) or not event[name]:
-            raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
-    if event.get("purpose") not in PURPOSES:
-        raise InvalidRecord("enum", f"field purpose must be one of {', '.join(PURPOSES)}", "purpose")
-    if event.get("source") not in SOURCES:
-        raise InvalidRecord("enum", f"field source must be one of {', '.join(SOURCES)}", "source")
-    if not isinstance(event.get("granted"), bool):
-        raise InvalidRecord("type", "field granted must be true or false", "granted")
-    try:
-        parse_event_time(event["occurred_at"])
-    except ValueError:
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset",
-                            "occurred_at") from None
-    return ConsentEvent(event["event_id"], event["occurred_at"], event["customer_id"], event["purpose"],
-                        event["granted"], event["policy_version"], event["source"])
 
 
 def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[dict[str, Any], bool]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError
-from processors.retention import RetentionRule, parse_retention
+from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
 
 CATEGORIES = (

@@ -17,18 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
-from processors.errors import InvalidRecord, PolicyError
-from processors.retention import (
-    FAMILIES,
-    LETHE_NAMESPACE,
-    audit_record,
-    iso,
-    parse_duration,
-    parse_event_time,
-    parse_time,
-)
+from processors.errors import PolicyError
+from processors.ids import LETHE_NAMESPACE
+from processors.records import audit_record, lifecycle_command
+from processors.retention.rules import parse_duration
+from processors.retention.timers import FAMILIES
+from processors.time import iso, parse_time
 
 REQUEST_TYPES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
                  "minor_flag")
@@ -36,7 +30,8 @@ CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
 # statuses of a request; open = received, in_progress or overdue
 STATUSES = ("received", "in_progress", "completed", "overdue", "failed")
 OPEN = ("received", "in_progress", "overdue")
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# request ids and store names
+IDENTIFIER = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,8 @@ def parse_rights(raw: Any, origin: str) -> Rights:
     if extra:
         raise PolicyError(f"policy {origin}: [rights]: unknown key(s) {', '.join(sorted(extra))}")
     stores = raw.get("stores", ["shop-db"])
-    if not isinstance(stores, list) or not stores or not all(isinstance(s, str) and _ID.fullmatch(s) for s in stores):
+    if (not isinstance(stores, list) or not stores
+            or not all(isinstance(s, str) and IDENTIFIER.fullmatch(s) for s in stores)):
         raise fail("stores must list the store agents' names (letters, digits, . _ : -)")
     days = raw.get("deadline_days", 20)
     if type(days) is not int or not 1 <= days <= 366:
@@ -99,35 +95,6 @@ class Request:
         return parse_time(self.occurred_at)
 
 
-def parse_request(raw: bytes | None) -> Request:
-    """Read a privacy-requests.v1 event; InvalidRecord (never quoting a value) if it is not one."""
-    try:
-        event = orjson.loads(raw or b"")
-    except orjson.JSONDecodeError:
-        raise InvalidRecord("json", "request is not valid JSON") from None
-    if not isinstance(event, dict):
-        raise InvalidRecord("type", "request must be a JSON object")
-    for name in ("request_id", "customer_id", "occurred_at"):
-        if not isinstance(event.get(name), str) or not event[name]:
-            raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
-    if not _ID.fullmatch(event["request_id"]):
-        raise InvalidRecord("format", "field request_id must be 1-128 letters, digits or . _ : -", "request_id")
-    if event.get("type") not in REQUEST_TYPES:
-        raise InvalidRecord("enum", f"field type must be one of {', '.join(REQUEST_TYPES)}", "type")
-    if event.get("channel") not in CHANNELS:
-        raise InvalidRecord("enum", f"field channel must be one of {', '.join(CHANNELS)}", "channel")
-    details = event.get("details", {})
-    if not isinstance(details, dict) or not all(isinstance(v, str) for v in details.values()):
-        raise InvalidRecord("type", "field details must map names to strings", "details")
-    try:
-        parse_event_time(event["occurred_at"])
-    except ValueError:
-        raise InvalidRecord("format", "field occurred_at must be an RFC 3339 time with an offset",
-                            "occurred_at") from None
-    return Request(event["request_id"], event["type"], event["customer_id"], event["occurred_at"],
-                   event["channel"], dict(details))
-
-
 def request_command_id(request_id: str, family: str, action: str) -> str:
     return str(uuid.uuid5(LETHE_NAMESPACE, f"request:{request_id}:{action}:{family}"))
 
@@ -136,12 +103,10 @@ def per_family(request: Request, action: str, now: float, due: float, id_tag: st
                categories: tuple[str, ...] | list[str] = (), updates: dict[str, str] | None = None,
                ) -> list[dict[str, Any]]:
     """One ``action`` command per family for the request's subject (every record of it in the family)."""
-    return [{
-        "command_id": request_command_id(request.request_id, family, id_tag or action), "issued_at": iso(now),
-        "action": action, "subject": request.subject, "selector": {"family": family, "record_key": None},
-        "categories": list(categories), "fields": [], "updates": dict(updates or {}), "rule": request.request_id,
-        "cause": "request", "due_at": iso(due),
-    } for family in FAMILIES]
+    return [lifecycle_command(request_command_id(request.request_id, family, id_tag or action), action,
+                              request.subject, family, None, issued_at=now, due_at=due, rule=request.request_id,
+                              cause="request", categories=categories, updates=updates)
+            for family in FAMILIES]
 
 
 def erase_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:

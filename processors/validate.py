@@ -97,8 +97,8 @@ class _Compiler:
                         raise InvalidRecord("type", "expected a string")
                     if len(v) > 64:
                         raise InvalidRecord("format.timestamp", "timestamp too long")
-                    try:
-                        parsed = datetime.fromisoformat(v)
+                    try:   # RFC 3339 allows a lower-case z; datetime does not
+                        parsed = datetime.fromisoformat(v[:-1] + "Z" if v[-1:] == "z" else v)
                     except ValueError:
                         raise InvalidRecord("format.timestamp", "not an RFC 3339 timestamp") from None
                     if parsed.tzinfo is None:

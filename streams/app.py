@@ -20,9 +20,10 @@ import faust
 from mode import Service
 
 from processors.decode import Limits
+from processors.inputs import Inputs
 from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
-from processors.retention import RetentionPlan
+from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
 from streams.handler import BatchHandler, TopicHandler
@@ -106,7 +107,7 @@ class Lethe:
     services: list[Service]
 
 
-def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline]]:
+def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline], Inputs]:
     """Load the policy and schemas and compile every plan: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
@@ -116,7 +117,7 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     return policy, {
         source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention)
         for source in SOURCES
-    }
+    }, Inputs(catalog, limits)
 
 
 def _host_app(settings: Settings, bootstrap: str) -> faust.App:
@@ -144,7 +145,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
                clock: Callable[[], float] = time.time) -> Lethe:
     """Build a worker; ``clock`` (epoch seconds) decides deadlines, request due dates and audit times."""
     metrics = metrics or Metrics()
-    policy, pipelines = build_pipelines(settings)
+    policy, pipelines, inputs = build_pipelines(settings)
     app = _host_app(settings, bootstrap)
     # a DLQ record carries the original bytes plus headers, so allow the largest input and then some
     output = OutputProducer(bootstrap, max_request_size=max(settings.max_record_bytes * 8, 16 * 1_048_576))
@@ -157,14 +158,14 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
 
     store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
     timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
-    holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics)
+    holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics, inputs=inputs)
     retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics, clock)
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()})
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
-                        retention.ack, clock)
+                        retention.ack, clock, inputs=inputs)
     subjects = SubjectState(store, retention, request_store, consent)
 
     async def every_second() -> None:
@@ -180,10 +181,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     }
     holds_topic = settings.topics.name("legal-holds.v1")
     hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
-                               requests.resume)
+                               requests.resume, inputs=inputs)
     consent_input = settings.topics.name("consent.v1")
     consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics,
-                                     clock)
+                                     clock, inputs=inputs)
     for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
                          ("privacy-requests.v1", requests.handle_requests),
                          ("lifecycle.acks.v1", requests.handle_acks)):

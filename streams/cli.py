@@ -9,10 +9,13 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from processors.errors import LetheError
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from processors.inputs import Inputs
 
 EPILOG = """environment:
   LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
@@ -244,7 +247,6 @@ def cmd_hold(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from processors.errors import InvalidRecord
-    from processors.retention import parse_hold
     from streams.client import publish
 
     if args.action == "release" and not args.hold_id:
@@ -255,16 +257,24 @@ def cmd_hold(args: argparse.Namespace) -> int:
              "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
              "order_id": args.order, "case_ref": args.case or "release"}
     value = json.dumps(event).encode()
-    try:
-        parse_hold(value)
-    except InvalidRecord as exc:
-        raise LetheError(f"not a valid hold: {exc.reason}") from None
     settings = Settings.from_env()
+    try:
+        _inputs(settings).hold(value)
+    except InvalidRecord as exc:
+        raise LetheError(f"not a valid hold: {exc}") from None
     topic = settings.topics.name("legal-holds.v1")
     publish(_bootstrap(), [(topic, args.customer.encode(), value)])
     print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
           f"({'order' if args.order else 'subject'} scope) on {topic}")
     return 0
+
+
+def _inputs(settings: Settings) -> Inputs:
+    """The decoders of the inputs the CLI publishes to, as the worker will read them."""
+    from processors.inputs import Inputs
+    from processors.schemas import SchemaCatalog
+
+    return Inputs(SchemaCatalog.load(settings.schemas_dir))
 
 
 def cmd_request(args: argparse.Namespace) -> int:
@@ -273,7 +283,7 @@ def cmd_request(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from processors.errors import InvalidRecord
-    from processors.rights import REQUEST_TYPES, parse_request
+    from processors.rights import REQUEST_TYPES
     from streams.client import publish
 
     settings = Settings.from_env()
@@ -319,9 +329,9 @@ def cmd_request(args: argparse.Namespace) -> int:
         event = events[0]
     value = json.dumps(event).encode()
     try:
-        request = parse_request(value)
+        request = _inputs(settings).request(value)
     except InvalidRecord as exc:
-        raise LetheError(f"not a valid request: {exc.reason}") from None
+        raise LetheError(f"not a valid request: {exc}") from None
     topic = settings.topics.name("privacy-requests.v1")
     publish(_bootstrap(), [(topic, request.subject.encode(), value)])
     print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
@@ -336,7 +346,7 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
     import time
     from datetime import UTC, datetime
 
-    from processors.retention import audit_record
+    from processors.records import audit_record
     from streams.client import publish, read
     from streams.requests import read_request_state
 

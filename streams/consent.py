@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from processors.consent import ConsentEvent, ConsentPolicy, apply_consent, gates_for, parse_consent
+from processors.consent import ConsentEvent, ConsentPolicy, apply_consent, gates_for
 from processors.errors import InvalidRecord
-from processors.retention import audit_record
+from processors.inputs import Inputs
+from processors.records import audit_record
 from streams.changelog import PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -112,8 +113,8 @@ class ConsentHandler:
 
     def __init__(self, topic: str, dlq_topic: str, audit_topic: str, store: ConsentStore,
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
+                 clock: Callable[[], float] = time.time, *, inputs: Inputs) -> None:
+        self.clock, self.inputs = clock, inputs
         self.topic, self.dlq_topic, self.audit_topic = topic, dlq_topic, audit_topic
         self.store, self.producer, self.metrics = store, producer, metrics
 
@@ -122,7 +123,7 @@ class ConsentHandler:
         out: list[tuple[str, bytes | None, bytes | None, int | None, Any]] = []
         for message in messages:
             try:
-                event = parse_consent(message.value)
+                event = self.inputs.consent(message.value)
             except InvalidRecord as exc:
                 out.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()

@@ -19,7 +19,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, TopicPipeline
-from processors.retention import audit_record
+from processors.records import audit_record
 from streams.metrics import Metrics
 from streams.outputs import dlq_headers, retrying
 

@@ -22,6 +22,7 @@ from mode import Service
 
 from processors.decode import encoding_of
 from processors.errors import InvalidRecord
+from processors.records import dlq_headers as dlq_envelope
 from streams.kafka import aiokafka_options
 
 log = logging.getLogger(__name__)
@@ -96,19 +97,10 @@ async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoi
 
 
 def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
-    """DLQ envelope headers (schemas/dlq.v1.avsc). Reason, rule and path never hold a value."""
-    headers = [
-        ("source_topic", message.topic.encode()),
-        ("source_partition", str(message.partition).encode()),
-        ("source_offset", str(message.offset).encode()),
-        ("encoding", encoding_of(message.value).encode()),
-        ("reason", exc.reason.encode()),
-        ("rule", exc.rule.encode()),
-        ("failed_at", datetime.now(UTC).isoformat().encode()),
-    ]
-    if exc.path:
-        headers.append(("field_path", exc.path.encode()))
-    return headers
+    """The DLQ envelope of an input message (processors/records.py builds it; never a value)."""
+    return dlq_envelope(source_topic=message.topic, partition=message.partition, offset=message.offset,
+                        encoding=encoding_of(message.value), reason=exc.reason, rule=exc.rule, path=exc.path,
+                        failed_at=datetime.now(UTC))
 
 
 def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 
 from processors.consent import PURPOSES, ConsentEvent
 from processors.errors import InvalidRecord
-from processors.retention import iso, parse_time
+from processors.inputs import Inputs
 from processors.rights import (
     OPEN,
     Request,
@@ -30,12 +30,12 @@ from processors.rights import (
     erase_commands,
     export_commands,
     new_state,
-    parse_request,
     rectify_commands,
     request_audit,
     waiting_for,
     withdrawal_commands,
 )
+from processors.time import iso, parse_time
 from streams.changelog import Outgoing, PartitionedState, chunked, dead_letter, publish_all
 from streams.consent import ConsentStore, consent_audit
 from streams.ingest import SecretStore
@@ -147,7 +147,8 @@ class Requests:
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
                  on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *, inputs: Inputs) -> None:
+        self.inputs = inputs   # decodes requests and acks (processors/inputs.py)
         self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds = timers, holds
@@ -190,7 +191,7 @@ class Requests:
 
     def _accept(self, message: Any, now: float, out: list[Outgoing]) -> bool:
         """Act on one request; True if it destroyed a secret. InvalidRecord if it is not a request."""
-        request = parse_request(message.value)
+        request = self.inputs.request(message.value)
         if self.store.find(request.request_id) is not None:
             return False   # a replay of a request already accepted
         state = new_state(request, self.rights, now)
@@ -419,10 +420,12 @@ class Requests:
         out: list[Any] = []
         for message in messages:
             try:
-                ack = orjson.loads(message.value or b"")
-                command_id, store, status = str(ack["command_id"]), str(ack["store"]), str(ack["status"])
-            except (orjson.JSONDecodeError, KeyError, TypeError):
+                ack = self.inputs.ack(message.value)
+            except InvalidRecord as exc:
+                out.append(dead_letter(self.dlq_topic, message, exc))
+                self.metrics.records_dead.labels(message.topic, exc.rule).inc()
                 continue
+            command_id, store, status = ack["command_id"], ack["store"], ack["status"]
             self.on_ack(command_id, store, status)
             found = self.store.by_command.get(command_id)
             if found is None:
@@ -438,7 +441,7 @@ class Requests:
             out.append(self._audit_out(state, partition, request_audit(
                 state, "ack", now, f"ack:{key}:{status}", {"command_id": command_id, "store": store,
                                                           "ack_status": status,
-                                                          "rows_affected": str(ack.get("rows_affected", 0))})))
+                                                          "rows_affected": str(ack["rows_affected"])})))
             if state["status"] in OPEN and not waiting_for(state):
                 state["status"], state["completed_at"] = "completed", iso(now)
                 took = now - parse_time(state["received_at"])

@@ -1,7 +1,7 @@
 """Retention timers, legal holds and lifecycle commands (policy section 3.1).
 
 Every valid order or log record under a retention rule gets a deadline (:class:`Timer`, see
-processors/retention.py). Deadlines live in :class:`TimerStore`, one timer index per input
+processors/retention/timers.py). Deadlines live in :class:`TimerStore`, one timer index per input
 partition this worker owns, backed by the compacted topic ``<app id>-retention-timers-changelog``
 (key: the timer id; value: the timer; a tombstone once it has fired) and restored on assignment,
 like the subject secrets. A new or moved deadline reaches the changelog before the input batch
@@ -33,17 +33,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.errors import InvalidRecord
-from processors.retention import (
-    Holds,
-    RetentionPlan,
-    Timer,
-    command_audit,
-    command_for,
-    held_audit,
-    hold_audit,
-    iso,
-    parse_hold,
-)
+from processors.inputs import Inputs
+from processors.records import command_audit, command_for, held_audit, hold_audit
+from processors.retention.holds import Holds
+from processors.retention.timers import RetentionPlan, Timer
+from processors.time import iso
 from processors.timers import TimerIndex
 from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
@@ -174,16 +168,16 @@ class HoldStore(PartitionedState):
 
     what = "legal holds"
 
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics, *, inputs: Inputs) -> None:
         super().__init__(bootstrap, topic, write=False)
-        self.metrics = metrics
+        self.metrics, self.inputs = metrics, inputs
         self.partitions: dict[int, Holds] = {}
 
     def load(self, partition: int, records: list[Any]) -> None:
         holds = self.partitions.setdefault(partition, Holds())
         for record in records:
             with contextlib.suppress(InvalidRecord):   # the HoldHandler dead-lettered it
-                holds.apply(parse_hold(record.value))
+                holds.apply(self.inputs.hold(record.value))
 
     def restored(self, partitions: list[int]) -> None:
         self.report()
@@ -341,7 +335,8 @@ class HoldHandler:
 
     def __init__(self, topic: str, dlq_topic: str, holds: HoldStore, retention: Retention,
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
-                 on_release: Callable[[str], Awaitable[None]] | None = None) -> None:
+                 on_release: Callable[[str], Awaitable[None]] | None = None, *, inputs: Inputs) -> None:
+        self.inputs = inputs
         self.on_release = on_release   # resumes the subject's erasures the hold suspended
         self.topic, self.dlq_topic = topic, dlq_topic
         self.holds, self.retention, self.producer, self.metrics = holds, retention, producer, metrics
@@ -353,7 +348,7 @@ class HoldHandler:
         releases: list[str] = []
         for message in messages:
             try:
-                hold = parse_hold(message.value)
+                hold = self.inputs.hold(message.value)
             except InvalidRecord as exc:
                 outputs.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()

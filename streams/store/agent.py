@@ -21,8 +21,12 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from processors.errors import LetheError
-from processors.retention import FAMILIES, parse_time
+from processors.decode import Limits
+from processors.errors import InvalidRecord, LetheError
+from processors.inputs import Inputs
+from processors.records import export_part, lifecycle_ack
+from processors.schemas import SchemaCatalog
+from processors.time import parse_time
 from streams.changelog import chunked
 from streams.client import group_consumer, stop_flag
 from streams.kafka import kafka_python_options
@@ -34,11 +38,10 @@ from streams.store.mapping import load_mapping
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("anonymize", "delete", "update", "export")
-
 
 def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     mapping = load_mapping(mapping_path)
+    inputs = Inputs(SchemaCatalog.load(settings.schemas_dir), Limits(max_record_bytes=settings.max_record_bytes))
     if settings.bootstrap_servers is None:
         raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
     store = open_store(settings.store_url, mapping)
@@ -67,8 +70,9 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                 for record in records:
                     if stopping:
                         return 0   # nothing of this batch is committed; it is applied again
-                    in_hand[:] = [_issued_at(record.value) or time.time()]
-                    ack = _handle(store, record.value, stopping,
+                    command = _decode(inputs, record.value)
+                    in_hand[:] = [_issued_at(command) or time.time()]
+                    ack = _handle(store, command, stopping,
                                   _publisher(producer, exports_topic, record.key, record.partition), metrics.beat,
                                   _failure_reporter(producer, acks_topic, record.key, record.partition, commands,
                                                     mapping.store))
@@ -89,23 +93,22 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     return 0
 
 
-def _handle(store: StoreAdapter, raw: bytes | None, stopping: list[bool],
+def _decode(inputs: Inputs, raw: bytes | None) -> dict[str, Any] | InvalidRecord:
+    """The command, or why it cannot be read (schemas/lifecycle.commands.v1.avsc, JSON or Avro)."""
+    try:
+        return inputs.command(raw)
+    except InvalidRecord as exc:
+        return exc
+
+
+def _handle(store: StoreAdapter, command: dict[str, Any] | InvalidRecord, stopping: list[bool],
             publish_export: Callable[[bytes], Any], beat: Callable[[], None] = lambda: None,
             report_failure: Callable[[dict[str, Any], str], None] = lambda ack, action: None) -> dict[str, Any] | None:
-    try:
-        command = json.loads(raw or b"")
-        command_id = command["command_id"]
-        action = command["action"]
-        # everything apply_command reads, so a malformed command is acked, not a crash loop
-        readable = (isinstance(command_id, str) and action in ACTIONS and isinstance(command["subject"], str)
-                    and command["selector"]["family"] in FAMILIES)
-    except (ValueError, KeyError, TypeError):
-        readable = False
     mapping = store.mapping
-    if not readable:
-        return {"command_id": "unreadable", "store": mapping.store, "status": "failed", "rows_affected": 0,
-                "acked_at": datetime.now(UTC).isoformat(), "error": "command is not a JSON lifecycle command",
-                "_action": "unknown"}
+    if isinstance(command, InvalidRecord):   # acked as failed, not a crash loop: it can never apply
+        return {**lifecycle_ack("unreadable", mapping.store, "failed", 0, datetime.now(UTC),
+                                f"command is not a lifecycle command: {command}"), "_action": "unknown"}
+    command_id, action = command["command_id"], command["action"]
     last: list[dict[str, Any]] = []
 
     def attempt() -> dict[str, Any] | None:
@@ -142,24 +145,26 @@ def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition
 def _export(store: StoreAdapter, command: dict[str, Any], publish: Callable[[bytes], Any]) -> dict[str, Any]:
     """Read the subject's rows and publish them as an export part; the ack counts the rows."""
     mapping = store.mapping
-    base = {"command_id": command["command_id"], "store": mapping.store, "acked_at": datetime.now(UTC).isoformat()}
+    acked_at = datetime.now(UTC)
     try:
         rows = store.export_rows(command)
     except StoreUnavailable as exc:
-        return {**base, "status": "failed", "rows_affected": 0, "error": str(exc)}
+        return lifecycle_ack(command["command_id"], mapping.store, "failed", 0, acked_at, str(exc))
     pieces = chunked(rows, lambda row: len(json.dumps(row, ensure_ascii=False)))   # each under the size limit
     for n, piece in enumerate(pieces):
-        part = {"request_id": command["rule"], "subject": command["subject"], "source": mapping.store,
-                "family": command["selector"]["family"], "created_at": base["acked_at"],
-                "document": json.dumps(piece, ensure_ascii=False), "chunk": n, "chunks": len(pieces)}
+        part = export_part(command["rule"], command["subject"], mapping.store, command["selector"]["family"],
+                           acked_at, json.dumps(piece, ensure_ascii=False), n, len(pieces))
         publish(json.dumps(part).encode())
-    return {**base, "status": "applied" if rows else "not_found", "rows_affected": len(rows), "error": None}
+    return lifecycle_ack(command["command_id"], mapping.store, "applied" if rows else "not_found", len(rows),
+                         acked_at)
 
 
-def _issued_at(raw: bytes | None) -> float | None:
+def _issued_at(command: dict[str, Any] | InvalidRecord) -> float | None:
+    if isinstance(command, InvalidRecord):
+        return None
     try:
-        return parse_time(json.loads(raw or b"")["issued_at"])
-    except (ValueError, KeyError, TypeError):
+        return parse_time(command["issued_at"])
+    except ValueError:
         return None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, colum
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from processors.records import lifecycle_ack
 from streams.store.mapping import StoreMapping
 
 metadata = MetaData()
@@ -122,5 +123,4 @@ def _plain(value: Any) -> Any:
 
 
 def _ack(mapping: StoreMapping, command_id: str, status: str, rows: int, error: str | None = None) -> dict[str, Any]:
-    return {"command_id": command_id, "store": mapping.store, "status": status, "rows_affected": rows,
-            "acked_at": datetime.now(UTC).isoformat(), "error": error}
+    return lifecycle_ack(command_id, mapping.store, status, rows, datetime.now(UTC), error)

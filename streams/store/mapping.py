@@ -19,7 +19,7 @@ from typing import Any
 
 from processors.errors import ConfigError
 from processors.policy import CATEGORIES
-from processors.retention import FAMILIES
+from processors.retention.timers import FAMILIES
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 

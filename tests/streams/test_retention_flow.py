@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 from support import Service, Worker, policy_with, unique_prefix, wait_for
 
-from processors.retention import parse_time
 from processors.sample import Traffic
+from processors.time import parse_time
 from streams.broker import EmbeddedBroker
 from streams.client import publish, read
 from streams.store.sink import logs, orders

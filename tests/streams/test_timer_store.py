@@ -16,7 +16,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from support import unique_prefix
 
-from processors.retention import Hold, RetentionPlan, Timer
+from processors.inputs import Inputs
+from processors.retention.holds import Hold
+from processors.retention.timers import RetentionPlan, Timer
+from processors.schemas import SchemaCatalog, default_schema_dir
 from streams.broker import EmbeddedBroker
 from streams.client import read
 from streams.metrics import Metrics
@@ -25,6 +28,8 @@ from streams.settings import Settings
 from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
+
+INPUTS = Inputs(SchemaCatalog.load(default_schema_dir()))
 
 
 class Crash(Exception):
@@ -50,7 +55,7 @@ async def scenario(bootstrap: str, settings: Settings) -> tuple[int, int]:
     plan = RetentionPlan({})
     try:
         first = CrashingTimers(bootstrap, timers_topic(settings), Metrics())
-        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), first.metrics)
+        holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), first.metrics, inputs=INPUTS)
         await first.start()
         await holds.restore({0, 1})
         await first.restore({0, 1})
@@ -109,7 +114,8 @@ def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Pa
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
         await producer.start()
         timers = TimerStore(broker.bootstrap, timers_topic(settings), Metrics())
-        holds = HoldStore(broker.bootstrap, settings.topics.name("legal-holds.v1"), timers.metrics)
+        holds = HoldStore(broker.bootstrap, settings.topics.name("legal-holds.v1"), timers.metrics,
+                          inputs=INPUTS)
         await timers.start()
         try:
             await holds.restore({0})
@@ -135,7 +141,7 @@ def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Pa
 
 
 def test_the_holds_named_for_a_timer_are_only_those_covering_it() -> None:
-    holds = HoldStore("unused:9092", "legal-holds.v1", Metrics())
+    holds = HoldStore("unused:9092", "legal-holds.v1", Metrics(), inputs=INPUTS)
     holds.load(0, [])
     for hold in (Hold("h-a", "place", "a", None, "C1", "2026-11-24T00:00:00Z"),
                  Hold("h-b", "place", "b", None, "C2", "2026-11-24T00:00:00Z"),
