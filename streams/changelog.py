@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from processors.chunks import CHUNK_BYTES, chunked  # noqa: F401  (re-exported: store agent, tests)
 from processors.errors import InvalidRecord
 from streams.kafka import aiokafka_options
 
@@ -153,20 +154,3 @@ def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:
     from streams.handler import dlq_headers
 
     return (dlq_topic, message.value, message.key, None, dlq_headers(exc, message))
-
-
-CHUNK_BYTES = 256 * 1024
-
-
-def chunked(items: list[Any], size_of: Callable[[Any], int], limit: int = CHUNK_BYTES) -> list[list[Any]]:
-    """``items`` in consecutive chunks of at most ``limit`` bytes each (at least one chunk, maybe empty)."""
-    chunks: list[list[Any]] = [[]]
-    size = 0
-    for item in items:
-        item_size = size_of(item)
-        if chunks[-1] and size + item_size > limit:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += item_size
-    return chunks

@@ -1,6 +1,7 @@
 """Data-subject requests (policy sections 5 and 8): the policy's [rights] section, request events,
-deadlines, the commands an erasure fans out to, and the request's state. Pure logic, no I/O; the
-partitioned state and the handling are in streams/requests.py.
+deadlines, the commands a request fans out to, and the request's state. Pure logic, no I/O; what
+each request type does is its own module beside this one (registered in ``REQUEST_TYPES``,
+processors/rights/__init__.py), and the partitioned state and the I/O are in streams/requests.py.
 
     [rights]
     stores = ["shop-db"]       # store agents that must ack an erasure before it is complete
@@ -30,7 +31,8 @@ from processors.retention import (
     parse_time,
 )
 
-REQUEST_TYPES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
+# the request types of schemas/privacy-requests.v1.avsc; each is a module registered in REQUEST_TYPES
+TYPE_NAMES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
                  "minor_flag")
 CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
 # statuses of a request; open = received, in_progress or overdue
@@ -112,8 +114,8 @@ def parse_request(raw: bytes | None) -> Request:
             raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
     if not _ID.fullmatch(event["request_id"]):
         raise InvalidRecord("format", "field request_id must be 1-128 letters, digits or . _ : -", "request_id")
-    if event.get("type") not in REQUEST_TYPES:
-        raise InvalidRecord("enum", f"field type must be one of {', '.join(REQUEST_TYPES)}", "type")
+    if event.get("type") not in TYPE_NAMES:
+        raise InvalidRecord("enum", f"field type must be one of {', '.join(TYPE_NAMES)}", "type")
     if event.get("channel") not in CHANNELS:
         raise InvalidRecord("enum", f"field channel must be one of {', '.join(CHANNELS)}", "channel")
     details = event.get("details", {})
