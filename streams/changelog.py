@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from processors.chunks import CHUNK_BYTES, chunked  # noqa: F401  (re-exported: store agent, tests)
+from processors.chunks import chunked as chunked  # re-exported: the store agent and tests use it from here
 from processors.errors import InvalidRecord
 from streams.kafka import aiokafka_options
 
