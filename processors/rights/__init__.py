@@ -24,7 +24,6 @@ from processors.rights.base import (
     CHANNELS,
     OPEN,
     STATUSES,
-    TYPE_NAMES,
     Request,
     Rights,
     due_date,
@@ -82,7 +81,7 @@ def gates(states: Iterable[State]) -> dict[str, dict[str, str]]:
 
 
 __all__ = [
-    "CHANNELS", "GATING", "OPEN", "REQUEST_TYPES", "STATUSES", "TYPE_NAMES", "AckOutcome", "ConsentWrite",
+    "CHANNELS", "GATING", "OPEN", "REQUEST_TYPES", "STATUSES", "AckOutcome", "ConsentWrite",
     "Effects", "Request", "RequestType", "Rights", "RightsContext", "State", "SubjectView", "TickOutcome",
     "accept", "due_date", "erase_commands", "export_commands", "gates", "kind_of", "new_state", "on_ack",
     "on_tick", "parse_request", "parse_rights", "per_family", "rectify_commands", "request_audit",

@@ -31,9 +31,6 @@ from processors.retention import (
     parse_time,
 )
 
-# the request types of schemas/privacy-requests.v1.avsc; each is a module registered in REQUEST_TYPES
-TYPE_NAMES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
-                 "minor_flag")
 CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
 # statuses of a request; open = received, in_progress or overdue
 STATUSES = ("received", "in_progress", "completed", "overdue", "failed")
@@ -103,6 +100,9 @@ class Request:
 
 def parse_request(raw: bytes | None) -> Request:
     """Read a privacy-requests.v1 event; InvalidRecord (never quoting a value) if it is not one."""
+    from processors.rights import REQUEST_TYPES  # the registry of request types (it imports this module)
+
+    types = tuple(REQUEST_TYPES)
     try:
         event = orjson.loads(raw or b"")
     except orjson.JSONDecodeError:
@@ -114,8 +114,8 @@ def parse_request(raw: bytes | None) -> Request:
             raise InvalidRecord("required", f"field {name} must be a non-empty string", name)
     if not _ID.fullmatch(event["request_id"]):
         raise InvalidRecord("format", "field request_id must be 1-128 letters, digits or . _ : -", "request_id")
-    if event.get("type") not in TYPE_NAMES:
-        raise InvalidRecord("enum", f"field type must be one of {', '.join(TYPE_NAMES)}", "type")
+    if event.get("type") not in types:
+        raise InvalidRecord("enum", f"field type must be one of {', '.join(types)}", "type")
     if event.get("channel") not in CHANNELS:
         raise InvalidRecord("enum", f"field channel must be one of {', '.join(CHANNELS)}", "channel")
     details = event.get("details", {})
