@@ -48,9 +48,6 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["GATING", "RequestStore", "Requests", "read_request_state", "requests_topic"]
-
-
 def requests_topic(settings: Settings) -> str:
     return f"{settings.app_id}-requests-changelog"
 
