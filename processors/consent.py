@@ -19,11 +19,13 @@ Policy versions compare as strings, so use ISO dates (YYYY-MM-DD) or zero-padded
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from processors.errors import PolicyError
+from processors.records import audit_record
 from processors.time import parse_time
 
 PURPOSES = ("analytics", "personalization", "marketing", "location", "third_party_sharing",
@@ -110,6 +112,41 @@ def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[di
         return state, False
     state["current"][event.purpose] = entry
     return state, True
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    """A consent event applied to a subject's state: the state to store, and whether the event is
+    now its purpose's current decision (False for an older decision or a replay)."""
+
+    state: dict[str, Any]
+    current: bool
+
+
+def decide(state: Mapping[str, Any] | None, event: ConsentEvent) -> ConsentDecision:
+    """The subject's new consent state after ``event``; ``state`` itself is left as it was."""
+    new, current = apply_consent(copy.deepcopy(dict(state)) if state is not None else None, event)
+    return ConsentDecision(new, current)
+
+
+def after_erasure(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What an erasure keeps of a subject's consent state: its refusals only (None: nothing).
+
+    A refusal must outlive the erasure, or the subject's later records (or those still in
+    flight) would reach the outputs it refused. What is kept is the current refusal per
+    purpose, nothing else; with no refusal the state is tombstoned.
+    """
+    refusals = {purpose: dict(decision)
+                for purpose, decision in (state or {}).get("current", {}).items() if not decision["granted"]}
+    return {"current": refusals, "history": [], "erased": True} if refusals else None
+
+
+def consent_audit(event: ConsentEvent, now: float, current: bool, cause: str | None = None) -> dict[str, Any]:
+    details = {"purpose": event.purpose, "granted": "true" if event.granted else "false",
+               "policy_version": event.policy_version, "source": event.source, "event_id": event.event_id,
+               "occurred_at": event.occurred_at, "current": "true" if current else "false (an older decision)"}
+    return audit_record("consent", event.subject, now, f"consent:{event.event_id}", rule=f"consent.{event.purpose}",
+                        request_id=cause, details=details)
 
 
 def refusal(state: Mapping[str, Any] | None, purpose: str, policy: ConsentPolicy, version: str) -> str | None:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from processors.chunks import chunked as chunked  # re-exported: the store agent and tests use it from here
 from streams.kafka import aiokafka_options
 from streams.outputs import Outgoing, dead_letter, publish_all, retrying
 
@@ -122,20 +122,3 @@ class PartitionedState:
 
         await retrying(f"writing {self.what}", write)
         self._pending = []   # only once the broker has them all
-
-
-CHUNK_BYTES = 256 * 1024
-
-
-def chunked(items: list[Any], size_of: Callable[[Any], int], limit: int = CHUNK_BYTES) -> list[list[Any]]:
-    """``items`` in consecutive chunks of at most ``limit`` bytes each (at least one chunk, maybe empty)."""
-    chunks: list[list[Any]] = [[]]
-    size = 0
-    for item in items:
-        item_size = size_of(item)
-        if chunks[-1] and size + item_size > limit:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += item_size
-    return chunks

@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from processors.consent import ConsentEvent, ConsentPolicy, apply_consent, gates_for
+from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, consent_audit, decide, gates_for
 from processors.errors import InvalidRecord
 from processors.inputs import Inputs
-from processors.records import audit_record
 from streams.changelog import PartitionedState, dead_letter, publish_all
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -72,40 +71,21 @@ class ConsentStore(PartitionedState):
         return gates_for(state, self.outputs, self.policy, self.version)
 
     def record(self, partition: int, event: ConsentEvent) -> bool:
-        state = self.state_of(event.subject)
-        state, current = apply_consent(state, event)
-        for states in self.partitions.values():   # one copy, in the partition of this event
-            states.pop(event.subject, None)
-        self.partitions.setdefault(partition, {})[event.subject] = state
-        self.stage(partition, event.subject.encode(), orjson.dumps(state))
-        return current
+        decision = decide(self.state_of(event.subject), event)
+        self.put(partition, event.subject, decision.state)
+        return decision.current
 
     def erase(self, partition: int, subject: str) -> None:
-        """Erasure: forget the subject's consent history, but keep its refusals.
+        """Erasure: keep what processors.consent.after_erasure keeps (the refusals), or nothing."""
+        self.put(partition, subject, after_erasure(self.state_of(subject)))
 
-        A refusal must outlive the erasure, or the subject's later records (or those still in
-        flight) would reach the outputs it refused. What is kept is the current refusal per
-        purpose, nothing else; with no refusal the state is tombstoned.
-        """
-        state = self.state_of(subject)
+    def put(self, partition: int, subject: str, state: dict[str, Any] | None) -> None:
+        """Store the subject's consent state (None: tombstone it), in one copy, in ``partition``."""
         for states in self.partitions.values():
             states.pop(subject, None)
-        refusals = {purpose: dict(decision)
-                    for purpose, decision in (state or {}).get("current", {}).items() if not decision["granted"]}
-        if refusals:
-            kept = {"current": refusals, "history": [], "erased": True}
-            self.partitions.setdefault(partition, {})[subject] = kept
-            self.stage(partition, subject.encode(), orjson.dumps(kept))
-        else:
-            self.stage(partition, subject.encode(), None)
-
-
-def consent_audit(event: ConsentEvent, now: float, current: bool, cause: str | None = None) -> dict[str, Any]:
-    details = {"purpose": event.purpose, "granted": "true" if event.granted else "false",
-               "policy_version": event.policy_version, "source": event.source, "event_id": event.event_id,
-               "occurred_at": event.occurred_at, "current": "true" if current else "false (an older decision)"}
-    return audit_record("consent", event.subject, now, f"consent:{event.event_id}", rule=f"consent.{event.purpose}",
-                        request_id=cause, details=details)
+        if state is not None:
+            self.partitions.setdefault(partition, {})[subject] = state
+        self.stage(partition, subject.encode(), orjson.dumps(state) if state is not None else None)
 
 
 class ConsentHandler:

@@ -34,8 +34,9 @@ from aiokafka.errors import KafkaError
 
 from processors.errors import InvalidRecord
 from processors.inputs import Inputs
-from processors.records import command_audit, command_for, held_audit, hold_audit
-from processors.retention.holds import Holds
+from processors.records import hold_audit
+from processors.retention.firing import Firing, fire
+from processors.retention.holds import Hold, Holds
 from processors.retention.timers import RetentionPlan, Timer
 from processors.time import iso
 from processors.timers import TimerIndex
@@ -249,57 +250,51 @@ class Retention:
                        for timer_id, due, raw in index.pop_due(now, FIRE_LIMIT - len(popped))]
         if not popped:
             return 0
-        fired: list[tuple[int, Timer, bytes]] = []
-        suspended: list[tuple[Timer, list[Any]]] = []
+        firing = Firing()
         try:
+            due: list[tuple[int, Timer, list[Hold]]] = []
             for partition, timer_id, _, raw in popped:
                 timer = Timer.decode(timer_id, raw)
-                holds = self.holds.holding(timer)
-                if holds:
-                    suspended.append((timer, holds))
-                else:
-                    fired.append((partition, timer, raw))
-            await self._publish(fired, suspended, now)
+                due.append((partition, timer, self.holds.holding(timer)))
+            firing = fire(due, now)
+            await self._publish(firing, now)
         except Exception as exc:
-            for partition, timer_id, due, raw in popped:   # not tombstoned: they are due again next tick
-                self.timers.index(partition).schedule(timer_id, due, raw)
+            for partition, timer_id, due_at, raw in popped:   # not tombstoned: they are due again next tick
+                self.timers.index(partition).schedule(timer_id, due_at, raw)
             if not isinstance(exc, KafkaError):
                 raise
-            log.warning("publishing %d lifecycle commands failed (%s); retrying", len(fired), type(exc).__name__)
+            log.warning("publishing %d lifecycle commands failed (%s); retrying", len(firing.fired),
+                        type(exc).__name__)
             await asyncio.sleep(0.5)
             return 0
-        held = {timer.timer_id for timer, _ in suspended}
-        for partition, timer_id, _, raw in popped:
-            if timer_id in held:   # kept (not tombstoned) until a release puts it back
-                self.timers.parked.setdefault(partition, {})[timer_id] = raw
-        for partition, timer, _ in fired:
-            self.timers.stage(partition, timer.timer_id.encode(), None)
+        raw_of = {(partition, timer_id): raw for partition, timer_id, _, raw in popped}
+        for partition, timer_id in firing.park:   # kept (not tombstoned) until a release puts it back
+            self.timers.parked.setdefault(partition, {})[timer_id] = raw_of[(partition, timer_id)]
+        for partition, timer_id in firing.tombstone:
+            self.timers.stage(partition, timer_id.encode(), None)
         await self.timers.flush()
         m = self.metrics
-        for _, timer, _ in fired:
-            m.timers_fired.labels(timer.rule, timer.action).inc()
-            m.firing_lateness.labels(timer.rule).observe(max(now - timer.due, 0.0))
-            m.commands_emitted.labels(timer.action, "retention").inc()
+        for fired in firing.fired:
+            m.timers_fired.labels(fired.timer.rule, fired.timer.action).inc()
+            m.firing_lateness.labels(fired.timer.rule).observe(fired.lateness)
+            m.commands_emitted.labels(fired.timer.action, "retention").inc()
         self.timers.report()
-        return len(fired)
+        return len(firing.fired)
 
-    async def _publish(self, fired: list[tuple[int, Timer, bytes]], suspended: list[tuple[Timer, list[Any]]],
-                       now: float) -> None:
+    async def _publish(self, firing: Firing, now: float) -> None:
         producer = self.producer()
         futures = []
-        for partition, timer, _ in fired:
-            command = command_for(timer, now)
-            key = (timer.subject or timer.record_key).encode()
+        for fired in firing.fired:
+            key = fired.key.encode()
             # on the timer's partition: store agents ack on the command's partition, to this worker
-            futures.append(await producer.send(self.commands_topic, orjson.dumps(command), key=key,
-                                               partition=partition))
-            audit = command_audit(command, now, max(now - timer.due, 0.0))
-            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=key, partition=partition))
-            self.unacked.setdefault(command["command_id"], now)
-        for timer, holds in suspended:
-            audit = held_audit(timer, holds, now)
-            futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
-                                               key=(timer.subject or timer.record_key).encode()))
+            futures.append(await producer.send(self.commands_topic, orjson.dumps(fired.command), key=key,
+                                               partition=fired.partition))
+            futures.append(await producer.send(self.audit_topic, orjson.dumps(fired.audit), key=key,
+                                               partition=fired.partition))
+            self.unacked.setdefault(fired.command["command_id"], now)
+        for suspended in firing.suspended:
+            futures.append(await producer.send(self.audit_topic, orjson.dumps(suspended.audit),
+                                               key=suspended.key.encode()))
         await asyncio.gather(*futures)
 
     def release(self, partition: int) -> int:

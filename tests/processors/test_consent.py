@@ -18,7 +18,10 @@ from processors.consent import (
     SOURCES,
     ConsentEvent,
     ConsentPolicy,
+    after_erasure,
     apply_consent,
+    consent_audit,
+    decide,
     gates_for,
     parse_consent_policy,
     refusal,
@@ -327,6 +330,51 @@ def test_a_replay_of_an_event_no_longer_in_the_history_changes_nothing() -> None
 
 
 # --- refusal and gates ---------------------------------------------------------------------------------
+
+# --- the decision and the erasure rule, as plain functions --------------------------------------------
+
+@pytest.mark.parametrize(("before", "event", "current"), [
+    ((), EARLY, True),
+    ((EARLY,), LATE, True),
+    ((LATE,), EARLY, False),    # an older decision: history only
+    ((EARLY,), EARLY, False),   # a replay
+])
+def test_decide_leaves_the_given_state_as_it_was(before: tuple[ConsentEvent, ...], event: ConsentEvent,
+                                                 current: bool) -> None:
+    state = state_of(*before)
+    kept = copy.deepcopy(state)
+    result = decide(state, event)
+    assert state == kept
+    expected_state, expected_current = apply_consent(copy.deepcopy(state), event)
+    assert (result.state, result.current) == (expected_state, expected_current) and result.current == current
+
+
+@pytest.mark.parametrize(("events", "kept"), [
+    ((), None),
+    ((EARLY,), None),                                                        # a grant is forgotten
+    ((EARLY, LATE), {"marketing": LATE}),                                   # the current refusal is kept
+    ((LATE, decision("ev-later", "2026-11-20T12:00:00Z")), None),           # a refusal replaced by a grant
+    ((decision("a", "2026-11-20T10:00:00Z", "analytics", False), EARLY,
+      decision("l", "2026-11-20T10:00:00Z", "location", False)),
+     {"analytics": decision("a", "2026-11-20T10:00:00Z", "analytics", False),
+      "location": decision("l", "2026-11-20T10:00:00Z", "location", False)}),
+])
+def test_an_erasure_keeps_the_current_refusals_only(events: tuple[ConsentEvent, ...],
+                                                    kept: dict[str, ConsentEvent] | None) -> None:
+    state = state_of(*events)
+    expected = None if kept is None else {"current": {p: entry(e) for p, e in kept.items()}, "history": [],
+                                          "erased": True}
+    assert after_erasure(state) == expected
+    if expected is not None:
+        assert after_erasure(expected) == expected   # erasing again keeps the same refusals
+
+
+def test_the_consent_audit_of_a_withdrawal_names_its_request() -> None:
+    audit = consent_audit(LATE, 0.0, True, cause="req-1")
+    assert (audit["action"], audit["rule"], audit["request_id"]) == ("consent", "consent.marketing", "req-1")
+    assert audit["details"]["current"] == "true" and audit["details"]["granted"] == "false"
+    assert consent_audit(LATE, 0.0, False)["details"]["current"] == "false (an older decision)"
+
 
 POLICY = ConsentPolicy(material_versions=("2026-11-01",))
 VERSION = "2026-11-01"

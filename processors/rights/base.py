@@ -1,6 +1,7 @@
 """Data-subject requests (policy sections 5 and 8): the policy's [rights] section, request events,
-deadlines, the commands an erasure fans out to, and the request's state. Pure logic, no I/O; the
-partitioned state and the handling are in streams/requests.py.
+deadlines, the commands a request fans out to, and the request's state. Pure logic, no I/O; what
+each request type does is its own module beside this one (registered in ``REQUEST_TYPES``,
+processors/rights/__init__.py), and the partitioned state and the I/O are in streams/requests.py.
 
     [rights]
     stores = ["shop-db"]       # store agents that must ack an erasure before it is complete
@@ -24,8 +25,6 @@ from processors.retention.rules import parse_duration
 from processors.retention.timers import FAMILIES
 from processors.time import iso, parse_time
 
-REQUEST_TYPES = ("access", "rectify", "erase", "restrict", "object", "portability", "withdraw_consent",
-                 "minor_flag")
 CHANNELS = ("help_center", "customer_service", "written", "api", "internal")
 # statuses of a request; open = received, in_progress or overdue
 STATUSES = ("received", "in_progress", "completed", "overdue", "failed")

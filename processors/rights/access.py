@@ -1,0 +1,52 @@
+"""access (policy section 5): every store exports the subject's rows; Lethe's own part (consent,
+legal holds, pending deadlines, requests) is published at once. Complete when every store's part
+is in (``lethe request export ID --out DIR`` writes them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from processors.chunks import chunked
+from processors.retention import iso, parse_time
+from processors.rights.base import Request, export_commands, request_audit
+from processors.rights.effects import Effects, RequestType, RightsContext, State, SubjectView, received, sent
+from processors.rights.erase import request_of
+
+REQUEST_FIELDS = ("request_id", "type", "status", "received_at", "due_at", "completed_at")
+
+
+def accept(request: Request, view: SubjectView) -> Effects:
+    """Ask every store for the subject's rows; publish Lethe's own part now."""
+    state, audits = received(request, view)
+    now = view.now
+    commands = export_commands(request, now, parse_time(state["due_at"]))
+    sent(state, commands, now)
+    document: dict[str, Any] = {
+        "consent": view.consent,
+        "legal_holds": [{"hold_id": h.hold_id, "order_id": h.order_id, "case_ref": h.case_ref,
+                         "placed_at": h.occurred_at} for h in view.holds],
+        "requests": [{k: other[k] for k in REQUEST_FIELDS} for other in view.requests],
+    }
+    # the deadlines can be many: chunks of about 256 KB, the rest of the document with the first
+    deadlines = chunked(list(view.deadlines), lambda d: len(orjson.dumps(d)))
+    parts = [export_part(request, {**(document if n == 0 else {}), "pending_deadlines": piece}, now, n,
+                         len(deadlines)) for n, piece in enumerate(deadlines)]
+    state["export"] = {"parts": 1 + len(commands) * len(state["stores"])}
+    audits.append(request_audit(state, "export_requested", now, "export_requested", {
+        "parts_expected": str(state["export"]["parts"]), "stores": ",".join(state["stores"])}))
+    return Effects(states=[state], commands=commands, exports=parts, audits=audits)
+
+
+def export_part(request: Request, content: dict[str, Any], now: float, chunk: int, chunks: int) -> dict[str, Any]:
+    """Lethe's own part of an export (schemas/privacy.exports.v1.avsc)."""
+    return {"request_id": request.request_id, "subject": request.subject, "source": "lethe", "family": None,
+            "created_at": iso(now), "document": orjson.dumps(content).decode(), "chunk": chunk, "chunks": chunks}
+
+
+def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
+    return export_commands(request_of(state), now, parse_time(state["due_at"]))
+
+
+TYPE = RequestType(accept, retry=retry, export=True)

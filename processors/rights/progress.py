@@ -1,0 +1,74 @@
+"""A request after it is accepted: store agents' acks complete it; deadlines make it overdue; stores
+that do not ack in time get its commands again. Pure: a state in, the new state and what to
+publish out (streams/requests.py saves and publishes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from processors.retention import iso, parse_time
+from processors.rights.base import OPEN, request_audit, waiting_for
+from processors.rights.effects import RequestType, RightsContext, State
+
+
+@dataclass(frozen=True)
+class AckOutcome:
+    state: State | None                       # to save; None: the ack changes nothing (a replay)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    erasure_seconds: float | None = None      # an erasure this ack completed: how long it took
+
+
+def on_ack(state: State, kind: RequestType, command_id: str, store: str, status: str, rows_affected: str,
+           now: float) -> AckOutcome:
+    """A store agent's ack of one of the request's commands; the last one missing completes it."""
+    key = f"{command_id}|{store}"
+    if state["acks"].get(key) == status:
+        return AckOutcome(None)   # a replayed ack
+    state = {**state, "acks": {**state["acks"], key: status}}
+    audits = [request_audit(state, "ack", now, f"ack:{key}:{status}", {
+        "command_id": command_id, "store": store, "ack_status": status, "rows_affected": rows_affected})]
+    erasure_seconds = None
+    if state["status"] in OPEN and not waiting_for(state):
+        state["status"], state["completed_at"] = "completed", iso(now)
+        took = now - parse_time(state["received_at"])
+        if kind.erasure:
+            erasure_seconds = max(took, 0.0)
+        audits.append(request_audit(state, "completion", now, "completed", {"seconds_to_complete": f"{took:.3f}"}))
+        if kind.export:
+            audits.append(request_audit(state, "export_ready", now, "export_ready", {
+                "parts": str(state["export"]["parts"]),
+                "write_with": f"lethe request export {state['request_id']} --out DIR"}))
+    return AckOutcome(state, audits, erasure_seconds)
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    state: State | None                       # to save; None: nothing changed
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)   # sent again
+    waiting_for: list[str] = field(default_factory=list)           # the stores retried, when it was retried
+
+
+def on_tick(state: State, kind: RequestType, context: RightsContext, now: float) -> TickOutcome:
+    """An open request at ``now``: overdue past its due date; its commands again for the stores
+    that have not acked within the ack timeout since they were last sent."""
+    if state["status"] not in OPEN:
+        return TickOutcome(None)
+    new = dict(state)
+    audits = []
+    if new["status"] != "overdue" and now > parse_time(new["due_at"]):
+        new["status"] = "overdue"
+        audits.append(request_audit(new, "overdue", now, "overdue"))
+    missing = waiting_for(new)
+    sent = new.get("sent_at")
+    if not (missing and sent and now - parse_time(sent) > context.rights.ack_timeout_s):
+        return TickOutcome(new if audits else None, audits)
+    new["retries"] += 1
+    new["sent_at"] = iso(now)
+    wanted = {c for c, _ in missing}
+    commands = [c for c in kind.retry(new, context, now) if c["command_id"] in wanted]
+    stores = sorted({s for _, s in missing})
+    audits.append(request_audit(new, "retry", now, f"retry:{new['retries']}", {
+        "waiting_for": ",".join(stores), "retry": str(new["retries"])}))
+    return TickOutcome(new, audits, commands, stores)
