@@ -26,7 +26,7 @@ from processors.policy import Policy, load_policy
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from streams.consent import ConsentHandler, ConsentStore, consent_topic
-from streams.handler import BatchHandler, TopicHandler
+from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest, SecretStore, changelog_topic
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
@@ -165,7 +165,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
                            {o.topic: o.consent for o in policy.outputs.values()})
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
-                        retention.ack, clock, inputs=inputs)
+                        retention.ack, clock)
     subjects = SubjectState(store, retention, request_store, consent)
 
     async def every_second() -> None:
@@ -179,16 +179,18 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             settings.topics.name, audit_topic)
         for source in SOURCES
     }
-    holds_topic = settings.topics.name("legal-holds.v1")
-    hold_handler = HoldHandler(holds_topic, settings.topics.dlq, holds, retention, output.get, metrics,
-                               requests.resume, inputs=inputs)
-    consent_input = settings.topics.name("consent.v1")
-    consent_handler = ConsentHandler(consent_input, settings.topics.dlq, audit_topic, consent, output.get, metrics,
-                                     clock, inputs=inputs)
-    for name, handle in (("legal-holds.v1", hold_handler.handle), ("consent.v1", consent_handler.handle),
-                         ("privacy-requests.v1", requests.handle_requests),
-                         ("lifecycle.acks.v1", requests.handle_acks)):
-        handlers[settings.topics.name(name)] = TopicHandler(settings.topics.name(name), handle, metrics)
+    hold_handler = HoldHandler(holds, retention, requests.resume)
+    consent_handler = ConsentHandler(audit_topic, consent, metrics)
+    inputs_of: tuple[tuple[str, Callable[[bytes | None], Any], Any, Callable[[], Awaitable[None]], str], ...] = (
+        ("legal-holds.v1", inputs.hold, hold_handler.act, hold_handler.finish, "hold audit records"),
+        ("consent.v1", inputs.consent, consent_handler.act, consent_handler.finish, "consent audit records"),
+        ("privacy-requests.v1", inputs.request, requests.accept, requests.finish_requests,
+         "request commands and audit records"),
+        ("lifecycle.acks.v1", inputs.ack, requests.ack, requests.finish_acks, "request audit records"),
+    )
+    for name, decode, act, finish, what in inputs_of:
+        handlers[settings.topics.name(name)] = InputHandler(
+            settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
     services.append(DirectIngest(
         settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
         background=[_firing(retention), _every(1.0, every_second)]))

@@ -9,18 +9,15 @@ decision is audited. The state decides which consent-based outputs a subject's r
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, consent_audit, decide, gates_for
-from processors.errors import InvalidRecord
-from processors.inputs import Inputs
-from streams.changelog import PartitionedState, dead_letter, publish_all
+from streams.changelog import PartitionedState
 from streams.metrics import Metrics
+from streams.outputs import Outgoing
 from streams.settings import Settings
 from streams.topics import changelog_name
 
@@ -89,28 +86,16 @@ class ConsentStore(PartitionedState):
 
 
 class ConsentHandler:
-    """consent.v1 from the ingest consumer (through a TopicHandler): record each decision, audit it."""
+    """consent.v1 records (through an InputHandler): record each decision, audit it."""
 
-    def __init__(self, topic: str, dlq_topic: str, audit_topic: str, store: ConsentStore,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
-                 clock: Callable[[], float] = time.time, *, inputs: Inputs) -> None:
-        self.clock, self.inputs = clock, inputs
-        self.topic, self.dlq_topic, self.audit_topic = topic, dlq_topic, audit_topic
-        self.store, self.producer, self.metrics = store, producer, metrics
+    def __init__(self, audit_topic: str, store: ConsentStore, metrics: Metrics) -> None:
+        self.audit_topic, self.store, self.metrics = audit_topic, store, metrics
 
-    async def handle(self, messages: Sequence[Any]) -> None:
-        now = self.clock()
-        out: list[tuple[str, bytes | None, bytes | None, int | None, Any]] = []
-        for message in messages:
-            try:
-                event = self.inputs.consent(message.value)
-            except InvalidRecord as exc:
-                out.append(dead_letter(self.dlq_topic, message, exc))
-                self.metrics.records_dead.labels(self.topic, exc.rule).inc()
-                continue
-            current = self.store.record(message.partition, event)
-            self.metrics.consent_decisions.labels(event.purpose, "granted" if event.granted else "refused").inc()
-            out.append((self.audit_topic, orjson.dumps(consent_audit(event, now, current)), event.subject.encode(),
-                        message.partition, None))
-        await publish_all(self.producer, out, "consent audit records")
+    def act(self, message: Any, event: ConsentEvent, now: float) -> list[Outgoing]:
+        current = self.store.record(message.partition, event)
+        self.metrics.consent_decisions.labels(event.purpose, "granted" if event.granted else "refused").inc()
+        return [(self.audit_topic, orjson.dumps(consent_audit(event, now, current)), event.subject.encode(),
+                 message.partition, None)]
+
+    async def finish(self) -> None:
         await self.store.flush()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -21,9 +21,11 @@ from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record
 from streams.metrics import Metrics
-from streams.outputs import dlq_headers, retrying
+from streams.outputs import Outgoing, dead_letter, dlq_headers, publish_all, retrying
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DLQ_TRUNCATE_BYTES = 900_000
 
@@ -174,19 +176,45 @@ class BatchHandler:
             positions[message.partition] = message.offset + 1
 
 
-class TopicHandler:
-    """Adapts a ``handle(messages)`` coroutine to the ingest consumer (lag positions, input count)."""
+class InputHandler(Generic[T]):
+    """A state-bearing input topic (consent, legal holds, requests, acks), one record at a time.
 
-    def __init__(self, topic: str, handle: Callable[[Sequence[Any]], Any], metrics: Metrics) -> None:
-        self.topic, self._handle, self.metrics = topic, handle, metrics
+    Each record is decoded through the schemas (``decode``: processors/inputs.py) and handed to
+    ``act``, which changes the worker's state and returns what to publish; a record that does not
+    decode goes to the DLQ with the same headers as orders and logs, and one that makes ``act``
+    fail unexpectedly goes there with rule ``internal`` (a bug costs that record only). Once the
+    broker has everything, ``finish`` makes the batch's state changes durable; only then is the
+    batch committed.
+    """
+
+    def __init__(self, topic: str, dlq_topic: str, metrics: Metrics, producer: Callable[[], AIOKafkaProducer],
+                 decode: Callable[[bytes | None], T], act: Callable[[Any, T, float], list[Outgoing]],
+                 finish: Callable[[], Awaitable[None]], clock: Callable[[], float], what: str) -> None:
+        self.topic, self.dlq_topic, self.metrics, self.producer = topic, dlq_topic, metrics, producer
+        self.decode, self.act, self.finish, self.clock, self.what = decode, act, finish, clock, what
         self.positions: dict[int, int] = {}
         metrics.records_in.labels(topic)
 
     async def handle(self, messages: Sequence[Any]) -> None:
-        await self._handle(messages)
+        now = self.clock()
+        out: list[Outgoing] = []
+        for message in messages:
+            try:
+                out += self.act(message, self.decode(message.value), now)
+            except InvalidRecord as exc:
+                out.append(dead_letter(self.dlq_topic, message, exc))
+                self.metrics.records_dead.labels(self.topic, exc.rule).inc()
+            except Exception as exc:   # a bug, not bad input: this record only goes to the DLQ
+                log.error("record %s[%d]@%d failed (%s); sent to the DLQ", message.topic, message.partition,
+                          message.offset, type(exc).__name__)
+                out.append(dead_letter(self.dlq_topic, message,
+                                       InvalidRecord("internal", f"internal error ({type(exc).__name__})")))
+                self.metrics.records_dead.labels(self.topic, "internal").inc()
+        await publish_all(self.producer, out, self.what)
+        await self.finish()
         self.metrics.records_in.labels(self.topic).inc(len(messages))
         for message in messages:
             self.positions[message.partition] = message.offset + 1
 
 
-__all__ = ["BatchHandler", "BatchState", "TopicHandler", "dlq_headers"]
+__all__ = ["BatchHandler", "BatchState", "InputHandler", "dlq_headers"]

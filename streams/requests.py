@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from processors.errors import InvalidRecord
-from processors.inputs import Inputs
 from processors.rights import (
     GATING,
     OPEN,
     Effects,
+    Request,
     Rights,
     RightsContext,
     SubjectView,
@@ -39,7 +38,7 @@ from processors.rights import (
     on_tick,
 )
 from processors.time import parse_time
-from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
+from streams.changelog import Outgoing, PartitionedState, publish_all
 from streams.consent import ConsentStore
 from streams.ingest import SecretStore
 from streams.metrics import Metrics
@@ -145,8 +144,7 @@ class Requests:
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
                  on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
-                 clock: Callable[[], float] = time.time, *, inputs: Inputs) -> None:
-        self.inputs = inputs   # decodes requests and acks (processors/inputs.py)
+                 clock: Callable[[], float] = time.time) -> None:
         self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds = timers, holds
@@ -159,44 +157,28 @@ class Requests:
         self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self._reported: set[tuple[str, str]] = set()
+        self._shredded = False   # a request of the batch in hand destroyed a secret
 
     # -- request events ---------------------------------------------------------------------
-    async def handle_requests(self, messages: Sequence[Any]) -> None:
-        now = self.clock()
-        out: list[Outgoing] = []
-        shredded = False
-        for message in messages:
-            mine: list[Outgoing] = []
-            try:
-                shredded |= self._accept(message, now, mine)
-            except InvalidRecord as exc:
-                mine = [dead_letter(self.dlq_topic, message, exc)]
-                self.metrics.records_dead.labels(message.topic, exc.rule).inc()
-            except Exception as exc:   # a bug, not bad input: this request only goes to the DLQ
-                log.error("request at %s[%d]@%d failed (%s); sent to the DLQ", message.topic, message.partition,
-                          message.offset, type(exc).__name__)
-                mine = [dead_letter(self.dlq_topic, message,
-                                    InvalidRecord("internal", f"internal error ({type(exc).__name__})"))]
-                self.metrics.records_dead.labels(message.topic, "internal").inc()
-            out += mine
-        await self._send(out)
-        if shredded:
+    def accept(self, message: Any, request: Request, now: float) -> list[Outgoing]:
+        """Act on one decoded request (through an InputHandler); return what it publishes."""
+        if self.store.find(request.request_id) is not None:
+            return []   # a replay of a request already accepted
+        kind = kind_of(request.type)
+        effects = kind.accept(request, self._view(request.subject, now, message.partition, kind.export))
+        out = self._apply(effects, message.partition, request.subject, request.type)
+        self.metrics.requests_received.labels(request.type).inc()
+        self._shredded |= effects.shred
+        return out
+
+    async def finish_requests(self) -> None:
+        if self._shredded:
             await self.secrets.flush()
+            self._shredded = False
         if self.consent is not None:
             await self.consent.flush()
         await self.store.flush()
         self.report()
-
-    def _accept(self, message: Any, now: float, out: list[Outgoing]) -> bool:
-        """Act on one request; True if it destroyed a secret. InvalidRecord if it is not a request."""
-        request = self.inputs.request(message.value)
-        if self.store.find(request.request_id) is not None:
-            return False   # a replay of a request already accepted
-        kind = kind_of(request.type)
-        effects = kind.accept(request, self._view(request.subject, now, message.partition, kind.export))
-        out += self._apply(effects, message.partition, request.subject, request.type)
-        self.metrics.requests_received.labels(request.type).inc()
-        return effects.shred
 
     def _view(self, subject: str, now: float, partition: int, export: bool) -> SubjectView:
         """What processors/rights sees of the subject: read from this worker's state, changed by none."""
@@ -257,34 +239,27 @@ class Requests:
             await self.store.flush()
 
     # -- acks ------------------------------------------------------------------------------
-    async def handle_acks(self, messages: Sequence[Any]) -> None:
-        now = self.clock()
-        out: list[Any] = []
-        for message in messages:
-            try:
-                ack = self.inputs.ack(message.value)
-            except InvalidRecord as exc:
-                out.append(dead_letter(self.dlq_topic, message, exc))
-                self.metrics.records_dead.labels(message.topic, exc.rule).inc()
-                continue
-            command_id, store, status = ack["command_id"], ack["store"], ack["status"]
-            self.on_ack(command_id, store, status)
-            found = self.store.by_command.get(command_id)
-            if found is None:
-                continue   # a retention command, or a request of another worker
-            partition, request_id = found
-            state = self.store.partitions.get(partition, {}).get(request_id)
-            if state is None:
-                continue
-            outcome = on_ack(state, kind_of(state["type"]), command_id, store, status,
-                             str(ack.get("rows_affected", 0)), now)
-            if outcome.state is None:
-                continue   # a replayed ack
-            if outcome.erasure_seconds is not None:
-                self.metrics.erasure_seconds.observe(outcome.erasure_seconds)
-            out += [self._audit_out(outcome.state, partition, audit) for audit in outcome.audits]
-            self.store.save(partition, outcome.state)
-        await self._send(out)
+    def ack(self, message: Any, ack: dict[str, Any], now: float) -> list[Outgoing]:
+        """Count one decoded ack (through an InputHandler); progress the request it belongs to."""
+        command_id, store, status = ack["command_id"], ack["store"], ack["status"]
+        self.on_ack(command_id, store, status)
+        found = self.store.by_command.get(command_id)
+        if found is None:
+            return []   # a retention command, or a request of another worker
+        partition, request_id = found
+        state = self.store.partitions.get(partition, {}).get(request_id)
+        if state is None:
+            return []
+        outcome = on_ack(state, kind_of(state["type"]), command_id, store, status,
+                         str(ack.get("rows_affected", 0)), now)
+        if outcome.state is None:
+            return []   # a replayed ack
+        if outcome.erasure_seconds is not None:
+            self.metrics.erasure_seconds.observe(outcome.erasure_seconds)
+        self.store.save(partition, outcome.state)
+        return [self._audit_out(outcome.state, partition, audit) for audit in outcome.audits]
+
+    async def finish_acks(self) -> None:
         await self.store.flush()
         self.report()
 

@@ -40,7 +40,7 @@ from processors.retention.holds import Hold, Holds
 from processors.retention.timers import RetentionPlan, Timer
 from processors.time import iso
 from processors.timers import TimerIndex
-from streams.changelog import Outgoing, PartitionedState, dead_letter, publish_all
+from streams.changelog import Outgoing, PartitionedState
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import changelog_name
@@ -326,38 +326,29 @@ class Retention:
 
 
 class HoldHandler:
-    """Live legal-hold events from the ingest consumer: apply, audit, and release timers."""
+    """legal-holds.v1 records (through an InputHandler): apply, audit, then release timers and resume
+    the erasures a released hold suspended."""
 
-    def __init__(self, topic: str, dlq_topic: str, holds: HoldStore, retention: Retention,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
-                 on_release: Callable[[str], Awaitable[None]] | None = None, *, inputs: Inputs) -> None:
-        self.inputs = inputs
+    def __init__(self, holds: HoldStore, retention: Retention,
+                 on_release: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.on_release = on_release   # resumes the subject's erasures the hold suspended
-        self.topic, self.dlq_topic = topic, dlq_topic
-        self.holds, self.retention, self.producer, self.metrics = holds, retention, producer, metrics
+        self.holds, self.retention = holds, retention
+        self._released: set[int] = set()
+        self._releases: list[str] = []
 
-    async def handle(self, messages: Sequence[Any]) -> None:
-        now = self.retention.clock()
-        outputs: list[Outgoing] = []
-        released: set[int] = set()
-        releases: list[str] = []
-        for message in messages:
-            try:
-                hold = self.inputs.hold(message.value)
-            except InvalidRecord as exc:
-                outputs.append(dead_letter(self.dlq_topic, message, exc))
-                self.metrics.records_dead.labels(self.topic, exc.rule).inc()
-                continue
-            holds = self.holds.partitions.setdefault(message.partition, Holds())
-            holds.apply(hold)   # a no-op when the partition's restore already read it
-            # audited whenever delivered: the restore may have applied it before any audit was
-            # written; the audit id is deterministic, so a repeat is recognizable
-            outputs.append((self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)),
-                            hold.subject.encode(), None, None))
-            if hold.action == "release":
-                released.add(message.partition)
-                releases.append(hold.subject)
-        await publish_all(self.producer, outputs, "hold audit records")
+    def act(self, message: Any, hold: Hold, now: float) -> list[Outgoing]:
+        holds = self.holds.partitions.setdefault(message.partition, Holds())
+        holds.apply(hold)   # a no-op when the partition's restore already read it
+        if hold.action == "release":
+            self._released.add(message.partition)
+            self._releases.append(hold.subject)
+        # audited whenever delivered: the restore may have applied it before any audit was
+        # written; the audit id is deterministic, so a repeat is recognizable
+        return [(self.retention.audit_topic, orjson.dumps(hold_audit(hold, now)), hold.subject.encode(), None, None)]
+
+    async def finish(self) -> None:
+        released, releases = self._released, self._releases
+        self._released, self._releases = set(), []
         for partition in released:
             self.retention.release(partition)
         if self.on_release is not None:
