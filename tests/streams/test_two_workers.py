@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from leaky import LeakyTraffic
 from sqlalchemy import create_engine, func, select
-from support import Service, Worker, keys_by_event, policy_with, unique_prefix
+from support import Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for_assignment
 
 from streams.broker import EmbeddedBroker
 from streams.client import publish
@@ -30,7 +30,7 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
     first = Worker(broker.bootstrap, prefix, tmp_path).start()
     second = Worker(broker.bootstrap, prefix, tmp_path).start()
     try:
-        time.sleep(8)   # let the group settle with both members
+        wait_for_assignment([first, second])
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
                                    for p, e in zip(people, before, strict=True)])
