@@ -113,7 +113,11 @@ def test_timers_survive_sigkill_and_fire_once_in_effect(broker: EmbeddedBroker, 
         worker.start()
         wait_for(lambda: log_rows() == 0, 90, "the rest of the second batch to fire")
         wait_for(lambda: worker.metric("lethe_retention_timers_pending") == 0, 30, "no timer left")
-        time.sleep(2)   # let any refired duplicate reach the store agent
+        # every command is published now (a timer is tombstoned only after); wait until the store agent
+        # has answered each record of them, repeats included, so none is still on its way to the store
+        published = len(list(read(broker.bootstrap, [commands], timeout=30, idle=1.5)))
+        answered = list(read(broker.bootstrap, [prefix + "lifecycle.acks.v1"], expect=published, timeout=60))
+        assert len(answered) == published
     finally:
         codes = [s.stop() for s in services]
         worker.stop()
