@@ -1,4 +1,4 @@
-"""Test support: real `lethe run` workers and unique topic prefixes."""
+"""Test support: real `lethe run` workers (optionally on a fake clock) and unique topic prefixes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,11 +110,36 @@ class Service:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-class Worker:
-    """A real `lethe run` process, as a user starts it."""
+class FakeClock:
+    """The time a clock worker (tests/clockworker.py) sees: it stands still until ``set`` or ``advance``."""
 
-    def __init__(self, bootstrap: str, prefix: str, data_dir: Path, **extra: str) -> None:
+    def __init__(self, path: Path, start: float | None = None) -> None:
+        self.path = path
+        self.set(time.time() if start is None else start)
+
+    def set(self, now: float) -> None:
+        self.now = now
+        scratch = self.path.with_suffix(".tmp")
+        scratch.write_text(repr(now))
+        os.replace(scratch, self.path)   # whole: a worker never reads half a time
+
+    def advance(self, seconds: float) -> float:
+        self.set(self.now + seconds)
+        return self.now
+
+
+# logged by streams/changelog.py each time a partition's secrets are restored on assignment
+_RESTORED = re.compile(r"restored subject secrets of partitions \[([\d, ]*)\]")
+
+
+class Worker:
+    """A real `lethe run` process, as a user starts it; with ``clock``, a clock worker on that fake time."""
+
+    def __init__(self, bootstrap: str, prefix: str, data_dir: Path, clock: FakeClock | None = None,
+                 **extra: str) -> None:
         self.prefix = prefix
+        self.command = ([sys.executable, str(REPO / "tests" / "clockworker.py"), str(clock.path)] if clock
+                        else [sys.executable, "-m", "streams.cli", "run"])
         self.metrics_port = free_port()
         self.log_path = data_dir / f"worker-{next(_counter)}.log"
         self.env = dict(
@@ -129,11 +155,13 @@ class Worker:
         )
         self.env.update(extra)
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_start = 0
 
     def start(self) -> Worker:
+        self.log_start = len(self.log())   # a restarted worker's assignment is read from its new lines
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "run"], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            cwd=REPO)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -164,9 +192,28 @@ class Worker:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def owned_partitions(self) -> set[int]:
+        """The input partitions this run of the worker last restored (its assignment), from its log."""
+        found = _RESTORED.findall(self.log()[self.log_start:])
+        return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:
             return 0
         code = stop_process(self.process, sig)
         self.process = None
         return code
+
+
+def wait_for_assignment(workers: list[Worker], partitions: int = 4, timeout: float = 60) -> list[set[int]]:
+    """Wait until the workers' assignments split the input partitions (each owns some, none twice).
+
+    The signal is each worker's own restore of the partitions it was assigned (its log), so records
+    published afterwards are spread as the split says; no time is guessed for the group to settle.
+    """
+    def split() -> list[set[int]] | None:
+        owned = [w.owned_partitions() for w in workers]
+        whole = all(owned) and sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions))
+        return owned if whole else None
+    result: list[set[int]] = wait_for(split, timeout, f"{len(workers)} workers to split {partitions} partitions")
+    return result

@@ -132,14 +132,12 @@ def test_broker_run_publish_consume_as_a_user(cli_broker: str, examples_dir: Pat
 def test_demo_shows_anonymized_events(tmp_path: Path) -> None:
     env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(free_port()),
                LETHE_SESSION_TIMEOUT_S="4")
-    started = time.monotonic()
-    result = lethe("demo", "--events", "300", env=env, timeout=240)
+    result = lethe("demo", "--events", "300", env=env, timeout=240)   # a demo that hangs fails here
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout.decode()
     assert "309/309 records accounted for" in out
     assert "orders.anonymized.v1" in out and "logs.anonymized.v1" in out and "dlq.v1" in out
     assert "(rule max_depth)" in out
-    assert time.monotonic() - started < 240
 
 
 def test_run_without_a_broker_starts_the_embedded_one_and_stops_cleanly(tmp_path: Path) -> None:

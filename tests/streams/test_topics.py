@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kafka.admin import KafkaAdminClient
 from support import unique_prefix
 
 from streams.broker import EmbeddedBroker
@@ -22,7 +24,19 @@ def test_every_topic_has_a_retention_decision() -> None:
     assert all(TOPIC_CONFIGS[t]["retention.ms"] == "-1" for t in replayed)       # state and proof are kept
 
 
-def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBroker, tmp_path: Path) -> None:
+def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBroker, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # the embedded broker stores topic configs but does not report them (describe_configs answers
+    # empty), so the configs are checked as the broker receives them: in the CreateTopics requests
+    requested: dict[str, dict[str, str]] = {}
+    create_topics = KafkaAdminClient.create_topics
+
+    def recording(admin: KafkaAdminClient, new_topics: list[Any], *args: Any, **kwargs: Any) -> Any:
+        for topic in new_topics:
+            requested[topic.name] = dict(topic.topic_configs)
+        return create_topics(admin, new_topics, *args, **kwargs)
+
+    monkeypatch.setattr(KafkaAdminClient, "create_topics", recording)
     prefix = unique_prefix("topics")
     settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
                                   "LETHE_PARTITIONS": "6", "LETHE_DATA_DIR": str(tmp_path)})
@@ -36,10 +50,16 @@ def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBr
         described = {t["name"]: t for t in admin.describe_topics(created)}
         assert set(described) == set(created)
         assert {len(t["partitions"]) for t in described.values()} == {6}
-        # the embedded broker stores topic configs but does not report them (describe_configs is
-        # empty), so the retention and compaction settings are checked in TOPIC_CONFIGS above
     finally:
         admin.close()
+    assert set(requested) == set(created)
+    for topic in ALL_TOPICS:   # each with its retention decision
+        assert requested[prefix + topic] == TOPIC_CONFIGS[topic], topic
+    for changelog in changelogs:   # state: compacted, never expired by time
+        assert requested[changelog]["cleanup.policy"] == "compact", changelog
+        assert "retention.ms" not in requested[changelog]
+    secrets = requested[changelogs[0]]   # a shredded secret's old record is compacted away within a week
+    assert int(secrets["max.compaction.lag.ms"]) <= 7 * 86_400_000
 
 
 def test_a_policy_output_the_table_does_not_know_gets_its_topic(tmp_path: Path) -> None:

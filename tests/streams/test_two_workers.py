@@ -1,4 +1,7 @@
-"""Two workers share the input partitions; when one dies the other takes its subjects over intact."""
+"""Two workers share the input partitions; when one dies the other takes its subjects and timers over intact.
+
+(Open requests handed over to another worker: tests/streams/test_erasure_durability.py.)
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from leaky import LeakyTraffic
 from sqlalchemy import create_engine, func, select
-from support import Service, Worker, keys_by_event, policy_with, unique_prefix
+from support import FakeClock, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for, wait_for_assignment
 
 from streams.broker import EmbeddedBroker
 from streams.client import publish
@@ -30,7 +33,7 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
     first = Worker(broker.bootstrap, prefix, tmp_path).start()
     second = Worker(broker.bootstrap, prefix, tmp_path).start()
     try:
-        time.sleep(8)   # let the group settle with both members
+        wait_for_assignment([first, second])
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
                                    for p, e in zip(people, before, strict=True)])
@@ -59,15 +62,16 @@ action = "delete"
 """
 
 
-def test_a_killed_workers_timers_and_requests_are_taken_over_without_loss_or_double_effect(
+def test_a_killed_workers_timers_are_taken_over_without_loss_or_double_effect(
         broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path) -> None:
     prefix = unique_prefix("pairstate")
     traffic = LeakyTraffic(examples_dir, seed=6)
     people = [traffic.person(n) for n in range(40)]
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     policy = str(policy_with(tmp_path, RULES))
-    first = Worker(broker.bootstrap, prefix, tmp_path, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
-    second = Worker(broker.bootstrap, prefix, tmp_path, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
+    clock = FakeClock(tmp_path / "clock")   # the deadlines pass when the test says, not while the sink writes
+    first = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
     env = {**first.env, "LETHE_METRICS_PORT": "0"}
     services = [Service(name, env, tmp_path / f"{name}.log") for name in ("sink", "store-agent")]
     engine = create_engine(url)
@@ -77,8 +81,8 @@ def test_a_killed_workers_timers_and_requests_are_taken_over_without_loss_or_dou
             return int(conn.execute(select(func.count()).select_from(logs)).scalar_one())
 
     try:
-        time.sleep(8)   # let the group settle with both members
-        now = datetime.now(UTC).isoformat()
+        wait_for_assignment([first, second])
+        now = datetime.fromtimestamp(clock.now, UTC).isoformat()
         events = [{**traffic.log(p), "occurred_at": now} for p in people for _ in range(5)]
         publish(broker.bootstrap, [(prefix + "logs.v1", e["customer_id"].encode(), json.dumps(e).encode())
                                    for e in events])
@@ -88,7 +92,9 @@ def test_a_killed_workers_timers_and_requests_are_taken_over_without_loss_or_dou
             time.sleep(0.5)
         pending = (first.metric("lethe_retention_timers_pending"), second.metric("lethe_retention_timers_pending"))
         assert sum(pending) == len(events) and min(pending) > 0, f"timers not split across workers: {pending}"
+        wait_for(lambda: rows() == len(events), 60, "the sink to write every row")
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        clock.advance(21)   # every deadline passes: the second fires its own and, once it owns them, the first's
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and (rows() > 0 or second.metric("lethe_retention_timers_pending") > 0):
             time.sleep(0.5)
