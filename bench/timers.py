@@ -118,7 +118,7 @@ class Indexes:
     def new(self) -> Any:
         if self.root is None:
             return TimerIndex()
-        from streams.timerdb import RocksTimerIndex
+        from streams.state.timerdb import RocksTimerIndex
         return RocksTimerIndex(self.root / f"index-{next(_dirs)}")
 
     def close(self, index: Any) -> None:
@@ -415,15 +415,9 @@ async def durable_run(kind: str, n: int, share: float, steady: int, bootstrap: s
     from processors.retention.timers import RetentionPlan
     from processors.schemas import SchemaCatalog
     from streams.metrics import Metrics
-    from streams.retention import (
-        FIRE_LIMIT,
-        TICK_SECONDS,
-        HoldStore,
-        Retention,
-        TimerStore,
-        index_factory,
-        timers_topic,
-    )
+    from streams.retention import FIRE_LIMIT, TICK_SECONDS, Retention
+    from streams.state.holds import HoldStore
+    from streams.state.timers import TimerStore, index_factory, timers_topic
 
     result = Durable(kind, n)
     partitions = range(settings.partitions)

@@ -1,6 +1,6 @@
 """Consent (policy sections 6 and 10): the policy's [consent] section, consent events, each
 subject's consent state, and which outputs a subject's records may reach. Pure logic; the
-partitioned state lives in streams/consent.py.
+partitioned state lives in streams/state/consent.py.
 
     [consent]
     material_versions = ["2026-11-01"]     # policy versions with material changes: consents

@@ -25,25 +25,21 @@ from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
-from streams.consent import ConsentHandler, ConsentStore, consent_topic
+from streams.consent import ConsentHandler
 from streams.handler import BatchHandler, InputHandler
-from streams.ingest import DirectIngest, SecretStore, changelog_topic
+from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
 from streams.outputs import OutputProducer
-from streams.requests import Requests, RequestStore, requests_topic
-from streams.retention import (
-    FIRE_LIMIT,
-    TICK_SECONDS,
-    HoldHandler,
-    HoldStore,
-    Retention,
-    TimerStore,
-    index_factory,
-    timers_topic,
-)
+from streams.requests import Requests
+from streams.retention import FIRE_LIMIT, TICK_SECONDS, HoldHandler, Retention
 from streams.settings import Settings
-from streams.subjects import SubjectState
+from streams.state.consent import ConsentStore, consent_topic
+from streams.state.holds import HoldStore
+from streams.state.requests import RequestStore, requests_topic
+from streams.state.secrets import SecretStore, changelog_topic
+from streams.state.subjects import SubjectState
+from streams.state.timers import TimerStore, index_factory, timers_topic
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,14 @@
-"""Direct ingest: the input topics consumed in whole batches by a plain aiokafka consumer.
+"""Batch ingest, the one runtime: every input topic consumed in whole batches by one plain consumer.
 
-Faust hands each record through its stream machinery (an event object, acks, sensors, several
-asyncio callbacks per record), which costs more per record than Lethe's whole processing
-(bench/README.md). The stateless work does not need it: here one consumer in the group
-``<app id>.ingest`` takes ``getmany`` batches of ``orders.v1`` and ``logs.v1``, the batch goes
-through the same :class:`BatchHandler`, and offsets are committed once its outputs are acked.
+One aiokafka consumer in the group ``<app id>.ingest`` takes ``getmany`` batches of every input
+topic (orders, logs, consent, legal holds, requests, acks); each topic's batch goes to its
+handler (streams/handler.py) and the offsets are committed once what the batch caused is acked.
+Faust's per-record stream machinery cost more than all of Lethe's processing (bench/README.md).
 
-The per-subject secrets stay partitioned with the input: the range assignor gives a worker the
-same partition numbers of both input topics, and the worker holds the secrets of exactly those
-partitions, restored from the changelog topic ``<app id>-subject-secrets-changelog`` (the same
-topic, keys and values as the Faust table of ``LETHE_INGEST=faust``) when they are assigned,
-and written to it, partition by partition, before any output uses a new secret.
+Per-subject state stays partitioned with the input: the range assignor gives a worker the same
+partition numbers of every input topic, and the worker holds the state of exactly those
+partitions (streams/state/), restored all or nothing when they are assigned, before any of their
+records is processed, and dropped when they are revoked.
 """
 
 from __future__ import annotations
@@ -25,96 +23,12 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
-from streams.changelog import PartitionedState
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.topics import changelog_name
+from streams.state.base import PartitionedState
 
 log = logging.getLogger(__name__)
-
-
-def changelog_topic(settings: Settings) -> str:
-    return changelog_name(settings, "secrets")
-
-
-class SecretStore(PartitionedState):
-    """Subject secrets of the partitions this worker owns, backed by a compacted changelog."""
-
-    what = "subject secrets"
-
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
-                 forget_keys: Callable[[bytes], None] = lambda secret: None) -> None:
-        super().__init__(bootstrap, topic)
-        self.metrics = metrics
-        self.forget_keys = forget_keys   # drops keys derived from a secret this worker lets go
-        self.partitions: dict[int, dict[bytes, bytes]] = {}
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        store = self.partitions.setdefault(partition, {})
-        for record in records:
-            if record.value is None:
-                store.pop(record.key, None)
-            else:
-                store[record.key] = record.value
-
-    def restored(self, partitions: list[int]) -> None:
-        self.metrics.subject_secrets.set(self.size())
-
-    def drop(self, partition: int) -> None:
-        for secret in self.partitions.pop(partition, {}).values():
-            self.forget_keys(secret)
-        self.metrics.subject_secrets.set(self.size())
-
-    def shred(self, partition: int, subject: str) -> bool:
-        """Destroy a subject's secret (crypto-shredding): its earlier pseudonyms can no longer be linked.
-
-        Removed wherever this worker holds it and tombstoned in its partition of the changelog
-        (the caller flushes). A later record of the subject gets a new, unrelated secret.
-        """
-        key = subject.encode()
-        found = False
-        tombstoned = {partition}
-        for held_in, store in self.partitions.items():
-            secret = store.pop(key, None)
-            if secret is not None:
-                self.forget_keys(secret)
-                found = True
-                tombstoned.add(held_in)   # a loosely keyed subject may have it in another partition
-        for p in sorted(tombstoned):
-            self.stage(p, key, None)
-        self.metrics.subject_secrets.set(self.size())
-        return found
-
-    def size(self) -> int:
-        return sum(len(s) for s in self.partitions.values())
-
-    def secret_of(self, subject: str, partition: int) -> bytes | None:
-        """The subject's secret if this worker holds one, looked up first in its record's partition.
-
-        A subject whose record arrived on another partition than usual (an upstream that keyed
-        it differently) keeps its one secret if this worker holds it in any partition.
-        """
-        partitions = self.partitions
-        store = partitions.setdefault(partition, {})
-        key = subject.encode()
-        secret = store.get(key)
-        if secret is None:
-            secret = next((other[key] for other in partitions.values() if key in other), None)
-            if secret is not None:
-                store[key] = secret   # found once; no scan on its next record here
-        return secret
-
-    def add(self, partition: int, subject: str, secret: bytes) -> None:
-        """Keep a new subject's secret and stage it for the changelog (written by :meth:`flush`)."""
-        key = subject.encode()
-        self.partitions.setdefault(partition, {})[key] = secret
-        self.stage(partition, key, secret)
-        self.metrics.subjects_created.inc()
-
-    async def flush(self) -> None:
-        await super().flush()
-        self.metrics.subject_secrets.set(self.size())
 
 
 class DirectIngest(Service):

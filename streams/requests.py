@@ -8,7 +8,7 @@ effects (request states saved, consent stored, secrets shredded) and publishes w
 ``privacy-requests.v1`` and ``lifecycle.acks.v1`` are consumed by the ingest consumer, so a
 request, its commands' acks and the subject's other state are on the same partition number and
 the same worker (commands are published to the request's partition and store agents ack on the
-command's partition). Each request's state is kept in the compacted topic
+command's partition). Each request's state (streams/state/requests.py) is kept in the compacted topic
 ``<app id>-requests-changelog`` (key: request id), restored on assignment like the other state;
 a request is written there before its input offset is committed, and every ack that changes it
 before the ack's offset is committed. ``lethe request status ID`` reads the same topic.
@@ -25,115 +25,27 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from processors.rights import (
-    GATING,
     OPEN,
     Effects,
     Request,
     Rights,
     RightsContext,
     SubjectView,
-    gates,
     kind_of,
     on_ack,
     on_tick,
 )
 from processors.time import parse_time
-from streams.changelog import Outgoing, PartitionedState, publish_all
-from streams.consent import ConsentStore
-from streams.ingest import SecretStore
 from streams.metrics import Metrics
-from streams.retention import HoldStore, TimerStore
+from streams.outputs import Outgoing, publish_all
 from streams.settings import Settings
-from streams.topics import changelog_name
+from streams.state.consent import ConsentStore
+from streams.state.holds import HoldStore
+from streams.state.requests import RequestStore, requests_topic
+from streams.state.secrets import SecretStore
+from streams.state.timers import TimerStore
 
 log = logging.getLogger(__name__)
-
-def requests_topic(settings: Settings) -> str:
-    return changelog_name(settings, "requests")
-
-
-class RequestStore(PartitionedState):
-    """The rights requests of the partitions this worker owns, and the gates they set."""
-
-    what = "privacy requests"
-
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
-        super().__init__(bootstrap, topic)
-        self.metrics = metrics
-        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
-        self.by_command: dict[str, tuple[int, str]] = {}
-        self.by_subject: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> request id -> state
-        self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
-        self.open: dict[str, int] = {}   # request id -> partition, of requests not yet completed or failed
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        states = self.partitions.setdefault(partition, {})
-        for record in records:
-            request_id = record.key.decode()
-            if record.value is None:
-                gone = states.pop(request_id, None)
-                self.open.pop(request_id, None)
-                if gone is not None:
-                    self.gating.get(gone["subject"], {}).pop(request_id, None)
-                    self.by_subject.get(gone["subject"], {}).pop(request_id, None)
-            else:
-                self._index(partition, states.setdefault(request_id, {}) | orjson.loads(record.value))
-
-    def drop(self, partition: int) -> None:
-        for state in self.partitions.pop(partition, {}).values():
-            self.open.pop(state["request_id"], None)
-            for command_id in state["commands"]:
-                self.by_command.pop(command_id, None)
-            for index in (self.gating, self.by_subject):
-                of_subject = index.get(state["subject"])
-                if of_subject is not None:
-                    of_subject.pop(state["request_id"], None)
-                    if not of_subject:
-                        del index[state["subject"]]
-
-    def _index(self, partition: int, state: dict[str, Any]) -> None:
-        self.partitions.setdefault(partition, {})[state["request_id"]] = state
-        for command_id in state["commands"]:
-            self.by_command[command_id] = (partition, state["request_id"])
-        if state["status"] in OPEN:   # the deadline loop and the gauges look at open requests only
-            self.open[state["request_id"]] = partition
-        else:
-            self.open.pop(state["request_id"], None)
-        self.by_subject.setdefault(state["subject"], {})[state["request_id"]] = state
-        if state["type"] in GATING:   # looked up for every input batch: by subject, not by scan
-            gating = self.gating.setdefault(state["subject"], {})
-            gating[state["request_id"]] = state
-
-    def save(self, partition: int, state: dict[str, Any]) -> None:
-        self._index(partition, state)
-        self.stage(partition, state["request_id"].encode(), orjson.dumps(state))
-
-    def find(self, request_id: str) -> dict[str, Any] | None:
-        for states in self.partitions.values():
-            if request_id in states:
-                return states[request_id]
-        return None
-
-    def partition_of(self, request_id: str) -> int | None:
-        for partition, states in self.partitions.items():
-            if request_id in states:
-                return partition
-        return None
-
-    def of_subject(self, subject: str) -> list[dict[str, Any]]:
-        return list(self.by_subject.get(subject, {}).values())
-
-    def open_states(self) -> list[tuple[int, dict[str, Any]]]:
-        return [(p, self.partitions[p][r]) for r, p in self.open.items()]
-
-    def states(self) -> list[tuple[int, dict[str, Any]]]:
-        return [(p, s) for p, states in self.partitions.items() for s in states.values()]
-
-    def blocked(self, subjects: Mapping[str, int]) -> dict[str, dict[str, str]]:
-        """Subjects in ``subjects`` whose records must not reach every output, and why."""
-        if not self.gating:
-            return {}
-        return gates(state for subject in subjects for state in self.gating.get(subject, {}).values())
 
 
 class Requests:

@@ -1,11 +1,11 @@
 """Retention timers, legal holds and lifecycle commands (policy section 3.1).
 
 Every valid order or log record under a retention rule gets a deadline (:class:`Timer`, see
-processors/retention/timers.py). Deadlines live in :class:`TimerStore`, one timer index per input
-partition this worker owns, backed by the compacted topic ``<app id>-retention-timers-changelog``
-(key: the timer id; value: the timer; a tombstone once it has fired) and restored on assignment,
-like the subject secrets. A new or moved deadline reaches the changelog before the input batch
-that set it is committed.
+processors/retention/timers.py). Deadlines live in :class:`TimerStore` (streams/state/timers.py),
+one timer index per input partition this worker owns, backed by the compacted topic ``<app
+id>-retention-timers-changelog`` (key: the timer id; value: the timer; a tombstone once it has
+fired) and restored on assignment, like the subject secrets. A new or moved deadline reaches the
+changelog before the input batch that set it is committed.
 
 :class:`Retention` fires due timers. For each it publishes the lifecycle command and its audit
 record, waits until the broker has both, and only then tombstones the timer: a worker killed in
@@ -14,191 +14,37 @@ deadline), which store agents apply once. Deadlines that passed while no worker 
 as their partition is restored.
 
 Legal holds are events on ``legal-holds.v1`` keyed by ``customer_id`` (so a subject's holds are on
-the partition of its records). :class:`HoldStore` replays a partition's holds on assignment; new
-ones arrive through the ingest consumer (:class:`HoldHandler`), are audited, and a release puts the
-timers it suspended back in the index, where the overdue ones fire on the next tick.
-"""
+the partition of its records). :class:`HoldStore` (streams/state/holds.py) replays a partition's
+holds on assignment; new ones arrive through the ingest consumer (:class:`HoldHandler`), are
+audited, and a release puts the timers it suspended back in the index, where the overdue ones fire
+on the next tick."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from processors.errors import InvalidRecord
-from processors.inputs import Inputs
 from processors.records import hold_audit
 from processors.retention.firing import Firing, fire
 from processors.retention.holds import Hold, Holds
 from processors.retention.timers import RetentionPlan, Timer
-from processors.time import iso
-from processors.timers import TimerIndex
-from streams.changelog import Outgoing, PartitionedState
 from streams.metrics import Metrics
+from streams.outputs import Outgoing
 from streams.settings import Settings
-from streams.topics import changelog_name
+from streams.state.holds import HoldStore
+from streams.state.timers import TimerStore
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.1
 FIRE_LIMIT = 5_000   # timers fired per tick at most; the rest fire on the next one, 0.1 s later
-
-
-def timers_topic(settings: Settings) -> str:
-    return changelog_name(settings, "timers")
-
-
-class Index(Protocol):
-    """TimerIndex (memory) or RocksTimerIndex (LETHE_TABLE_STORE=rocksdb://)."""
-
-    def __len__(self) -> int: ...
-    def schedule(self, timer_id: Hashable, due: float, payload: Any = None) -> None: ...
-    def cancel(self, timer_id: Hashable) -> bool: ...
-    def due_of(self, timer_id: Hashable) -> float | None: ...
-    def pop_due(self, now: float, limit: int | None = None) -> list[tuple[Hashable, float, Any]]: ...
-    def items(self) -> list[tuple[Hashable, float, Any]]: ...
-
-
-def index_factory(settings: Settings) -> Callable[[int], Index]:
-    if settings.table_store.startswith("rocksdb://"):
-        from streams.timerdb import RocksTimerIndex
-        root = settings.data_dir / "state" / settings.app_id
-        return lambda partition: RocksTimerIndex(root / f"timers-p{partition}")
-    return lambda partition: TimerIndex()
-
-
-class TimerStore(PartitionedState):
-    """The pending deadlines of the partitions this worker owns."""
-
-    what = "retention timers"
-
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
-                 new_index: Callable[[int], Index] = lambda partition: TimerIndex()) -> None:
-        super().__init__(bootstrap, topic)
-        self.metrics, self.new_index = metrics, new_index
-        self.indexes: dict[int, Index] = {}
-        self.parked: dict[int, dict[str, bytes]] = {}   # suspended by a legal hold: timer id -> timer
-
-    def index(self, partition: int) -> Index:
-        index = self.indexes.get(partition)
-        if index is None:
-            index = self.indexes[partition] = self.new_index(partition)
-        return index
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        index = self.index(partition)
-        parked = self.parked.setdefault(partition, {})
-        for record in records:
-            timer_id = record.key.decode()
-            parked.pop(timer_id, None)
-            if record.value is None:
-                index.cancel(timer_id)
-            else:
-                index.schedule(timer_id, orjson.loads(record.value)[-1], record.value)
-
-    def restored(self, partitions: list[int]) -> None:
-        self.report()
-
-    def drop(self, partition: int) -> None:
-        index = self.indexes.pop(partition, None)
-        close = getattr(index, "close", None)
-        if close is not None:
-            close()
-        self.parked.pop(partition, None)
-        self.report()
-
-    async def stop(self) -> None:
-        for partition in list(self.indexes):
-            self.drop(partition)
-        await super().stop()
-
-    def schedule(self, partition: int, timer: Timer) -> bool:
-        """Set a deadline; a repeated trigger never moves it earlier. True if it changed."""
-        index = self.index(partition)
-        parked = self.parked.setdefault(partition, {})
-        current = index.due_of(timer.timer_id)
-        if current is None and timer.timer_id in parked:
-            current = Timer.decode(timer.timer_id, parked[timer.timer_id]).due
-        if current is not None and current >= timer.due:
-            return False
-        raw = timer.encode()
-        parked.pop(timer.timer_id, None)
-        index.schedule(timer.timer_id, timer.due, raw)
-        self.stage(partition, timer.timer_id.encode(), raw)
-        return True
-
-    def for_subject(self, subject: str, partition: int | None = None) -> list[dict[str, Any]]:
-        """The subject's pending deadlines (a scan of every timer held: for access exports only)."""
-        found: list[dict[str, Any]] = []
-        indexes = self.indexes.values() if partition is None else [self.index(partition)]
-        for index in indexes:
-            for timer_id, due, raw in index.items():
-                timer = Timer.decode(str(timer_id), raw)
-                if timer.subject == subject:
-                    found.append({"timer": timer.timer_id, "rule": timer.rule, "action": timer.action,
-                                  "family": timer.family, "record_key": timer.record_key, "due_at": iso(due)})
-        for parked in self.parked.values():
-            for timer_id, raw in parked.items():
-                timer = Timer.decode(timer_id, raw)
-                if timer.subject == subject:
-                    found.append({"timer": timer.timer_id, "rule": timer.rule, "action": timer.action,
-                                  "family": timer.family, "record_key": timer.record_key,
-                                  "due_at": iso(timer.due), "suspended_by_hold": True})
-        return found
-
-    def pending_count(self) -> int:
-        return sum(len(i) for i in self.indexes.values()) + self.held_count()
-
-    def held_count(self) -> int:
-        return sum(len(p) for p in self.parked.values())
-
-    def report(self) -> None:
-        self.metrics.timers_pending.set(self.pending_count())
-        self.metrics.timers_held.set(self.held_count())
-
-
-class HoldStore(PartitionedState):
-    """The legal holds in force on the partitions this worker owns (replayed from legal-holds.v1)."""
-
-    what = "legal holds"
-
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics, *, inputs: Inputs) -> None:
-        super().__init__(bootstrap, topic, write=False)
-        self.metrics, self.inputs = metrics, inputs
-        self.partitions: dict[int, Holds] = {}
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        holds = self.partitions.setdefault(partition, Holds())
-        for record in records:
-            with contextlib.suppress(InvalidRecord):   # the HoldHandler dead-lettered it
-                holds.apply(self.inputs.hold(record.value))
-
-    def restored(self, partitions: list[int]) -> None:
-        self.report()
-
-    def drop(self, partition: int) -> None:
-        self.partitions.pop(partition, None)
-        self.report()
-
-    def holding(self, timer: Timer) -> list[Any]:
-        """The holds in force that cover ``timer`` (any owned partition: upstream may key loosely)."""
-        found = []
-        for holds in self.partitions.values():
-            if holds.holding(timer):
-                found += [h for h in holds.active.values()
-                          if (h.order_id is not None and h.order_id == timer.order_id)
-                          or (h.order_id is None and timer.subject and h.subject == timer.subject)]
-        return found
-
-    def report(self) -> None:
-        self.metrics.holds_active.set(sum(len(h.active) for h in self.partitions.values()))
 
 
 class Retention:

@@ -70,7 +70,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("privacy.exports.v1", "lifecycle", "privacy.exports.v1", WEEK),
     TopicSpec("dlq.v1", "dlq", "dlq.v1", {"retention.ms": str(14 * DAY_MS)}),
 )
-# State a worker owns per partition, named "<app id>-<name>" (streams/changelog.py restores them).
+# State a worker owns per partition, named "<app id>-<name>" (streams/state/base.py restores them).
 CHANGELOGS: dict[str, TopicSpec] = {
     # a shredded secret's old record must really go: compaction within a week at the latest
     "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, {

@@ -128,7 +128,7 @@ class FakeClock:
         return self.now
 
 
-# logged by streams/changelog.py each time a partition's secrets are restored on assignment
+# logged by streams/state/base.py each time a partition's secrets are restored on assignment
 _RESTORED = re.compile(r"restored subject secrets of partitions \[([\d, ]*)\]")
 
 

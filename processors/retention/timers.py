@@ -1,6 +1,6 @@
 """Retention deadlines: a record under a rule sets a :class:`Timer`; :class:`RetentionPlan` finds them.
 
-The durable timer state, the firing loop and the holds per partition are in streams/retention.py;
+The durable timer state and holds per partition are in streams/state/, the firing loop in streams/retention.py;
 the lifecycle command and audit record a fired timer yields are built in processors/records.py.
 """
 

@@ -1,7 +1,8 @@
 """Data-subject requests (policy sections 5 and 8): the policy's [rights] section, request events,
 deadlines, the commands a request fans out to, and the request's state. Pure logic, no I/O; what
 each request type does is its own module beside this one (registered in ``REQUEST_TYPES``,
-processors/rights/__init__.py), and the partitioned state and the I/O are in streams/requests.py.
+processors/rights/__init__.py), the partitioned state is in streams/state/requests.py and the I/O in
+streams/requests.py.
 
     [rights]
     stores = ["shop-db"]       # store agents that must ack an erasure before it is complete

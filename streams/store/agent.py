@@ -21,13 +21,13 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from processors.chunks import chunked
 from processors.decode import Limits
 from processors.errors import InvalidRecord, LetheError
 from processors.inputs import Inputs
 from processors.records import export_part, lifecycle_ack
 from processors.schemas import SchemaCatalog
 from processors.time import parse_time
-from streams.changelog import chunked
 from streams.client import group_consumer, stop_flag
 from streams.kafka import kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics

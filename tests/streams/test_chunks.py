@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from streams.changelog import chunked
+from processors.chunks import chunked
 
 
 def test_chunks_stay_under_the_limit_and_keep_every_item_in_order() -> None:

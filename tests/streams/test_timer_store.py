@@ -23,8 +23,10 @@ from processors.schemas import SchemaCatalog, default_schema_dir
 from streams.broker import EmbeddedBroker
 from streams.client import read
 from streams.metrics import Metrics
-from streams.retention import HoldStore, Retention, TimerStore, timers_topic
+from streams.retention import Retention
 from streams.settings import Settings
+from streams.state.holds import HoldStore
+from streams.state.timers import TimerStore, timers_topic
 from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from processors.timers import TimerIndex
-from streams.timerdb import RocksTimerIndex
+from streams.state.timerdb import RocksTimerIndex
 
 pytest.importorskip("rocksdict")   # the rocksdb extra; installed by scripts/setup (dev)
 

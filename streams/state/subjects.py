@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from processors.pipeline import BatchResult
-from streams.consent import ConsentStore
-from streams.ingest import SecretStore
-from streams.requests import RequestStore
 from streams.retention import Retention
+from streams.state.consent import ConsentStore
+from streams.state.requests import RequestStore
+from streams.state.secrets import SecretStore
 
 
 class SubjectState:

@@ -7,7 +7,7 @@ due, not with the timers pending. ``b"i" + timer id -> due`` finds a timer's ent
 cancel it.
 
 The database is rebuilt from the changelog topic when its partition is assigned (the changelog
-is the truth; see streams/changelog.py), so it is wiped on open and deleted when the partition
+is the truth; see streams/state/base.py), so it is wiped on open and deleted when the partition
 goes. Only the count of timers is kept in memory.
 """
 

@@ -1,0 +1,80 @@
+"""Consent state per subject of the partitions a worker owns, backed by ``<app id>-consent-changelog``
+(key: the subject): the current decision per purpose and recent history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, decide, gates_for
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.state.base import PartitionedState
+from streams.topics import changelog_name
+
+log = logging.getLogger(__name__)
+
+
+def consent_topic(settings: Settings) -> str:
+    return changelog_name(settings, "consent")
+
+
+class ConsentStore(PartitionedState):
+    what = "consent state"
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics, policy: ConsentPolicy, version: str,
+                 outputs: Mapping[str, Sequence[str]]) -> None:
+        super().__init__(bootstrap, topic)
+        self.metrics, self.policy, self.version = metrics, policy, version
+        self.outputs = {o: tuple(p) for o, p in outputs.items() if p}   # consent-based outputs only
+        # without any decision a subject is held back only where an opt-in purpose is required
+        self.gates_without_state = gates_for(None, self.outputs, policy, version)
+        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        states = self.partitions.setdefault(partition, {})
+        for record in records:
+            subject = record.key.decode()
+            if record.value is None:
+                states.pop(subject, None)
+            else:
+                states[subject] = orjson.loads(record.value)
+
+    def drop(self, partition: int) -> None:
+        self.partitions.pop(partition, None)
+
+    def state_of(self, subject: str) -> dict[str, Any] | None:
+        for states in self.partitions.values():
+            state = states.get(subject)
+            if state is not None:
+                return state
+        return None
+
+    def gates(self, subject: str) -> dict[str, str]:
+        if not self.outputs:
+            return {}
+        state = self.state_of(subject)
+        if state is None:
+            return self.gates_without_state
+        return gates_for(state, self.outputs, self.policy, self.version)
+
+    def record(self, partition: int, event: ConsentEvent) -> bool:
+        decision = decide(self.state_of(event.subject), event)
+        self.put(partition, event.subject, decision.state)
+        return decision.current
+
+    def erase(self, partition: int, subject: str) -> None:
+        """Erasure: keep what processors.consent.after_erasure keeps (the refusals), or nothing."""
+        self.put(partition, subject, after_erasure(self.state_of(subject)))
+
+    def put(self, partition: int, subject: str, state: dict[str, Any] | None) -> None:
+        """Store the subject's consent state (None: tombstone it), in one copy, in ``partition``."""
+        for states in self.partitions.values():
+            states.pop(subject, None)
+        if state is not None:
+            self.partitions.setdefault(partition, {})[subject] = state
+        self.stage(partition, subject.encode(), orjson.dumps(state) if state is not None else None)

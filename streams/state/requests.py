@@ -1,0 +1,111 @@
+"""Rights requests of the partitions a worker owns, backed by ``<app id>-requests-changelog``
+(key: the request id), and the gates they set, indexed by subject.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from processors.rights import (
+    GATING,
+    OPEN,
+    gates,
+)
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.state.base import PartitionedState
+from streams.topics import changelog_name
+
+log = logging.getLogger(__name__)
+
+
+def requests_topic(settings: Settings) -> str:
+    return changelog_name(settings, "requests")
+
+
+class RequestStore(PartitionedState):
+    """The rights requests of the partitions this worker owns, and the gates they set."""
+
+    what = "privacy requests"
+
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+        super().__init__(bootstrap, topic)
+        self.metrics = metrics
+        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
+        self.by_command: dict[str, tuple[int, str]] = {}
+        self.by_subject: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> request id -> state
+        self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
+        self.open: dict[str, int] = {}   # request id -> partition, of requests not yet completed or failed
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        states = self.partitions.setdefault(partition, {})
+        for record in records:
+            request_id = record.key.decode()
+            if record.value is None:
+                gone = states.pop(request_id, None)
+                self.open.pop(request_id, None)
+                if gone is not None:
+                    self.gating.get(gone["subject"], {}).pop(request_id, None)
+                    self.by_subject.get(gone["subject"], {}).pop(request_id, None)
+            else:
+                self._index(partition, states.setdefault(request_id, {}) | orjson.loads(record.value))
+
+    def drop(self, partition: int) -> None:
+        for state in self.partitions.pop(partition, {}).values():
+            self.open.pop(state["request_id"], None)
+            for command_id in state["commands"]:
+                self.by_command.pop(command_id, None)
+            for index in (self.gating, self.by_subject):
+                of_subject = index.get(state["subject"])
+                if of_subject is not None:
+                    of_subject.pop(state["request_id"], None)
+                    if not of_subject:
+                        del index[state["subject"]]
+
+    def _index(self, partition: int, state: dict[str, Any]) -> None:
+        self.partitions.setdefault(partition, {})[state["request_id"]] = state
+        for command_id in state["commands"]:
+            self.by_command[command_id] = (partition, state["request_id"])
+        if state["status"] in OPEN:   # the deadline loop and the gauges look at open requests only
+            self.open[state["request_id"]] = partition
+        else:
+            self.open.pop(state["request_id"], None)
+        self.by_subject.setdefault(state["subject"], {})[state["request_id"]] = state
+        if state["type"] in GATING:   # looked up for every input batch: by subject, not by scan
+            gating = self.gating.setdefault(state["subject"], {})
+            gating[state["request_id"]] = state
+
+    def save(self, partition: int, state: dict[str, Any]) -> None:
+        self._index(partition, state)
+        self.stage(partition, state["request_id"].encode(), orjson.dumps(state))
+
+    def find(self, request_id: str) -> dict[str, Any] | None:
+        for states in self.partitions.values():
+            if request_id in states:
+                return states[request_id]
+        return None
+
+    def partition_of(self, request_id: str) -> int | None:
+        for partition, states in self.partitions.items():
+            if request_id in states:
+                return partition
+        return None
+
+    def of_subject(self, subject: str) -> list[dict[str, Any]]:
+        return list(self.by_subject.get(subject, {}).values())
+
+    def open_states(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(p, self.partitions[p][r]) for r, p in self.open.items()]
+
+    def states(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(p, s) for p, states in self.partitions.items() for s in states.values()]
+
+    def blocked(self, subjects: Mapping[str, int]) -> dict[str, dict[str, str]]:
+        """Subjects in ``subjects`` whose records must not reach every output, and why."""
+        if not self.gating:
+            return {}
+        return gates(state for subject in subjects for state in self.gating.get(subject, {}).values())
