@@ -1,0 +1,137 @@
+"""The ``lethe`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from processors.errors import LetheError
+from streams.cli.events import cmd_consume, cmd_publish
+from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
+from streams.cli.rights import cmd_hold, cmd_request
+
+EPILOG = """environment:
+  LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
+  LETHE_STORE_URL          SQLAlchemy URL of Lethe's store (default sqlite:///.lethe/lethe.db)
+  LETHE_METRICS_PORT       port of /metrics (default 9108; 0 = off)
+  LETHE_POLICY             policy file (default deploy/policy.toml)
+  LETHE_PSEUDONYM_KEY      hex master key for pseudonyms (default: a key file made in LETHE_DATA_DIR)
+  LETHE_DATA_DIR           local state: key file, demo logs (default .lethe)
+  LETHE_PARTITIONS         partitions per topic when Lethe creates them (default 4)
+  see docs/configuration.md for the rest
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        result: int = args.func(args)
+        return result
+    except LetheError as exc:
+        print(f"lethe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lethe", description="Enforce a privacy policy on Kafka event streams.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.set_defaults(func=cmd_run)
+
+    broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
+    broker.add_argument("--port", type=int, default=9092, help="port to listen on (default 9092; 0 = any free)")
+    broker.set_defaults(func=cmd_broker)
+
+    demo = sub.add_parser("demo", help="everything embedded: broker, worker, sample traffic, the result")
+    demo.add_argument("--events", type=int, default=2000, help="sample events to publish (default 2000)")
+    demo.add_argument("--subjects", type=int, default=50, help="distinct customers (default 50)")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="keep the broker, worker, sink and store agent running afterwards, to file "
+                           "requests against them (Ctrl-C stops)")
+    demo.set_defaults(func=cmd_demo)
+
+    publish = sub.add_parser("publish", help="publish JSON events to a topic, keyed by customer_id")
+    publish.add_argument("topic", help="topic, e.g. orders.v1")
+    publish.add_argument("files", nargs="*", type=Path,
+                         help="files holding a JSON object, a JSON array or JSON lines (default stdin)")
+    publish.add_argument("--example", action="store_true", help="publish the topic's schemas/examples/ event")
+    publish.add_argument("--sample", type=int, metavar="N", help="publish N synthetic events instead")
+    publish.add_argument("--encoding", choices=("json", "avro"), default="json",
+                         help="json, or Avro single-object encoding (default json)")
+    publish.add_argument("--key-field", default="customer_id", help="field whose value keys the record")
+    publish.set_defaults(func=cmd_publish)
+
+    consume = sub.add_parser("consume", help="print a topic's records from the beginning")
+    consume.add_argument("topic")
+    consume.add_argument("--max", type=int, default=None, help="stop after N records")
+    consume.add_argument("--timeout", type=float, default=10.0, help="stop after S seconds (default 10)")
+    consume.set_defaults(func=cmd_consume)
+
+    agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
+    agent.add_argument("--mapping", type=Path, default=None,
+                       help="mapping file: tables, subject/key columns, column categories "
+                            "(default deploy/store-mapping.toml)")
+    agent.set_defaults(func=cmd_store_agent)
+
+    sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")
+    sink.add_argument("--name", default=None,
+                      help="name of this sink, for one sink per database (its own consumer group); "
+                           "default: the one shared group <app id>.sink")
+    sink.set_defaults(func=cmd_sink)
+
+    hold = sub.add_parser("hold", help="place or release a legal hold (suspends retention deletions)",
+                          description="Publish a legal-hold event to legal-holds.v1. While a hold is in force, "
+                                      "the subject's (or the one order's) retention deadlines are suspended; "
+                                      "releasing it lets the overdue ones fire. Both are audited.")
+    hold.add_argument("action", choices=("place", "release"))
+    hold.add_argument("--customer", required=True, help="customer_id of the data subject")
+    hold.add_argument("--order", default=None, help="hold only this order_id (default: all of the subject's data)")
+    hold.add_argument("--case", default="", help="case reference for the audit (no personal data); "
+                                                 "required to place")
+    hold.add_argument("--hold-id", default=None, help="id of the hold (required to release; generated to place)")
+    hold.set_defaults(func=cmd_hold)
+
+    request = sub.add_parser(
+        "request", help="file a data-subject request, or show one's status",
+        description="File a rights request on privacy-requests.v1, or show a filed request's status.",
+        epilog="examples:\n"
+               "  lethe request erase --customer cust-8841\n"
+               "  lethe request restrict --customer cust-8841\n"
+               "  lethe request object --customer cust-8841 --detail purpose=analytics\n"
+               "  lethe request request.json            (a JSON privacy-requests.v1 event)\n"
+               "  lethe request status req-1a2b3c --wait 60\n"
+               "  lethe request access --customer cust-8841 --out exports/   (files, waits, writes the export)\n"
+               "  lethe request export req-1a2b3c --out exports/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    request.add_argument("what", help="a request type (access, rectify, erase, restrict, object, portability, "
+                                      "withdraw_consent, minor_flag), a JSON file, 'status' or 'export'")
+    request.add_argument("request_id", nargs="?", help="with 'status' or 'export': the request id")
+    request.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="with 'export' (or access/portability): write <request id>.json into DIR, "
+                              "once every store has answered")
+    request.add_argument("--customer", help="customer_id of the data subject")
+    request.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
+                         help="a detail of the request (repeatable), e.g. purpose=analytics or action=lift")
+    request.add_argument("--channel", default="internal", help="how the request reached you (default internal)")
+    request.add_argument("--id", dest="new_id", help="request id (default: generated)")
+    request.add_argument("--wait", type=float, default=0.0, metavar="S",
+                         help="with 'status': wait up to S seconds for the request to complete")
+    request.set_defaults(func=cmd_request)
+
+    topics = sub.add_parser("topics", help="manage Lethe's topics")
+    topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
+    create.set_defaults(func=cmd_topics_create)
+    return parser

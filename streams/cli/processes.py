@@ -1,0 +1,65 @@
+"""Commands that run a process: worker, broker, demo, store agent, sink; and topic provisioning."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    pass
+from streams.cli.common import _bootstrap
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    return run_worker(Settings.from_env())
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker, free_port
+
+    broker = EmbeddedBroker(port=args.port or free_port()).start()
+    print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
+    print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        return broker.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(Settings.from_env(), events=args.events, subjects=args.subjects,
+                    keep_running=args.keep_running)
+
+
+def cmd_store_agent(args: argparse.Namespace) -> int:
+    from streams.settings import REPO_ROOT
+    from streams.store.agent import run_store_agent
+
+    return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml")
+
+
+def cmd_sink(args: argparse.Namespace) -> int:
+    from streams.store.sink import run_sink
+
+    return run_sink(Settings.from_env(), args.name)
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.topics import provision
+
+    settings = Settings.from_env()
+    created, existing = provision(settings, _bootstrap())
+    print(f"lethe: {len(created)} topic(s) created, {len(existing)} already existed "
+          f"({len(created) + len(existing)} in all)")
+    return 0

@@ -1,0 +1,169 @@
+"""`lethe hold` and `lethe request`: legal holds and rights requests, their status and exports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from processors.errors import LetheError
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    pass
+from streams.cli.common import _bootstrap, _inputs, _read_events
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import UTC, datetime
+
+    from processors.errors import InvalidRecord
+    from streams.client import publish
+
+    if args.action == "release" and not args.hold_id:
+        raise LetheError("releasing needs --hold-id (the id printed when the hold was placed)")
+    if args.action == "place" and not args.case:
+        raise LetheError("placing a hold needs --case (the case reference the audit will show)")
+    event = {"hold_id": args.hold_id or f"hold-{uuid.uuid4().hex[:12]}", "action": args.action,
+             "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
+             "order_id": args.order, "case_ref": args.case or "release"}
+    value = json.dumps(event).encode()
+    settings = Settings.from_env()
+    try:
+        _inputs(settings).hold(value)
+    except InvalidRecord as exc:
+        raise LetheError(f"not a valid hold: {exc}") from None
+    topic = settings.topics.name("legal-holds.v1")
+    publish(_bootstrap(), [(topic, args.customer.encode(), value)])
+    print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
+          f"({'order' if args.order else 'subject'} scope) on {topic}")
+    return 0
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+    from datetime import UTC, datetime
+
+    from processors.errors import InvalidRecord
+    from processors.rights import REQUEST_TYPES
+    from streams.client import publish
+
+    settings = Settings.from_env()
+    if args.what == "status":
+        if not args.request_id:
+            raise LetheError("usage: lethe request status REQUEST_ID")
+        from streams.requests import read_request_state
+
+        deadline = time.monotonic() + args.wait
+        while True:
+            state = read_request_state(_bootstrap(), settings, args.request_id)
+            if state is not None and (state["status"] in ("completed", "failed") or time.monotonic() >= deadline):
+                break
+            if state is None and time.monotonic() >= deadline:
+                raise LetheError(f"no request {args.request_id} is known yet (is a worker running?)")
+            time.sleep(1.0)
+        print(json.dumps(_status_view(state), indent=2))
+        return 0 if state["status"] != "failed" else 1
+    if args.what == "export":
+        if not args.request_id or args.out is None:
+            raise LetheError("usage: lethe request export REQUEST_ID --out DIR")
+        return _write_export(settings, args.request_id, args.out, args.wait)
+    if args.what in REQUEST_TYPES:
+        if not args.customer:
+            raise LetheError(f"a {args.what} request needs --customer CUSTOMER_ID")
+        details = {}
+        for item in args.detail:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise LetheError("--detail takes NAME=VALUE (e.g. purpose=analytics)")   # no echo: it may be personal
+            details[name] = value
+        event: Any = {"request_id": args.new_id or f"req-{uuid.uuid4().hex[:12]}",
+                      "occurred_at": datetime.now(UTC).isoformat(), "customer_id": args.customer,
+                      "type": args.what, "details": details, "channel": args.channel}
+    else:
+        path = Path(args.what)
+        if not path.is_file():
+            raise LetheError(f"{args.what!r} is neither a request type ({', '.join(REQUEST_TYPES)}), "
+                             "'status', nor a JSON file")
+        events = list(_read_events([path]))
+        if len(events) != 1:
+            raise LetheError(f"{path}: holds {len(events)} events; file one request at a time")
+        event = events[0]
+    value = json.dumps(event).encode()
+    try:
+        request = _inputs(settings).request(value)
+    except InvalidRecord as exc:
+        raise LetheError(f"not a valid request: {exc}") from None
+    topic = settings.topics.name("privacy-requests.v1")
+    publish(_bootstrap(), [(topic, request.subject.encode(), value)])
+    print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
+          f"follow it with: lethe request status {request.request_id}")
+    if request.type in ("access", "portability") and args.out is not None:
+        return _write_export(settings, request.request_id, args.out, max(args.wait, 120.0))
+    return 0
+
+
+def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -> int:
+    """Assemble an access export from privacy.exports.v1 once the request is complete, and audit it."""
+    import time
+    from datetime import UTC, datetime
+
+    from processors.records import audit_record
+    from streams.client import publish, read
+    from streams.requests import read_request_state
+
+    bootstrap = _bootstrap()
+    deadline = time.monotonic() + wait
+    while True:
+        state = read_request_state(bootstrap, settings, request_id)
+        if state is not None and state["type"] not in ("access", "portability"):
+            raise LetheError(f"request {request_id} is a {state['type']} request; only access and portability "
+                             "requests have an export")
+        if state is not None and state["status"] == "completed":
+            break
+        if time.monotonic() >= deadline:
+            status = "unknown (is a worker running?)" if state is None else state["status"]
+            raise LetheError(f"request {request_id} is not complete yet (status {status}); "
+                             "retry later or pass --wait SECONDS")
+        print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
+        time.sleep(2.0)
+    document: dict[str, Any] = {"format": "lethe.export.v1", "request_id": request_id, "type": state["type"],
+                                "subject": state["subject"], "generated_at": datetime.now(UTC).isoformat(),
+                                "lethe": None, "stores": {}}
+    # a repeated part (a retried command) replaces the earlier one: keyed by source, family, chunk
+    pieces: dict[tuple[str, str | None], dict[int, Any]] = {}
+    for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
+        part = json.loads(record.value or b"{}")
+        if part.get("request_id") == request_id:
+            pieces.setdefault((part["source"], part["family"]), {})[part.get("chunk", 0)] = json.loads(part["document"])
+    parts = sum(len(chunks) for chunks in pieces.values())
+    for (source, family), chunks in sorted(pieces.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        ordered = [chunks[n] for n in sorted(chunks)]
+        if source == "lethe":
+            lethe_part = ordered[0]
+            for more in ordered[1:]:
+                lethe_part["pending_deadlines"] += more["pending_deadlines"]
+            document["lethe"] = lethe_part
+        else:
+            document["stores"].setdefault(source, {})[family] = [row for rows in ordered for row in rows]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{request_id}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    audit = audit_record("export_written", state["subject"], time.time(), f"{request_id}:written",
+                         rule=f"request.{state['type']}", request_id=request_id,
+                         details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
+    publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
+                         json.dumps(audit).encode())])
+    print(f"lethe: export of request {request_id} written to {path} ({parts} parts)")
+    return 0
+
+
+def _status_view(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
+                                        "stores", "retries", "reason", "export") if key in state} | {
+        "acks": state.get("acks", {})}
