@@ -14,6 +14,7 @@ records is processed, and dropped when they are revoked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -58,6 +59,10 @@ class DirectIngest(Service):
             log.error("restoring the state of partitions %s failed (%s)", sorted(partitions),
                       type(failures[0]).__name__)
             raise failures[0]
+
+    def report_owned(self) -> None:
+        owned = set.intersection(*(state.owned for state in self.states)) if self.states else set()
+        self.metrics.partitions_owned.set(len(owned))
 
     def forget(self, partitions: set[int]) -> None:
         for state in self.states:
@@ -149,8 +154,14 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # wait for the batch in hand to be produced and committed before the partitions go
         async with self.ingest.lock:
             self.ingest.forget({tp.partition for tp in revoked})
+            lag = self.ingest.metrics.consumer_lag
+            for tp in revoked:   # a partition it no longer owns must not keep reporting its last lag
+                with contextlib.suppress(KeyError):
+                    lag.remove(tp.topic, str(tp.partition))
+            self.ingest.report_owned()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.ingest.lock:
             await self.ingest.restore({tp.partition for tp in assigned})
+            self.ingest.report_owned()
             self.ingest.metrics.ready_reason = ""   # state restored: serving (also with no partition)

@@ -48,6 +48,9 @@ class Metrics:
                                   ["topic", "partition"], registry=r)
         self.subjects_created = Counter("lethe_subject_secrets_created",
                                         "Per-subject pseudonym secrets created", registry=r)
+        self.partitions_owned = Gauge("lethe_partitions_owned",
+                                      "Input partitions this worker owns, state restored (one per partition number)",
+                                      registry=r)
         self.subject_secrets = Gauge("lethe_subject_secrets", "Per-subject secrets held by this worker",
                                      registry=r)
         self.records_gated = Counter("lethe_records_gated",
