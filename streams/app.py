@@ -172,7 +172,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     handlers: dict[str, Any] = {
         settings.topics.name(source): BatchHandler(
             pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics, subjects, output.get,
-            settings.topics.name, audit_topic)
+            settings.topics.name, audit_topic, clock)
         for source in SOURCES
     }
     hold_handler = HoldHandler(holds, retention, requests.resume)

@@ -43,10 +43,10 @@ class BatchState(Protocol):
     async def flush(self) -> None: ...
 
 
-def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str]) -> list[dict[str, Any]]:
+def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str],
+                now: float) -> list[dict[str, Any]]:
     """One audit record per subject, output and reason of a batch's gated records."""
     first = messages[0]
-    now = time.time()
     return [audit_record("gate", subject, now, f"{first.topic}:{first.partition}:{first.offset}:{subject}:{output}",
                          rule=f"gate.{reason}", details={"output": names[output], "reason": reason,
                                                          "records": str(count), "source_topic": first.topic})
@@ -62,8 +62,8 @@ class BatchHandler:
 
     def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics, state: BatchState,
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
-                 audit_topic: str | None = None) -> None:
-        self.state, self.audit_topic = state, audit_topic
+                 audit_topic: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.state, self.audit_topic, self.clock = state, audit_topic, clock
         self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
         # outputs are named by the policy's canonical topics; a deployment may prefix them
         self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
@@ -129,7 +129,7 @@ class BatchHandler:
                 future = await self._send_truncated(producer, message, headers)
             dead.append((message, headers, future))
         if result.gated and self.audit_topic is not None:
-            for audit in gate_audits(result, messages, self.names):
+            for audit in gate_audits(result, messages, self.names, self.clock()):
                 futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
                                                    key=(audit["subject"] or "").encode()))
         await asyncio.gather(*futures)
