@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
+from processors import records
 from processors.chunks import chunked
-from processors.retention import iso, parse_time
+from processors.retention import parse_time
 from processors.rights.base import Request, export_commands, request_audit
 from processors.rights.effects import Effects, RequestType, RightsContext, State, SubjectView, received, sent
 from processors.rights.erase import request_of
@@ -41,8 +42,8 @@ def accept(request: Request, view: SubjectView) -> Effects:
 
 def export_part(request: Request, content: dict[str, Any], now: float, chunk: int, chunks: int) -> dict[str, Any]:
     """Lethe's own part of an export (schemas/privacy.exports.v1.avsc)."""
-    return {"request_id": request.request_id, "subject": request.subject, "source": "lethe", "family": None,
-            "created_at": iso(now), "document": orjson.dumps(content).decode(), "chunk": chunk, "chunks": chunks}
+    return records.export_part(request.request_id, request.subject, "lethe", None, now,
+                               orjson.dumps(content).decode(), chunk, chunks)
 
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
