@@ -346,8 +346,9 @@ def check_requests(filed: Iterable[Filed], c: Collector, stores: list[str],
                    applied: Mapping[str, Mapping[str, tuple[str, int, int]]]) -> Verdict:
     """``rows_left``: store -> request id -> rows of the erased subject dated before the request."""
     lines, ok = [], True
+    filed_all = list(filed)
     by_type: dict[str, list[Filed]] = defaultdict(list)
-    for f in filed:
+    for f in filed_all:
         by_type[f.type].append(f)
     for kind, requests in sorted(by_type.items()):
         statuses: Counter[str] = Counter()
@@ -381,6 +382,10 @@ def check_requests(filed: Iterable[Filed], c: Collector, stores: list[str],
         lines.append(f"{kind}: {len(requests)} filed, status in the requests changelog {dict(statuses)}"
                      + (f"; PROBLEMS: {'; '.join(bad[:6])}" if bad else ""))
     erase = by_type.get("erase", [])
+    resent = sum(c.command_copies[cid] - 1 for f in filed_all for cid in
+                 (c.request_states.get(f.request_id) or {}).get("commands", {}) if c.command_copies[cid] > 1)
+    lines.append(f"request commands sent again after [rights] ack_timeout: {resent:,} extra copies "
+                 f"({c.audit_actions['retry']:,} retry audits)")
     lines.append(f"erasures: rows of the subject dated before the request left in "
                  f"{', '.join(stores)}: {sum(sum(v.values()) for v in rows_left.values())} (every store, both "
                  f"tables; a subject that came back after its erasure keeps only its new rows); acks of "

@@ -14,8 +14,8 @@ While it runs: orders and logs (``processors/sample.py``, ``occurred_at`` = now,
 some anonymous log events and some malformed records) at ``--rate`` for ``--subjects`` customers;
 a few customers refuse analytics on ``consent.v1`` (their records are then gated); an erasure every
 ``--erase-every`` s (the customer's traffic stops ``--quiet`` s before it is filed; half of the
-erased customers come back once it completed) and an access request every ``--access-every`` s,
-published to ``privacy-requests.v1``; every ``--kill-every`` s (jittered) a random worker or store
+erased customers come back, with new events, once the worker has destroyed their secret) and an
+access request every ``--access-every`` s, published to ``privacy-requests.v1``; every ``--kill-every`` s (jittered) a random worker or store
 agent is SIGKILLed and started again. Then traffic stops, everything settles (at most
 ``--settle`` s) and the invariants are checked and printed:
 
@@ -455,9 +455,11 @@ def chaos(run: Run) -> int:
             returning[request.request_id] = subject
 
     def revive() -> None:
+        """An erased customer comes back once the worker destroyed its secret (the shred audit)."""
+        with collector.lock:
+            shredded = {rid for subject in returning.values() for rid, _ in collector.shreds.get(subject, ())}
         for request_id, subject in list(returning.items()):
-            state = collector.request_states.get(request_id)
-            if state and state.get("status") == "completed":
+            if request_id in shredded:
                 publisher.restore(by_id[subject])
                 del returning[request_id]
 
@@ -642,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", type=float, default=5.0,
                         help="seconds a customer's traffic stops before its erasure is filed (default 5)")
     parser.add_argument("--return-share", type=float, default=0.5,
-                        help="share of erased customers who come back once erased (default 0.5)")
+                        help="share of erased customers who come back once their secret is destroyed "
+                             "(default 0.5)")
     parser.add_argument("--refusals", type=int, default=10, help="customers who refuse analytics (default 10)")
     parser.add_argument("--invalid-share", type=float, default=0.01, help="share of malformed records (default 0.01)")
     parser.add_argument("--after", type=float, default=10.0, help="retention period in seconds (default 10)")
