@@ -15,9 +15,10 @@ some anonymous log events and some malformed records) at ``--rate`` for ``--subj
 a few customers refuse analytics on ``consent.v1`` (their records are then gated); an erasure every
 ``--erase-every`` s (the customer's traffic stops ``--quiet`` s before it is filed; half of the
 erased customers come back, with new events, once the worker has destroyed their secret) and an
-access request every ``--access-every`` s, published to ``privacy-requests.v1``; every ``--kill-every`` s (jittered) a random worker or store
-agent is SIGKILLed and started again. Then traffic stops, everything settles (at most
-``--settle`` s) and the invariants are checked and printed:
+access request every ``--access-every`` s, published to ``privacy-requests.v1``; every
+``--kill-every`` s (jittered) a random worker or store agent is SIGKILLed and started again.
+Then traffic stops, everything settles (at most ``--settle`` s) and the invariants are checked
+and printed:
 
 1. every input record is in its anonymized topic or the DLQ (duplicates counted), or was held
    back by a gate that the audit trail accounts for;
