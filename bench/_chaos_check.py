@@ -64,9 +64,9 @@ class Verdict:
 class Collector(threading.Thread):
     """Reads the output, DLQ, audit, command, ack, export and requests-changelog topics as they grow."""
 
-    def __init__(self, bootstrap: str, prefix: str, app_id: str) -> None:
-        super().__init__(daemon=True, name="chaos-collector")
-        self.bootstrap = bootstrap
+    def __init__(self, bootstrap: str, prefix: str, app_id: str, once: bool = False) -> None:
+        super().__init__(daemon=True, name="chaos-collector" + ("-once" if once else ""))
+        self.bootstrap, self.once = bootstrap, once   # once: read to the end one time, then stop
         self.names = {c: prefix + c for c in ("orders.anonymized.v1", "logs.anonymized.v1", "dlq.v1",
                                                "privacy.audit.v1", "lifecycle.commands.v1", "lifecycle.acks.v1",
                                                "privacy.exports.v1")}
@@ -76,6 +76,7 @@ class Collector(threading.Thread):
         self.stopping = threading.Event()
         self.error: BaseException | None = None
         self.records = 0
+        self.seen: set[tuple[str, int, int]] = set()   # (canonical topic, partition, offset) of every record read
         # outputs: canonical output -> event id -> copies; and every copy's (event id, key, timestamp)
         self.out_counts: dict[str, Counter[str]] = {o: Counter() for o in OUTPUT_OF.values()}
         self.out_copies: list[tuple[str, str, bytes | None, float]] = []
@@ -110,14 +111,23 @@ class Collector(threading.Thread):
                 partitions += [TopicPartition(name, p) for p in sorted(ids)]
             consumer.assign(partitions)
             consumer.seek_to_beginning(*partitions)
+            # the embedded broker reports a log end short of the real one (BROKER-NOTES.md): once past
+            # it, a one-time read goes on until three polls in a row come back empty
+            end = consumer.end_offsets(partitions) if self.once else {}
+            empty = 0
             while not self.stopping.is_set():
-                batch = consumer.poll(timeout_ms=200)
+                batch = consumer.poll(timeout_ms=500 if self.once else 200)
                 with self.lock:
                     for tp, records in batch.items():
                         what = self.canonical[tp.topic]
                         for record in records:
                             self.records += 1
+                            self.seen.add((what, tp.partition, record.offset))
                             self._take(what, record)
+                if self.once:
+                    empty = 0 if batch else empty + 1
+                    if empty >= 3 and all(consumer.position(tp) >= end[tp] for tp in partitions):
+                        return
         except BaseException as exc:   # reported by the bench, which then fails
             self.error = exc
         finally:
@@ -181,6 +191,7 @@ class Collector(threading.Thread):
 def account_inputs(sent: Mapping[tuple[str, int, int], Sent], c: Collector, prefix: str) -> dict[str, Any]:
     """Where every input record went: outputs, DLQ, held back by a gate (per the audit), or missing."""
     missing: Counter[tuple[str, str]] = Counter()   # (subject, output name) -> records in neither place
+    where: dict[tuple[str, str], list[str]] = defaultdict(list)
     result: dict[str, Any] = {"copies": Counter(), "dup_examples": [], "valid_in_dlq": 0, "invalid": 0,
                               "invalid_missing": 0, "anonymous_missing": 0, "outputs": 0}
     for (_, partition, offset), s in sent.items():
@@ -202,6 +213,7 @@ def account_inputs(sent: Mapping[tuple[str, int, int], Sent], c: Collector, pref
                 result["anonymous_missing"] += 1
             else:
                 missing[(s.subject, prefix + OUTPUT_OF[s.topic])] += 1
+                where[(s.subject, prefix + OUTPUT_OF[s.topic])].append(f"{s.topic}[{partition}]@{offset} {s.event_id}")
     gated = unaccounted = 0
     unaccounted_examples = []
     for (subject, output), n in missing.items():
@@ -209,7 +221,8 @@ def account_inputs(sent: Mapping[tuple[str, int, int], Sent], c: Collector, pref
         gated += min(n, covered)
         if n > covered:
             unaccounted += n - covered
-            unaccounted_examples.append(f"{subject} -> {output}: {n} missing, gate audits cover {covered}")
+            unaccounted_examples.append(f"{subject} -> {output}: {n} missing, gate audits cover {covered} "
+                                        f"({', '.join(where[(subject, output)][:3])})")
     result.update(gated=gated, unaccounted=unaccounted, unaccounted_examples=unaccounted_examples[:8],
                   missing_subjects=len(missing))
     return result
