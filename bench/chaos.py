@@ -174,6 +174,7 @@ class Publisher(threading.Thread):
     def __init__(self, bootstrap: str, prefix: str, people: list[Person], args: argparse.Namespace, tag: str) -> None:
         super().__init__(daemon=True, name="chaos-traffic")
         self.bootstrap, self.prefix, self.rate, self.tag = bootstrap, prefix, args.rate, tag
+        self.producers = args.producers
         self.sample = Traffic(REPO / "schemas" / "examples", subjects=len(people), seed=args.seed)
         self.rng = random.Random(args.seed + 1)
         self.invalid_share, self.anonymous_share = args.invalid_share, 0.05
@@ -224,22 +225,25 @@ class Publisher(threading.Thread):
                                                                   event["order_id"], event["event_type"], at, True)
 
     def run(self) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, client_id="chaos-traffic", acks="all", linger_ms=5,
-                                 retries=10)
+        producers = [KafkaProducer(bootstrap_servers=self.bootstrap, client_id=f"chaos-traffic-{n}", acks="all",
+                                   linger_ms=5, retries=10) for n in range(self.producers)]
         began = time.monotonic()
         try:
             while not self.stopping.is_set():
                 due = int((time.monotonic() - began) * self.rate) - self.count
                 for _ in range(max(due, 0)):
                     topic, key, value, sent = self._event()
-                    future = producer.send(self.prefix + topic, key=key, value=value)
+                    # several producers: like several upstream services writing the same partitions
+                    future = producers[self.count % len(producers)].send(self.prefix + topic, key=key, value=value)
                     future.add_callback(self._taken, sent)
                     future.add_errback(self._lost)
                     self.count += 1
                 self.stopping.wait(0.02)
-            producer.flush(60)
+            for producer in producers:
+                producer.flush(60)
         finally:
-            producer.close(10)
+            for producer in producers:
+                producer.close(10)
 
     def _taken(self, sent: Sent, metadata: Any) -> None:
         with self.lock:
@@ -663,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the chaos phase (default 3)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     parser.add_argument("--rate", type=float, default=60.0, help="orders + logs per second (default 60)")
+    parser.add_argument("--producers", type=int, default=1,
+                        help="producers publishing the orders and logs, in turn (default 1; see bench/README.md)")
     parser.add_argument("--subjects", type=int, default=200, help="customers (default 200)")
     parser.add_argument("--kill-every", type=float, default=6.0,
                         help="seconds between SIGKILLs, jittered 0.5-1.5x (default 6; 0: no kills)")
@@ -683,8 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-timeout", type=float, default=180.0, help="seconds for the processes to be ready")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and the SQLite store in this directory")
     args = parser.parse_args(argv)
-    if args.minutes <= 0 or args.rate <= 0 or args.subjects < 10 or args.after <= 0:
-        parser.error("--minutes, --rate and --after must be positive, --subjects at least 10")
+    if args.minutes <= 0 or args.rate <= 0 or args.subjects < 10 or args.after <= 0 or args.producers < 1:
+        parser.error("--minutes, --rate, --producers and --after must be positive, --subjects at least 10")
     if args.seed is None:
         args.seed = random.randrange(1, 1_000_000)
     progress(f"chaos run, seed {args.seed}")
