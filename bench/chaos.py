@@ -708,6 +708,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunError as exc:
         print(f"chaos: the run broke: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:   # e.g. the broker went away: still no verdict, and still clean up
+        print(f"chaos: the run broke: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("chaos: interrupted; stopping every process", file=sys.stderr)
         code = 130
