@@ -73,15 +73,17 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
                     command = _decode(inputs, record.value)
                     in_hand[:] = [_issued_at(command) or time.time()]
                     ack = _handle(store, command, stopping,
-                                  _publisher(producer, exports_topic, record.key, record.partition), metrics.beat,
+                                  _publisher(producer, exports_topic, record.key, record.partition,
+                                             lambda: bool(stopping)), metrics.beat,
                                   _failure_reporter(producer, acks_topic, record.key, record.partition, commands,
                                                     mapping.store))
                     if ack is None:
                         return 0
                     action = ack.pop("_action", "unknown")
                     # on the command's partition: the worker that owns it tracks the request
-                    producer.send(acks_topic, key=record.key, value=json.dumps(ack).encode(),
-                                  partition=record.partition).get(timeout=30)
+                    if not _send(producer, acks_topic, record.key, json.dumps(ack).encode(), record.partition,
+                                 lambda: bool(stopping)):
+                        return 0   # stopping before the broker took the ack: the command is applied again
                     in_hand.clear()
                     commands.labels(mapping.store, action, ack["status"]).inc()
             if batch:
@@ -136,9 +138,26 @@ def _failure_reporter(producer: KafkaProducer, topic: str, key: bytes | None, pa
     return report
 
 
-def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition: int) -> Callable[[bytes], Any]:
+def _send(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes, partition: int,
+          stop: Callable[[], bool]) -> bool:
+    """Publish one record and wait for the broker, retrying with the shared backoff; False if stopped first."""
+    def attempt() -> bool | None:
+        try:
+            producer.send(topic, key=key, value=value, partition=partition).get(timeout=30)
+            return True
+        except KafkaError as exc:
+            log.warning("publishing to %s failed (%s)", topic, type(exc).__name__)
+            return None
+
+    return retrying_blocking(f"publishing to {topic}", attempt, stop) is not None
+
+
+def _publisher(producer: KafkaProducer, topic: str, key: bytes | None, partition: int,
+               stop: Callable[[], bool] = lambda: False) -> Callable[[bytes], Any]:
     def publish(value: bytes) -> Any:
-        return producer.send(topic, key=key, value=value, partition=partition).get(timeout=30)
+        if not _send(producer, topic, key, value, partition, stop):
+            raise KafkaError("stopped before the broker took an export part")
+        return True
     return publish
 
 
@@ -154,7 +173,11 @@ def _export(store: StoreAdapter, command: dict[str, Any], publish: Callable[[byt
     for n, piece in enumerate(pieces):
         part = export_part(command["rule"], command["subject"], mapping.store, command["selector"]["family"],
                            acked_at, json.dumps(piece, ensure_ascii=False), n, len(pieces))
-        publish(json.dumps(part).encode())
+        try:
+            publish(json.dumps(part).encode())
+        except KafkaError:   # only when stopping: not acked, so the command is applied again
+            return lifecycle_ack(command["command_id"], mapping.store, "failed", 0, acked_at,
+                                 "stopped before the export was published")
     return lifecycle_ack(command["command_id"], mapping.store, "applied" if rows else "not_found", len(rows),
                          acked_at)
 
