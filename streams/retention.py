@@ -21,7 +21,6 @@ on the next tick."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,14 +28,13 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from processors.records import hold_audit
 from processors.retention.firing import Firing, fire
 from processors.retention.holds import Hold, Holds
 from processors.retention.timers import RetentionPlan, Timer
 from streams.metrics import Metrics
-from streams.outputs import Outgoing
+from streams.outputs import Outgoing, publish_all
 from streams.settings import Settings
 from streams.state.holds import HoldStore
 from streams.state.timers import TimerStore
@@ -96,23 +94,18 @@ class Retention:
                        for timer_id, due, raw in index.pop_due(now, FIRE_LIMIT - len(popped))]
         if not popped:
             return 0
-        firing = Firing()
         try:
             due: list[tuple[int, Timer, list[Hold]]] = []
             for partition, timer_id, _, raw in popped:
                 timer = Timer.decode(timer_id, raw)
                 due.append((partition, timer, self.holds.holding(timer)))
             firing = fire(due, now)
-            await self._publish(firing, now)
-        except Exception as exc:
+            # retried with the shared backoff until the broker has every command and audit record
+            await publish_all(self.producer, self._outgoing(firing, now), "lifecycle commands and audit records")
+        except Exception:
             for partition, timer_id, due_at, raw in popped:   # not tombstoned: they are due again next tick
                 self.timers.index(partition).schedule(timer_id, due_at, raw)
-            if not isinstance(exc, KafkaError):
-                raise
-            log.warning("publishing %d lifecycle commands failed (%s); retrying", len(firing.fired),
-                        type(exc).__name__)
-            await asyncio.sleep(0.5)
-            return 0
+            raise
         raw_of = {(partition, timer_id): raw for partition, timer_id, _, raw in popped}
         for partition, timer_id in firing.park:   # kept (not tombstoned) until a release puts it back
             self.timers.parked.setdefault(partition, {})[timer_id] = raw_of[(partition, timer_id)]
@@ -127,21 +120,17 @@ class Retention:
         self.timers.report()
         return len(firing.fired)
 
-    async def _publish(self, firing: Firing, now: float) -> None:
-        producer = self.producer()
-        futures = []
+    def _outgoing(self, firing: Firing, now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
         for fired in firing.fired:
             key = fired.key.encode()
             # on the timer's partition: store agents ack on the command's partition, to this worker
-            futures.append(await producer.send(self.commands_topic, orjson.dumps(fired.command), key=key,
-                                               partition=fired.partition))
-            futures.append(await producer.send(self.audit_topic, orjson.dumps(fired.audit), key=key,
-                                               partition=fired.partition))
+            out.append((self.commands_topic, orjson.dumps(fired.command), key, fired.partition, None))
+            out.append((self.audit_topic, orjson.dumps(fired.audit), key, fired.partition, None))
             self.unacked.setdefault(fired.command["command_id"], now)
-        for suspended in firing.suspended:
-            futures.append(await producer.send(self.audit_topic, orjson.dumps(suspended.audit),
-                                               key=suspended.key.encode()))
-        await asyncio.gather(*futures)
+        out += [(self.audit_topic, orjson.dumps(suspended.audit), suspended.key.encode(), None, None)
+                for suspended in firing.suspended]
+        return out
 
     def release(self, partition: int) -> int:
         """Put the timers no hold covers any more back in the index (overdue ones fire next tick)."""

@@ -15,8 +15,12 @@ import logging
 import sys
 from pathlib import Path
 
-from streams.settings import Settings
-from streams.worker import run_worker
+# run as a script, its folder (tests/) would come first on sys.path, and tests/processors/ (a folder
+# of test files) would shadow parts of the processors package: the repository root comes first
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from streams.settings import Settings  # noqa: E402
+from streams.worker import run_worker  # noqa: E402
 
 
 class FileClock:
