@@ -1,4 +1,8 @@
-"""``lethe demo``: the embedded broker, a real worker process, sample traffic and what came out."""
+"""``lethe demo``: the embedded broker, a real worker process, sample traffic and what came out.
+
+SIGTERM or Ctrl-C stops the demo and its children (worker, sink, store agent, broker); the children
+also get SIGTERM if the demo itself dies (Linux), so a stopped demo leaves no process behind.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections import Counter
 from typing import Any
 
 from processors.sample import Traffic, invalid_enum, malformed_records
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -23,39 +27,73 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+# a child's log file by its command: the name printed is the name written
+LOG_NAMES = {"run": "demo-worker.log", "sink": "demo-sink.log", "store-agent": "demo-store-agent.log"}
+STOP_TIMEOUT_S = 10.0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt   # SIGTERM as Ctrl-C: unwinds through the finally blocks that stop the children
+
+
 def run_demo(settings: Settings, events: int, subjects: int, keep_running: bool = False) -> int:
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run_demo(settings, events, subjects, keep_running)
+    except KeyboardInterrupt:
+        say("stopped")
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_demo(settings: Settings, events: int, subjects: int, keep_running: bool) -> int:
     with EmbeddedBroker() as broker:
         say(f"[1/5] embedded broker on {broker.bootstrap}")
         ensure_topics(settings, broker.bootstrap)
         # the default port may be taken by a worker already running here; the demo needs its own
         metrics_port = settings.metrics_port if os.environ.get("LETHE_METRICS_PORT") else free_port()
-        log_path = settings.data_dir / "demo-worker.log"
+        log_path = settings.data_dir / LOG_NAMES["run"]
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_METRICS_PORT=str(metrics_port),
                    LETHE_DATA_DIR=str(settings.data_dir))
         # the reference sink and a store agent on a demo database, for retention and rights requests
         store_url = os.environ.get("LETHE_STORE_URL") or f"sqlite:///{(settings.data_dir / 'demo-shop.db').resolve()}"
-        processes = []
-        for command in ("run", "sink", "store-agent"):
-            extra = {} if command == "run" else {"LETHE_METRICS_PORT": "0"}
-            with open(settings.data_dir / f"demo-{command}.log", "wb") as log_file:
-                processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", command],
-                                                  env={**env, "LETHE_STORE_URL": store_url, **extra},
-                                                  stdout=log_file, stderr=subprocess.STDOUT))
-        worker = processes[0]
+        processes: list[subprocess.Popen[bytes]] = []
         try:
+            for command, log_name in LOG_NAMES.items():
+                extra = {} if command == "run" else {"LETHE_METRICS_PORT": "0"}
+                with open(settings.data_dir / log_name, "wb") as log_file:
+                    processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", command],
+                                                      env={**env, "LETHE_STORE_URL": store_url, **extra},
+                                                      stdout=log_file, stderr=subprocess.STDOUT,
+                                                      preexec_fn=_die_with_parent))
+            worker = processes[0]
             code = _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
             if code == 0 and keep_running:
                 _keep_running(settings, broker.bootstrap, store_url, metrics_port, processes)
             return code
         finally:
-            for process in processes:
+            _stop(processes)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every child, then SIGKILL to any still running after STOP_TIMEOUT_S; a second signal waits."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for process in processes:
+            if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for process in processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _keep_running(settings: Settings, bootstrap: str, store_url: str, metrics_port: int,
@@ -68,11 +106,11 @@ Lethe keeps running: broker {bootstrap}, worker, reference sink and store agent 
   export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}
   .venv/bin/lethe request erase --customer {customer}        # prints the request id
   .venv/bin/lethe request status REQUEST_ID --wait 60        # received -> in_progress -> completed
-  .venv/bin/lethe request access --customer cust-100004 --out exports/
+  .venv/bin/lethe request access --customer cust-100004 --out {settings.data_dir / "exports"}/
   .venv/bin/lethe consume privacy.audit.v1 --timeout 3      # the audit trail
   curl -s localhost:{metrics_port}/metrics | grep -E '^lethe_(requests|erasure)'
 
-Ctrl-C stops everything.""")
+Ctrl-C (or SIGTERM to pid {os.getpid()}) stops everything.""")
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(1.0)

@@ -161,3 +161,15 @@ def store_agent_metrics(metrics: Metrics) -> tuple[Counter, Gauge]:
                    "Age (since issue) of the command this store agent is applying and has not acked; 0 when idle",
                    ["store"], registry=metrics.registry)
     return commands, oldest
+
+
+def sink_metrics(metrics: Metrics) -> tuple[Counter, Counter]:
+    """The reference sink's own series, on its registry."""
+    written = Counter("lethe_sink_rows_written", "Rows the reference sink wrote (inserted or updated), by table",
+                      ["table"], registry=metrics.registry)
+    skipped = Counter("lethe_sink_records_skipped", "Invalid input records the reference sink skipped, by table",
+                      ["table"], registry=metrics.registry)
+    for table in ("orders", "logs"):   # the series exist from the start, at 0
+        written.labels(table)
+        skipped.labels(table)
+    return written, skipped

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from processors.errors import LetheError
 from streams.cli.events import cmd_consume, cmd_publish
+from streams.cli.helptext import describe
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
 from streams.cli.rights import cmd_hold, cmd_request
 
@@ -112,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  lethe request object --customer cust-8841 --detail purpose=analytics\n"
                "  lethe request request.json            (a JSON privacy-requests.v1 event)\n"
                "  lethe request status req-1a2b3c --wait 60\n"
-               "  lethe request access --customer cust-8841 --out exports/   (files, waits, writes the export)\n"
-               "  lethe request export req-1a2b3c --out exports/",
+               "  lethe request access --customer cust-8841 --out .lethe/exports/   (files, waits, writes the export)\n"
+               "  lethe request export req-1a2b3c --out .lethe/exports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     request.add_argument("what", help="a request type (access, rectify, erase, restrict, object, portability, "
                                       "withdraw_consent, minor_flag), a JSON file, 'status' or 'export'")
@@ -134,4 +135,4 @@ def build_parser() -> argparse.ArgumentParser:
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
     create.set_defaults(func=cmd_topics_create)
-    return parser
+    return describe(parser)   # every subcommand's description and examples (streams/cli/helptext.py)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,10 +151,9 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
             document["lethe"] = lethe_part
         else:
             document["stores"].setdefault(source, {})[family] = [row for rows in ordered for row in rows]
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new directory is the owner's only
     path = out / f"{request_id}.json"
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-    path.chmod(0o600)
+    _write_private(path, json.dumps(document, indent=2, ensure_ascii=False).encode())
     audit = audit_record("export_written", state["subject"], time.time(), f"{request_id}:written",
                          rule=f"request.{state['type']}", request_id=request_id,
                          details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
@@ -161,6 +161,14 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                          json.dumps(audit).encode())])
     print(f"lethe: export of request {request_id} written to {path} ({parts} parts)")
     return 0
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write personal data readable by the owner only (0600) from the first byte, over an older file too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, 0o600)   # an existing file keeps its mode on open
+        file.write(data)
 
 
 def _status_view(state: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 So that a fresh installation has rows for retention and erasure commands to act on. The tables
 (``orders``: one row per order, updated by its later events; ``logs``: one row per event) are the
 ones ``deploy/store-mapping.toml`` maps. Invalid records are skipped here (the worker dead-letters
-them); a batch is written in one transaction before its offsets are committed.
+them); a batch is written in one transaction before its offsets are committed. On
+``LETHE_METRICS_PORT`` it serves /metrics (``lethe_sink_*``), /healthz and /readyz like the store agent.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from processors.decode import Decoder
 from processors.errors import InvalidRecord, LetheError
 from processors.schemas import SchemaCatalog
 from streams.client import group_consumer, stop_flag
+from streams.metrics import Metrics, sink_metrics
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,10 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     catalog = SchemaCatalog.load(settings.schemas_dir)
     decoders = {settings.topics.name(t): (Decoder(catalog.for_topic(t), catalog.by_fingerprint.get), shape, table)
                 for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))}
+    metrics = Metrics(worker=False)
+    written, skipped = sink_metrics(metrics)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_port)
     engine = create_engine(settings.store_url)
     metadata.create_all(engine, checkfirst=True)
     group = f"{settings.app_id}.sink" + (f".{name}" if name else "")
@@ -94,8 +100,10 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     stopping = stop_flag()
     print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
           flush=True)
+    metrics.ready_reason = ""
     try:
         while not stopping:
+            metrics.beat()
             batch = consumer.poll(timeout_ms=500)
             if not batch:
                 continue
@@ -106,12 +114,15 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
                     try:
                         row = shape(decoder.decode(record.value))
                     except InvalidRecord:
+                        skipped.labels(table.name).inc()
                         continue
                     pending[table.name][row[table.primary_key.columns.keys()[0]]] = row   # last event wins
             with engine.begin() as conn:
                 upsert(conn, orders, list(pending["orders"].values()))
                 upsert(conn, logs, list(pending["logs"].values()))
             consumer.commit()
+            for table_name, rows in pending.items():
+                written.labels(table_name).inc(len(rows))
     finally:
         consumer.close()
         engine.dispose()

@@ -18,6 +18,8 @@ from support import REPO, unique_prefix
 
 from processors.sample import malformed_records
 from streams.broker import EmbeddedBroker, free_port
+from streams.cli import build_parser
+from streams.cli.helptext import subcommands
 from streams.client import read
 
 LETHE = str(Path(sys.executable).parent / "lethe")
@@ -36,6 +38,30 @@ def test_help_lists_the_commands() -> None:
                     b"request"):
         assert command in result.stdout
     assert b"LETHE_BOOTSTRAP_SERVERS" in result.stdout
+
+
+SUBCOMMANDS = [path for path, _ in subcommands(build_parser())]
+
+
+def test_every_subcommand_is_listed_for_its_help_test() -> None:
+    assert {"run", "topics create", "consume", "publish", "demo", "sink", "store-agent", "request", "hold",
+            "broker", "topics"} <= set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_help_says_what_it_does_with_an_example(command: str) -> None:
+    result = lethe(*command.split(), "--help", timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    usage, _, rest = out.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert usage.startswith(f"usage: lethe {command}")
+    # a paragraph between the usage and the arguments, in words, not the argument list
+    assert not description.startswith(("positional arguments:", "options:")), out
+    assert len(description.split()) >= 5, out
+    # and at least one example that runs this very command
+    examples = out.partition("examples:\n")[2]
+    assert f"lethe {command}" in examples, out
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [

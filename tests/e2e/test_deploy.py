@@ -354,7 +354,8 @@ def test_scrape_config_targets_the_metrics_port_of_each_service() -> None:
     jobs = scrape_targets()
     assert jobs["lethe-worker"] == ["lethe-worker-1:9108", "lethe-worker-2:9108"]
     assert jobs["lethe-store-agent"] == ["lethe-store-agent:9108"]
-    serving = {"lethe-worker": ["run"], "lethe-store-agent": ["store-agent"]}
+    assert jobs["lethe-sink"] == ["lethe-sink:9108"]
+    serving = {"lethe-worker": ["run"], "lethe-store-agent": ["store-agent"], "lethe-sink": ["sink"]}
     for job, targets in jobs.items():
         for target in targets:
             host, _, port = target.rpartition(":")

@@ -1,4 +1,4 @@
-"""Alert rules under promtool, and a real Prometheus scraping a running worker and store agent.
+"""Alert rules under promtool, and a real Prometheus scraping a running worker, store agent and sink.
 
 promtool and prometheus come from Debian's `prometheus` package, which scripts/services installs;
 these tests fail (not skip) without them, as CI must run them.
@@ -53,13 +53,13 @@ def test_every_alert_has_a_unit_test_that_expects_it_to_fire() -> None:
     assert alerts == firing
 
 
-def test_the_scrape_config_loads_the_rules_and_scrapes_workers_and_store_agents() -> None:
+def test_the_scrape_config_loads_the_rules_and_scrapes_workers_store_agents_and_sinks() -> None:
     result = subprocess.run([tool("promtool"), "check", "config", "prometheus.yml"], cwd=PROMETHEUS_DIR,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
-    assert {job["job_name"] for job in config["scrape_configs"]} == {"lethe-worker", "lethe-store-agent"}
+    assert {job["job_name"] for job in config["scrape_configs"]} == {"lethe-worker", "lethe-store-agent", "lethe-sink"}
 
 
 def get(url: str) -> tuple[int, str]:
@@ -94,10 +94,12 @@ def test_a_real_prometheus_sees_lethe_series_move(broker: EmbeddedBroker, exampl
     engine.dispose()
     agent_port = free_port()
     agent = Service("store-agent", {**worker.env, "LETHE_METRICS_PORT": str(agent_port)}, tmp_path / "agent.log")
+    sink_port = free_port()
+    sink = Service("sink", {**worker.env, "LETHE_METRICS_PORT": str(sink_port)}, tmp_path / "sink.log")
     # Lethe's own configuration, with its targets pointed at the processes of this test
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-    ports = {"lethe-worker": worker.metrics_port, "lethe-store-agent": agent_port}
+    ports = {"lethe-worker": worker.metrics_port, "lethe-store-agent": agent_port, "lethe-sink": sink_port}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -112,9 +114,13 @@ def test_a_real_prometheus_sees_lethe_series_move(broker: EmbeddedBroker, exampl
         assert get(f"http://127.0.0.1:{worker.metrics_port}/healthz") == (200, "ok\n")
         wait_for(lambda: get(f"http://127.0.0.1:{worker.metrics_port}/readyz")[0] == 200, 60, "the worker ready")
         wait_for(lambda: get(f"http://127.0.0.1:{agent_port}/readyz")[0] == 200, 60, "the agent ready")
+        wait_for(lambda: get(f"http://127.0.0.1:{sink_port}/readyz")[0] == 200, 60, "the sink ready")
+        assert get(f"http://127.0.0.1:{sink_port}/healthz") == (200, "ok\n")
 
         wait_for(lambda: value(port, 'sum(up{job="lethe-worker"})') == 1.0, 60, "the worker scraped")
         wait_for(lambda: value(port, 'sum(up{job="lethe-store-agent"})') == 1.0, 60, "the agent scraped")
+        wait_for(lambda: value(port, 'sum(up{job="lethe-sink"})') == 1.0, 60, "the sink scraped")
+        assert value(port, 'sum(lethe_sink_rows_written_total{job="lethe-sink"})') == 0.0
         assert query(port, "lethe_info") and query(port, "lethe_retention_timers_pending")
         assert query(port, 'lethe_store_oldest_unacked_seconds{job="lethe-store-agent"}')
 
@@ -127,6 +133,11 @@ def test_a_real_prometheus_sees_lethe_series_move(broker: EmbeddedBroker, exampl
         wait_for(lambda: (value(port, "sum(rate(lethe_records_in_total[30s]))") or 0) > 0, 30, "a rate")
         assert (value(port, 'sum(lethe_fields_tagged_total{category="contact.email"})') or 0) > 0
         assert (value(port, "sum(lethe_retention_timers_pending)") or 0) > 0   # the default policy's deadlines
+        # the sink's rows-written counter moves, per table (one row per event: each has its own key)
+        wait_for(lambda: value(port, 'sum(lethe_sink_rows_written_total{table="logs"})') == 150.0, 60,
+                 "the sink's logs rows counter")
+        wait_for(lambda: (value(port, 'sum(lethe_sink_rows_written_total{table="orders"})') or 0) > 0, 60,
+                 "the sink's orders rows counter")
 
         # the store agent's series move when it applies a command
         command = {"command_id": "prom-1", "issued_at": "2026-11-24T00:00:00Z", "action": "delete",
@@ -142,5 +153,6 @@ def test_a_real_prometheus_sees_lethe_series_move(broker: EmbeddedBroker, exampl
     finally:
         server.terminate()
         server.wait(30)
+        assert sink.stop() == 0, sink.log()[-2000:]
         assert agent.stop() == 0, agent.log()[-2000:]
         assert worker.stop() == 0, worker.log()[-2000:]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -281,6 +282,8 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         result = lethe(stack.env, "request", "access", "--customer", a.customer_id, "--out", str(out))
         assert result.returncode == 0, result.stderr[-2000:]
         [path] = list(out.glob("*.json"))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600   # personal data: the owner's only
+        assert stat.S_IMODE(out.stat().st_mode) == 0o700
         text = path.read_text()
         document = json.loads(text)
         assert document["subject"] == a.customer_id and document["type"] == "access"

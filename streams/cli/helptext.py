@@ -1,0 +1,100 @@
+"""What each ``lethe`` subcommand does, with an example: the text of its ``--help``.
+
+Kept apart from the options (``build_parser``) and applied to the parser it builds, so that every
+subcommand, nested ones too (``topics create``), has a description and examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Iterator
+
+# command path -> (description, examples); a command's own description or examples, set where it is
+# built, are kept
+HELP: dict[str, tuple[str, str]] = {
+    "run": (
+        "Run a worker: consume orders.v1, logs.v1 and the privacy topics, tag and anonymize each record "
+        "under the policy,\nproduce the anonymized outputs, dead-letter invalid records to dlq.v1, fire "
+        "retention deadlines and act on\nrights requests. Without LETHE_BOOTSTRAP_SERVERS it starts the "
+        "embedded broker. SIGTERM or Ctrl-C stops it\nafter committing what it processed.",
+        "  lethe run                                              # embedded broker, SQLite\n"
+        "  LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092 lethe run       # a broker of your own"),
+    "broker": (
+        "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. "
+        "Ctrl-C stops it.",
+        "  lethe broker --port 9092\n"
+        "  export LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092          # then, in another terminal"),
+    "demo": (
+        "Everything embedded in one command: a broker, a worker, the reference sink and a store agent; "
+        "publishes sample\ntraffic with some malformed records and shows a record before and after, the "
+        "dead-lettered ones with their\nreason, and the worker's counters. Logs go to LETHE_DATA_DIR "
+        "(demo-worker.log, demo-sink.log, demo-store-agent.log).\nCtrl-C or SIGTERM stops it and its "
+        "processes.",
+        "  lethe demo\n"
+        "  lethe demo --events 300 --subjects 10\n"
+        "  lethe demo --keep-running                              # then file requests in another terminal"),
+    "publish": (
+        "Publish JSON events (an object, an array or JSON lines; from files or stdin) to a topic, keyed by "
+        "a field\n(customer_id by default), as an upstream producer would.",
+        "  lethe publish orders.v1 order.json\n"
+        "  lethe publish orders.v1 --example                      # the schema's example event\n"
+        "  lethe publish logs.v1 --sample 100                     # synthetic events"),
+    "consume": (
+        "Print a topic's records from the beginning, one JSON object a line with key, partition, offset "
+        "and headers;\nstops after --max records or --timeout seconds.",
+        "  lethe consume orders.anonymized.v1 --max 5\n"
+        "  lethe consume dlq.v1 --timeout 3                       # what was dead-lettered, and why\n"
+        "  lethe consume privacy.audit.v1                         # the audit trail"),
+    "store-agent": (
+        "Apply lifecycle commands (retention deletes and updates, erasure, rectification, exports) from "
+        "lifecycle.commands.v1\nto the database at LETHE_STORE_URL, through a mapping of its tables, and "
+        "ack each one on lifecycle.acks.v1.",
+        "  lethe store-agent\n"
+        "  LETHE_STORE_URL=postgresql://shop@db/shop lethe store-agent --mapping deploy/store-mapping.toml"),
+    "sink": (
+        "The reference sink: materialize orders.v1 and logs.v1 into the tables orders and logs at "
+        "LETHE_STORE_URL, so that\nretention and rights requests have rows to act on. Serves /metrics "
+        "(lethe_sink_rows_written_total), /healthz\nand /readyz on LETHE_METRICS_PORT.",
+        "  lethe sink\n"
+        "  LETHE_METRICS_PORT=9111 lethe sink --name shop-db"),
+    "hold": (
+        "",
+        "  lethe hold place --customer cust-8841 --case LIT-1     # prints the hold id\n"
+        "  lethe hold release --customer cust-8841 --hold-id HOLD_ID"),
+    "request": ("", ""),
+    "topics": (
+        "Manage Lethe's topics on the broker at LETHE_BOOTSTRAP_SERVERS.",
+        "  lethe topics create"),
+    "topics create": (
+        "Create every Lethe topic (inputs, anonymized outputs, DLQ, privacy and lifecycle topics, "
+        "changelogs) with\nLETHE_PARTITIONS partitions, LETHE_REPLICATION_FACTOR replicas and each "
+        "topic's retention; run it once per\ndeployment, before the workers. Existing topics are left "
+        "as they are.",
+        "  lethe topics create\n"
+        "  LETHE_PARTITIONS=12 LETHE_REPLICATION_FACTOR=3 lethe topics create"),
+}
+
+
+def subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand under ``parser``, nested ones too, as ("topics create", its parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                path = f"{prefix}{name}"
+                yield path, child
+                yield from subcommands(child, path + " ")
+
+
+def describe(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give every subcommand of ``parser`` its description and examples from HELP."""
+    for path, child in subcommands(parser):
+        description, examples = HELP.get(path, ("", ""))
+        if child.formatter_class is not argparse.RawDescriptionHelpFormatter and child.description:
+            child.description = textwrap.fill(child.description, 110)   # it was written to be wrapped
+        child.formatter_class = argparse.RawDescriptionHelpFormatter
+        if not child.description:
+            child.description = description
+        if examples and "example" not in (child.epilog or ""):
+            child.epilog = f"examples:\n{examples}" + (f"\n\n{child.epilog}" if child.epilog else "")
+    return parser

@@ -1,0 +1,89 @@
+"""A backgrounded `lethe demo --keep-running`, stopped with SIGTERM, leaves no process behind.
+
+Its children (worker, sink, store agent, broker) are found by their parent pid in /proc while the
+demo is up; after the SIGTERM, the demo exits and every one of them is gone (not an orphan).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from support import REPO, wait_for
+
+from streams.broker import free_port
+
+LETHE = str(Path(sys.executable).parent / "lethe")
+
+
+def stat(pid: int) -> tuple[int, str, str] | None:
+    """(ppid, state, start time) of a live process, from /proc/PID/stat; None once it is gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()   # after "pid (comm) "
+    state, ppid, start = fields[0], int(fields[1]), fields[19]
+    return None if state in ("Z", "X") else (ppid, state, start)
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Live descendants of ``root``: pid -> start time (so a reused pid is not mistaken for one)."""
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (found := stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = (found[0], found[2])
+    tree: dict[int, str] = {}
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier and pid not in tree}
+        tree.update({pid: parents[pid][1] for pid in frontier})
+    return tree
+
+
+def alive(pid: int, start: str) -> bool:
+    found = stat(pid)
+    return found is not None and found[2] == start
+
+
+def test_sigterm_stops_a_backgrounded_demo_and_all_its_children(tmp_path: Path) -> None:
+    env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(free_port()),
+               LETHE_SESSION_TIMEOUT_S="4")
+    env.pop("LETHE_BOOTSTRAP_SERVERS", None)
+    env.pop("LETHE_STORE_URL", None)
+    out = tmp_path / "demo.out"
+    with out.open("wb") as log:   # `lethe demo --keep-running > demo.out 2>&1 &`, in a session of its own
+        demo = subprocess.Popen([LETHE, "demo", "--keep-running", "--events", "200"], env=env, cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    children: dict[int, str] = {}
+    try:
+        wait_for(lambda: "stops everything" in out.read_text(errors="replace") or demo.poll() is not None, 240,
+                 "the demo to be up and keep running")
+        assert demo.poll() is None, out.read_text(errors="replace")[-3000:]
+        children = descendants(demo.pid)
+        # the worker, the sink, the store agent and the broker (and whatever they started)
+        assert len(children) >= 4, children
+        printed = out.read_text()
+        # the worker log the demo names is the one it writes
+        worker_log = tmp_path / "demo-worker.log"
+        assert f"log {worker_log}," in printed
+        assert worker_log.stat().st_size > 0
+        assert (tmp_path / "demo-sink.log").exists() and (tmp_path / "demo-store-agent.log").exists()
+        assert not (tmp_path / "demo-run.log").exists()
+
+        demo.send_signal(signal.SIGTERM)   # `kill PID`: only the demo gets the signal
+        demo.wait(60)
+        wait_for(lambda: not any(alive(pid, start) for pid, start in children.items()), 30,
+                 "every child of the demo to exit")
+        assert demo.returncode == 0, out.read_text(errors="replace")[-3000:]
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait(10)
+        for pid, start in children.items():   # a failed test leaves nothing running either
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
