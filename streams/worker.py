@@ -12,6 +12,7 @@ import faust
 
 from streams.app import build_pipelines, create_app
 from streams.broker import EmbeddedBroker
+from streams.kafka import check_reachable
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -29,6 +30,7 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
                   "(memory only)", file=sys.stderr, flush=True)
         else:
             bootstrap = settings.bootstrap_servers
+            check_reachable(bootstrap)
         ensure_topics(settings, bootstrap)
         lethe = create_app(settings, bootstrap, clock=clock)
         print(f"lethe: worker {settings.app_id} on {bootstrap}; policy {lethe.policy.path} "

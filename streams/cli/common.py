@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processors.errors import LetheError
+from streams.kafka import check_reachable
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ def _bootstrap() -> str:
     settings = Settings.from_env()
     if settings.bootstrap_servers is None:
         raise LetheError("set LETHE_BOOTSTRAP_SERVERS (e.g. the address `lethe broker` prints)")
+    check_reachable(settings.bootstrap_servers)
     return settings.bootstrap_servers
 
 
