@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--sample", type=int, metavar="N", help="publish N synthetic events instead")
     publish.add_argument("--encoding", choices=("json", "avro"), default="json",
                          help="json, or Avro single-object encoding (default json)")
+    publish.add_argument("--any-topic", action="store_true",
+                         help="allow a topic that is not one of Lethe's input topics (nothing will process it)")
     publish.add_argument("--key-field", default="customer_id", help="field whose value keys the record")
     publish.set_defaults(func=cmd_publish)
 
