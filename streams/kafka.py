@@ -177,4 +177,4 @@ def _answers_kafka(host: str, port: int, timeout: float) -> bool:
                 return False
             header += chunk
         size, correlation = struct.unpack(">ii", header)
-        return correlation == _PROBE_ID and 0 < size < 1 << 20
+        return bool(correlation == _PROBE_ID and 0 < size < 1 << 20)
