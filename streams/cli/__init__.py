@@ -135,5 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
+    create.add_argument("--allow-partition-mismatch", action="store_true",
+                        help="only warn when an existing Lethe topic has another partition count than "
+                             "LETHE_PARTITIONS (default: refuse)")
     create.set_defaults(func=cmd_topics_create)
     return parser
