@@ -14,6 +14,10 @@ class BrokerError(LetheError):
     """The embedded broker could not be started."""
 
 
+class BrokerUnreachable(LetheError):
+    """No broker of LETHE_BOOTSTRAP_SERVERS accepts a connection."""
+
+
 class TopicError(LetheError):
     """Topics could not be listed or created."""
 
@@ -26,5 +30,5 @@ class UsageError(LetheError):
     """A command was called with arguments it cannot act on."""
 
 
-__all__ = ["BrokerError", "ConfigError", "InvalidRecord", "LetheError", "PolicyError", "SchemaError", "StoreError",
-           "TopicError", "UsageError"]
+__all__ = ["BrokerError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError", "PolicyError",
+           "SchemaError", "StoreError", "TopicError", "UsageError"]

@@ -14,13 +14,17 @@ kafka-python and Faust client then takes its options from here, so no client can
 
 from __future__ import annotations
 
+import socket
 import ssl
+import struct
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from processors.errors import ConfigError
+from streams.exceptions import BrokerUnreachable
 from streams.secret import Secret
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -133,3 +137,44 @@ def kafka_python_options() -> dict[str, Any]:
 
 def faust_credentials() -> Any:
     return _security.faust_credentials()
+
+
+def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
+    """Fail fast, before any Kafka client is built (they retry for half a minute and log every try),
+    when no ``host:port`` of ``bootstrap`` answers a Kafka ApiVersions request within ``timeout``
+    seconds in all. A port that accepts connections but does not speak Kafka does not count."""
+    servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5)):
+                return
+        except (OSError, ValueError):
+            continue
+    raise BrokerUnreachable(f"no Kafka broker answers at {', '.join(servers)} (LETHE_BOOTSTRAP_SERVERS); "
+                            "is it running?")
+
+
+# ApiVersions v0 (api key 18), correlation id 7, client id "lethe-probe": every broker answers it,
+# before TLS-less SASL authentication too.
+_PROBE_ID = 7
+_PROBE = struct.pack(">hhih", 18, 0, _PROBE_ID, 11) + b"lethe-probe"
+
+
+def _answers_kafka(host: str, port: int, timeout: float) -> bool:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        if _security.protocol in ("SSL", "SASL_SSL"):
+            return True   # a TLS handshake here would need the client's certificates: the connection will do
+        sock.sendall(struct.pack(">i", len(_PROBE)) + _PROBE)
+        header = b""
+        while len(header) < 8:
+            chunk = sock.recv(8 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+        size, correlation = struct.unpack(">ii", header)
+        return bool(correlation == _PROBE_ID and 0 < size < 1 << 20)

@@ -6,6 +6,8 @@ taken from a record.
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import time
 from socketserver import ThreadingMixIn
@@ -13,6 +15,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+
+from processors.errors import ConfigError
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -136,11 +140,31 @@ class Metrics:
                            [("Content-Type", "text/plain; charset=utf-8")])
             return [message.encode() + b"\n"]
 
-        server = make_server(addr, port, app, _Server, handler_class=_Quiet)
+        try:
+            server = make_server(addr, port, app, _Server, handler_class=_Quiet)
+        except OSError as exc:
+            raise port_error(port, exc) from None
         threading.Thread(target=server.serve_forever, name="lethe-http", daemon=True).start()
 
 
 STALE_AFTER_S = 60.0
+
+
+def port_error(port: int, exc: OSError) -> ConfigError:
+    reason = "already in use (is another Lethe process running?)" if exc.errno == errno.EADDRINUSE else exc.strerror
+    return ConfigError(f"LETHE_METRICS_PORT={port}: cannot serve /metrics there, port {reason}; "
+                       "stop that process, or set LETHE_METRICS_PORT to a free port (0 = off)")
+
+
+def check_port_free(port: int, addr: str = "0.0.0.0") -> None:
+    """Fail at start-up, before the broker is touched, when the metrics port is taken (the server binds
+    it later, inside the running worker, where an error would be a traceback)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server does
+        try:
+            probe.bind((addr, port))
+        except OSError as exc:
+            raise port_error(port, exc) from None
 
 
 class _Server(ThreadingMixIn, WSGIServer):

@@ -21,6 +21,19 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _partition_mismatches(admin: KafkaAdminClient, names: list[str], partitions: int) -> dict[str, int]:
+    """The topics of ``names`` whose partition count is not ``partitions``, with their count."""
+    if not names:
+        return {}
+    try:
+        described = admin.describe_topics(names)
+    except KafkaError as exc:
+        raise TopicError(f"cannot describe the existing topics: {exc}") from None
+    counts = {str(topic.get("name") or topic.get("topic")): len(topic.get("partitions") or ())
+              for topic in described}
+    return {name: counts[name] for name in names if name in counts and counts[name] != partitions}
+
+
 def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout
     while True:
@@ -110,12 +123,18 @@ def policy_outputs(settings: Settings) -> list[str]:
 
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
-    """Create every missing Lethe topic (the table, the changelogs, the policy's outputs); return those created."""
-    return provision(settings, bootstrap)[0]
+    """Create every missing Lethe topic (the table, the changelogs, the policy's outputs); return those created.
+    A worker only warns about existing topics with another partition count (`lethe topics create` refuses)."""
+    return provision(settings, bootstrap, allow_partition_mismatch=True)[0]
 
 
-def provision(settings: Settings, bootstrap: str) -> tuple[list[str], list[str]]:
-    """Create every missing Lethe topic; return (the names created, the names that already existed)."""
+def provision(settings: Settings, bootstrap: str,
+              allow_partition_mismatch: bool = False) -> tuple[list[str], list[str]]:
+    """Create every missing Lethe topic; return (the names created, the names that already existed).
+
+    Existing topics whose partition count is not ``settings.partitions`` break co-partitioning by
+    subject: a TopicError names them, or (``allow_partition_mismatch``) a warning does.
+    """
     table = topic_table(settings, policy_outputs(settings))
     admin = admin_client(bootstrap)
     try:
@@ -136,6 +155,15 @@ def provision(settings: Settings, bootstrap: str) -> tuple[list[str], list[str]]
         if created:
             log.info("created %d topics with %d partitions: %s", len(created), settings.partitions,
                      ", ".join(created))
+        mismatched = _partition_mismatches(admin, found, settings.partitions)
+        if mismatched:
+            message = (f"{len(mismatched)} existing topic(s) do not have LETHE_PARTITIONS={settings.partitions} "
+                       f"partitions: {', '.join(f'{name} ({count})' for name, count in mismatched.items())}; "
+                       "records of one subject may land on different partitions")
+            if not allow_partition_mismatch:
+                raise TopicError(f"{message}. Set LETHE_PARTITIONS to match, or recreate those topics, or "
+                                 "pass --allow-partition-mismatch")
+            log.warning("%s", message)
         return created, found
     finally:
         admin.close()

@@ -12,6 +12,8 @@ import faust
 
 from streams.app import build_pipelines, create_app
 from streams.broker import EmbeddedBroker
+from streams.kafka import check_reachable
+from streams.metrics import check_port_free
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -21,6 +23,8 @@ log = logging.getLogger("lethe")
 def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> int:
     """Run a worker until SIGTERM; ``clock`` is for tests that move time instead of waiting."""
     build_pipelines(settings)   # a bad policy or schema stops us before any broker is touched
+    if settings.metrics_port:
+        check_port_free(settings.metrics_port)
     with ExitStack() as stack:
         if settings.bootstrap_servers is None:
             broker = stack.enter_context(EmbeddedBroker())
@@ -29,6 +33,7 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
                   "(memory only)", file=sys.stderr, flush=True)
         else:
             bootstrap = settings.bootstrap_servers
+            check_reachable(bootstrap)
         ensure_topics(settings, bootstrap)
         lethe = create_app(settings, bootstrap, clock=clock)
         print(f"lethe: worker {settings.app_id} on {bootstrap}; policy {lethe.policy.path} "

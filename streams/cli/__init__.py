@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--sample", type=int, metavar="N", help="publish N synthetic events instead")
     publish.add_argument("--encoding", choices=("json", "avro"), default="json",
                          help="json, or Avro single-object encoding (default json)")
+    publish.add_argument("--any-topic", action="store_true",
+                         help="allow a topic that is not one of Lethe's input topics (nothing will process it)")
     publish.add_argument("--key-field", default="customer_id", help="field whose value keys the record")
     publish.set_defaults(func=cmd_publish)
 
@@ -134,5 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = topics_sub.add_parser("create", help="create every Lethe topic with LETHE_PARTITIONS partitions")
+    create.add_argument("--allow-partition-mismatch", action="store_true",
+                        help="only warn when an existing Lethe topic has another partition count than "
+                             "LETHE_PARTITIONS (default: refuse)")
     create.set_defaults(func=cmd_topics_create)
     return describe(parser)   # every subcommand's description and examples (streams/cli/helptext.py)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processors.errors import LetheError
+from streams.exceptions import UsageError
+from streams.kafka import check_reachable
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ def _bootstrap() -> str:
     settings = Settings.from_env()
     if settings.bootstrap_servers is None:
         raise LetheError("set LETHE_BOOTSTRAP_SERVERS (e.g. the address `lethe broker` prints)")
+    check_reachable(settings.bootstrap_servers)
     return settings.bootstrap_servers
 
 
@@ -31,16 +34,52 @@ def _inputs(settings: Settings) -> Inputs:
 
 
 def _read_events(files: list[Path]) -> Iterator[Any]:
-    sources = [(str(f), f.read_text(encoding="utf-8")) for f in files] or [("stdin", sys.stdin.read())]
+    """The events of each file (a JSON document, or JSON lines), or of stdin when no file is given."""
+    sources = [(str(f), _read_text(f)) for f in files] or [("stdin", sys.stdin.read())]
     for name, text in sources:
-        stripped = text.strip()
-        if not stripped:
+        if not text.strip():
             continue
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError:
+        yield from _parse(name, text)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a file of JSON events") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _parse(name: str, text: str) -> list[Any]:
+    """A JSON document, or JSON lines; a mistake is reported by file, line and column (never its text)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as document_error:
+        lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2 or not _is_json(lines[0][1]):
+            raise _json_error(name, document_error.lineno, document_error.colno, document_error.msg) from None
+        data = []
+        for number, line in lines:
             try:
-                data = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+                data.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise LetheError(f"{name}: neither JSON nor JSON lines (line {exc.lineno})") from None
-        yield from data if isinstance(data, list) else [data]
+                raise _json_error(name, number, exc.colno, exc.msg) from None
+    return data if isinstance(data, list) else [data]
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _json_error(name: str, line: int, column: int, reason: str) -> UsageError:
+    return UsageError(f"{name}, line {line}, column {column}: not valid JSON ({reason}); "
+                      "give a JSON object, a JSON array or JSON lines")

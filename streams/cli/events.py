@@ -9,11 +9,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from processors.errors import LetheError
+from streams.exceptions import UsageError
 from streams.settings import Settings
+from streams.topics import TOPICS
 
 if TYPE_CHECKING:
     pass
 from streams.cli.common import _bootstrap, _read_events
+
+INPUT_TOPICS = tuple(spec.name for spec in TOPICS if spec.role == "input")
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -21,7 +25,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from streams.client import publish
 
     settings = Settings.from_env()
-    bootstrap = _bootstrap()
+    if args.topic not in INPUT_TOPICS and not args.any_topic:
+        raise UsageError(f"{args.topic} is not a Lethe input topic (one of {', '.join(INPUT_TOPICS)}); "
+                         "pass --any-topic to publish to another topic")
     examples = settings.schemas_dir / "examples"
     if args.sample:
         events: list[Any] = []
@@ -34,9 +40,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
             else:
                 raise LetheError("--sample is available for orders.v1 and logs.v1")
     elif args.example:
+        if not (examples / f"{args.topic}.json").is_file():
+            have = sorted(path.stem for path in examples.glob("*.json"))
+            raise UsageError(f"no example event for {args.topic} in {examples} (examples exist for "
+                             f"{', '.join(have)})")
         events = [load_example(args.topic, examples)]
     else:
         events = list(_read_events(args.files))
+    bootstrap = _bootstrap()
     encode = _encoder(args.encoding, settings, args.topic)
     topic = settings.topics.name(args.topic)
     records = []

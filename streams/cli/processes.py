@@ -59,7 +59,7 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     from streams.topics import provision
 
     settings = Settings.from_env()
-    created, existing = provision(settings, _bootstrap())
+    created, existing = provision(settings, _bootstrap(), allow_partition_mismatch=args.allow_partition_mismatch)
     print(f"lethe: {len(created)} topic(s) created, {len(existing)} already existed "
           f"({len(created) + len(existing)} in all)")
     return 0

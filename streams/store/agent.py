@@ -29,7 +29,7 @@ from processors.records import export_part, lifecycle_ack
 from processors.schemas import SchemaCatalog
 from processors.time import parse_time
 from streams.client import group_consumer, stop_flag
-from streams.kafka import kafka_python_options
+from streams.kafka import check_reachable, kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
 from streams.outputs import Backoff, retrying_blocking
 from streams.settings import Settings
@@ -44,6 +44,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     inputs = Inputs(SchemaCatalog.load(settings.schemas_dir), Limits(max_record_bytes=settings.max_record_bytes))
     if settings.bootstrap_servers is None:
         raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
+    check_reachable(settings.bootstrap_servers)
     store = open_store(settings.store_url, mapping)
     _wait_for_database(store)
     metrics = Metrics(worker=False)

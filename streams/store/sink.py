@@ -21,6 +21,7 @@ from processors.decode import Decoder
 from processors.errors import InvalidRecord, LetheError
 from processors.schemas import SchemaCatalog
 from streams.client import group_consumer, stop_flag
+from streams.kafka import check_reachable
 from streams.metrics import Metrics, sink_metrics
 from streams.settings import Settings
 
@@ -86,6 +87,7 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     """Materialize the input topics; ``name`` gives a sink of its own (a consumer group per database)."""
     if settings.bootstrap_servers is None:
         raise LetheError("the reference sink needs LETHE_BOOTSTRAP_SERVERS")
+    check_reachable(settings.bootstrap_servers)
     catalog = SchemaCatalog.load(settings.schemas_dir)
     decoders = {settings.topics.name(t): (Decoder(catalog.for_topic(t), catalog.by_fingerprint.get), shape, table)
                 for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))}
