@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("--channel", default="internal", help="how the request reached you (default internal)")
     request.add_argument("--id", dest="new_id", help="request id (default: generated)")
     request.add_argument("--wait", type=float, default=0.0, metavar="S",
-                         help="with 'status': wait up to S seconds for the request to complete")
+                         help="with 'status' or 'export': wait up to S seconds for the request to complete")
     request.set_defaults(func=cmd_request)
 
     topics = sub.add_parser("topics", help="manage Lethe's topics")

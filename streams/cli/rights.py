@@ -65,7 +65,7 @@ def cmd_request(args: argparse.Namespace) -> int:
             if state is not None and (state["status"] in ("completed", "failed") or time.monotonic() >= deadline):
                 break
             if state is None and time.monotonic() >= deadline:
-                raise LetheError(f"no request {args.request_id} is known yet (is a worker running?)")
+                raise LetheError(_unknown_request(settings, args.request_id))
             time.sleep(1.0)
         print(json.dumps(_status_view(state), indent=2))
         return 0 if state["status"] != "failed" else 1
@@ -127,8 +127,9 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
         if state is not None and state["status"] == "completed":
             break
         if time.monotonic() >= deadline:
-            status = "unknown (is a worker running?)" if state is None else state["status"]
-            raise LetheError(f"request {request_id} is not complete yet (status {status}); "
+            if state is None:
+                raise LetheError(_unknown_request(settings, request_id))
+            raise LetheError(f"request {request_id} is not complete yet (status {state['status']}); "
                              "retry later or pass --wait SECONDS")
         print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
         time.sleep(2.0)
@@ -175,3 +176,12 @@ def _status_view(state: dict[str, Any]) -> dict[str, Any]:
     return {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
                                         "stores", "retries", "reason", "export") if key in state} | {
         "acks": state.get("acks", {})}
+
+
+def _unknown_request(settings: Settings, request_id: str) -> str:
+    """Why a request id is not found, with what to check (the workers' app id decides where they keep it)."""
+    from streams.state.requests import requests_topic
+
+    return (f"no request {request_id} in {requests_topic(settings)}: check the id, and that a worker with "
+            f"LETHE_APP_ID={settings.app_id} runs on this cluster (a request appears once a worker accepts it; "
+            "--wait SECONDS waits for it)")

@@ -163,3 +163,15 @@ def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker:
     assert allowed.returncode == 0, allowed.stderr
     assert b"0 topic(s) created, 16 already existed (16 in all)" in allowed.stdout
     assert b"WARNING" in allowed.stderr and b"LETHE_PARTITIONS=3" in allowed.stderr
+
+
+def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str], broker: EmbeddedBroker) -> None:
+    prefix = unique_prefix("unknown-request")
+    env = dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix, LETHE_APP_ID=f"{prefix}app")
+    created = subprocess.run([LETHE, "topics", "create"], env=env, cwd=REPO, capture_output=True, timeout=60,
+                             check=False)
+    assert created.returncode == 0, created.stderr
+    error = lethe_fails("request", "status", "req-never-filed", env=env)
+    assert f"no request req-never-filed in {prefix}app-requests-changelog" in error
+    assert f"LETHE_APP_ID={prefix}app" in error and "--wait SECONDS" in error
+    assert "is a worker running" not in error
