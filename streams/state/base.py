@@ -20,13 +20,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from processors.chunks import chunked as chunked  # re-exported: the store agent and tests use it from here
 from streams.kafka import aiokafka_options
-from streams.outputs import Outgoing, dead_letter, publish_all, retrying
+from streams.outputs import retrying
 
 log = logging.getLogger(__name__)
-
-__all__ = ["Outgoing", "PartitionedState", "chunked", "dead_letter", "publish_all"]
 
 
 class PartitionedState:
