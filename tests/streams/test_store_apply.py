@@ -125,7 +125,7 @@ def test_a_failing_database_is_reported_without_values(engine: Engine, orders: t
 @pytest.mark.parametrize(("change", "message"), [
     ({"store": ""}, "'store' must name the store"),
     ({"tables": {}}, "at least one table"),
-    ({"tables": {"orders": {"family": "invoices"}}}, "family must be one of"),
+    ({"tables": {"orders": {"family": "Invoices!"}}}, "family must be lowercase"),
     ({"tables": {"orders": {"family": "orders", "subject_column": "drop table"}}}, "is not a column name"),
     ({"tables": {"orders": {"family": "orders", "subject_column": "c", "columns": {"e": "contact.fax"}}}},
      "not a data category"),
