@@ -133,3 +133,14 @@ def test_a_failing_database_is_reported_without_values(engine: Engine, orders: t
 def test_bad_mappings_are_named(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_mapping({"store": "s", "tables": {"t": {"family": "orders", "subject_column": "c"}}, **change}, "m")
+
+
+@pytest.mark.parametrize(("spec", "family"), [
+    ({"source": "tickets.v1"}, "tickets"),
+    ({"source": "orders.v1"}, "orders"),
+    ({"family": "logs"}, "logs"),
+    ({"family": "tickets", "source": "ignored.v1"}, "tickets"),
+])
+def test_a_table_is_mapped_to_a_source_by_its_topic_or_family(spec: dict[str, Any], family: str) -> None:
+    mapping = parse_mapping({"store": "s", "tables": {"t": {**spec, "subject_column": "c"}}}, "m")
+    assert [t.table for t in mapping.for_family(family)] == ["t"]
