@@ -3,21 +3,23 @@
 The worker (on a fake clock, tests/clockworker.py) gets LETHE_SCHEMAS_DIR = a temporary directory
 holding only tests/tickets.py's schema, and LETHE_POLICY = the default policy plus the tickets stanza.
 Its tickets are anonymized on the derived output (JSON and Avro), held back by a consent refusal,
-retained (a closed ticket's deadline fires a delete command for it) and erased (an erase request
-sends the store agents a delete for the subject's tickets), like orders.
+retained (a closed ticket's deadline fires a delete command; a store agent mapping a `tickets`
+table by `source = "tickets.v1"` deletes that row) and erased (an erase request reaches the store
+agent, which deletes the subject's other tickets), like orders.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import fastavro
 import pytest
-from support import FakeClock, Worker, unique_prefix, wait_for
+from sqlalchemy import create_engine, text
+from support import FakeClock, Service, Worker, unique_prefix, wait_for
 from tickets import SCHEMA, SECRETS, STANZA, ticket
 
 from processors.derive import derive_anonymized
@@ -64,6 +66,23 @@ def test_a_new_source_is_anonymized_gated_retained_and_erased(broker: EmbeddedBr
                                                               stack: tuple[Worker, FakeClock, str]) -> None:
     worker, clock, encoding = stack
     prefix, bootstrap = worker.prefix, broker.bootstrap
+    # the user's own store: a tickets table, mapped to the source, with rows a sink of theirs wrote
+    data = Path(worker.env["LETHE_DATA_DIR"])
+    store_url = f"sqlite:///{data / 'helpdesk.db'}"
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE tickets (ticket_id TEXT PRIMARY KEY, reporter_id TEXT, email TEXT)"))
+        conn.execute(text("INSERT INTO tickets VALUES ('T-1', 'cust-4711', 'a@example.net'), "
+                          "('T-2', 'cust-4711', 'a@example.net'), ('T-9', 'cust-9', 'b@example.net')"))
+    mapping = data / "helpdesk-mapping.toml"
+    mapping.write_text('store = "shop-db"\n[tables.tickets]\nsource = "tickets.v1"\nsubject_column = "reporter_id"\n'
+                       'key_column = "ticket_id"\n[tables.tickets.columns]\nemail = "contact.email"\n')
+    agent = Service("store-agent", {**worker.env, "LETHE_STORE_URL": store_url, "LETHE_METRICS_PORT": "0"},
+                    data / "agent.log", "--mapping", str(mapping))
+
+    def rows() -> set[str]:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT ticket_id FROM tickets"))}
 
     def send(topic: str, key: str, event: dict[str, Any]) -> None:
         publish(bootstrap, [(prefix + topic, key.encode(), json.dumps(event).encode())])
@@ -96,6 +115,16 @@ def test_a_new_source_is_anonymized_gated_retained_and_erased(broker: EmbeddedBr
     raw = b"".join((r.value or b"") + (r.key or b"") for r in out).decode("utf-8", "replace")
     assert [s for s in (*SECRETS, "cust-4711", "cust-9", "Ida Refuser") if s in raw] == []
 
+    try:
+        retained_and_erased(worker, clock, bootstrap, send, rows)
+    finally:
+        agent.stop()
+        engine.dispose()
+
+
+def retained_and_erased(worker: Worker, clock: FakeClock, bootstrap: str, send: Callable[[str, str, Any], None],
+                        rows: Callable[[], set[str]]) -> None:
+    prefix = worker.prefix
     # retained: the closed ticket's deadline (30 days) fires a delete for that one ticket
     wait_for(lambda: worker.metric("lethe_retention_timers_scheduled_total") >= 1, 60, "the ticket's deadline")
     clock.set(START + 29 * DAY)
@@ -105,6 +134,7 @@ def test_a_new_source_is_anonymized_gated_retained_and_erased(broker: EmbeddedBr
     assert (command["action"], command["subject"], command["selector"]) == (
         "delete", "cust-4711", {"family": "tickets", "record_key": "T-1"})
     assert command["rule"] == "tickets-closed"
+    wait_for(lambda: rows() == {"T-2", "T-9"}, 60, "the store agent to delete the expired ticket")
 
     # erased: an erase request reaches the tickets family like orders and logs
     send("privacy-requests.v1", "cust-4711", {"request_id": "req-t-1", "occurred_at": OPENED,
@@ -115,3 +145,7 @@ def test_a_new_source_is_anonymized_gated_retained_and_erased(broker: EmbeddedBr
     assert set(erase) == {"orders", "logs", "tickets"}
     assert erase["tickets"]["action"] == "delete" and erase["tickets"]["selector"]["record_key"] is None
     assert erase["tickets"]["subject"] == "cust-4711"
+    wait_for(lambda: rows() == {"T-9"}, 60, "the store agent to erase the subject's tickets")
+    wait_for(lambda: worker.metric("lethe_lifecycle_acks_total", status="applied") == 2
+             and worker.metric("lethe_lifecycle_acks_total", status="not_found") == 2
+             and worker.metric("lethe_requests_open") == 0, 60, "the erasure to complete (every family acked)")
