@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from streams.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 from streams.cli.common import _bootstrap
+from streams.settings import Settings
+from streams.text import plural
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -56,10 +53,15 @@ def cmd_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.exceptions import PartitionMismatch
     from streams.topics import provision
 
     settings = Settings.from_env()
-    created, existing = provision(settings, _bootstrap(), allow_partition_mismatch=args.allow_partition_mismatch)
-    print(f"lethe: {len(created)} topic(s) created, {len(existing)} already existed "
+    try:
+        created, existing = provision(settings, _bootstrap(), allow_partition_mismatch=args.allow_partition_mismatch)
+    except PartitionMismatch as exc:
+        raise PartitionMismatch(f"{exc}, or pass --allow-partition-mismatch to only warn "
+                                "(a worker refuses them all the same)") from None
+    print(f"lethe: {plural(len(created), 'topic')} created, {len(existing)} already existed "
           f"({len(created) + len(existing)} in all)")
     return 0

@@ -150,19 +150,46 @@ def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker:
     first = subprocess.run([LETHE, "topics", "create"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
                            capture_output=True, timeout=60, check=False)
     assert first.returncode == 0, first.stderr
-    assert b"16 topic(s) created, 0 already existed (16 in all)" in first.stdout
+    assert b"16 topics created, 0 already existed (16 in all)" in first.stdout
 
     line = lethe_fails("topics", "create", env=dict(here, LETHE_PARTITIONS="3"))
-    assert "16 existing topic(s) do not have LETHE_PARTITIONS=3 partitions" in line
-    assert f"{prefix}orders.v1 (2)" in line
+    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert f"{prefix}orders.v1 (2 partitions)" in line
     assert "--allow-partition-mismatch" in line
 
     allowed = subprocess.run([LETHE, "topics", "create", "--allow-partition-mismatch"],
                              env=dict(here, LETHE_PARTITIONS="3"), cwd=REPO, capture_output=True, timeout=60,
                              check=False)
     assert allowed.returncode == 0, allowed.stderr
-    assert b"0 topic(s) created, 16 already existed (16 in all)" in allowed.stdout
+    assert b"0 topics created, 16 already existed (16 in all)" in allowed.stdout
     assert b"WARNING" in allowed.stderr and b"LETHE_PARTITIONS=3" in allowed.stderr
+
+
+def test_a_worker_refuses_a_partition_mismatch_with_no_override(env: dict[str, str], broker: EmbeddedBroker) -> None:
+    """Consent, requests and holds are co-partitioned with the inputs: a mismatch could gate a record
+    against another subject's partition state, so `lethe run` refuses it, fast, naming the topics."""
+    prefix = unique_prefix("worker-parts")
+    here = dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix, LETHE_APP_ID=prefix + "app")
+    created = subprocess.run([LETHE, "topics", "create"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
+                             capture_output=True, timeout=60, check=False)
+    assert created.returncode == 0, created.stderr
+
+    line = lethe_fails("run", env=dict(here, LETHE_PARTITIONS="3"))
+    assert "the worker refuses to start" in line
+    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert f"{prefix}consent.v1 (2 partitions)" in line and f"{prefix}app-consent-changelog (2 partitions)" in line
+    assert "Set LETHE_PARTITIONS to the topics' count, or recreate those topics with 3 partitions" in line
+    assert "--allow-partition-mismatch" not in line   # no override for a worker
+
+    # the same topics with the matching count: the worker goes past the check (stopped once it serves)
+    worker = subprocess.Popen([LETHE, "run"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        banner = worker.stderr.readline() if worker.stderr else b""
+        assert banner.startswith(b"lethe: worker "), banner
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str], broker: EmbeddedBroker) -> None:

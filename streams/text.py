@@ -1,0 +1,8 @@
+"""Wording shared by every message a user reads."""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and the noun in the right number: ``1 record``, ``2 records``, ``0 entries``."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
