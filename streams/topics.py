@@ -170,8 +170,8 @@ def provision(settings: Settings, bootstrap: str,
                        f"a partition count other than LETHE_PARTITIONS={settings.partitions}: {counts}; "
                        "records of one subject could land on different partitions from its state")
             if not allow_partition_mismatch:
-                raise PartitionMismatch(f"{message}. Set LETHE_PARTITIONS to the topics' count, or recreate those topics "
-                                        f"with {plural(settings.partitions, 'partition')}")
+                raise PartitionMismatch(f"{message}. Set LETHE_PARTITIONS to the topics' count, or recreate "
+                                        f"those topics with {plural(settings.partitions, 'partition')}")
             log.warning("%s", message)
         return created, found
     finally:

@@ -16,15 +16,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from streams.broker import EmbeddedBroker, free_port
-
-    broker = EmbeddedBroker(port=args.port or free_port()).start()
-    print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
-    print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
     import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    from streams.broker import EmbeddedBroker, free_port
+    from streams.metrics import BrokerMetrics, check_port_free
+    from streams.settings import metrics_port
+
+    port = metrics_port()
+    if port:
+        check_port_free(port)   # before the broker starts: a busy port is one line, exit 2
+    broker = EmbeddedBroker(port=args.port or free_port()).start()
     try:
+        if port:
+            BrokerMetrics(lambda: broker.pid, broker.alive, broker.answers).serve(port)
+        print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
+        print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+        if port:
+            print(f"  /metrics, /healthz and /readyz on :{port} (LETHE_METRICS_PORT)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         return broker.wait()
     except KeyboardInterrupt:
         return 0

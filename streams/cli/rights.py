@@ -7,14 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from processors.errors import LetheError
-from streams.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 from streams.cli.common import _bootstrap, _inputs, _read_events
+from streams.settings import Settings
+from streams.text import plural
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
@@ -114,6 +112,7 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
     from datetime import UTC, datetime
 
     from processors.records import audit_record
+    from processors.rights.access import EXPORT_FORMAT, export_request
     from streams.client import publish, read
     from streams.requests import read_request_state
 
@@ -133,9 +132,9 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                              "retry later or pass --wait SECONDS")
         print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
         time.sleep(2.0)
-    document: dict[str, Any] = {"format": "lethe.export.v1", "request_id": request_id, "type": state["type"],
-                                "subject": state["subject"], "generated_at": datetime.now(UTC).isoformat(),
-                                "lethe": None, "stores": {}}
+    # the request first, so the reader sees what produced the file before the data (docs/rights.md)
+    document: dict[str, Any] = {"format": EXPORT_FORMAT, "request": export_request(state),
+                                "generated_at": datetime.now(UTC).isoformat(), "lethe": None, "stores": {}}
     # a repeated part (a retried command) replaces the earlier one: keyed by source, family, chunk
     pieces: dict[tuple[str, str | None], dict[int, Any]] = {}
     for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
@@ -160,7 +159,7 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                          details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
     publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
                          json.dumps(audit).encode())])
-    print(f"lethe: export of request {request_id} written to {path} ({parts} parts)")
+    print(f"lethe: export of request {request_id} written to {path} ({plural(parts, 'part')})")
     return 0
 
 
