@@ -144,6 +144,12 @@ def test_a_busy_metrics_port_stops_the_store_agent(env: dict[str, str], busy_por
     assert "already in use" in line
 
 
+def test_a_busy_metrics_port_stops_the_broker_before_it_starts(env: dict[str, str], busy_port: int) -> None:
+    line = lethe_fails("broker", "--port", str(free_port()), env=dict(env, LETHE_METRICS_PORT=str(busy_port)))
+    assert f"LETHE_METRICS_PORT={busy_port}" in line
+    assert "already in use" in line
+
+
 def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker: EmbeddedBroker) -> None:
     prefix = unique_prefix("parts")
     here = dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix, LETHE_APP_ID=prefix + "app")
