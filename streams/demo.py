@@ -20,6 +20,7 @@ from processors.sample import Traffic, invalid_enum, malformed_records
 from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
 from streams.settings import Settings
+from streams.text import plural
 from streams.topics import ensure_topics
 
 
@@ -138,7 +139,8 @@ def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], 
     records += [(settings.topics.orders, None, raw) for _, raw in bad]
     publish(bootstrap, records)
     total = len(records)
-    say(f"[3/5] published {events} sample events for {subjects} customers and {len(bad)} malformed records")
+    say(f"[3/5] published {plural(events, 'sample event')} for {plural(subjects, 'customer')} and "
+        f"{plural(len(bad), 'malformed record')}")
 
     outputs = [settings.topics.name("orders.anonymized.v1"), settings.topics.name("logs.anonymized.v1")]
     seen: Counter[str] = Counter()

@@ -185,7 +185,11 @@ def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret[bytes], str]:
         return Secret(key[:64]), "LETHE_PSEUDONYM_KEY"
     path = data_dir / KEY_FILE
     if path.is_file():
-        key = bytes.fromhex(path.read_text().strip())
+        try:
+            key = bytes.fromhex(path.read_text().strip())
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigError(f"{path}: the pseudonym key file is not hex; restore it from your backup "
+                              "(a new key would give every subject new pseudonyms)") from None
         return Secret(key), str(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)

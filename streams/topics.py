@@ -43,8 +43,8 @@ def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
                                     request_timeout_ms=10_000)
         except KafkaError:
             if time.monotonic() > deadline:
-                raise TopicError(f"no Kafka broker answers at {bootstrap}; is it running? "
-                                 "(unset LETHE_BOOTSTRAP_SERVERS to use the embedded broker)") from None
+                raise TopicError(f"no Kafka broker answers at {bootstrap} (LETHE_BOOTSTRAP_SERVERS); "
+                                 "is it running?") from None
             time.sleep(0.5)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from processors.errors import LetheError
 from streams.cli.common import _bootstrap, _inputs, _read_events
 from streams.settings import Settings
-from streams.text import plural
+from streams.text import a_or_an, plural
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
@@ -73,7 +73,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         return _write_export(settings, args.request_id, args.out, args.wait)
     if args.what in REQUEST_TYPES:
         if not args.customer:
-            raise LetheError(f"a {args.what} request needs --customer CUSTOMER_ID")
+            raise LetheError(f"{a_or_an(args.what)} request needs --customer CUSTOMER_ID")
         details = {}
         for item in args.detail:
             name, sep, value = item.partition("=")
@@ -86,11 +86,11 @@ def cmd_request(args: argparse.Namespace) -> int:
     else:
         path = Path(args.what)
         if not path.is_file():
-            raise LetheError(f"{args.what!r} is neither a request type ({', '.join(REQUEST_TYPES)}), "
-                             "'status', nor a JSON file")
+            raise LetheError(f"{args.what!r} is not a request type ({', '.join(REQUEST_TYPES)}), "
+                             "'status', 'export' or a JSON file")
         events = list(_read_events([path]))
         if len(events) != 1:
-            raise LetheError(f"{path}: holds {len(events)} events; file one request at a time")
+            raise LetheError(f"{path}: holds {plural(len(events), 'event')}; file one request at a time")
         event = events[0]
     value = json.dumps(event).encode()
     try:
@@ -118,11 +118,12 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
 
     bootstrap = _bootstrap()
     deadline = time.monotonic() + wait
+    waiting = False
     while True:
         state = read_request_state(bootstrap, settings, request_id)
         if state is not None and state["type"] not in ("access", "portability"):
-            raise LetheError(f"request {request_id} is a {state['type']} request; only access and portability "
-                             "requests have an export")
+            raise LetheError(f"request {request_id} is {a_or_an(state['type'])} request; only access and "
+                             "portability requests have an export")
         if state is not None and state["status"] == "completed":
             break
         if time.monotonic() >= deadline:
@@ -130,7 +131,10 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                 raise LetheError(_unknown_request(settings, request_id))
             raise LetheError(f"request {request_id} is not complete yet (status {state['status']}); "
                              "retry later or pass --wait SECONDS")
-        print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
+        if not waiting:
+            print(f"lethe: waiting up to {wait:.0f} s for every store to answer request {request_id} ...",
+                  file=sys.stderr, flush=True)
+            waiting = True
         time.sleep(2.0)
     # the request first, so the reader sees what produced the file before the data (docs/rights.md)
     document: dict[str, Any] = {"format": EXPORT_FORMAT, "request": export_request(state),

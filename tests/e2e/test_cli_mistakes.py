@@ -94,7 +94,7 @@ def test_publish_any_topic_allows_another_topic(env: dict[str, str], broker: Emb
     result = subprocess.run([LETHE, "publish", "--any-topic", topic, example], cwd=REPO, capture_output=True,
                             env=dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap), timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert f"published 1 record(s) to {topic}".encode() in result.stderr
+    assert f"published 1 record to {topic}".encode() in result.stderr
 
 
 def test_publish_example_without_an_example_file(env: dict[str, str]) -> None:
@@ -208,3 +208,10 @@ def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str
     assert f"no request req-never-filed in {prefix}app-requests-changelog" in error
     assert f"LETHE_APP_ID={prefix}app" in error and "--wait SECONDS" in error
     assert "is a worker running" not in error
+
+
+def test_a_damaged_key_file_is_named_not_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "pseudonym.key").write_text("not a hex key\n")
+    line = lethe_fails("run", env={k: v for k, v in env.items() if k != "LETHE_PSEUDONYM_KEY"})
+    assert f"{tmp_path / 'pseudonym.key'}: the pseudonym key file is not hex" in line
+    assert "not a hex key" not in line   # the file's content is never echoed

@@ -207,8 +207,8 @@ def test_bad_requests_are_refused_by_the_cli_and_dead_lettered_by_the_worker(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
     stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "badreq")
     env = dict(os.environ, **{k: v for k, v in stack.env.items() if k.startswith("LETHE_")})
-    assert b"needs --customer" in lethe(env, "request", "erase").stderr
-    assert b"neither a request type" in lethe(env, "request", "shred").stderr
+    assert b"an erase request needs --customer" in lethe(env, "request", "erase").stderr
+    assert b"is not a request type" in lethe(env, "request", "shred").stderr
     stack.worker.start()
     try:
         publish(stack.bootstrap, [(stack.prefix + "privacy-requests.v1", b"x", b'{"request_id": "r1"}')])
