@@ -20,6 +20,7 @@ from processors.sample import Traffic, invalid_enum, malformed_records
 from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
 from streams.settings import Settings
+from streams.text import plural
 from streams.topics import ensure_topics
 
 
@@ -60,14 +61,19 @@ def _run_demo(settings: Settings, events: int, subjects: int, keep_running: bool
         # the reference sink and a store agent on a demo database, for retention and rights requests
         store_url = os.environ.get("LETHE_STORE_URL") or f"sqlite:///{(settings.data_dir / 'demo-shop.db').resolve()}"
         processes: list[subprocess.Popen[bytes]] = []
+        # every process serves /metrics, /healthz and /readyz, each on a port of its own
+        ports = {"run": metrics_port, "sink": free_port(), "store-agent": free_port()}
         try:
             for command, log_name in LOG_NAMES.items():
-                extra = {} if command == "run" else {"LETHE_METRICS_PORT": "0"}
+                extra = {"LETHE_METRICS_PORT": str(ports[command])}
                 with open(settings.data_dir / log_name, "wb") as log_file:
                     processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", command],
                                                       env={**env, "LETHE_STORE_URL": store_url, **extra},
                                                       stdout=log_file, stderr=subprocess.STDOUT,
                                                       preexec_fn=_die_with_parent))
+            say("      /metrics, /healthz, /readyz: " + ", ".join(
+                f"{name} :{ports[command]}" for command, name in (("run", "worker"), ("sink", "sink"),
+                                                                  ("store-agent", "store agent"))))
             worker = processes[0]
             code = _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
             if code == 0 and keep_running:
@@ -133,7 +139,8 @@ def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], 
     records += [(settings.topics.orders, None, raw) for _, raw in bad]
     publish(bootstrap, records)
     total = len(records)
-    say(f"[3/5] published {events} sample events for {subjects} customers and {len(bad)} malformed records")
+    say(f"[3/5] published {plural(events, 'sample event')} for {plural(subjects, 'customer')} and "
+        f"{plural(len(bad), 'malformed record')}")
 
     outputs = [settings.topics.name("orders.anonymized.v1"), settings.topics.name("logs.anonymized.v1")]
     seen: Counter[str] = Counter()

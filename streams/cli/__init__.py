@@ -16,11 +16,11 @@ from streams.cli.rights import cmd_hold, cmd_request
 EPILOG = """environment:
   LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
   LETHE_STORE_URL          SQLAlchemy URL of Lethe's store (default sqlite:///.lethe/lethe.db)
-  LETHE_METRICS_PORT       port of /metrics (default 9108; 0 = off)
+  LETHE_METRICS_PORT       port of /metrics, /healthz and /readyz (default 9108; 0 = off)
   LETHE_POLICY             policy file (default deploy/policy.toml)
   LETHE_PSEUDONYM_KEY      hex master key for pseudonyms (default: a key file made in LETHE_DATA_DIR)
   LETHE_DATA_DIR           local state: key file, demo logs (default .lethe)
-  LETHE_PARTITIONS         partitions per topic when Lethe creates them (default 4)
+  LETHE_PARTITIONS         partitions of every Lethe topic (default 4; a worker refuses other counts)
   see docs/configuration.md for the rest
 """
 
@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     hold.set_defaults(func=cmd_hold)
 
     request = sub.add_parser(
-        "request", help="file a data-subject request, or show one's status",
-        description="File a rights request on privacy-requests.v1, or show a filed request's status.",
+        "request", help="file a data-subject request, show its status or write its export",
+        description="File a rights request on privacy-requests.v1, show a filed request's status, or write "
+                    "the export of an access or portability request.",
         epilog="examples:\n"
                "  lethe request erase --customer cust-8841\n"
                "  lethe request restrict --customer cust-8841\n"

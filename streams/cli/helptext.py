@@ -21,9 +21,10 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe run                                              # embedded broker, SQLite\n"
         "  LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092 lethe run       # a broker of your own"),
     "broker": (
-        "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. "
-        "Ctrl-C stops it.",
-        "  lethe broker --port 9092\n"
+        "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. It "
+        "serves /metrics,\n/healthz and /readyz on LETHE_METRICS_PORT like every Lethe process: give it "
+        "a port of its own (a worker\nwants 9108). SIGTERM or Ctrl-C stops it.",
+        "  LETHE_METRICS_PORT=9107 lethe broker --port 9092\n"
         "  export LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092          # then, in another terminal"),
     "demo": (
         "Everything embedded in one command: a broker, a worker, the reference sink and a store agent; "

@@ -35,6 +35,7 @@ from streams.outputs import Backoff, retrying_blocking
 from streams.settings import Settings
 from streams.store.base import StoreAdapter, StoreUnavailable, open_store
 from streams.store.mapping import load_mapping
+from streams.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     exports_topic = settings.topics.name("privacy.exports.v1")
     stopping = stop_flag()
     print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
-          f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
+          f"{plural(len(mapping.tables), 'mapped table')}", file=sys.stderr, flush=True)
     metrics.ready_reason = ""
     try:
         while not stopping:

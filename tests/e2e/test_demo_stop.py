@@ -7,9 +7,11 @@ demo is up; after the SIGTERM, the demo exits and every one of them is gone (not
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from support import REPO, wait_for
@@ -74,6 +76,12 @@ def test_sigterm_stops_a_backgrounded_demo_and_all_its_children(tmp_path: Path) 
         assert worker_log.stat().st_size > 0
         assert (tmp_path / "demo-sink.log").exists() and (tmp_path / "demo-store-agent.log").exists()
         assert not (tmp_path / "demo-run.log").exists()
+        # each process serves its own health endpoints, on the ports the demo prints
+        ports = dict(re.findall(r"(worker|sink|store agent) :(\d+)", printed.split("/readyz: ", 1)[1].split("\n")[0]))
+        assert set(ports) == {"worker", "sink", "store agent"} and len(set(ports.values())) == 3, printed
+        for name, port in ports.items():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                assert response.status == 200, name
 
         demo.send_signal(signal.SIGTERM)   # `kill PID`: only the demo gets the signal
         demo.wait(60)

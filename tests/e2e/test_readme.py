@@ -45,7 +45,7 @@ def fresh_directory(tmp_path: Path) -> Path:
                     reason="the README's walk-through uses sqlite3 and curl")
 def test_the_session_and_retention_walk_throughs_run_as_written(tmp_path: Path) -> None:
     script = block("lethe broker --port 9092") + "\n" + block("kill $WORKER")
-    for port in ("9092", "9108", "9110", "9111"):
+    for port in ("9092", "9107", "9108", "9110", "9111"):
         script = script.replace(port, str(free_port()))
     home = fresh_directory(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LETHE_")}

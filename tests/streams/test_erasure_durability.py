@@ -135,14 +135,14 @@ def test_a_portability_request_produces_an_export_of_the_subjects_data(broker: E
         [path] = list(out.glob("*.json"))
         text = path.read_text()
         document = json.loads(text)
-        assert document["format"] == "lethe.export.v1"
-        assert document["subject"] == a.customer_id and document["type"] == "portability"
+        assert document["format"] == "lethe.export.v2"
+        assert document["request"]["subject"] == a.customer_id and document["request"]["type"] == "portability"
         rows = document["stores"]["shop-db"]
         assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
         assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
         for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
             assert value not in text
-        audit = [e for e in stack.audit() if e["request_id"] == document["request_id"]]
+        audit = [e for e in stack.audit() if e["request_id"] == document["request"]["request_id"]]
         assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()

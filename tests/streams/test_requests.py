@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, select
 from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for
 
 from processors.sample import Traffic
+from processors.time import parse_time
 from streams.broker import EmbeddedBroker
 from streams.client import publish, read
 from streams.requests import read_request_state
@@ -206,8 +207,8 @@ def test_bad_requests_are_refused_by_the_cli_and_dead_lettered_by_the_worker(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
     stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "badreq")
     env = dict(os.environ, **{k: v for k, v in stack.env.items() if k.startswith("LETHE_")})
-    assert b"needs --customer" in lethe(env, "request", "erase").stderr
-    assert b"neither a request type" in lethe(env, "request", "shred").stderr
+    assert b"an erase request needs --customer" in lethe(env, "request", "erase").stderr
+    assert b"is not a request type" in lethe(env, "request", "shred").stderr
     stack.worker.start()
     try:
         publish(stack.bootstrap, [(stack.prefix + "privacy-requests.v1", b"x", b'{"request_id": "r1"}')])
@@ -286,7 +287,19 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         assert stat.S_IMODE(out.stat().st_mode) == 0o700
         text = path.read_text()
         document = json.loads(text)
-        assert document["subject"] == a.customer_id and document["type"] == "access"
+        # the file starts with the request that produced it, as `lethe request status` knows it
+        assert list(document)[:2] == ["format", "request"] and document["format"] == "lethe.export.v2"
+        request = document["request"]
+        status = json.loads(lethe(stack.env, "request", "status", request["request_id"]).stdout)
+        assert path.name == f"{request['request_id']}.json"
+        assert request["type"] == "access" and request["subject"] == a.customer_id
+        assert request["channel"] == "internal" and request["status"] == "completed"
+        for key in ("received_at", "due_at", "completed_at"):
+            assert request[key] == status[key], key
+        filed, accepted, completed, due = (parse_time(request[key]) for key in ("received_at", "accepted_at",
+                                                                               "completed_at", "due_at"))
+        assert filed <= accepted <= completed < due
+        assert request["stores"] == ["shop-db"]
         rows = document["stores"]["shop-db"]
         assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
         assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
@@ -299,7 +312,7 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         assert len(lethe_part["pending_deadlines"]) == 3
         for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
             assert value not in text
-        audit = [e for e in stack.audit() if e["request_id"] == document["request_id"]]
+        audit = [e for e in stack.audit() if e["request_id"] == request["request_id"]]
         assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()
