@@ -31,6 +31,8 @@ from streams.state.base import PartitionedState
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 2.0   # what stopping waits for each client; SIGTERM must end a worker within seconds
+
 
 class DirectIngest(Service):
     def __init__(self, settings: Settings, bootstrap: str, handlers: dict[str, Any],
@@ -98,11 +100,32 @@ class DirectIngest(Service):
             self.add_future(task(self))
 
     async def on_stop(self) -> None:
+        """Stop within seconds, also while the broker is away (issue 10).
+
+        The batch in hand gets ``STOP_WAIT_S`` to be published and committed; one that is still
+        waiting for the broker then is left uncommitted, so it is processed again (at-least-once).
+        """
         if self.consumer is not None:
-            async with self.lock:
-                await self.consumer.stop()
+            try:
+                await asyncio.wait_for(self.lock.acquire(), STOP_WAIT_S)
+                locked = True
+            except TimeoutError:
+                locked = False
+                log.warning("stopping before the batch in hand was published; it is not committed and will be "
+                            "processed again")
+            try:
+                await asyncio.wait_for(self.consumer.stop(), STOP_WAIT_S)
+            except TimeoutError:
+                log.warning("the Kafka consumer did not stop within %.0fs (is the broker away?); leaving it",
+                            STOP_WAIT_S)
+            finally:
+                if locked:
+                    self.lock.release()
         for state in self.states:
-            await state.stop()
+            try:
+                await asyncio.wait_for(state.stop(), STOP_WAIT_S)
+            except TimeoutError:
+                log.warning("%s did not stop within %.0fs; leaving it", type(state).__name__, STOP_WAIT_S)
 
     async def _consume(self) -> None:
         assert self.consumer is not None
