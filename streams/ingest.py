@@ -105,27 +105,22 @@ class DirectIngest(Service):
         The batch in hand gets ``STOP_WAIT_S`` to be published and committed; one that is still
         waiting for the broker then is left uncommitted, so it is processed again (at-least-once).
         """
+        locked = False
         if self.consumer is not None:
             try:
                 await asyncio.wait_for(self.lock.acquire(), STOP_WAIT_S)
                 locked = True
             except TimeoutError:
-                locked = False
                 log.warning("stopping before the batch in hand was published; it is not committed and will be "
                             "processed again")
-            try:
-                await asyncio.wait_for(self.consumer.stop(), STOP_WAIT_S)
-            except TimeoutError:
-                log.warning("the Kafka consumer did not stop within %.0fs (is the broker away?); leaving it",
-                            STOP_WAIT_S)
-            finally:
-                if locked:
-                    self.lock.release()
-        for state in self.states:
-            try:
-                await asyncio.wait_for(state.stop(), STOP_WAIT_S)
-            except TimeoutError:
-                log.warning("%s did not stop within %.0fs; leaving it", type(state).__name__, STOP_WAIT_S)
+        try:
+            if self.consumer is not None:
+                await _stop_within(self.consumer.stop(), "the ingest consumer")
+        finally:
+            if locked:
+                self.lock.release()
+            for state in self.states:
+                await _stop_within(state.stop(), f"the {state.what} producer")
 
     async def _consume(self) -> None:
         assert self.consumer is not None
@@ -167,6 +162,16 @@ class DirectIngest(Service):
                     continue
                 position = handler.positions.get(tp.partition, 0)
                 self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+async def _stop_within(stopping: Awaitable[None], what: str) -> None:
+    """Stop a client, but not for longer than ``STOP_WAIT_S``, and never fail the rest of the stop."""
+    try:
+        await asyncio.wait_for(stopping, STOP_WAIT_S)
+    except TimeoutError:
+        log.warning("%s did not stop within %.0fs (is the broker away?); leaving it", what, STOP_WAIT_S)
+    except KafkaError as exc:
+        log.warning("%s stopped with %s", what, type(exc).__name__)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -175,3 +175,14 @@ def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str
     assert f"no request req-never-filed in {prefix}app-requests-changelog" in error
     assert f"LETHE_APP_ID={prefix}app" in error and "--wait SECONDS" in error
     assert "is a worker running" not in error
+
+
+def test_verbose_shows_the_details_the_default_hides(env: dict[str, str]) -> None:
+    env = dict(env, LETHE_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    line = lethe_fails("consume", "orders.v1", env=env)   # the default: one line, no traceback
+    result = subprocess.run([LETHE, "--verbose", "consume", "orders.v1"], env=env, cwd=REPO, capture_output=True,
+                            timeout=60, check=False, stdin=subprocess.DEVNULL)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    assert "Traceback" in stderr and "ConnectionRefusedError" in stderr   # where, and the underlying error
+    assert stderr.splitlines()[-1] == line   # the same clear line, last
