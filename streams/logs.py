@@ -3,7 +3,8 @@
 By default the Kafka client libraries' own logs are off: while a broker is away they write a
 line per reconnect attempt (thousands a minute), and a CLI mistake must stay one line. What they
 would say is said once by Lethe instead (streams/connection.py, streams/kafka.py). ``--verbose``
-turns them on at INFO and adds tracebacks to errors; LETHE_LOG_LEVEL=debug shows them at DEBUG.
+turns them on at INFO and adds tracebacks to errors, as LETHE_LOG_LEVEL=debug does. Never at DEBUG:
+there they quote the records they send (personal data must not reach a log).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def verbose() -> bool:
 def quiet_libraries(level: str = "info") -> None:
     """Set the libraries' log levels for this process (again after a framework set up logging)."""
     if level == "debug":
-        clients, frameworks = logging.DEBUG, logging.DEBUG
+        clients, frameworks = logging.INFO, logging.DEBUG
     elif _verbose:
         clients, frameworks = logging.INFO, logging.INFO
     else:
