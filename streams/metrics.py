@@ -114,6 +114,7 @@ class Metrics:
     # -- health ----------------------------------------------------------------------------------
     heartbeat: float = 0.0          # set by the process's main loop; stale = the loop is stuck
     ready_reason: str = "starting"  # "" once the process serves (partitions restored, consumer up)
+    disconnected: str = ""          # why not, while the broker is unreachable (streams/connection.py)
 
     def beat(self) -> None:
         self.heartbeat = time.monotonic()
@@ -125,7 +126,8 @@ class Metrics:
         return True, "ok"
 
     def readiness(self) -> tuple[bool, str]:
-        return (True, "ready") if not self.ready_reason else (False, self.ready_reason)
+        reason = self.ready_reason or self.disconnected
+        return (True, "ready") if not reason else (False, reason)
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:
         """/metrics, and /healthz (liveness) and /readyz (readiness) on the same port."""

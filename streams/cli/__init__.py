@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from processors.errors import LetheError
@@ -12,6 +13,7 @@ from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
 from streams.cli.rights import cmd_hold, cmd_request
+from streams.logs import quiet_libraries, set_verbose
 
 EPILOG = """environment:
   LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
@@ -29,12 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    set_verbose(args.verbose)
+    quiet_libraries()   # client-library logs only with --verbose (streams/logs.py)
     try:
         result: int = args.func(args)
         return result
     except LetheError as exc:
+        if args.verbose:   # the details: where it was raised, and the underlying error it came from
+            traceback.print_exception(exc, file=sys.stderr)
         print(f"lethe: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -45,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lethe", description="Enforce a privacy policy on Kafka event streams.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the details: the Kafka client libraries' logs, and with an error its "
+                             "traceback and underlying exception (give it before the command: "
+                             "lethe --verbose run)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",

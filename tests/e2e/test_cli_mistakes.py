@@ -215,3 +215,14 @@ def test_a_damaged_key_file_is_named_not_a_traceback(env: dict[str, str], tmp_pa
     line = lethe_fails("run", env={k: v for k, v in env.items() if k != "LETHE_PSEUDONYM_KEY"})
     assert f"{tmp_path / 'pseudonym.key'}: the pseudonym key file is not hex" in line
     assert "not a hex key" not in line   # the file's content is never echoed
+
+
+def test_verbose_shows_the_details_the_default_hides(env: dict[str, str]) -> None:
+    env = dict(env, LETHE_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    line = lethe_fails("consume", "orders.v1", env=env)   # the default: one line, no traceback
+    result = subprocess.run([LETHE, "--verbose", "consume", "orders.v1"], env=env, cwd=REPO, capture_output=True,
+                            timeout=60, check=False, stdin=subprocess.DEVNULL)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    assert "Traceback" in stderr and "ConnectionRefusedError" in stderr   # where, and the underlying error
+    assert stderr.splitlines()[-1] == line   # the same clear line, last
