@@ -39,8 +39,8 @@ def cmd_hold(args: argparse.Namespace) -> int:
         raise LetheError(f"not a valid hold: {exc}") from None
     topic = settings.topics.name("legal-holds.v1")
     publish(_bootstrap(), [(topic, args.customer.encode(), value)])
-    print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
-          f"({'order' if args.order else 'subject'} scope) on {topic}", file=sys.stderr)
+    done = f"placed ({'order' if args.order else 'subject'} scope)" if args.action == "place" else "released"
+    print(f"lethe: hold {event['hold_id']} {done} on {topic}", file=sys.stderr)
     print(event["hold_id"], flush=True)   # stdout is the id alone: HOLD=$(lethe hold place ...)
     return 0
 
