@@ -37,8 +37,9 @@ def cmd_hold(args: argparse.Namespace) -> int:
         raise LetheError(f"not a valid hold: {exc}") from None
     topic = settings.topics.name("legal-holds.v1")
     publish(_bootstrap(), [(topic, args.customer.encode(), value)])
-    print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
-          f"({'order' if args.order else 'subject'} scope) on {topic}")
+    done = f"placed ({'order' if args.order else 'subject'} scope)" if args.action == "place" else "released"
+    print(f"lethe: hold {event['hold_id']} {done} on {topic}", file=sys.stderr)
+    print(event["hold_id"], flush=True)   # stdout is the id alone: HOLD=$(lethe hold place ...)
     return 0
 
 
@@ -100,7 +101,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     topic = settings.topics.name("privacy-requests.v1")
     publish(_bootstrap(), [(topic, request.subject.encode(), value)])
     print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
-          f"follow it with: lethe request status {request.request_id}")
+          f"follow it with: lethe request status {request.request_id}", file=sys.stderr)
+    print(request.request_id, flush=True)   # stdout is the id alone: ID=$(lethe request erase ...)
     if request.type in ("access", "portability") and args.out is not None:
         return _write_export(settings, request.request_id, args.out, max(args.wait, 120.0))
     return 0

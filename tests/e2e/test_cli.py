@@ -242,7 +242,7 @@ def test_hold_places_and_releases_through_the_cli(broker: EmbeddedBroker, tmp_pa
     assert no_case.returncode == 2 and b"--case" in no_case.stderr
     placed = lethe("hold", "place", "--customer", "cust-1", "--order", "ORD-1", "--case", "LIT-7", env=env)
     assert placed.returncode == 0, placed.stderr
-    hold_id = placed.stdout.split()[2].decode()
+    hold_id = placed.stdout.split()[0].decode()
     released = lethe("hold", "release", "--customer", "cust-1", "--hold-id", hold_id, env=env)
     assert released.returncode == 0, released.stderr
     events = [(r.key, json.loads(r.value or b"")) for r in read(broker.bootstrap, [prefix + "legal-holds.v1"],

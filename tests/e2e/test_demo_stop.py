@@ -82,12 +82,19 @@ def test_sigterm_stops_a_backgrounded_demo_and_all_its_children(tmp_path: Path) 
         for name, port in ports.items():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
                 assert response.status == 200, name
+        # the env file that points the CLI at it: the owner's only, the broker the demo printed
+        env_file = tmp_path / "demo.env"
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        bootstrap = re.search(r"embedded broker on (\S+)", printed)
+        assert bootstrap and env_file.read_text() == (
+            f"export LETHE_BOOTSTRAP_SERVERS={bootstrap[1]} LETHE_DATA_DIR={tmp_path}\n")
 
         demo.send_signal(signal.SIGTERM)   # `kill PID`: only the demo gets the signal
         demo.wait(60)
         wait_for(lambda: not any(alive(pid, start) for pid, start in children.items()), 30,
                  "every child of the demo to exit")
         assert demo.returncode == 0, out.read_text(errors="replace")[-3000:]
+        assert not env_file.exists()   # a stopped demo leaves no env file pointing at a broker that is gone
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)

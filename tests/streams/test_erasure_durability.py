@@ -49,14 +49,14 @@ class Erasures:
         assert len(set(self.keys.values())) == 3
         wait_for(lambda: len(stack.rows()[0]) == 3, 60, "the order rows")
         placed = lethe(stack.env, "hold", "place", "--customer", c.customer_id, "--case", "LIT-9")
-        hold_id = placed.stdout.split()[2].decode()
+        hold_id = placed.stdout.split()[0].decode()
         wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
 
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        status = lethe(stack.env, "request", "status", filed.stdout.split()[3].decode(), "--wait", "60")
+        status = lethe(stack.env, "request", "status", filed.stdout.split()[0].decode(), "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         held = lethe(stack.env, "request", "erase", "--customer", c.customer_id)
-        c_request = held.stdout.split()[3].decode()
+        c_request = held.stdout.split()[0].decode()
         state = wait_for(lambda: stack.state(c_request), 30, "c's request")
         assert state["status"] == "in_progress" and state["suspended_by"] == [hold_id]
         assert {r.customer_id for r in stack.rows()[0]} == {self.b.customer_id, c.customer_id}

@@ -113,7 +113,7 @@ def test_erase_reaches_the_store_shreds_the_secret_and_completes(broker: Embedde
 
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id, "--channel", "help_center")
         assert filed.returncode == 0, filed.stderr
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
         assert status.returncode == 0, status.stderr
         view = json.loads(status.stdout)
@@ -151,7 +151,7 @@ def test_a_store_agent_that_was_down_catches_up_and_the_erasure_completes(
         stack.send("orders.v1", [stack.traffic.order(a)])
         wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         wait_for(lambda: (stack.state(request_id) or {}).get("retries", 0) >= 1, 30, "a retry after ack_timeout")
         state = stack.state(request_id)
         assert state is not None and state["status"] == "in_progress" and len(stack.rows()[0]) == 1
@@ -240,7 +240,7 @@ def test_consent_refusal_and_withdrawal_stop_only_the_outputs_that_need_it(broke
         wait_for(lambda: len(stack.rows()[1]) == 2, 60, "c's log rows")
         filed = lethe(stack.env, "request", "withdraw_consent", "--customer", c.customer_id,
                       "--detail", "purpose=cookies_analytics")
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         assert all(row.url is None for row in stack.rows()[1])   # behavior.browsing, collected on that consent
@@ -330,9 +330,9 @@ def test_rectify_updates_the_store_and_a_minor_flag_quarantines_and_erases(broke
         wait_for(lambda: (lambda o, lg: len(o) == 2 and len(lg) == 1)(*stack.rows()), 60, "rows")
         fixed = lethe(stack.env, "request", "rectify", "--customer", a.customer_id,
                       "--detail", "contact.email=new.address@mail.example", "--detail", "message=typo")
-        rectify_id = fixed.stdout.split()[3].decode()
+        rectify_id = fixed.stdout.split()[0].decode()
         flagged = lethe(stack.env, "request", "minor_flag", "--customer", b.customer_id)
-        minor_id = flagged.stdout.split()[3].decode()
+        minor_id = flagged.stdout.split()[0].decode()
         for request_id in (rectify_id, minor_id):
             status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
             assert json.loads(status.stdout)["status"] == "completed", status.stdout
@@ -361,16 +361,16 @@ def test_a_legal_hold_suspends_an_erasure_until_it_is_released(broker: EmbeddedB
         stack.send("orders.v1", [stack.traffic.order(a)])
         wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
         placed = lethe(stack.env, "hold", "place", "--customer", a.customer_id, "--case", "LIT-8")
-        hold_id = placed.stdout.split()[2].decode()
+        hold_id = placed.stdout.split()[0].decode()
         wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         state = wait_for(lambda: stack.state(request_id), 30, "the request")
         assert state["status"] == "in_progress" and state["suspended_by"] == [hold_id] and state["commands"] == {}
         # a later request of the same subject, completed: the store agent has answered every command
         # of the subject's partition before it, so an erase command issued under the hold would be applied
         marker = lethe(stack.env, "request", "access", "--customer", a.customer_id)
-        status = lethe(stack.env, "request", "status", marker.stdout.split()[3].decode(), "--wait", "60")
+        status = lethe(stack.env, "request", "status", marker.stdout.split()[0].decode(), "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         assert len(stack.rows()[0]) == 1   # nothing deleted under the hold
         assert lethe(stack.env, "hold", "release", "--customer", a.customer_id, "--hold-id", hold_id).returncode == 0
