@@ -64,7 +64,7 @@ def test_the_hold_and_request_walk_throughs_run_as_written(tmp_path: Path) -> No
         path = home / ".lethe" / "exports" / f"{filed[kind]}.json"
         assert path.stat().st_mode & 0o777 == 0o600
         document = json.loads(path.read_text())
-        assert document["type"] == kind and document["subject"] == "cust-100006"
+        assert document["request"]["type"] == kind and document["request"]["subject"] == "cust-100006"
         rows = document["stores"]["shop-db"]["orders"]
         assert rows and all(row["customer_id"] == "cust-100006" for row in rows), document
     # the audit block: the erased subject's history

@@ -54,7 +54,7 @@ def test_rights_requests_against_the_demo_run_as_written(tmp_path: Path) -> None
     assert len(exports) == 1, text[-4000:]
     assert exports[0].stat().st_mode & 0o777 == 0o600
     document = json.loads(exports[0].read_text())
-    assert document["subject"] == "cust-100004" and document["type"] == "access"
+    assert document["request"]["subject"] == "cust-100004" and document["request"]["type"] == "access"
     rows = document["stores"]["shop-db"]["orders"]
     assert rows and all(row["customer_id"] == "cust-100004" for row in rows), document
     assert f"written to {exports[0]}" in text or exports[0].name in text, text[-4000:]
