@@ -1,0 +1,31 @@
+"""The data subject's own id: customer, user, member, client or account ids (``identifier.customer``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from processors.discover.classify.base import PERSON_CONTEXT, Classifier, Evidence, Field
+
+OWNERS = ("customer", "user", "member", "client", "cliente", "kunde", "kunden", "account", "subscriber",
+          "profile", "buyer", "person", "patient", "player", "shopper", "consumer", "contact", "utilisateur",
+          "usuario", "utente", "benutzer", "nutzer", "mitglied", "socio", "adherent", "loyalty", "fidelite",
+          "fidelidad", "membership", "guest", "uid", "userid", "customerid", "kundennummer", "kundenid")
+LOYALTY = ("loyalty", "membership", "fidelite", "fidelidad", "bonus", "payback", "rewards", "club")
+
+
+class CustomerClassifier(Classifier):
+    name: ClassVar[str] = "customer"
+
+    def classify(self, field: Field) -> list[Evidence]:
+        if field.kind not in ("string", "int", "null"):
+            return []
+        owner = field.named(*OWNERS)
+        if owner and (field.is_id_name or owner in ("uid", "userid", "customerid", "kundennummer", "kundenid")):
+            if field.named("type", "kind", "status", "tier", "level", "segment", "since", "agent", "name"):
+                return []
+            weight = 0.9 if owner not in LOYALTY else 0.75
+            return [Evidence("identifier.customer", weight, f"name has '{owner}' and is an id")]
+        near = field.within_nearest(*PERSON_CONTEXT)
+        if near and field.named_exactly("id", "uuid", "guid", "number", "nr", "no", "ref", "key"):
+            return [Evidence("identifier.customer", 0.85, f"the id of a '{near}'")]
+        return []

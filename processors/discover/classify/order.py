@@ -1,0 +1,33 @@
+"""Orders: order, cart and invoice ids and the amounts of an order (``transaction.order``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from processors.discover.classify.base import Classifier, Evidence, Field
+
+ORDERS = ("order", "orders", "cart", "basket", "invoice", "bestellung", "bestell", "bestellnummer", "auftrag",
+          "commande", "pedido", "ordine", "rechnung", "facture", "factura", "fattura", "receipt", "quote",
+          "booking", "reservation", "buchung", "reserva", "purchase", "checkout", "warenkorb", "panier", "carrito",
+          "orderid", "ordernumber", "transaction")
+AMOUNTS = ("total", "amount", "sum", "betrag", "gesamt", "gesamtbetrag", "montant", "importe", "totale",
+           "importo", "grandtotal", "subtotal", "revenue", "value", "summe", "spent", "spend", "paid", "due")
+
+
+class OrderClassifier(Classifier):
+    name: ClassVar[str] = "order"
+
+    def classify(self, field: Field) -> list[Evidence]:
+        if field.kind in ("bool", "object", "array"):
+            return []
+        owner = field.named(*ORDERS)
+        if owner and field.kind in ("string", "int", "null") and (
+                field.is_id_name or owner in ("orderid", "ordernumber", "bestellnummer")):
+            if field.named("status", "type", "state", "kind", "channel", "source", "line", "item"):
+                return []
+            return [Evidence("transaction.order", 0.9, f"name has '{owner}' and is an id",
+                             format="identifier" if field.kind == "string" else None)]
+        amount = field.named(*AMOUNTS)
+        if amount and field.numeric and not field.in_product_context and not field.in_array:
+            return [Evidence("transaction.order", 0.75, f"name has '{amount}': the amount of an order")]
+        return []
