@@ -30,6 +30,8 @@ ADDRESS_CONTEXT = ("address", "addresses", "adresse", "anschrift", "direccion", 
 GEO_CONTEXT = ("geo", "location", "position", "standort", "ubicacion", "localisation", "posizione", "place",
                "coordinates", "coords", "gps", "geolocation", "geoip", "localizacion", "lieu", "ort")
 
+_ID_WORDS = ("id", "ids", "uuid", "guid", "key", "no", "nr", "num", "number", "numero", "nummer", "code", "ref",
+             "reference", "token")
 _PRODUCT_SIBLINGS = ("sku", "quantity", "qty", "unitprice", "price", "menge", "cantidad", "quantite")
 
 
@@ -115,9 +117,11 @@ class Field:
 
     @property
     def is_id_name(self) -> bool:
-        last = self.tokens[-1] if self.tokens else ""
-        return last in ("id", "ids", "uuid", "guid", "key", "no", "nr", "num", "number", "numero", "nummer", "code",
-                        "ref", "reference", "token") or last.endswith("id")
+        if not self.tokens:
+            return False
+        first, last = self.tokens[0], self.tokens[-1]
+        return (last in _ID_WORDS or last.endswith("id") or last.endswith("nummer")
+                or (first in ("id", "num", "no", "nr", "numero") and len(self.tokens) > 1))
 
     @property
     def in_person_context(self) -> bool:

@@ -25,6 +25,9 @@ class CustomerClassifier(Classifier):
                 return []
             weight = 0.9 if owner not in LOYALTY else 0.75
             return [Evidence("identifier.customer", weight, f"name has '{owner}' and is an id")]
+        club = field.within_nearest(*LOYALTY)
+        if club and field.is_id_name:
+            return [Evidence("identifier.customer", 0.8, f"the number of a '{club}' membership")]
         near = field.within_nearest(*PERSON_CONTEXT)
         if near and field.named_exactly("id", "uuid", "guid", "number", "nr", "no", "ref", "key"):
             return [Evidence("identifier.customer", 0.85, f"the id of a '{near}'")]

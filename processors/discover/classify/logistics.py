@@ -19,10 +19,10 @@ class LogisticsClassifier(Classifier):
         if field.kind not in ("string", "null", "int"):
             return []
         token = field.named(*NAMES)
-        if token and not field.in_address_context and not field.named(
+        if token and not field.named(
                 "address", "adresse", "name", "phone", "email", "date", "at", "time", "fee", "cost", "price",
                 "note", "notes", "instructions", "comment", "window", "status", "method", "type"):
             return [Evidence("transaction.logistics", 0.85, f"name has '{token}'")]
-        if token and field.named("status", "method", "type") and not field.in_address_context:
+        if token and field.named("status", "method", "type"):
             return [Evidence("transaction.logistics", 0.6, f"name has '{token}'")]
         return []

@@ -27,6 +27,10 @@ class OrderClassifier(Classifier):
                 return []
             return [Evidence("transaction.order", 0.9, f"name has '{owner}' and is an id",
                              format="identifier" if field.kind == "string" else None)]
+        near = field.within_nearest(*ORDERS)
+        if near and field.kind in ("string", "int") and field.named_exactly("id", "number", "nr", "no", "ref", "uuid"):
+            return [Evidence("transaction.order", 0.85, f"the id of an '{near}'",
+                             format="identifier" if field.kind == "string" else None)]
         amount = field.named(*AMOUNTS)
         if amount and field.numeric and not field.in_product_context and not field.in_array:
             return [Evidence("transaction.order", 0.75, f"name has '{amount}': the amount of an order")]

@@ -23,6 +23,8 @@ class PaymentClassifier(Classifier):
         token = field.named(*NAMES)
         if token is None and field.within_nearest("payment", "payments", "zahlung", "paiement", "pago", "pagamento"):
             token = "payment"
+        if field.within_nearest("loyalty", "membership", "gift", "club", "bonus", "fidelite", "fidelidad"):
+            return []
         if token and not field.named(*NOT_PAYMENT) and not field.named("amount", "total", "currency", "sum", "at",
                                                                       "date", "time", "timestamp"):
             return [Evidence("transaction.payment", 0.85, f"name has '{token}'")]

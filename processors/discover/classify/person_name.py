@@ -10,6 +10,10 @@ PARTS = ("firstname", "lastname", "surname", "fullname", "givenname", "familynam
          "prenom", "nom", "nombre", "apellido", "apellidos", "cognome", "nome", "forename", "middlename",
          "maidenname", "initials", "nomcomplet", "nombrecompleto", "contactname", "recipientname", "customername",
          "cardholder", "cardholdername", "holdername", "accountholder", "titular")
+THINGS = ("device", "app", "application", "browser", "os", "file", "company", "organization", "organisation",
+          "shop", "store", "merchant", "brand", "event", "campaign", "plan", "tier", "program", "category", "tag",
+          "page", "screen", "service", "team", "product", "geraet", "appareil", "dispositivo", "firma", "empresa",
+          "entreprise", "tienda", "boutique", "geschaeft", "country", "city", "region")
 
 
 class PersonNameClassifier(Classifier):
@@ -28,7 +32,10 @@ class PersonNameClassifier(Classifier):
                 "user", "username", "display", "displayname", "nick", "nickname", "file", "product", "company",
                 "brand", "host", "domain", "event", "app", "device", "browser", "city", "street", "country", "shop",
                 "store", "item", "plan", "campaign", "page", "screen", "category", "field", "tag", "key"):
-            if field.in_product_context:
+            thing = field.within_nearest(*THINGS)
+            if thing:
+                out.append(Evidence(None, 0.7, f"name of a '{thing}'"))
+            elif field.in_product_context:
                 out.append(Evidence(None, 0.75, "name of a product or item"))
             elif field.in_person_context:
                 out.append(Evidence("identity.name", 0.9, "'name' of a person"))

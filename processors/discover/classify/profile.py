@@ -24,7 +24,7 @@ class ProfileClassifier(Classifier):
     def classify(self, field: Field) -> list[Evidence]:
         if field.kind not in ("string", "null", "int"):
             return []
-        token = field.named(*NAMES)
+        token = field.named(*NAMES) or (field.node.name if field.named_exactly(*NAMES) else None)
         if token is None or field.named("type", "kind", "verified", "count", "at", "date", "enabled", "flag"):
             return []
         if token in PROFILE_ONLY_IN_PERSON and not field.in_person_context:

@@ -1,0 +1,56 @@
+"""`lethe discover` on the sample traffic of the two canonical topics reproduces their shipped schemas:
+the same category on every field path, no category where the shipped schema has none, and the same
+``format`` and ``scan`` attributes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import REPO
+
+from processors.discover.propose import discover
+from processors.discover.schema import build_schema
+from processors.sample import Traffic
+
+
+def shipped_fields(fields: list[dict[str, Any]], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    for field in fields:
+        path = f"{prefix}{field['name']}"
+        yield path, field
+        types = field["type"] if isinstance(field["type"], list) else [field["type"]]
+        for branch in types:
+            if isinstance(branch, dict) and branch.get("type") == "array":
+                branch = branch["items"]
+            if isinstance(branch, dict) and branch.get("type") == "record":
+                yield from shipped_fields(branch["fields"], f"{path}.")
+
+
+def attributes(field: dict[str, Any]) -> tuple[Any, Any, bool]:
+    return field.get("category"), field.get("format"), bool(field.get("scan"))
+
+
+@pytest.mark.parametrize("topic", ["orders.v1", "logs.v1"])
+def test_discover_reproduces_the_shipped_schema(topic: str, examples_dir: Path) -> None:
+    traffic = Traffic(examples_dir, subjects=100, seed=11)
+    make = traffic.order if topic == "orders.v1" else traffic.log
+    records = [make() for _ in range(1000)]
+    result = discover(records, topic)
+    proposed = dict(shipped_fields(build_schema(result)["fields"]))
+    shipped = dict(shipped_fields(json.loads((REPO / "schemas" / f"{topic}.avsc").read_text())["fields"]))
+    assert proposed.keys() == shipped.keys()
+    differences = {path: (attributes(proposed[path]), attributes(field)) for path, field in shipped.items()
+                   if attributes(proposed[path]) != attributes(field)}
+    assert differences == {}
+    assert not result.review
+    subject = "customer_id"
+    assert result.source["subject"] == subject and result.source["event_time"] == "occurred_at"
+    if topic == "orders.v1":
+        assert result.source == {"subject": subject, "event_time": "occurred_at", "kind": "records",
+                                 "record_id": "order_id", "status": "event_type"}
+    else:
+        assert result.source == {"subject": subject, "event_time": "occurred_at", "kind": "events",
+                                 "record_id": "event_id"}
