@@ -119,7 +119,9 @@ def _event_time(result: Discovery) -> None:
     chosen = min(times, key=lambda node: EVENT_TIMES.index(node.name) if node.name in EVENT_TIMES else 99)
     result.source["event_time"] = chosen.name
     categories = {decision.category for decision in result.decisions.values()}
-    browsing = {"behavior.browsing", "behavior.click"} & categories
+    browsing = [path for path, decision in result.decisions.items()
+                if decision.category in ("behavior.browsing", "behavior.click") and len(path) <= 2
+                and not {"context", "meta", "metadata", "kontext", "contexte", "contexto"} & set(path)]
     if browsing and "transaction.order" not in categories:
         decision = result.decisions[chosen.path]
         result.decisions[chosen.path] = replace(

@@ -16,7 +16,8 @@ from processors.strategies import STRATEGIES
 
 _VERSION = re.compile(r"^(.*?)(?:[._-](v\d+))?$")
 MASKED = ("tracking", "trackingnumber", "iban", "card", "pan", "accountnumber", "kontonummer", "cardnumber",
-          "waybill", "sendungsnummer", "parcel")
+          "waybill", "sendungsnummer", "parcel", "tarjeta", "carte", "karte", "carta", "konto", "cuenta", "conto",
+          "suivi", "seguimiento", "tracciamento", "sendung")
 
 
 def output_topic(topic: str) -> str:

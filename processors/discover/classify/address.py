@@ -9,7 +9,8 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 STREET = ("street", "strasse", "str", "rue", "calle", "via", "address", "adresse", "direccion", "indirizzo",
           "endereco", "anschrift", "line1", "line2", "addressline", "addressline1", "addressline2", "housenumber",
           "hausnummer", "numero", "building", "apartment", "apt", "suite", "flat", "floor", "etage", "piso",
-          "street1", "street2", "streetaddress", "strassenname", "domicilio", "careof", "co", "avenue", "road")
+          "street1", "street2", "streetaddress", "ligne", "ligne1", "ligne2", "linea",
+          "linea1", "linea2", "zeile", "adresszeile", "adressezusatz", "zusatz", "complemento", "complement", "strassenname", "domicilio", "careof", "co", "avenue", "road")
 CITY = ("city", "ort", "stadt", "ville", "ciudad", "citta", "town", "locality", "localidad", "municipality",
         "gemeinde", "commune", "comune", "poblacion", "wohnort", "village", "district", "bezirk", "quartier",
         "barrio", "neighborhood", "neighbourhood", "suburb")
@@ -24,12 +25,13 @@ class AddressClassifier(Classifier):
 
     def classify(self, field: Field) -> list[Evidence]:
         out: list[Evidence] = []
-        if field.kind in ("bool", "float"):
+        if field.kind in ("bool", "float", "object", "array"):
             return out
         if field.named("country", "land", "pays", "pais", "paese", "countrycode", "iso") or field.named_exactly(
                 "countrycode", "countryiso"):
             return out
-        postcode = field.named(*POSTCODE) or field.named_exactly("postal", "postalcode", "zipcode")
+        postcode = field.named(*POSTCODE) or (
+            field.node.name if field.named_exactly(*POSTCODE, "postal", "postalcode") else None)
         if postcode and field.kind in ("string", "int", "null"):
             if field.in_geo_context:
                 out.append(Evidence("location.approximate", 0.8, f"'{postcode}' of a location"))

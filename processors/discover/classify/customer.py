@@ -10,7 +10,8 @@ OWNERS = ("customer", "user", "member", "client", "cliente", "kunde", "kunden", 
           "profile", "buyer", "person", "patient", "player", "shopper", "consumer", "contact", "utilisateur",
           "usuario", "utente", "benutzer", "nutzer", "mitglied", "socio", "adherent", "loyalty", "fidelite",
           "fidelidad", "membership", "guest", "uid", "userid", "customerid", "kundennummer", "kundenid")
-LOYALTY = ("loyalty", "membership", "fidelite", "fidelidad", "bonus", "payback", "rewards", "club")
+LOYALTY = ("loyalty", "membership", "fidelite", "fidelidad", "fedelta", "bonus", "payback", "rewards", "club",
+           "kundenkarte", "treue", "treuekarte")
 
 
 class CustomerClassifier(Classifier):
@@ -19,6 +20,9 @@ class CustomerClassifier(Classifier):
     def classify(self, field: Field) -> list[Evidence]:
         if field.kind not in ("string", "int", "null"):
             return []
+        club = field.named(*LOYALTY)
+        if club and field.named("card", "tarjeta", "carte", "karte", "carta", "number", "numero", "nummer", "id"):
+            return [Evidence("identifier.customer", 0.85, f"name has '{club}': a membership number")]
         owner = field.named(*OWNERS)
         if owner and (field.is_id_name or owner in ("uid", "userid", "customerid", "kundennummer", "kundenid")):
             if field.named("type", "kind", "status", "tier", "level", "segment", "since", "agent", "name"):

@@ -19,6 +19,9 @@ class DeviceClassifier(Classifier):
     def classify(self, field: Field) -> list[Evidence]:
         if field.kind in ("object", "array"):
             return []
+        if field.within_nearest("headers", "header") and field.named(
+                "language", "accept", "platform", "mobile", "dnt", "viewport", "dpr", "width"):
+            return [Evidence("device.info", 0.8, "a request header describing the client")]
         near = field.within_nearest(*CONTEXT)
         if near and near != "client" and not field.is_id_name:
             return [Evidence("device.info", 0.8, f"part of a '{near}' record")]

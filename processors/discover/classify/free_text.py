@@ -16,6 +16,8 @@ NAMES = ("note", "notes", "comment", "comments", "message", "messages", "msg", "
          "reclamation", "beschwerde", "queja", "reclamo", "ticket", "problem", "issue", "request", "freetext")
 NOT_TEXT = ("id", "type", "kind", "count", "length", "at", "date", "time", "status", "code", "language", "lang",
             "locale", "version", "template", "sentiment", "score", "rating", "channel", "category", "priority")
+_SHORT_SETS = ("title", "subject", "log", "request", "issue", "problem", "ticket", "reason", "betreff", "objet",
+               "asunto", "oggetto", "headline", "caption")
 
 
 class FreeTextClassifier(Classifier):
@@ -28,7 +30,9 @@ class FreeTextClassifier(Classifier):
         text = field.share("text")
         out: list[Evidence] = []
         if token and not field.named(*NOT_TEXT):
-            if token in ("title", "subject", "log", "request", "issue", "problem", "ticket", "reason") and (
+            if field.in_product_context and text < 0.5:
+                return out   # a product's description or title
+            if token in _SHORT_SETS and (
                     text < 0.3 and field.distinct_ratio < 0.5):
                 return out   # a short closed set of titles or reasons
             out.append(Evidence("free_text", 0.85 if text >= 0.2 or field.kind == "null" else 0.65,

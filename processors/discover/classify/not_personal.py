@@ -24,6 +24,11 @@ METADATA = ("type", "kind", "status", "state", "version", "schema", "source", "c
             "sku", "ean", "gtin", "isbn", "upc", "product", "productid", "article", "artikel", "price", "preis",
             "prix", "precio", "prezzo", "discount", "tax", "vat", "rate", "weight", "gewicht", "stock", "http",
             "statuscode", "method", "verb", "host", "hostname", "domain", "endpoint", "operation", "step", "stage")
+THINGS = ("store", "shop", "tienda", "boutique", "magasin", "geschaeft", "filiale", "negozio", "merchant", "agent",
+          "team", "warehouse", "lager", "product", "produit", "producto", "produkt", "prodotto", "articulo", "article",
+          "artikel", "sku", "tenant", "site", "campaign", "coupon", "promo", "template", "category", "brand", "vendor",
+          "supplier", "partner", "app", "build", "release", "experiment", "variant", "page", "attachment",
+          "anhang", "file", "dataset", "table", "queue", "sucursal")
 TIME_NAMES = ("at", "time", "timestamp", "ts", "date", "datetime", "created", "updated", "modified", "occurred",
               "received", "sent", "published", "expires", "started", "ended", "zeit", "datum", "fecha", "heure",
               "horodatage", "data", "ora", "when", "since", "until", "deadline")
@@ -45,6 +50,9 @@ class NotPersonalClassifier(Classifier):
             return [Evidence(None, 0.85, f"the id of the '{owner}' itself (event metadata)")]
         if field.node.path == (field.node.name,) and field.named_exactly("id", "uuid", "guid", "key"):
             return [Evidence(None, 0.7, "the record's own id")]
+        thing = field.named(*THINGS) or field.within_nearest(*THINGS)
+        if thing and field.is_id_name:
+            return [Evidence(None, 0.8, f"the id of a '{thing}', not of a person")]
         token = field.named(*METADATA)
         if token:
             return [Evidence(None, 0.7 if kind == "string" else 0.8, f"name has '{token}' (metadata)")]

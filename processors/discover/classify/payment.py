@@ -6,12 +6,13 @@ from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
 
-NAMES = ("payment", "payments", "pay", "zahlung", "zahlungsart", "paiement", "pago", "pagamento", "card", "karte",
+NAMES = ("payment", "payments", "zahlung", "zahlungsart", "paiement", "pago", "pagamento", "card", "karte",
          "carte", "tarjeta", "carta", "iban", "bic", "swift", "pan", "cvv", "cvc", "creditcard", "kreditkarte",
          "bankaccount", "accountnumber", "kontonummer", "sortcode", "routing", "wallet", "paypal", "charge",
          "refund", "billing", "last4", "cardlast4", "expiry", "psp", "stripe", "adyen", "klarna", "sepa", "mandate")
 NOT_PAYMENT = ("address", "adresse", "name", "email", "phone", "city", "street", "zip", "postcode", "country",
-               "loyalty", "gift", "boarding", "card_type")
+               "loyalty", "gift", "boarding", "cardtype", "fidelidad", "fidelite", "fedelta", "club", "bonus",
+               "membership", "member", "socio", "mitglied", "kundenkarte", "treue", "punti", "puntos", "points")
 
 
 class PaymentClassifier(Classifier):

@@ -7,7 +7,7 @@ from typing import ClassVar
 from processors.discover.classify.base import Classifier, Evidence, Field
 
 PARTS = ("firstname", "lastname", "surname", "fullname", "givenname", "familyname", "vorname", "nachname",
-         "prenom", "nom", "nombre", "apellido", "apellidos", "cognome", "nome", "forename", "middlename",
+         "prenom", "apellido", "apellidos", "cognome", "forename", "middlename",
          "maidenname", "initials", "nomcomplet", "nombrecompleto", "contactname", "recipientname", "customername",
          "cardholder", "cardholdername", "holdername", "accountholder", "titular")
 THINGS = ("device", "app", "application", "browser", "os", "file", "company", "organization", "organisation",

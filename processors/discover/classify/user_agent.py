@@ -17,6 +17,8 @@ class UserAgentClassifier(Classifier):
             return []
         share = field.share("user_agent")
         token = field.named(*NAMES)
+        if token == "agent" and (field.is_id_name or share < 0.5):
+            token = None   # a support agent, an agent id
         out: list[Evidence] = []
         if token:
             out.append(Evidence("device.info", 0.9, f"name has '{token}'", format="user_agent"))
