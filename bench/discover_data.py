@@ -105,7 +105,8 @@ class Generator:
             "tags": rng.sample(["lieferung", "dringend", "rechnung"], rng.randrange(0, 3)),
             "agent": {"agent_id": f"A-{rng.randrange(1, 30)}", "team": rng.choice(("support-de", "support-at"))},
             "bewertung": rng.randrange(1, 6),
-            "bestellung": {"bestellnummer": f"B-{rng.randrange(10**6, 10**7)}", "betrag": round(rng.uniform(5, 200), 2)},
+            "bestellung": {"bestellnummer": f"B-{rng.randrange(10**6, 10**7)}",
+                           "betrag": round(rng.uniform(5, 200), 2)},
         }
 
     def consent(self) -> dict[str, Any]:
@@ -163,7 +164,8 @@ class Generator:
 LABELS: dict[str, dict[str, str | None]] = {
     "loyalty": {
         "evento_id": None, "tipo": None, "fecha": None, "socio.id_socio": "identifier.customer",
-        "socio.nombre": "identity.name", "socio.apellidos": "identity.name", "socio.correo_electronico": "contact.email",
+        "socio.nombre": "identity.name", "socio.apellidos": "identity.name",
+        "socio.correo_electronico": "contact.email",
         "socio.movil": "contact.phone", "socio.fecha_nacimiento": "account.profile",
         "socio.direccion.calle": "contact.address", "socio.direccion.ciudad": "contact.address",
         "socio.direccion.codigo_postal": "contact.address", "socio.direccion.provincia": "contact.address",
@@ -175,7 +177,8 @@ LABELS: dict[str, dict[str, str | None]] = {
     },
     "tickets": {
         "ticket_id": None, "erstellt_am": None, "status": None, "kanal": None,
-        "kunde.kundennummer": "identifier.customer", "kunde.vorname": "identity.name", "kunde.nachname": "identity.name",
+        "kunde.kundennummer": "identifier.customer", "kunde.vorname": "identity.name",
+        "kunde.nachname": "identity.name",
         "kunde.email": "contact.email", "kunde.telefon": "contact.phone", "betreff": None,
         "nachrichten[].von": None, "nachrichten[].text": "free_text", "nachrichten[].zeit": None,
         "anhaenge[].dateiname": None, "anhaenge[].groesse": None, "tags[]": None, "agent.agent_id": None,

@@ -1,6 +1,6 @@
 """Score ``lethe discover`` on labelled topics it was not written for (bench/discover_data.py).
 
-    PYTHONPATH=. python bench/discover_score.py [--records 1000] [--seed 3] [--verbose]
+    PYTHONPATH=. python bench/discover_score.py [--set tuned|heldout] [--records 1000] [--seed 3] [--verbose]
 
 Per topic and overall: precision and recall of the category of every labelled field path (a path
 counts as found only with the labelled category), the recall of "personal at all" (any category),
@@ -19,15 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.discover_data import LABELS, generators  # noqa: E402
-from processors.discover.propose import discover  # noqa: E402
-from processors.discover.schema import build_schema  # noqa: E402
-from processors.discover.stanza import output_fields, output_topic  # noqa: E402
-from processors.plan import compile_plan  # noqa: E402
-from processors.policy import OutputPolicy, load_policy  # noqa: E402
-from processors.validate import compile_validator  # noqa: E402
+from bench import discover_data, discover_heldout
+from processors.discover.propose import discover
+from processors.discover.schema import build_schema
+from processors.discover.stanza import output_fields, output_topic
+from processors.plan import compile_plan
+from processors.policy import OutputPolicy, load_policy
+from processors.validate import compile_validator
 
 LEAKED: dict[str, int] = {}
 # redacted in place: what is personal inside them is the record's other values, checked on their own
@@ -61,16 +59,20 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--set", choices=("tuned", "heldout"), default="tuned",
+                        help="tuned: the set the classifiers were tuned on; heldout: written afterwards")
     args = parser.parse_args()
     policy = load_policy(POLICY)
     kept = {category for category, strategy in policy.categories.items() if strategy == "keep"}
     totals = {"tp": 0, "fp": 0, "fn": 0, "personal": 0, "found": 0, "review": 0, "values": 0, "leaks": 0}
     print(f"{'topic':10} {'paths':>5} {'prec':>6} {'recall':>6} {'any':>6} {'review':>6} {'leaks':>11}")
-    for topic, make in generators(args.seed).items():
+    data = discover_data if args.set == "tuned" else discover_heldout
+    labels_by_topic = data.LABELS
+    for topic, make in data.generators(args.seed).items():
         records = [make() for _ in range(args.records)]
         result = discover(records, topic)
         predicted = {field.path: field.decision.category for field in result.fields}
-        labels = LABELS[topic]
+        labels = labels_by_topic[topic]
         tp = fp = fn = personal = found = 0
         for path, label in labels.items():
             guess = predicted.get(path.replace(".[]", "[]"), "<missing>")
@@ -96,7 +98,7 @@ def main() -> int:
                            ("review", review), ("values", checked), ("leaks", leaks)):
             totals[key] += value
     t = totals
-    print(f"{'all':10} {sum(len(v) for v in LABELS.values()):5d} {t['tp'] / max(t['tp'] + t['fp'], 1):6.2f} "
+    print(f"{'all':10} {sum(len(v) for v in labels_by_topic.values()):5d} {t['tp'] / max(t['tp'] + t['fp'], 1):6.2f} "
           f"{t['tp'] / max(t['tp'] + t['fn'], 1):6.2f} {t['found'] / max(t['personal'], 1):6.2f} {t['review']:6d} "
           f"{t['leaks']:5d}/{t['values']:<5d}")
     if args.verbose:

@@ -121,6 +121,7 @@ def _event_time(result: Discovery) -> None:
     categories = {decision.category for decision in result.decisions.values()}
     browsing = [path for path, decision in result.decisions.items()
                 if decision.category in ("behavior.browsing", "behavior.click") and len(path) <= 2
+                and "[]" not in path and "{}" not in path and result.decisions[path].scan
                 and not {"context", "meta", "metadata", "kontext", "contexte", "contexto"} & set(path)]
     if browsing and "transaction.order" not in categories:
         decision = result.decisions[chosen.path]

@@ -10,12 +10,15 @@ STREET = ("street", "strasse", "str", "rue", "calle", "via", "address", "adresse
           "endereco", "anschrift", "line1", "line2", "addressline", "addressline1", "addressline2", "housenumber",
           "hausnummer", "numero", "building", "apartment", "apt", "suite", "flat", "floor", "etage", "piso",
           "street1", "street2", "streetaddress", "ligne", "ligne1", "ligne2", "linea",
-          "linea1", "linea2", "zeile", "adresszeile", "adressezusatz", "zusatz", "complemento", "complement", "strassenname", "domicilio", "careof", "co", "avenue", "road")
+          "linea1", "linea2", "zeile", "adresszeile", "adressezusatz", "zusatz", "complemento", "complement",
+          "strassenname", "straat", "huisnummer", "toevoeging", "ulica", "gata", "gatuadress", "rua",
+          "logradouro", "numer", "domicilio", "careof", "co", "avenue", "road")
 CITY = ("city", "ort", "stadt", "ville", "ciudad", "citta", "town", "locality", "localidad", "municipality",
         "gemeinde", "commune", "comune", "poblacion", "wohnort", "village", "district", "bezirk", "quartier",
-        "barrio", "neighborhood", "neighbourhood", "suburb")
+        "barrio", "neighborhood", "neighbourhood", "suburb", "woonplaats", "plaats", "miasto", "stad",
+        "cidade", "kaupunki", "mesto", "poststed", "postort")
 POSTCODE = ("zip", "zipcode", "postcode", "postalcode", "plz", "cp", "cap", "codigopostal", "codepostal",
-            "postleitzahl", "postnummer", "eircode", "pincode")
+            "postleitzahl", "postnummer", "eircode", "pincode", "kodpocztowy", "cep", "postinumero", "psc")
 REGION = ("region", "state", "province", "provincia", "bundesland", "county", "departement", "comunidad",
           "canton", "kanton", "prefecture", "provinz", "regione")
 

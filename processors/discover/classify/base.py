@@ -15,7 +15,9 @@ PERSON_CONTEXT = ("customer", "user", "member", "client", "cliente", "kunde", "p
                   "subscriber", "profile", "account", "billing", "shipping", "delivery", "empfanger", "destinataire",
                   "destinatario", "titular", "utilisateur", "usuario", "utente", "benutzer", "nutzer", "acheteur",
                   "comprador", "reviewer", "requester", "applicant", "student", "driver", "rider", "visitor", "lead",
-                  "consumer", "cliente", "adherent", "socio", "mitglied", "persona", "personne")
+                  "consumer", "adherent", "socio", "mitglied", "persona", "personne", "rider", "driver", "doctor",
+                  "physician", "arts", "arzt", "medecin", "medico", "nurse", "teacher", "klant", "patient", "kund",
+                  "klient", "pasajero", "passagier", "fahrer", "autista", "conductor", "agent", "caller", "signer")
 PRODUCT_CONTEXT = ("item", "items", "product", "products", "line", "lines", "lineitem", "article", "artikel",
                    "articles", "articulo", "articoli", "produit", "produits", "producto", "productos", "prodotto",
                    "sku", "variant", "catalog", "offer", "position", "positionen", "cart", "basket", "warenkorb",

@@ -8,7 +8,8 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 
 NAMES = ("dob", "birth", "birthday", "birthdate", "dateofbirth", "geburtsdatum", "geburtstag", "naissance",
          "datenaissance", "nacimiento", "fechanacimiento", "nascita", "datanascita", "born", "cumpleanos",
-         "anniversaire", "age", "alter", "edad", "eta", "birthyear", "geburtsjahr")
+         "anniversaire", "age", "alter", "edad", "eta", "birthyear", "geburtsjahr", "geboortedatum",
+         "urodzenia", "fodelsedatum", "fodselsdato", "nascimento", "syntymaaika", "leeftijd", "wiek", "alder")
 
 
 class BirthClassifier(Classifier):

@@ -12,6 +12,23 @@ OWNERS = ("customer", "user", "member", "client", "cliente", "kunde", "kunden", 
           "fidelidad", "membership", "guest", "uid", "userid", "customerid", "kundennummer", "kundenid")
 LOYALTY = ("loyalty", "membership", "fidelite", "fidelidad", "fedelta", "bonus", "payback", "rewards", "club",
            "kundenkarte", "treue", "treuekarte")
+# people who are data subjects without being customers: their ids identify a person just the same
+ROLES = ("rider", "driver", "passenger", "patient", "guest", "student", "employee", "staff", "owner", "author",
+         "sender", "recipient", "reviewer", "applicant", "tenant", "traveller", "traveler", "host", "seller",
+         "klant", "klantnummer", "lidnummer", "pasajero", "conductor", "fahrer", "passagier", "autista",
+         "paziente", "paciente", "huesped", "gast", "ospite", "klient", "klienta", "uzytkownik", "kund", "kunde",
+         "medlem", "cliente", "kunden", "mitglieds", "adherent", "abonne", "abonnent", "subscriber")
+_ID_ENDINGS = ("nummer", "number", "nr", "id", "no", "numero")
+
+
+def _compound_owner(name_tokens: tuple[str, ...]) -> str | None:
+    """``patientnummer``, ``klantnummer``, ``mitgliedsnummer``: an owner word glued to an id word."""
+    for token in name_tokens:
+        for ending in _ID_ENDINGS:
+            stem = token[: -len(ending)] if token.endswith(ending) and len(token) > len(ending) + 2 else ""
+            if stem and (stem in OWNERS or stem in ROLES or stem.rstrip("s") in ROLES):
+                return token
+    return None
 
 
 class CustomerClassifier(Classifier):
@@ -23,7 +40,7 @@ class CustomerClassifier(Classifier):
         club = field.named(*LOYALTY)
         if club and field.named("card", "tarjeta", "carte", "karte", "carta", "number", "numero", "nummer", "id"):
             return [Evidence("identifier.customer", 0.85, f"name has '{club}': a membership number")]
-        owner = field.named(*OWNERS)
+        owner = field.named(*OWNERS, *ROLES) or _compound_owner(field.tokens)
         if owner and (field.is_id_name or owner in ("uid", "userid", "customerid", "kundennummer", "kundenid")):
             if field.named("type", "kind", "status", "tier", "level", "segment", "since", "agent", "name"):
                 return []

@@ -30,4 +30,6 @@ class DeviceClassifier(Classifier):
         token = field.named(*NAMES)
         if token and field.kind in ("string", "null") and not field.in_product_context:
             return [Evidence("device.info", 0.7, f"name has '{token}'")]
+        if field.named_exactly(*NAMES) and field.kind in ("string", "null") and not field.in_product_context:
+            return [Evidence("device.info", 0.8, f"'{field.node.name}' describes the device or app")]
         return []

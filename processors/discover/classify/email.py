@@ -6,7 +6,8 @@ from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
 
-NAMES = ("email", "mail", "correo", "courriel", "emailaddress", "mailadresse", "posta", "pec")
+NAMES = ("email", "mail", "correo", "courriel", "emailaddress", "mailadresse", "posta", "pec", "epost", "sahkoposti",
+         "emailadres", "emailadresse")
 
 
 class EmailClassifier(Classifier):

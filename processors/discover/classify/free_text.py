@@ -12,7 +12,10 @@ NAMES = ("note", "notes", "comment", "comments", "message", "messages", "msg", "
          "anmerkung", "beschreibung", "betreff", "mitteilung", "commentaire", "remarque", "observation",
          "observations", "objet", "avis", "mensaje", "comentario", "comentarios", "nota", "notas", "observaciones",
          "asunto", "descripcion", "messaggio", "commento", "oggetto", "descrizione", "testo", "question", "answer",
-         "chat", "transcript", "summary", "log", "title", "headline", "caption", "story", "opinion", "complaint",
+         "chat", "transcript", "summary", "opmerking", "opmerkingen", "notitie", "bericht", "toelichting",
+         "uwagi", "uwaga", "komentarz", "wiadomosc", "meddelande", "anteckning", "kommentarer", "observacoes",
+         "mensagem", "comentarios", "besked", "notat",
+         "log", "title", "headline", "caption", "story", "opinion", "complaint",
          "reclamation", "beschwerde", "queja", "reclamo", "ticket", "problem", "issue", "request", "freetext")
 NOT_TEXT = ("id", "type", "kind", "count", "length", "at", "date", "time", "status", "code", "language", "lang",
             "locale", "version", "template", "sentiment", "score", "rating", "channel", "category", "priority")
@@ -26,6 +29,9 @@ class FreeTextClassifier(Classifier):
     def classify(self, field: Field) -> list[Evidence]:
         if field.kind not in ("string", "null"):
             return []
+        if field.named("address", "adresse", "direccion", "indirizzo", "street", "strasse", "calle", "adres",
+                       "endereco", "anschrift"):
+            return []   # an address written out as one line
         token = field.named(*NAMES)
         text = field.share("text")
         out: list[Evidence] = []

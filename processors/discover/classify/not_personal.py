@@ -50,6 +50,10 @@ class NotPersonalClassifier(Classifier):
             return [Evidence(None, 0.85, f"the id of the '{owner}' itself (event metadata)")]
         if field.node.path == (field.node.name,) and field.named_exactly("id", "uuid", "guid", "key"):
             return [Evidence(None, 0.7, "the record's own id")]
+        node = field.node
+        if (len(node.path) == 1 and field.is_id_name and kind == "string" and node.kinds["string"] >= 20
+                and len(node.distinct) == node.kinds["string"]):
+            return [Evidence(None, 0.6, "unique in every record: the record's own id")]
         thing = field.named(*THINGS) or field.within_nearest(*THINGS)
         if thing and field.is_id_name:
             return [Evidence(None, 0.8, f"the id of a '{thing}', not of a person")]

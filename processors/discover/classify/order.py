@@ -9,8 +9,12 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 ORDERS = ("order", "orders", "cart", "basket", "invoice", "bestellung", "bestell", "bestellnummer", "auftrag",
           "commande", "pedido", "ordine", "rechnung", "facture", "factura", "fattura", "receipt", "quote",
           "booking", "reservation", "buchung", "reserva", "purchase", "checkout", "warenkorb", "panier", "carrito",
+          "trip", "ride", "journey",
+          "viaje", "fahrt", "reis", "voyage", "viaggio", "corsa", "bestelling", "zamowienie", "bestallning",
+          "encomenda", "pedidos", "rit",
           "orderid", "ordernumber", "transaction")
-AMOUNTS = ("total", "amount", "sum", "betrag", "gesamt", "gesamtbetrag", "montant", "importe", "totale",
+AMOUNTS = ("total", "amount", "sum", "betrag", "gesamt", "gesamtbetrag", "montant", "importe", "totale", "fare",
+           "bedrag", "kwota", "belopp", "valor", "tarif", "tarifa", "tariffa",
            "importo", "grandtotal", "subtotal", "revenue", "value", "summe", "spent", "spend", "paid", "due")
 
 
@@ -31,7 +35,9 @@ class OrderClassifier(Classifier):
         if near and field.kind in ("string", "int") and field.named_exactly("id", "number", "nr", "no", "ref", "uuid"):
             return [Evidence("transaction.order", 0.85, f"the id of an '{near}'",
                              format="identifier" if field.kind == "string" else None)]
-        amount = field.named(*AMOUNTS)
+        amount = field.named(*AMOUNTS) or (
+            "amount" if field.within_nearest(*AMOUNTS, "totals", "fare") and field.named_exactly(
+                "value", "net", "gross", "grand", "grandtotal", "subtotal", "amount") else None)
         if amount and field.numeric and not field.in_product_context and not field.in_array:
             return [Evidence("transaction.order", 0.75, f"name has '{amount}': the amount of an order")]
         return []

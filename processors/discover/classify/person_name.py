@@ -9,7 +9,9 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 PARTS = ("firstname", "lastname", "surname", "fullname", "givenname", "familyname", "vorname", "nachname",
          "prenom", "apellido", "apellidos", "cognome", "forename", "middlename",
          "maidenname", "initials", "nomcomplet", "nombrecompleto", "contactname", "recipientname", "customername",
-         "cardholder", "cardholdername", "holdername", "accountholder", "titular")
+         "cardholder", "cardholdername", "voornaam", "achternaam", "roepnaam", "tussenvoegsel",
+         "imie", "nazwisko", "fornamn", "efternamn", "fornavn", "efternavn", "sobrenome", "primeironome", "etunimi",
+         "sukunimi", "jmeno", "prijmeni", "holdername", "accountholder", "titular")
 THINGS = ("device", "app", "application", "browser", "os", "file", "company", "organization", "organisation",
           "shop", "store", "merchant", "brand", "event", "campaign", "plan", "tier", "program", "category", "tag",
           "page", "screen", "service", "team", "product", "geraet", "appareil", "dispositivo", "firma", "empresa",
@@ -28,7 +30,7 @@ class PersonNameClassifier(Classifier):
         if token or field.named_exactly(*PARTS):
             out.append(Evidence("identity.name", 0.92, f"name has '{token or field.node.name}'"))
             return out
-        if field.named("name", "names", "nombre", "nom", "nome") and not field.named(
+        if field.named("name", "names", "nombre", "nom", "nome", "naam", "navn", "namn", "nimi") and not field.named(
                 "user", "username", "display", "displayname", "nick", "nickname", "file", "product", "company",
                 "brand", "host", "domain", "event", "app", "device", "browser", "city", "street", "country", "shop",
                 "store", "item", "plan", "campaign", "page", "screen", "category", "field", "tag", "key"):

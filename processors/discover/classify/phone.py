@@ -8,7 +8,8 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 
 NAMES = ("phone", "tel", "telephone", "telefon", "telefono", "telefone", "mobile", "mobil", "handy", "cell",
          "cellphone", "msisdn", "fax", "portable", "movil", "cellulare", "phonenumber", "telefonnummer", "whatsapp",
-         "celular", "gsm", "rufnummer")
+         "celular", "gsm", "rufnummer", "telefoon", "mobiel", "telefonnummer", "komorka",
+         "mobilnummer", "telemovel", "puhelin", "mobiltelefon")
 
 
 class PhoneClassifier(Classifier):

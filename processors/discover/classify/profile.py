@@ -13,7 +13,8 @@ NAMES = ("username", "nickname", "displayname", "handle", "alias", "screenname",
          "occupation", "beruf", "profession", "jobtitle", "employer", "arbeitgeber", "company", "firma",
          "empresa", "entreprise", "azienda", "maritalstatus", "familienstand", "religion", "ethnicity", "taxid",
          "ssn", "nationalid", "passport", "dni", "nif", "nie", "codicefiscale", "steuerid", "personalausweis",
-         "insurance", "versicherungsnummer", "signature", "unterschrift")
+         "insurance", "versicherungsnummer", "signature", "unterschrift", "bsn", "pesel", "personnummer",
+         "cpr", "nino", "nir", "cpf", "rut", "burgerservicenummer", "sozialversicherungsnummer", "avs", "ahv")
 PROFILE_ONLY_IN_PERSON = ("title", "image", "photo", "picture", "company", "firma", "empresa", "entreprise",
                           "azienda", "login")
 

@@ -24,6 +24,8 @@ class SessionClassifier(Classifier):
         if field.kind not in ("string", "null", "int", "array"):
             return out
         token = field.named(*NAMES)
+        if field.named("card", "payment", "iban", "karte", "carte", "tarjeta", "carta", "wallet"):
+            token = None   # a card or payment token: transaction.payment
         if token and not field.named(*NOT_PERSONAL):
             if token == "device" and not field.is_id_name:
                 return out   # a device record or a device model: device information, not an id
