@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -71,3 +71,19 @@ PHONES = ["+49 30 1234567", "+33 1 42 68 53 00", "+34 912 345 678", "+1 415 555 
 NAMES = ["Ana García", "Jonas Berg", "Léa Dubois", "Tom Kowalski", "Marta Rossi"] * 4
 UUIDS = [f"3f2c9a1e-8b7d-4c6e-9f0a-1b2c3d4e5f{i:02d}" for i in range(20)]
 TIMES = [f"2026-10-{d:02d}T08:15:00Z" for d in range(1, 21)]
+
+
+def shipped_fields(fields: list[dict[str, Any]], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    for field in fields:
+        path = f"{prefix}{field['name']}"
+        yield path, field
+        types = field["type"] if isinstance(field["type"], list) else [field["type"]]
+        for branch in types:
+            if isinstance(branch, dict) and branch.get("type") == "array":
+                branch = branch["items"]
+            if isinstance(branch, dict) and branch.get("type") == "record":
+                yield from shipped_fields(branch["fields"], f"{path}.")
+
+
+def attributes(field: dict[str, Any]) -> tuple[Any, Any, bool]:
+    return field.get("category"), field.get("format"), bool(field.get("scan"))

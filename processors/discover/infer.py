@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SAMPLE = 400          # values kept per field for the classifiers
+KEEP_CHARS = 2000     # of each kept string: enough to see its shape, bounded for huge values
+MAX_DEPTH = 64        # deeper records are not sampled (Lethe's decoder would reject most anyway)
 DISTINCT_CAP = 5000   # distinct strings counted per field
 MAP_MIN_KEYS = 12     # an object with fewer distinct keys in all is always a record
 INT_MAX = 2**31 - 1
 _AVRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEY_LIKE_VALUE = re.compile(r"[^A-Za-z_]|.*[@.:/\s]|.*\d{3,}")
+_VALUE_KEY = re.compile(r"@|^\d[\d.:-]*$|^[0-9a-fA-F:.]{7,}$|\d{5,}|\s")
 
 
 @dataclass(eq=False)
@@ -113,9 +116,9 @@ class Node:
         elif isinstance(value, str):
             self.kinds["string"] += 1
             if len(self.strings) < SAMPLE:
-                self.strings.append(value)
+                self.strings.append(value[:KEEP_CHARS])
             if len(self.distinct) < DISTINCT_CAP:
-                self.distinct.add(value)
+                self.distinct.add(value[:KEEP_CHARS])
         elif isinstance(value, dict):
             self.kinds["object"] += 1
             self.objects += 1
@@ -198,10 +201,26 @@ def _find_maps(node: Node, top: bool = False) -> None:
         _find_maps(node.items)
 
 
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects and arrays deeper than ``limit`` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+    return False
+
+
 def _looks_like_map(node: Node) -> bool:
     keys = list(node.fields)
-    if node.objects == 0 or len(keys) < 2:
+    if node.objects == 0 or not keys:
         return False
+    if len(keys) == 1:   # one key that is a value (an e-mail, an IP, a number) must not become a field name
+        return bool(_VALUE_KEY.search(keys[0]))
     odd = sum(1 for key in keys if not _AVRO_NAME.match(key) or _KEY_LIKE_VALUE.match(key))
     if odd >= 0.8 * len(keys):
         return True

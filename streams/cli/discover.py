@@ -10,10 +10,13 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from processors.discover.infer import too_deep
+from processors.errors import InvalidRecord
 from streams.cli.common import _bootstrap, _read_events
 from streams.exceptions import UsageError
 from streams.settings import Settings
@@ -49,11 +52,13 @@ def cmd_discover(args: argparse.Namespace) -> int:
     dropped = tuple(category for category, strategy in categories.items() if strategy == "drop") or DROPPED
     result = discover(records, name, dropped)
     if skipped:
-        result.notes.append(f"{skipped} record(s) skipped: not JSON objects (Avro input is not sampled)")
+        result.notes.append(f"{skipped} record(s) skipped: not JSON objects, or nested deeper than 64 levels "
+                            "(Avro input is not sampled)")
     schema = build_schema(result)
-    validate = compile_validator(schema)
-    for record in records:
-        validate(record)   # a proposal that rejects its own sample is a bug: fail loudly, without the value
+    rejected = _rejected(compile_validator(schema), records)
+    if rejected:
+        result.notes.append(f"{sum(rejected.values())} sampled record(s) would not validate: "
+                            + ", ".join(f"{where} ({count})" for where, count in rejected.most_common(5)))
     out.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _load_one(name, schema_path)   # loads as the worker will
@@ -62,6 +67,17 @@ def cmd_discover(args: argparse.Namespace) -> int:
     print(f"lethe: wrote {schema_path} and {policy_path}; review them, then add the stanza to your policy "
           "(nothing was registered)", file=sys.stderr)
     return 0
+
+
+def _rejected(validate: Callable[[Any], Any], records: list[dict[str, Any]]) -> Counter[str]:
+    """Where sampled records fail the proposed schema (Lethe's limits, e.g. a string over 64 KiB); never values."""
+    failures: Counter[str] = Counter()
+    for record in records:
+        try:
+            validate(record)
+        except InvalidRecord as exc:
+            failures[f"{exc.path or '<record>'}: {exc.rule}"] += 1
+    return failures
 
 
 def _stem(path: Path) -> str:
@@ -77,7 +93,7 @@ def _sample(args: argparse.Namespace, settings: Settings) -> tuple[list[dict[str
     skipped = 0
     started = time.monotonic()
     for value in _values(args, settings):
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not too_deep(value):
             records.append(value)
         else:
             skipped += 1

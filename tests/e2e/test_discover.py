@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from discover_cases import attributes, shipped_fields
 from support import REPO, unique_prefix
 
 from processors.sample import Traffic
@@ -79,3 +81,19 @@ def test_discover_without_a_topic_or_file_is_one_line(tmp_path: Path) -> None:
     result = lethe("discover", "--out", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip() == "lethe: error: give a TOPIC to sample, or --file FILE.jsonl"
+
+
+@pytest.mark.parametrize("topic", ["orders.v1", "logs.v1"])
+def test_discover_on_published_sample_traffic_reproduces_the_shipped_schema(
+        broker: EmbeddedBroker, tmp_path: Path, topic: str) -> None:
+    env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_METRICS_PORT="0",
+               LETHE_TOPIC_PREFIX=unique_prefix("sample"))
+    published = lethe("publish", topic, "--sample", "300", env=env)
+    assert published.returncode == 0, published.stderr
+    result = lethe("discover", topic, "--out", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    proposed = dict(shipped_fields(json.loads((tmp_path / f"{topic}.avsc").read_text())["fields"]))
+    shipped = dict(shipped_fields(json.loads((REPO / "schemas" / f"{topic}.avsc").read_text())["fields"]))
+    assert {path: attributes(field) for path, field in proposed.items()} == \
+        {path: attributes(field) for path, field in shipped.items()}
+    assert "0 to review" in result.stdout

@@ -5,32 +5,15 @@ the same category on every field path, no category where the shipped schema has 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from discover_cases import attributes, shipped_fields
 from support import REPO
 
 from processors.discover.propose import discover
 from processors.discover.schema import build_schema
 from processors.sample import Traffic
-
-
-def shipped_fields(fields: list[dict[str, Any]], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    for field in fields:
-        path = f"{prefix}{field['name']}"
-        yield path, field
-        types = field["type"] if isinstance(field["type"], list) else [field["type"]]
-        for branch in types:
-            if isinstance(branch, dict) and branch.get("type") == "array":
-                branch = branch["items"]
-            if isinstance(branch, dict) and branch.get("type") == "record":
-                yield from shipped_fields(branch["fields"], f"{path}.")
-
-
-def attributes(field: dict[str, Any]) -> tuple[Any, Any, bool]:
-    return field.get("category"), field.get("format"), bool(field.get("scan"))
 
 
 @pytest.mark.parametrize("topic", ["orders.v1", "logs.v1"])

@@ -119,3 +119,24 @@ def test_no_value_reaches_the_report_or_the_stanza() -> None:
     text = report_text(result) + policy_text(result, build_schema(result), "x.avsc", {})
     for value in ("Lena", "Berg", "kunde1@post.example", "Paket 1 ist", "agent-1"):
         assert value not in text
+
+
+def test_keys_that_are_values_never_become_field_names() -> None:
+    records = [{"event_id": f"e{n}", "opens": {f"ana{n}@mail.example": 1}, "by_ip": {f"203.0.113.{n}": n}}
+               for n in range(30)]
+    schema = build_schema(discover(records, "mails.v1"))
+    text = json.dumps(schema)
+    assert "@mail.example" not in text and "203.0.113" not in text
+    types = types_by_name(schema)
+    assert types["opens"]["type"] == "map" and types["by_ip"]["type"] == "map"
+
+
+def test_a_record_nested_too_deep_is_recognised_without_recursion() -> None:
+    from processors.discover.infer import too_deep
+
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(10_000):
+        inner["x"] = {}
+        inner = inner["x"]
+    assert too_deep(deep) and not too_deep(RECORDS[0])
