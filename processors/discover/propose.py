@@ -123,7 +123,9 @@ def _event_time(result: Discovery) -> None:
                 if decision.category in ("behavior.browsing", "behavior.click") and len(path) <= 2
                 and "[]" not in path and "{}" not in path and result.decisions[path].scan
                 and not {"context", "meta", "metadata", "kontext", "contexte", "contexto"} & set(path)]
-    if browsing and "transaction.order" not in categories:
+    personal_record = {"identity.name", "contact.address", "contact.phone", "transaction.order",
+                       "transaction.payment", "transaction.logistics"} & categories
+    if browsing and not personal_record:
         decision = result.decisions[chosen.path]
         result.decisions[chosen.path] = replace(
             decision, category="behavior.browsing",

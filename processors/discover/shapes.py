@@ -108,6 +108,7 @@ SHAPES: dict[str, Callable[[str], bool]] = {
     "text": is_text,
     "person_name": is_person_name,
     "digits": lambda v: v.isdigit(),
+    "decimal": lambda v: bool(re.fullmatch(r"-?\d{1,12}(?:[.,]\d{1,4})?", v)),
 }
 
 

@@ -44,7 +44,9 @@ def has(name_tokens: Iterable[str], vocabulary: Iterable[str]) -> str | None:
     be dropped), or None."""
     words = set(vocabulary)
     for token in name_tokens:
-        for form in (token, token[:-1] if token.endswith("s") else "", token[:-2] if token.endswith("es") else ""):
+        bare = token.rstrip("0123456789")
+        for form in (token, token[:-1] if token.endswith("s") else "", token[:-2] if token.endswith("es") else "",
+                     bare if bare != token and len(bare) > 2 else ""):
             if form and form in words:
                 return token
     return None

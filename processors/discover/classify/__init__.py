@@ -24,6 +24,7 @@ from processors.discover.classify.order import OrderClassifier
 from processors.discover.classify.payment import PaymentClassifier
 from processors.discover.classify.person_name import PersonNameClassifier
 from processors.discover.classify.phone import PhoneClassifier
+from processors.discover.classify.prefixed_id import PrefixedIdClassifier
 from processors.discover.classify.profile import ProfileClassifier
 from processors.discover.classify.session import SessionClassifier
 from processors.discover.classify.user_agent import UserAgentClassifier
@@ -48,6 +49,7 @@ CLASSIFIERS: tuple[Classifier, ...] = (
     ClickClassifier(),
     DeviceClassifier(),
     ProfileClassifier(),
+    PrefixedIdClassifier(),
     FreeTextClassifier(),
     ContentsClassifier(),
     NotPersonalClassifier(),

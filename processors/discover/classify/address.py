@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from processors.discover.classify.base import Classifier, Evidence, Field
+from processors.discover.classify.base import ADDRESS_CONTEXT, Classifier, Evidence, Field
 
 STREET = ("street", "strasse", "str", "rue", "calle", "via", "address", "adresse", "direccion", "indirizzo",
           "endereco", "anschrift", "line1", "line2", "addressline", "addressline1", "addressline2", "housenumber",
@@ -36,7 +36,7 @@ class AddressClassifier(Classifier):
         postcode = field.named(*POSTCODE) or (
             field.node.name if field.named_exactly(*POSTCODE, "postal", "postalcode") else None)
         if postcode and field.kind in ("string", "int", "null"):
-            if field.in_geo_context:
+            if field.in_geo_context and not field.in_address_context:
                 out.append(Evidence("location.approximate", 0.8, f"'{postcode}' of a location"))
             else:
                 out.append(Evidence("contact.address", 0.9, f"name has '{postcode}'",
@@ -61,7 +61,7 @@ class AddressClassifier(Classifier):
                 out.append(Evidence("contact.address", 0.5, f"'{region}' inside a record"))
             else:
                 out.append(Evidence(None, 0.6, f"top-level '{region}': a data region, not where someone lives"))
-        elif field.in_address_context and field.kind == "string" and not field.named(
+        elif field.within_nearest(*ADDRESS_CONTEXT) and field.kind == "string" and not field.named(
                 "type", "kind", "label", "id", "verified", "default", "primary", "valid"):
             out.append(Evidence("contact.address", 0.6, "part of a postal address"))
         return out

@@ -34,6 +34,8 @@ GEO_CONTEXT = ("geo", "location", "position", "standort", "ubicacion", "localisa
 
 _ID_WORDS = ("id", "ids", "uuid", "guid", "key", "no", "nr", "num", "number", "numero", "nummer", "code", "ref",
              "reference", "token")
+_PERSON_SIBLINGS = ("firstname", "lastname", "fullname", "surname", "vorname", "nachname", "prenom", "apellidos",
+                    "givenname", "familyname", "voornaam", "achternaam", "cognome")
 _PRODUCT_SIBLINGS = ("sku", "quantity", "qty", "unitprice", "price", "menge", "cantidad", "quantite")
 
 
@@ -127,7 +129,7 @@ class Field:
 
     @property
     def in_person_context(self) -> bool:
-        return self.within_nearest(*PERSON_CONTEXT) is not None
+        return self.within_nearest(*PERSON_CONTEXT) is not None or self.beside(*_PERSON_SIBLINGS) is not None
 
     @property
     def in_product_context(self) -> bool:

@@ -37,6 +37,9 @@ class CustomerClassifier(Classifier):
     def classify(self, field: Field) -> list[Evidence]:
         if field.kind not in ("string", "int", "null"):
             return []
+        if field.named("pseudo", "anonymous", "anon", "visitor", "cookie", "device", "session", "tracking", "ad",
+                       "advertising"):
+            return []   # a browser's or device's id, not the person's: identifier.session
         club = field.named(*LOYALTY)
         if club and field.named("card", "tarjeta", "carte", "karte", "carta", "number", "numero", "nummer", "id"):
             return [Evidence("identifier.customer", 0.85, f"name has '{club}': a membership number")]
@@ -49,6 +52,8 @@ class CustomerClassifier(Classifier):
         club = field.within_nearest(*LOYALTY)
         if club and field.is_id_name:
             return [Evidence("identifier.customer", 0.8, f"the number of a '{club}' membership")]
+        if owner and field.kind == "string" and field.share("opaque_id") >= 0.8 and field.share("person_name") < 0.2:
+            return [Evidence("identifier.customer", 0.8, f"'{owner}' holding opaque ids")]
         near = field.within_nearest(*PERSON_CONTEXT)
         if near and field.named_exactly("id", "uuid", "guid", "number", "nr", "no", "ref", "key"):
             return [Evidence("identifier.customer", 0.85, f"the id of a '{near}'")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
+from processors.discover.classify.order import AMOUNTS
 
 EVENT_IDS = ("event", "message", "request", "trace", "span", "correlation", "causation", "idempotency", "record",
              "batch", "job", "run", "schema", "offset", "partition", "envelope", "dedup", "nonce", "ingestion",
@@ -58,6 +59,8 @@ class NotPersonalClassifier(Classifier):
         if thing and field.is_id_name:
             return [Evidence(None, 0.8, f"the id of a '{thing}', not of a person")]
         token = field.named(*METADATA)
+        if token and field.named(*AMOUNTS) and not field.in_product_context and not field.in_array:
+            token = None   # "total_price": the amount of an order, for the order rule to judge
         if token:
             return [Evidence(None, 0.7 if kind == "string" else 0.8, f"name has '{token}' (metadata)")]
         if kind == "string" and field.named(*TIME_NAMES) and field.share("date") >= 0.9:

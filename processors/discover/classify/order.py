@@ -38,6 +38,7 @@ class OrderClassifier(Classifier):
         amount = field.named(*AMOUNTS) or (
             "amount" if field.within_nearest(*AMOUNTS, "totals", "fare") and field.named_exactly(
                 "value", "net", "gross", "grand", "grandtotal", "subtotal", "amount") else None)
-        if amount and field.numeric and not field.in_product_context and not field.in_array:
+        numeric = field.numeric or (field.kind == "string" and field.share("decimal") >= 0.95)
+        if amount and numeric and not field.in_product_context and not field.in_array:
             return [Evidence("transaction.order", 0.75, f"name has '{amount}': the amount of an order")]
         return []

@@ -22,7 +22,8 @@ class PaymentClassifier(Classifier):
         if field.kind in ("object", "array", "float"):
             return []
         token = field.named(*NAMES)
-        if token is None and field.within_nearest("payment", "payments", "zahlung", "paiement", "pago", "pagamento"):
+        if token is None and field.within_nearest("payment", "payments", "zahlung", "paiement", "pago", "pagamento",
+                                                  "card", "karte", "carte", "tarjeta", "carta", "paymentmethod"):
             token = "payment"
         if field.within_nearest("loyalty", "membership", "gift", "club", "bonus", "fidelite", "fidelidad"):
             return []

@@ -35,7 +35,9 @@ class PersonNameClassifier(Classifier):
                 "brand", "host", "domain", "event", "app", "device", "browser", "city", "street", "country", "shop",
                 "store", "item", "plan", "campaign", "page", "screen", "category", "field", "tag", "key"):
             thing = field.within_nearest(*THINGS)
-            if thing:
+            if field.beside("value", "values", "val", "wert", "valeur", "valor", "valore"):
+                out.append(Evidence(None, 0.8, "the name of a name/value pair"))
+            elif thing:
                 out.append(Evidence(None, 0.7, f"name of a '{thing}'"))
             elif field.in_product_context:
                 out.append(Evidence(None, 0.75, "name of a product or item"))

@@ -15,6 +15,9 @@ NAMES = ("username", "nickname", "displayname", "handle", "alias", "screenname",
          "ssn", "nationalid", "passport", "dni", "nif", "nie", "codicefiscale", "steuerid", "personalausweis",
          "insurance", "versicherungsnummer", "signature", "unterschrift", "bsn", "pesel", "personnummer",
          "cpr", "nino", "nir", "cpf", "rut", "burgerservicenummer", "sozialversicherungsnummer", "avs", "ahv")
+NATIONAL_IDS = ("ssn", "nationalid", "passport", "dni", "nif", "nie", "codicefiscale", "steuerid", "personalausweis",
+                "taxid", "bsn", "pesel", "personnummer", "cpr", "nino", "nir", "cpf", "rut", "burgerservicenummer",
+                "sozialversicherungsnummer", "avs", "ahv", "versicherungsnummer")
 PROFILE_ONLY_IN_PERSON = ("title", "image", "photo", "picture", "company", "firma", "empresa", "entreprise",
                           "azienda", "login")
 
@@ -30,4 +33,5 @@ class ProfileClassifier(Classifier):
             return []
         if token in PROFILE_ONLY_IN_PERSON and not field.in_person_context:
             return []
-        return [Evidence("account.profile", 0.8, f"name has '{token}'")]
+        weight = 0.9 if token in NATIONAL_IDS else 0.8
+        return [Evidence("account.profile", weight, f"name has '{token}'")]

@@ -6,7 +6,8 @@ from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
 
-NAMES = ("session", "sessionid", "sid", "visitor", "visitorid", "anonymous", "anonymousid", "anon", "cookie",
+NAMES = ("session", "sessionid", "pseudo", "pseudonymous", "sid", "visitor", "visitorid", "anonymous", "anonymousid",
+         "anon", "cookie",
          "cookieid", "device", "deviceid", "idfa", "idfv", "gaid", "aaid", "adid", "advertising", "advertisingid",
          "androidid", "imei", "imsi", "udid", "mac", "macaddress", "fingerprint", "browserid", "installation",
          "installid", "instance", "push", "pushtoken", "fcm", "apns", "token", "accesstoken", "refreshtoken", "jwt",
@@ -14,6 +15,7 @@ NAMES = ("session", "sessionid", "sid", "visitor", "visitorid", "anonymous", "an
          "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "dispositivo", "sesion")
 NOT_PERSONAL = ("type", "kind", "count", "duration", "length", "expires", "expiry", "ttl", "start", "end",
                 "version", "model", "os", "brand", "name", "vendor", "manufacturer", "language", "type")
+_PAYMENT = ("card", "payment", "iban", "karte", "carte", "tarjeta", "carta", "wallet")
 
 
 class SessionClassifier(Classifier):
@@ -24,7 +26,7 @@ class SessionClassifier(Classifier):
         if field.kind not in ("string", "null", "int", "array"):
             return out
         token = field.named(*NAMES)
-        if field.named("card", "payment", "iban", "karte", "carte", "tarjeta", "carta", "wallet"):
+        if field.named(*_PAYMENT) or field.within_nearest(*_PAYMENT, "paiement", "pago", "zahlung"):
             token = None   # a card or payment token: transaction.payment
         if token and not field.named(*NOT_PERSONAL):
             if token == "device" and not field.is_id_name:
