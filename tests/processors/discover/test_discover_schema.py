@@ -140,3 +140,20 @@ def test_a_record_nested_too_deep_is_recognised_without_recursion() -> None:
         inner["x"] = {}
         inner = inner["x"]
     assert too_deep(deep) and not too_deep(RECORDS[0])
+
+
+def test_the_policy_text_is_toml_whose_output_loads_with_the_default_policy(default_policy_path: Path) -> None:
+    import tomllib
+
+    from processors.policy import parse_policy
+
+    result = discover(RECORDS, "support-tickets.v1")
+    schema = build_schema(result)
+    default = tomllib.loads(default_policy_path.read_text())
+    proposal = tomllib.loads(policy_text(result, schema, "support-tickets.v1.avsc", default["categories"]))
+    assert proposal["sources"]["support-tickets.v1"]["schema"] == "support-tickets.v1.avsc"
+    default["outputs"].update(proposal["outputs"])   # [sources] is read by the worker's source loading
+    policy = parse_policy(default)
+    output = policy.outputs["support-tickets.anonymized.v1"]
+    assert output.source == "support-tickets.v1"
+    compile_plan(schema, output, policy)
