@@ -42,20 +42,25 @@ def tokens(name: str) -> tuple[str, ...]:
 def has(name_tokens: Iterable[str], vocabulary: Iterable[str]) -> str | None:
     """The first token that is a word of ``vocabulary`` (a trailing plural ``s`` or ``es`` may
     be dropped), or None."""
-    words = set(vocabulary)
+    words = {squash(word) for word in vocabulary}
     for token in name_tokens:
         bare = token.rstrip("0123456789")
         for form in (token, token[:-1] if token.endswith("s") else "", token[:-2] if token.endswith("es") else "",
                      bare if bare != token and len(bare) > 2 else ""):
-            if form and form in words:
+            if form and squash(form) in words:
                 return token
     return None
 
 
+def squash(word: str) -> str:
+    """``geraet`` and ``gerät`` (folded to ``gerat``) compare equal: German umlauts written out or not."""
+    return word.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+
+
 def is_exactly(name_tokens: tuple[str, ...], vocabulary: Iterable[str]) -> bool:
     """The name is one of ``vocabulary`` (all its tokens glued, e.g. ``e_mail`` -> ``email``)."""
-    glued = "".join(t for t in name_tokens if t not in _JOINED)
-    words = set(vocabulary)
+    glued = squash("".join(t for t in name_tokens if t not in _JOINED))
+    words = {squash(word) for word in vocabulary}
     return glued in words or (glued.endswith("s") and glued[:-1] in words)
 
 

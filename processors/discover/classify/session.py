@@ -9,10 +9,10 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 NAMES = ("session", "sessionid", "pseudo", "pseudonymous", "sid", "visitor", "visitorid", "anonymous", "anonymousid",
          "anon", "cookie",
          "cookieid", "device", "deviceid", "idfa", "idfv", "gaid", "aaid", "adid", "advertising", "advertisingid",
-         "androidid", "imei", "imsi", "udid", "mac", "macaddress", "fingerprint", "browserid", "installation",
+         "androidid", "imei", "imsi", "udid", "hwid", "hardwareid", "deviceserial", "serialnumber", "mac", "macaddress", "fingerprint", "browserid", "installation",
          "installid", "instance", "push", "pushtoken", "fcm", "apns", "token", "accesstoken", "refreshtoken", "jwt",
          "bearer", "auth", "apikey", "secret", "password", "passwort", "contrasena", "motdepasse", "tracker",
-         "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "dispositivo", "sesion")
+         "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "geraete", "dispositivo", "sesion", "apparaat", "urzadzenie", "enhet")
 NOT_PERSONAL = ("type", "kind", "count", "duration", "length", "expires", "expiry", "ttl", "start", "end",
                 "version", "model", "os", "brand", "name", "vendor", "manufacturer", "language", "type")
 _PAYMENT = ("card", "payment", "iban", "karte", "carte", "tarjeta", "carta", "wallet")
@@ -35,6 +35,11 @@ class SessionClassifier(Classifier):
                 return out   # French/Spanish "client" is the customer
             weight = 0.9 if field.is_id_name or token not in ("device", "push", "instance", "auth") else 0.6
             out.append(Evidence("identifier.session", weight, f"name has '{token}'",
+                                format="identifier" if field.kind == "string" else None))
+        device = field.within_nearest("device", "devices", "geraet", "geraete", "appareil", "dispositivo", "apparaat",
+                                      "hardware", "handset", "terminal")
+        if not out and device and field.is_id_name and field.kind in ("string", "int"):
+            out.append(Evidence("identifier.session", 0.8, f"the id of a '{device}'",
                                 format="identifier" if field.kind == "string" else None))
         for shape, label in (("jwt", "JSON web tokens"), ("mac", "MAC addresses")):
             share = field.share(shape)
