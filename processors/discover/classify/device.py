@@ -6,7 +6,8 @@ from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
 
-CONTEXT = ("device", "devices", "geraet", "geraete", "apparaat", "appareil", "dispositivo", "hardware", "client", "browser", "platform",
+CONTEXT = ("device", "devices", "geraet", "geraete", "apparaat", "appareil", "dispositivo", "hardware", "client",
+           "browser", "platform",
            "useragent", "ua", "os")
 NAMES = ("os", "browser", "model", "devicemodel", "platform", "osversion", "browserversion", "screen",
          "resolution", "viewport", "manufacturer", "vendor", "appversion", "carrier_name", "devicetype",

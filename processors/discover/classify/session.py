@@ -9,10 +9,12 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 NAMES = ("session", "sessionid", "pseudo", "pseudonymous", "sid", "visitor", "visitorid", "anonymous", "anonymousid",
          "anon", "cookie",
          "cookieid", "device", "deviceid", "idfa", "idfv", "gaid", "aaid", "adid", "advertising", "advertisingid",
-         "androidid", "imei", "imsi", "udid", "hwid", "hardwareid", "deviceserial", "serialnumber", "mac", "macaddress", "fingerprint", "browserid", "installation",
+         "androidid", "imei", "imsi", "udid", "hwid", "hardwareid", "deviceserial", "serialnumber", "mac",
+         "macaddress", "fingerprint", "browserid", "installation",
          "installid", "instance", "push", "pushtoken", "fcm", "apns", "token", "accesstoken", "refreshtoken", "jwt",
          "bearer", "auth", "apikey", "secret", "password", "passwort", "contrasena", "motdepasse", "tracker",
-         "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "geraete", "dispositivo", "sesion", "apparaat", "urzadzenie", "enhet")
+         "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "geraete", "dispositivo",
+         "sesion", "apparaat", "urzadzenie", "enhet")
 NOT_PERSONAL = ("type", "kind", "count", "duration", "length", "expires", "expiry", "ttl", "start", "end",
                 "version", "model", "os", "brand", "name", "vendor", "manufacturer", "language", "type")
 _PAYMENT = ("card", "payment", "iban", "karte", "carte", "tarjeta", "carta", "wallet")
