@@ -40,6 +40,7 @@ class Node:
     objects: int = 0
     fields: dict[str, Node] = field(default_factory=dict)
     items: Node | None = None
+    values: Node | None = None   # a map's values (segment "{}")
     is_map: bool = False
     map_keys: list[str] = field(default_factory=list)
 
@@ -163,6 +164,11 @@ class Node:
                 self.items = _rebase(other.items, (*self.path, "[]"), self)
             else:
                 self.items.merge(other.items)
+        if other.values is not None:
+            if self.values is None:
+                self.values = _rebase(other.values, (*self.path, "{}"), self)
+            else:
+                self.values.merge(other.values)
 
     def walk(self) -> list[Node]:
         """This node and every node below it, depth first, in first-seen order."""
@@ -171,6 +177,8 @@ class Node:
             out.extend(child.walk())
         if self.items is not None:
             out.extend(self.items.walk())
+        if self.values is not None:
+            out.extend(self.values.walk())
         return out
 
 
@@ -180,6 +188,8 @@ def _rebase(node: Node, path: tuple[str, ...], parent: Node) -> Node:
         _rebase(child, (*path, key), node)
     if node.items is not None:
         _rebase(node.items, (*path, "[]"), node)
+    if node.values is not None:
+        _rebase(node.values, (*path, "{}"), node)
     return node
 
 
@@ -199,6 +209,8 @@ def _find_maps(node: Node, top: bool = False) -> None:
         _find_maps(child)
     if node.items is not None:
         _find_maps(node.items)
+    if node.values is not None:
+        _find_maps(node.values)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -238,4 +250,4 @@ def _to_map(node: Node) -> None:
         values.merge(_rebase(child, (*node.path, "{}"), node))
     node.fields = {}
     node.is_map = True
-    node.items = values   # a map's values hang where an array's items do, under segment "{}"
+    node.values = values

@@ -75,7 +75,6 @@ def _container(node: Node, decisions: dict[tuple[str, ...], Decision], dropped: 
             return Decision(best.category, best.weight, (best.reason,))
     inside = Counter[str]()
     confidence = 0.0
-    assert node.items is not None or node.main_kind == "array"
     depth = len(node.path)
     for path, decision in decisions.items():
         if len(path) > depth and path[:depth] == node.path and decision.category:
@@ -186,7 +185,7 @@ def _plan_path(node: Node) -> str | None:
 def _short_type(node: Node) -> str:
     kind = node.main_kind
     if node.is_map:
-        inner = _short_type(node.items) if node.items else "string"
+        inner = _short_type(node.values) if node.values else "string"
         text = f"map<{inner}>"
     elif kind == "array":
         inner = _short_type(node.items) if node.items and node.items.present else "string"

@@ -59,7 +59,7 @@ def _type(node: Node, result: Discovery, names: set[str]) -> Any:
     kinds = set(node.kinds) - {"null"}
     if "object" in kinds:
         if node.is_map:
-            values = _type(node.items, result, names) if node.items is not None else "string"
+            values = _type(node.values, result, names) if node.values is not None else "string"
             branches.append({"type": "map", "values": values})
         else:
             branches.append(_record(node, _camel(node.name), result, names))

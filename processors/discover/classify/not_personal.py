@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from processors.discover.classify.base import Classifier, Evidence, Field
 from processors.discover.classify.order import AMOUNTS
+from processors.discover.shapes import is_timestamp
 
 EVENT_IDS = ("event", "message", "request", "trace", "span", "correlation", "causation", "idempotency", "record",
              "batch", "job", "run", "schema", "offset", "partition", "envelope", "dedup", "nonce", "ingestion",
@@ -45,7 +46,9 @@ class NotPersonalClassifier(Classifier):
         if kind == "bool":
             return [Evidence(None, 0.9, "a yes/no flag")]
         if kind == "string" and field.share("timestamp") >= 0.95:
-            return [Evidence(None, 0.7, "RFC 3339 times", format="timestamp")]
+            # the format is validated on every value: only when every sampled value is one
+            every = set(field.node.kinds) <= {"string", "null"} and all(map(is_timestamp, field.values))
+            return [Evidence(None, 0.7, "RFC 3339 times", format="timestamp" if every else None)]
         owner = field.named(*EVENT_IDS)
         if owner and field.is_id_name:
             return [Evidence(None, 0.85, f"the id of the '{owner}' itself (event metadata)")]

@@ -157,3 +157,28 @@ def test_the_policy_text_is_toml_whose_output_loads_with_the_default_policy(defa
     output = policy.outputs["support-tickets.anonymized.v1"]
     assert output.source == "support-tickets.v1"
     compile_plan(schema, output, policy)
+
+
+def _random_value(rng: Any, depth: int) -> Any:
+    keys = ["id", "name", "email", "", "a b", "x-y", "1st", "é", "items", "tags", "value", "geo", "lat", "@x"]
+    roll = rng.random()
+    if depth > 3 or roll < 0.3:
+        return rng.choice([None, True, 1, 2**40, 1.5, "s", "a@b.example", "2026-01-01T00:00:00Z", "", "x" * 10])
+    if roll < 0.6:
+        return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))}
+    return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 3))]
+
+
+def test_any_json_gives_a_schema_that_loads_and_validates_its_sample(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(0)
+    for case in range(200):
+        records = [{rng.choice(["id", "a", "b", "items", "n"]): _random_value(rng, 0) for _ in range(3)}
+                   for _ in range(rng.randrange(1, 20))]
+        schema = build_schema(discover(records, "fuzz.v1"))
+        path = tmp_path / f"fuzz{case}.avsc"
+        path.write_text(json.dumps(schema))
+        validate = compile_validator(_load_one("fuzz.v1", path).raw)
+        for record in records:
+            validate(record)
