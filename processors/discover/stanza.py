@@ -59,8 +59,11 @@ def policy_text(result: Discovery, schema: dict[str, Any], schema_file: str, def
     out += [f"# note: {note}" for note in result.notes]
     out += ["", source_stanza(result, schema_file)]
     topic = output_topic(result.topic)
+    browsing = any(report.decision.category in ("behavior.browsing", "behavior.click") for report in result.fields)
+    # as for logs.v1: a subject who refused analytics cookies is held back from browsing data too
+    consent = '["analytics", "cookies_analytics"]' if browsing else '["analytics"]'
     out += [f"[outputs.{_quote(topic)}]", f"source = {_quote(result.topic)}", 'purpose = "analytics"',
-            'consent = ["analytics"]', ""]
+            f"consent = {consent}", ""]
     fields = output_fields(schema, defaults)
     if fields:
         out.append(f"[outputs.{_quote(topic)}.fields]")
