@@ -19,6 +19,8 @@ MASKED = ("tracking", "trackingnumber", "iban", "card", "pan", "accountnumber", 
           "waybill", "sendungsnummer", "parcel", "tarjeta", "carte", "karte", "carta", "konto", "cuenta", "conto",
           "suivi", "seguimiento", "tracciamento", "sendung")
 
+_DEVICE_MODEL = ("model", "modell", "modelo", "modele", "modello", "devicemodel", "hardware")
+
 
 def output_topic(topic: str) -> str:
     match = _VERSION.match(topic)
@@ -38,6 +40,15 @@ def output_fields(schema: dict[str, Any], defaults: dict[str, str]) -> dict[str,
         elif info.category in ("transaction.logistics", "transaction.payment") and has(name_tokens, MASKED) \
                 and info.avro_type == "string":
             chosen[info.dotted] = ("mask", "a number that identifies a parcel, card or account")
+        elif info.format == "postcode" and not STRATEGIES["generalize"].unsupported(info):
+            chosen[info.dotted] = ("generalize", "postcode area only (as orders.v1)")
+        elif info.format == "user_agent" and default == "keep" and not STRATEGIES["generalize"].unsupported(info):
+            chosen[info.dotted] = ("generalize", "browser and OS family only (as logs.v1)")
+        elif info.format == "timestamp" and info.category.startswith("behavior.") \
+                and not STRATEGIES["generalize"].unsupported(info):
+            chosen[info.dotted] = ("generalize", "access time to the hour (as logs.v1)")
+        elif info.category == "device.info" and default == "keep" and has(name_tokens, _DEVICE_MODEL):
+            chosen[info.dotted] = ("drop", "a rare device model singles people out (as logs.v1)")
         elif STRATEGIES[default].unsupported(info):
             chosen[info.dotted] = ("drop", f"{default} cannot apply to this {info.avro_type} field")
     return chosen

@@ -13,6 +13,8 @@ from support import REPO
 
 from processors.discover.propose import discover
 from processors.discover.schema import build_schema
+from processors.discover.stanza import output_fields, output_topic
+from processors.policy import Policy
 from processors.sample import Traffic
 
 
@@ -37,3 +39,15 @@ def test_discover_reproduces_the_shipped_schema(topic: str, examples_dir: Path) 
     else:
         assert result.source == {"subject": subject, "event_time": "occurred_at", "kind": "events",
                                  "record_id": "event_id"}
+
+
+@pytest.mark.parametrize("topic", ["orders.v1", "logs.v1"])
+def test_the_suggested_output_is_the_shipped_one(topic: str, examples_dir: Path, default_policy: Policy) -> None:
+    traffic = Traffic(examples_dir, subjects=100, seed=12)
+    make = traffic.order if topic == "orders.v1" else traffic.log
+    result = discover([make() for _ in range(500)], topic)
+    fields = {path: strategy for path, (strategy, _) in
+              output_fields(build_schema(result), default_policy.categories).items()}
+    shipped = default_policy.outputs[output_topic(topic)]
+    assert fields == shipped.fields
+    assert shipped.source == topic
