@@ -1,6 +1,6 @@
 """Score ``lethe discover`` on labelled topics it was not written for (bench/discover_data.py).
 
-    PYTHONPATH=. python bench/discover_score.py [--set tuned|heldout] [--records 1000] [--seed 3] [--verbose]
+    PYTHONPATH=. python bench/discover_score.py [--set tuned|heldout|blind] [--records 1000] [--verbose]
 
 Per topic and overall: precision and recall of the category of every labelled field path (a path
 counts as found only with the labelled category), the recall of "personal at all" (any category),
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import discover_data, discover_heldout
+from bench import discover_blind, discover_data, discover_heldout
 from processors.discover.propose import discover
 from processors.discover.schema import build_schema
 from processors.discover.stanza import output_fields, output_topic
@@ -59,14 +59,15 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--set", choices=("tuned", "heldout"), default="tuned",
-                        help="tuned: the set the classifiers were tuned on; heldout: written afterwards")
+    parser.add_argument("--set", choices=("tuned", "heldout", "blind"), default="tuned",
+                        help="tuned: the set the classifiers were tuned on; heldout: written afterwards, then "
+                             "tuned on too; blind: written last, never tuned on")
     args = parser.parse_args()
     policy = load_policy(POLICY)
     kept = {category for category, strategy in policy.categories.items() if strategy == "keep"}
     totals = {"tp": 0, "fp": 0, "fn": 0, "personal": 0, "found": 0, "review": 0, "values": 0, "leaks": 0}
     print(f"{'topic':10} {'paths':>5} {'prec':>6} {'recall':>6} {'any':>6} {'review':>6} {'leaks':>11}")
-    data = discover_data if args.set == "tuned" else discover_heldout
+    data = {"tuned": discover_data, "heldout": discover_heldout, "blind": discover_blind}[args.set]
     labels_by_topic = data.LABELS
     for topic, make in data.generators(args.seed).items():
         records = [make() for _ in range(args.records)]

@@ -9,7 +9,7 @@ from processors.discover.classify.base import Classifier, Evidence, Field
 CONTEXT = ("device", "devices", "geraet", "geraete", "apparaat", "appareil", "dispositivo", "hardware", "client",
            "browser", "platform",
            "useragent", "ua", "os")
-NAMES = ("os", "browser", "model", "devicemodel", "platform", "osversion", "browserversion", "screen",
+NAMES = ("os", "browser", "model", "devicemodel", "platform", "osversion", "browserversion",
          "resolution", "viewport", "manufacturer", "vendor", "appversion", "carrier_name", "devicetype",
          "betriebssystem", "navigateur", "navegador", "modelo", "modele")
 

@@ -19,6 +19,8 @@ class LogisticsClassifier(Classifier):
         if field.kind not in ("string", "null", "int"):
             return []
         token = field.named(*NAMES)
+        if field.within_nearest("network", "mobile", "telecom", "sim", "cellular", "netz", "reseau", "red"):
+            return []   # a mobile network's carrier
         if token and not field.named(
                 "address", "adresse", "name", "phone", "email", "date", "at", "time", "fee", "cost", "price",
                 "note", "notes", "instructions", "comment", "window", "status", "method", "type"):

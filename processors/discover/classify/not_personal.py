@@ -62,7 +62,7 @@ class NotPersonalClassifier(Classifier):
         if thing and field.is_id_name:
             return [Evidence(None, 0.8, f"the id of a '{thing}', not of a person")]
         token = field.named(*METADATA)
-        if token and field.named(*AMOUNTS) and not field.in_product_context and not field.in_array:
+        if token and field.named(*AMOUNTS) and not field.in_array:
             token = None   # "total_price": the amount of an order, for the order rule to judge
         if token:
             return [Evidence(None, 0.7 if kind == "string" else 0.8, f"name has '{token}' (metadata)")]

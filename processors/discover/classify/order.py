@@ -16,6 +16,12 @@ ORDERS = ("order", "orders", "cart", "basket", "invoice", "bestellung", "bestell
 AMOUNTS = ("total", "amount", "sum", "betrag", "gesamt", "gesamtbetrag", "montant", "importe", "totale", "fare",
            "bedrag", "kwota", "belopp", "valor", "tarif", "tarifa", "tariffa",
            "importo", "grandtotal", "subtotal", "revenue", "value", "summe", "spent", "spend", "paid", "due")
+_CARTS = ("cart", "basket", "warenkorb", "panier", "carrito", "carrello", "checkout", "totals", "summary")
+
+
+def _of_an_item(field: Field) -> bool:
+    """An item's or product's amount (its price), not the order's; a cart's total is the order's."""
+    return field.in_product_context and field.within_nearest(*_CARTS) is None
 
 
 class OrderClassifier(Classifier):
@@ -39,6 +45,6 @@ class OrderClassifier(Classifier):
             "amount" if field.within_nearest(*AMOUNTS, "totals", "fare") and field.named_exactly(
                 "value", "net", "gross", "grand", "grandtotal", "subtotal", "amount") else None)
         numeric = field.numeric or (field.kind == "string" and field.share("decimal") >= 0.95)
-        if amount and numeric and not field.in_product_context and not field.in_array:
+        if amount and numeric and not field.in_array and not _of_an_item(field):
             return [Evidence("transaction.order", 0.75, f"name has '{amount}': the amount of an order")]
         return []

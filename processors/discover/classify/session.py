@@ -10,8 +10,8 @@ NAMES = ("session", "sessionid", "pseudo", "pseudonymous", "sid", "visitor", "vi
          "anon", "cookie",
          "cookieid", "device", "deviceid", "idfa", "idfv", "gaid", "aaid", "adid", "advertising", "advertisingid",
          "androidid", "imei", "imsi", "udid", "hwid", "hardwareid", "deviceserial", "serialnumber", "mac",
-         "macaddress", "fingerprint", "browserid", "installation",
-         "installid", "instance", "push", "pushtoken", "fcm", "apns", "token", "accesstoken", "refreshtoken", "jwt",
+         "macaddress", "fingerprint", "browserid", "installation", "installid", "install", "instance", "push",
+         "pushtoken", "fcm", "apns", "token", "accesstoken", "refreshtoken", "jwt",
          "bearer", "auth", "apikey", "secret", "password", "passwort", "contrasena", "motdepasse", "tracker",
          "clientid", "gclid", "fbclid", "msclkid", "sitzung", "appareil", "geraet", "geraete", "dispositivo",
          "sesion", "apparaat", "urzadzenie", "enhet")
