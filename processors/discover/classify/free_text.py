@@ -43,6 +43,6 @@ class FreeTextClassifier(Classifier):
                 return out   # a short closed set of titles or reasons
             out.append(Evidence("free_text", 0.85 if text >= 0.2 or field.kind == "null" else 0.65,
                                 f"name has '{token}'", scan=True))
-        if text >= 0.5 and field.distinct_ratio >= 0.3:
+        if text >= 0.5 and (field.distinct_ratio >= 0.3 or len(field.node.distinct) >= 10):
             out.append(Evidence("free_text", 0.45 + 0.4 * text, f"{text:.0%} of values are sentences", scan=True))
         return out

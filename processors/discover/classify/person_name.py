@@ -47,6 +47,7 @@ class PersonNameClassifier(Classifier):
                 out.append(Evidence("identity.name", 0.6 + 0.3 * looks, "'name' with values like people's names"))
             else:
                 out.append(Evidence("identity.name", 0.45, "'name' of something unknown"))
-        elif looks >= 0.8 and field.distinct_ratio > 0.3 and not field.in_product_context:
+        elif looks >= 0.8 and (field.distinct_ratio > 0.3 or len(field.node.distinct) >= 5) \
+                and not field.in_product_context:
             out.append(Evidence("identity.name", 0.5, f"{looks:.0%} of values look like people's names"))
         return out
