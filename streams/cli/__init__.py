@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from processors.errors import LetheError
+from streams.cli.discover import cmd_discover
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
@@ -89,6 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_argument("--max", type=int, default=None, help="stop after N records")
     consume.add_argument("--timeout", type=float, default=10.0, help="stop after S seconds (default 10)")
     consume.set_defaults(func=cmd_consume)
+
+    discover = sub.add_parser("discover",
+                              help="sample a topic or JSON-lines file; propose its schema and policy stanza")
+    discover.add_argument("topic", nargs="?", help="topic to sample from the beginning (or, with --file, the name "
+                                                   "to give the proposal)")
+    discover.add_argument("--file", type=Path, default=None, metavar="FILE.jsonl",
+                          help="sample JSON lines (or a JSON array) from this file instead of a topic")
+    discover.add_argument("--max-records", type=int, default=1000, metavar="N",
+                          help="stop after N records (default 1000)")
+    discover.add_argument("--max-seconds", type=float, default=30.0, metavar="S",
+                          help="stop after S seconds (default 30)")
+    discover.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="write <topic>.avsc and <topic>.policy.toml here (default LETHE_SCHEMAS_DIR)")
+    discover.add_argument("--name", default=None, metavar="TOPIC",
+                          help="the topic name for the proposal (default: TOPIC, or the file's name)")
+    discover.add_argument("--force", action="store_true", help="overwrite existing files")
+    discover.set_defaults(func=cmd_discover)
 
     agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
     agent.add_argument("--mapping", type=Path, default=None,

@@ -63,6 +63,7 @@ NEEDS_A_BROKER = [
     ("store-agent",),
     ("run",),
     ("topics", "create"),
+    ("discover", "shop-orders.v1"),
 ]
 
 
