@@ -109,7 +109,7 @@ class TopicPipeline:
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
         first = self.plans[0] if self.plans else None
-        self.subject_path: tuple[str, ...] | None = declared.subject if self.plans else None
+        self.subject_path = declared.subject if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
         # blake2b's person is at most 16 bytes, as in the pseudonym strategy
         self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""

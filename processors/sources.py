@@ -3,7 +3,8 @@
     [sources."orders.v1"]
     schema = "orders.v1.avsc"     # file name inside LETHE_SCHEMAS_DIR (default: the shipped schemas/)
     kind = "records"              # records: rows with a record id (orders-like); events: one row per event
-    subject = "customer_id"       # dotted path of the data subject's id (also the Kafka key)
+    subject = "customer_id"       # dotted path of the data subject's id (also the Kafka key);
+                                  # events only: may be left out (no data subject at all)
     record_id = "order_id"        # dotted path of the record id (records: the row; events: the event)
     event_time = "occurred_at"    # dotted path of the RFC 3339 event time
     status = "event_type"         # records only, optional: the values retention rules' `on` match
@@ -41,7 +42,7 @@ class Source:
     topic: str
     schema: str                      # file name inside the schemas directory
     kind: str                        # records | events
-    subject: tuple[str, ...]
+    subject: tuple[str, ...] | None  # None: events without a data subject (anonymous telemetry)
     record_id: tuple[str, ...]
     event_time: tuple[str, ...]
     status: tuple[str, ...] | None = None
@@ -103,7 +104,7 @@ def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
         paths: dict[str, tuple[str, ...] | None] = {}
         for key in PATH_KEYS:
             value = spec.get(key)
-            if value is None and key == "status":
+            if value is None and (key == "status" or (key == "subject" and kind == "events")):
                 paths[key] = None
                 continue
             if not isinstance(value, str) or not _PATH.match(value):
@@ -111,7 +112,7 @@ def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
             paths[key] = tuple(value.split("."))
         if kind == "events" and paths["status"] is not None:
             raise fail(".status is for kind = 'records' only")
-        sources[topic] = Source(topic, schema, kind, paths["subject"] or (), paths["record_id"] or (),
+        sources[topic] = Source(topic, schema, kind, paths["subject"], paths["record_id"] or (),
                                 paths["event_time"] or (), paths["status"])
     return sources
 
@@ -225,8 +226,8 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                 raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
                                   f"(rule: {key} must always be present"
                                   + ("; only events may lack a subject)" if key == "subject" else ")"))
-        subject_field = field_at(schema, source.subject)
-        if subject_field is not None and "category" not in subject_field[0]:
+        subject_field = field_at(schema, source.subject) if source.subject else None
+        if subject_field is not None and source.subject and "category" not in subject_field[0]:
             raise PolicyError(f"{where}.subject = {'.'.join(source.subject)!r}: the field has no category in "
                               f"{source.schema} (rule: the subject's id is personal data; tag it, e.g. "
                               '"category": "identifier.customer")')

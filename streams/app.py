@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.app.base import BootStrategy
 from mode import Service
 
 from processors.decode import Limits
@@ -120,9 +121,13 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
 
 
 def _host_app(settings: Settings, bootstrap: str) -> faust.App:
-    """The Faust app whose Worker hosts the services; it runs no agent, stream or table."""
+    """The Faust app whose Worker hosts the services; it runs no agent, stream or table.
+
+    Nor any Kafka client of its own: its idle consumer and producer would only log every failed
+    reconnect while the broker is away, and its consumer took a minute to stop (issue 10).
+    """
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in bootstrap.split(",")],
         broker_credentials=faust_credentials(),
@@ -138,6 +143,8 @@ def _host_app(settings: Settings, bootstrap: str) -> faust.App:
         table_standby_replicas=0,
         datadir=str(settings.data_dir / "faust"),
     )
+    app.boot_strategy = BootStrategy(app, enable_kafka=False, enable_web=False, enable_sensors=False)
+    return app
 
 
 def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = None,

@@ -78,6 +78,18 @@ class EmbeddedBroker:
         if process.stderr:
             process.stderr.close()
 
+    @property
+    def pid(self) -> int:
+        """The broker child's process id (0 when it is not running)."""
+        return self._process.pid if self._process is not None else 0
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def answers(self) -> bool:
+        """True when the broker answers a Kafka request now (readiness)."""
+        return self.alive() and _answers(self.host, self.port)
+
     def wait(self) -> int:
         assert self._process is not None
         return self._process.wait()

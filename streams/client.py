@@ -42,9 +42,11 @@ def group_consumer(settings: Settings, topics: list[str], group: str, client_id:
 
 
 def stop_flag() -> list[bool]:
-    """A list that becomes non-empty when the process receives SIGTERM."""
+    """A list that becomes non-empty when the process receives SIGTERM or SIGINT (Ctrl-C): the
+    process's loop then finishes what it is at, or leaves it uncommitted, and stops."""
     stopping: list[bool] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.append(True))
     return stopping
 
 

@@ -20,6 +20,7 @@ from processors.sample import Traffic, invalid_enum, malformed_records
 from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
 from streams.settings import Settings
+from streams.text import plural
 from streams.topics import ensure_topics
 
 
@@ -30,6 +31,8 @@ def say(message: str) -> None:
 # a child's log file by its command: the name printed is the name written
 LOG_NAMES = {"run": "demo-worker.log", "sink": "demo-sink.log", "store-agent": "demo-store-agent.log"}
 STOP_TIMEOUT_S = 10.0
+# with --keep-running: `. .lethe/demo.env` in another shell points the CLI at the demo; gone once it stops
+ENV_FILE = "demo.env"
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -38,12 +41,15 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def run_demo(settings: Settings, events: int, subjects: int, keep_running: bool = False) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    env_file = settings.data_dir / ENV_FILE
+    env_file.unlink(missing_ok=True)   # one left by a killed demo points at a broker that is gone
     try:
         return _run_demo(settings, events, subjects, keep_running)
     except KeyboardInterrupt:
         say("stopped")
         return 130
     finally:
+        env_file.unlink(missing_ok=True)
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -60,14 +66,19 @@ def _run_demo(settings: Settings, events: int, subjects: int, keep_running: bool
         # the reference sink and a store agent on a demo database, for retention and rights requests
         store_url = os.environ.get("LETHE_STORE_URL") or f"sqlite:///{(settings.data_dir / 'demo-shop.db').resolve()}"
         processes: list[subprocess.Popen[bytes]] = []
+        # every process serves /metrics, /healthz and /readyz, each on a port of its own
+        ports = {"run": metrics_port, "sink": free_port(), "store-agent": free_port()}
         try:
             for command, log_name in LOG_NAMES.items():
-                extra = {} if command == "run" else {"LETHE_METRICS_PORT": "0"}
+                extra = {"LETHE_METRICS_PORT": str(ports[command])}
                 with open(settings.data_dir / log_name, "wb") as log_file:
                     processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", command],
                                                       env={**env, "LETHE_STORE_URL": store_url, **extra},
                                                       stdout=log_file, stderr=subprocess.STDOUT,
                                                       preexec_fn=_die_with_parent))
+            say("      /metrics, /healthz, /readyz: " + ", ".join(
+                f"{name} :{ports[command]}" for command, name in (("run", "worker"), ("sink", "sink"),
+                                                                  ("store-agent", "store agent"))))
             worker = processes[0]
             code = _drive(settings, broker.bootstrap, worker, metrics_port, events, subjects, str(log_path))
             if code == 0 and keep_running:
@@ -98,14 +109,19 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 def _keep_running(settings: Settings, bootstrap: str, store_url: str, metrics_port: int,
                   processes: list[subprocess.Popen[bytes]]) -> None:
+    _wait_for_sink(settings, bootstrap)   # a request filed now finds every sample row in the database
+    env_file = settings.data_dir / ENV_FILE
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(f"export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}\n")
     customer = "cust-100003"
     say(f"""
 Lethe keeps running: broker {bootstrap}, worker, reference sink and store agent "shop-db" on
-{store_url}. In another terminal, from this directory:
+{store_url}. {env_file} points the CLI at it. In another terminal, from this directory:
 
-  export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}
-  .venv/bin/lethe request erase --customer {customer}        # prints the request id
-  .venv/bin/lethe request status REQUEST_ID --wait 60        # received -> in_progress -> completed
+  . {env_file}          # export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}
+  ID=$(.venv/bin/lethe request erase --customer {customer})     # prints the request id
+  .venv/bin/lethe request status $ID --wait 60       # received -> in_progress -> completed
   .venv/bin/lethe request access --customer cust-100004 --out {settings.data_dir / "exports"}/
   .venv/bin/lethe consume privacy.audit.v1 --timeout 3      # the audit trail
   curl -s localhost:{metrics_port}/metrics | grep -E '^lethe_(requests|erasure)'
@@ -117,6 +133,26 @@ Ctrl-C (or SIGTERM to pid {os.getpid()}) stops everything.""")
         say("a demo process exited; see the demo-*.log files in " + str(settings.data_dir))
     except KeyboardInterrupt:
         say("stopping")
+
+
+def _wait_for_sink(settings: Settings, bootstrap: str, timeout: float = 60.0) -> None:
+    """Until the reference sink has committed everything published to its input topics."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=f"{settings.app_id}.sink",
+                             enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for topic in (settings.topics.orders, settings.topics.name("logs.v1"))
+               for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while any((consumer.committed(tp) or 0) < ends[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                say(f"the reference sink has not caught up in {timeout:.0f} s; see demo-sink.log")
+                return
+            time.sleep(0.5)
+    finally:
+        consumer.close()
 
 
 def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], metrics_port: int,
@@ -133,7 +169,8 @@ def _drive(settings: Settings, bootstrap: str, worker: subprocess.Popen[bytes], 
     records += [(settings.topics.orders, None, raw) for _, raw in bad]
     publish(bootstrap, records)
     total = len(records)
-    say(f"[3/5] published {events} sample events for {subjects} customers and {len(bad)} malformed records")
+    say(f"[3/5] published {plural(events, 'sample event')} for {plural(subjects, 'customer')} and "
+        f"{plural(len(bad), 'malformed record')}")
 
     outputs = [settings.topics.name("orders.anonymized.v1"), settings.topics.name("logs.anonymized.v1")]
     seen: Counter[str] = Counter()

@@ -22,6 +22,10 @@ class TopicError(LetheError):
     """Topics could not be listed or created."""
 
 
+class PartitionMismatch(TopicError):
+    """Existing topics have another partition count than LETHE_PARTITIONS (co-partitioning breaks)."""
+
+
 class StoreError(LetheError):
     """A store database cannot be used (unknown URL scheme, no answer, missing driver)."""
 
@@ -30,5 +34,5 @@ class UsageError(LetheError):
     """A command was called with arguments it cannot act on."""
 
 
-__all__ = ["BrokerError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError", "PolicyError",
-           "SchemaError", "StoreError", "TopicError", "UsageError"]
+__all__ = ["BrokerError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError", "PartitionMismatch",
+           "PolicyError", "SchemaError", "StoreError", "TopicError", "UsageError"]

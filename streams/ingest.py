@@ -31,6 +31,8 @@ from streams.state.base import PartitionedState
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 2.0   # what stopping waits for each client; SIGTERM must end a worker within seconds
+
 
 class DirectIngest(Service):
     def __init__(self, settings: Settings, bootstrap: str, handlers: dict[str, Any],
@@ -98,11 +100,27 @@ class DirectIngest(Service):
             self.add_future(task(self))
 
     async def on_stop(self) -> None:
+        """Stop within seconds, also while the broker is away (issue 10).
+
+        The batch in hand gets ``STOP_WAIT_S`` to be published and committed; one that is still
+        waiting for the broker then is left uncommitted, so it is processed again (at-least-once).
+        """
+        locked = False
         if self.consumer is not None:
-            async with self.lock:
-                await self.consumer.stop()
-        for state in self.states:
-            await state.stop()
+            try:
+                await asyncio.wait_for(self.lock.acquire(), STOP_WAIT_S)
+                locked = True
+            except TimeoutError:
+                log.warning("stopping before the batch in hand was published; it is not committed and will be "
+                            "processed again")
+        try:
+            if self.consumer is not None:
+                await _stop_within(self.consumer.stop(), "the ingest consumer")
+        finally:
+            if locked:
+                self.lock.release()
+            for state in self.states:
+                await _stop_within(state.stop(), f"the {state.what} producer")
 
     async def _consume(self) -> None:
         assert self.consumer is not None
@@ -144,6 +162,16 @@ class DirectIngest(Service):
                     continue
                 position = handler.positions.get(tp.partition, 0)
                 self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
+async def _stop_within(stopping: Awaitable[None], what: str) -> None:
+    """Stop a client, but not for longer than ``STOP_WAIT_S``, and never fail the rest of the stop."""
+    try:
+        await asyncio.wait_for(stopping, STOP_WAIT_S)
+    except TimeoutError:
+        log.warning("%s did not stop within %.0fs (is the broker away?); leaving it", what, STOP_WAIT_S)
+    except KafkaError as exc:
+        log.warning("%s stopped with %s", what, type(exc).__name__)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -145,6 +145,7 @@ def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
     seconds in all. A port that accepts connections but does not speak Kafka does not count."""
     servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
     deadline = time.monotonic() + timeout
+    cause: Exception | None = None   # shown by `lethe --verbose`
     for server in servers:
         host, _, port = server.rpartition(":")
         remaining = deadline - time.monotonic()
@@ -153,10 +154,12 @@ def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
         try:
             if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5)):
                 return
-        except (OSError, ValueError):
+            cause = ConnectionError(f"{server} accepted a connection but did not answer as a Kafka broker")
+        except (OSError, ValueError) as exc:
+            cause = exc
             continue
     raise BrokerUnreachable(f"no Kafka broker answers at {', '.join(servers)} (LETHE_BOOTSTRAP_SERVERS); "
-                            "is it running?")
+                            "is it running?") from cause
 
 
 # ApiVersions v0 (api key 18), correlation id 7, client id "lethe-probe": every broker answers it,

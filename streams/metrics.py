@@ -10,11 +10,12 @@ import errno
 import socket
 import threading
 import time
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, make_wsgi_app
 
 from processors.errors import ConfigError
 
@@ -113,6 +114,7 @@ class Metrics:
     # -- health ----------------------------------------------------------------------------------
     heartbeat: float = 0.0          # set by the process's main loop; stale = the loop is stuck
     ready_reason: str = "starting"  # "" once the process serves (partitions restored, consumer up)
+    disconnected: str = ""          # why not, while the broker is unreachable (streams/connection.py)
 
     def beat(self) -> None:
         self.heartbeat = time.monotonic()
@@ -124,7 +126,8 @@ class Metrics:
         return True, "ok"
 
     def readiness(self) -> tuple[bool, str]:
-        return (True, "ready") if not self.ready_reason else (False, self.ready_reason)
+        reason = self.ready_reason or self.disconnected
+        return (True, "ready") if not reason else (False, reason)
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:
         """/metrics, and /healthz (liveness) and /readyz (readiness) on the same port."""
@@ -175,6 +178,28 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:   # scrapes are not worth a log line
         pass
+
+
+class BrokerMetrics(Metrics):
+    """`lethe broker`'s endpoints: /healthz while the broker child process lives, /readyz while it
+    answers Kafka requests, /metrics with ``lethe_broker_up`` and the child's process metrics."""
+
+    def __init__(self, pid: Callable[[], int], alive: Callable[[], bool], answers: Callable[[], bool],
+                 registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry, worker=False)
+        self._alive, self._answers = alive, answers
+        up = Gauge("lethe_broker_up", "1 while the embedded broker answers Kafka requests", registry=self.registry)
+        up.set_function(lambda: float(self._answers()))
+        # the child's CPU, memory, file descriptors and start time (read from /proc; none once it exited)
+        ProcessCollector(namespace="lethe_broker", pid=pid, registry=self.registry)
+
+    def liveness(self) -> tuple[bool, str]:
+        return (True, "ok") if self._alive() else (False, "the broker process has exited")
+
+    def readiness(self) -> tuple[bool, str]:
+        if not self._alive():
+            return False, "the broker process has exited"
+        return (True, "ready") if self._answers() else (False, "the broker does not answer Kafka requests")
 
 
 def store_agent_metrics(metrics: Metrics) -> tuple[Counter, Gauge]:

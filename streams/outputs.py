@@ -136,6 +136,12 @@ class OutputProducer(Service):
         await self.producer.start()
 
     async def on_stop(self) -> None:
+        """What is in flight gets a few seconds; whatever it belongs to was not committed, so it is
+        produced again after a restart (at-least-once)."""
         if self.producer is not None:
-            await self.producer.flush()
-            await self.producer.stop()
+            try:
+                await asyncio.wait_for(self.producer.flush(), 3.0)
+                await asyncio.wait_for(self.producer.stop(), 2.0)
+            except TimeoutError:
+                log.warning("stopping the output producer with records the broker has not taken; their inputs "
+                            "are not committed and will be processed again")

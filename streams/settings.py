@@ -38,6 +38,27 @@ class Topics:
 
 
 
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, "").strip() or default
+
+
+def _parsed(env: Mapping[str, str], name: str, default: float, low: float, high: float, kind: type[float],
+            noun: str) -> float:
+    raw = _get(env, name, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not {noun}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def metrics_port(env: Mapping[str, str] | None = None) -> int:
+    """LETHE_METRICS_PORT (0: off), alone: `lethe broker` reads no other setting."""
+    return int(_parsed(os.environ if env is None else env, "LETHE_METRICS_PORT", 9108, 0, 65535, int, "an integer"))
+
+
 @dataclass(frozen=True)
 class Settings:
     bootstrap_servers: str | None
@@ -71,24 +92,13 @@ class Settings:
         env = os.environ if env is None else env
 
         def get(name: str, default: str) -> str:
-            value = env.get(name, "").strip()
-            return value or default
-
-        def parsed(name: str, default: float, low: float, high: float, kind: type[float], noun: str) -> float:
-            raw = get(name, str(default))
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not {noun}") from None
-            if not low <= value <= high:
-                raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
-            return value
+            return _get(env, name, default)
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            return int(parsed(name, default, low, high, int, "an integer"))
+            return int(_parsed(env, name, default, low, high, int, "an integer"))
 
         def number(name: str, default: float, low: float, high: float) -> float:
-            return parsed(name, default, low, high, float, "a number")
+            return _parsed(env, name, default, low, high, float, "a number")
 
         servers = bootstrap or env.get("LETHE_BOOTSTRAP_SERVERS", "").strip() or None
         if servers is not None:
@@ -128,7 +138,7 @@ class Settings:
         return cls(
             bootstrap_servers=servers,
             store_url=store_url,
-            metrics_port=integer("LETHE_METRICS_PORT", 9108, 0, 65535),
+            metrics_port=metrics_port(env),
             policy_path=policy,
             schemas_dir=Path(get("LETHE_SCHEMAS_DIR", str(REPO_ROOT / "schemas"))),
             data_dir=data_dir,
@@ -175,7 +185,11 @@ def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret[bytes], str]:
         return Secret(key[:64]), "LETHE_PSEUDONYM_KEY"
     path = data_dir / KEY_FILE
     if path.is_file():
-        key = bytes.fromhex(path.read_text().strip())
+        try:
+            key = bytes.fromhex(path.read_text().strip())
+        except (ValueError, UnicodeDecodeError):
+            raise ConfigError(f"{path}: the pseudonym key file is not hex; restore it from your backup "
+                              "(a new key would give every subject new pseudonyms)") from None
         return Secret(key), str(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)

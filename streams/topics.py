@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.exceptions import TopicError
+from streams.exceptions import PartitionMismatch, TopicError
 from streams.kafka import kafka_python_options
 from streams.settings import Settings
+from streams.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ def admin_client(bootstrap: str, timeout: float = 20.0) -> KafkaAdminClient:
                                     request_timeout_ms=10_000)
         except KafkaError:
             if time.monotonic() > deadline:
-                raise TopicError(f"no Kafka broker answers at {bootstrap}; is it running? "
-                                 "(unset LETHE_BOOTSTRAP_SERVERS to use the embedded broker)") from None
+                raise TopicError(f"no Kafka broker answers at {bootstrap} (LETHE_BOOTSTRAP_SERVERS); "
+                                 "is it running?") from None
             time.sleep(0.5)
 
 
@@ -151,8 +152,14 @@ def input_topics(settings: Settings) -> list[str]:
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     """Create every missing Lethe topic (the table, the changelogs, the policy's outputs); return those created.
-    A worker only warns about existing topics with another partition count (`lethe topics create` refuses)."""
-    return provision(settings, bootstrap, allow_partition_mismatch=True)[0]
+
+    A worker refuses existing topics with another partition count, with no override: its consent,
+    request and hold state would sit on another partition than the subject's records, and records
+    could be gated against the wrong consent state (docs/operations.md)."""
+    try:
+        return provision(settings, bootstrap)[0]
+    except PartitionMismatch as exc:
+        raise PartitionMismatch(f"the worker refuses to start: {exc}") from None
 
 
 def provision(settings: Settings, bootstrap: str,
@@ -160,7 +167,8 @@ def provision(settings: Settings, bootstrap: str,
     """Create every missing Lethe topic; return (the names created, the names that already existed).
 
     Existing topics whose partition count is not ``settings.partitions`` break co-partitioning by
-    subject: a TopicError names them, or (``allow_partition_mismatch``) a warning does.
+    subject: a PartitionMismatch names them, or (``allow_partition_mismatch``, `lethe topics create`
+    only) a warning does.
     """
     outputs, sources = policy_topics(settings)
     table = topic_table(settings, outputs, sources)
@@ -181,16 +189,17 @@ def provision(settings: Settings, bootstrap: str,
             except KafkaError as exc:
                 raise TopicError(f"cannot create topic {name}: {exc}") from None
         if created:
-            log.info("created %d topics with %d partitions: %s", len(created), settings.partitions,
+            log.info("created %s with %s: %s", plural(len(created), "topic"), plural(settings.partitions, "partition"),
                      ", ".join(created))
         mismatched = _partition_mismatches(admin, found, settings.partitions)
         if mismatched:
-            message = (f"{len(mismatched)} existing topic(s) do not have LETHE_PARTITIONS={settings.partitions} "
-                       f"partitions: {', '.join(f'{name} ({count})' for name, count in mismatched.items())}; "
-                       "records of one subject may land on different partitions")
+            counts = ", ".join(f"{name} ({plural(count, 'partition')})" for name, count in mismatched.items())
+            message = (f"{plural(len(mismatched), 'existing topic')} {'has' if len(mismatched) == 1 else 'have'} "
+                       f"a partition count other than LETHE_PARTITIONS={settings.partitions}: {counts}; "
+                       "records of one subject could land on different partitions from its state")
             if not allow_partition_mismatch:
-                raise TopicError(f"{message}. Set LETHE_PARTITIONS to match, or recreate those topics, or "
-                                 "pass --allow-partition-mismatch")
+                raise PartitionMismatch(f"{message}. Set LETHE_PARTITIONS to the topics' count, or recreate "
+                                        f"those topics with {plural(settings.partitions, 'partition')}")
             log.warning("%s", message)
         return created, found
     finally:

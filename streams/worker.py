@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import faust
 
 from streams.app import build_pipelines, create_app
 from streams.broker import EmbeddedBroker
+from streams.connection import BrokerWatch
 from streams.kafka import check_reachable
+from streams.logs import quiet_libraries
 from streams.metrics import check_port_free
 from streams.settings import Settings
 from streams.topics import ensure_topics
-
-log = logging.getLogger("lethe")
 
 
 def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> int:
@@ -46,7 +45,8 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
             redirect_stdouts=False,
             quiet=True,
         )
-        _quiet_libraries(settings.log_level)
+        quiet_libraries(settings.log_level)
+        stack.enter_context(_watching(BrokerWatch(bootstrap, lethe.metrics)))   # says once if it goes away
         try:
             worker.execute_from_commandline()
         except SystemExit as exc:
@@ -54,8 +54,9 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
     return 0
 
 
-def _quiet_libraries(level: str) -> None:
-    if level == "debug":
-        return
-    for name in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+@contextmanager
+def _watching(watch: BrokerWatch) -> Iterator[BrokerWatch]:
+    try:
+        yield watch.start()
+    finally:
+        watch.stop()

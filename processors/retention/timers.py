@@ -94,7 +94,7 @@ class RetentionPlan:
         key = _get(record, declared.record_id)
         if not isinstance(key, str) or not key:
             return []
-        subject = _get(record, declared.subject) or ""
+        subject = (_get(record, declared.subject) if declared.subject else None) or ""
         status = _get(record, declared.status) if declared.status else None
         # written only where the family does not already tell (orders: records, others: events)
         kind = "" if (declared.family == "orders") == (declared.kind == "records") else declared.kind

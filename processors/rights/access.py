@@ -16,6 +16,10 @@ from processors.rights.effects import Effects, RequestType, RightsContext, State
 from processors.rights.erase import request_of
 
 REQUEST_FIELDS = ("request_id", "type", "status", "received_at", "due_at", "completed_at")
+# what an export document says first: the request that produced it (docs/rights.md, "Exports")
+EXPORT_FORMAT = "lethe.export.v2"
+EXPORT_REQUEST_FIELDS = ("request_id", "type", "subject", "channel", "received_at", "accepted_at", "due_at",
+                         "status", "completed_at", "stores")
 
 
 def accept(request: Request, view: SubjectView) -> Effects:
@@ -44,6 +48,12 @@ def export_part(request: Request, content: dict[str, Any], now: float, chunk: in
     """Lethe's own part of an export (schemas/privacy.exports.v1.avsc)."""
     return records.export_part(request.request_id, request.subject, "lethe", None, now,
                                orjson.dumps(content).decode(), chunk, chunks)
+
+
+def export_request(state: State) -> dict[str, Any]:
+    """The head of an export document: the request as its tracked state holds it (no personal data
+    but the subject, whose export it is)."""
+    return {key: state.get(key) for key in EXPORT_REQUEST_FIELDS}
 
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from processors.errors import LetheError
+from streams.cli.discover import cmd_discover
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
 from streams.cli.rights import cmd_hold, cmd_request
+from streams.logs import quiet_libraries, set_verbose
 
 EPILOG = """environment:
   LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
   LETHE_STORE_URL          SQLAlchemy URL of Lethe's store (default sqlite:///.lethe/lethe.db)
-  LETHE_METRICS_PORT       port of /metrics (default 9108; 0 = off)
+  LETHE_METRICS_PORT       port of /metrics, /healthz and /readyz (default 9108; 0 = off)
   LETHE_POLICY             policy file (default deploy/policy.toml)
   LETHE_PSEUDONYM_KEY      hex master key for pseudonyms (default: a key file made in LETHE_DATA_DIR)
   LETHE_DATA_DIR           local state: key file, demo logs (default .lethe)
-  LETHE_PARTITIONS         partitions per topic when Lethe creates them (default 4)
+  LETHE_PARTITIONS         partitions of every Lethe topic (default 4; a worker refuses other counts)
   see docs/configuration.md for the rest
 """
 
@@ -29,12 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    set_verbose(args.verbose)
+    quiet_libraries()   # client-library logs only with --verbose (streams/logs.py)
     try:
         result: int = args.func(args)
         return result
     except LetheError as exc:
+        if args.verbose:   # the details: where it was raised, and the underlying error it came from
+            traceback.print_exception(exc, file=sys.stderr)
         print(f"lethe: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -45,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lethe", description="Enforce a privacy policy on Kafka event streams.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the details: the Kafka client libraries' logs, and with an error its "
+                             "traceback and underlying exception (give it before the command: "
+                             "lethe --verbose run)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",
@@ -82,6 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_argument("--timeout", type=float, default=10.0, help="stop after S seconds (default 10)")
     consume.set_defaults(func=cmd_consume)
 
+    discover = sub.add_parser("discover",
+                              help="sample a topic or JSON-lines file; propose its schema and policy stanza")
+    discover.add_argument("topic", nargs="?", help="topic to sample from the beginning (or, with --file, the name "
+                                                   "to give the proposal)")
+    discover.add_argument("--file", type=Path, default=None, metavar="FILE.jsonl",
+                          help="sample JSON lines (or a JSON array) from this file instead of a topic")
+    discover.add_argument("--max-records", type=int, default=1000, metavar="N",
+                          help="stop after N records (default 1000)")
+    discover.add_argument("--max-seconds", type=float, default=30.0, metavar="S",
+                          help="stop after S seconds (default 30)")
+    discover.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="write <topic>.avsc and <topic>.policy.toml here (default LETHE_SCHEMAS_DIR)")
+    discover.add_argument("--name", default=None, metavar="TOPIC",
+                          help="the topic name for the proposal (default: TOPIC, or the file's name)")
+    discover.add_argument("--force", action="store_true", help="overwrite existing files")
+    discover.set_defaults(func=cmd_discover)
+
     agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
     agent.add_argument("--mapping", type=Path, default=None,
                        help="mapping file: tables, subject/key columns, column categories "
@@ -107,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     hold.set_defaults(func=cmd_hold)
 
     request = sub.add_parser(
-        "request", help="file a data-subject request, or show one's status",
-        description="File a rights request on privacy-requests.v1, or show a filed request's status.",
+        "request", help="file a data-subject request, show its status or write its export",
+        description="File a rights request on privacy-requests.v1, show a filed request's status, or write "
+                    "the export of an access or portability request.",
         epilog="examples:\n"
                "  lethe request erase --customer cust-8841\n"
                "  lethe request restrict --customer cust-8841\n"

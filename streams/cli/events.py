@@ -6,16 +6,14 @@ import argparse
 import io
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from processors.errors import LetheError
 from streams.cli.common import _bootstrap, _read_events
 from streams.exceptions import UsageError
 from streams.settings import Settings
+from streams.text import plural
 from streams.topics import input_topics
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -37,7 +35,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             elif args.topic == "logs.v1":
                 events.append(traffic.log())
             else:
-                raise LetheError("--sample is available for orders.v1 and logs.v1")
+                raise UsageError("--sample makes orders.v1 and logs.v1 events only")
     elif args.example:
         if not (examples / f"{args.topic}.json").is_file():
             have = sorted(path.stem for path in examples.glob("*.json"))
@@ -54,7 +52,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         key = event.get(args.key_field) if isinstance(event, dict) else None
         records.append((topic, str(key).encode() if key is not None else None, encode(event)))
     count = publish(bootstrap, records)
-    print(f"lethe: published {count} record(s) to {topic}", file=sys.stderr)
+    print(f"lethe: published {plural(count, 'record')} to {topic}", file=sys.stderr)
     return 0
 
 
@@ -80,8 +78,6 @@ def _encoder(encoding: str, settings: Settings, topic: str) -> Any:
                              f"({type(exc).__name__}); publish it as JSON to see the DLQ reason") from None
         return buffer.getvalue()
     return encode
-
-
 
 
 def cmd_consume(args: argparse.Namespace) -> int:

@@ -21,9 +21,10 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe run                                              # embedded broker, SQLite\n"
         "  LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092 lethe run       # a broker of your own"),
     "broker": (
-        "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. "
-        "Ctrl-C stops it.",
-        "  lethe broker --port 9092\n"
+        "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. It "
+        "serves /metrics,\n/healthz and /readyz on LETHE_METRICS_PORT like every Lethe process: give it "
+        "a port of its own (a worker\nwants 9108). SIGTERM or Ctrl-C stops it.",
+        "  LETHE_METRICS_PORT=9107 lethe broker --port 9092\n"
         "  export LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092          # then, in another terminal"),
     "demo": (
         "Everything embedded in one command: a broker, a worker, the reference sink and a store agent; "
@@ -46,6 +47,16 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe consume orders.anonymized.v1 --max 5\n"
         "  lethe consume dlq.v1 --timeout 3                       # what was dead-lettered, and why\n"
         "  lethe consume privacy.audit.v1                         # the audit trail"),
+    "discover": (
+        "Sample a topic from the beginning (or a JSON-lines file) and propose what Lethe needs to process it: an "
+        "Avro schema\n<out>/<topic>.avsc with a data category, format and scan attribute on every personal field, "
+        "and <out>/<topic>.policy.toml\nwith the [sources] stanza and a suggested anonymized output. It prints a "
+        "report per field path (type, category,\nformat, confidence, reasons); a field it cannot decide gets a "
+        "conservative category and a \"review\" note. It never\nprints a field's value and registers nothing: "
+        "review the files, then commit them and paste the stanza into your\npolicy.",
+        "  lethe discover orders.v1 --out proposals/\n"
+        "  lethe discover loyalty.v1 --max-records 5000 --max-seconds 60 --out schemas/\n"
+        "  lethe discover --file tickets.jsonl --name support-tickets.v1 --out proposals/"),
     "store-agent": (
         "Apply lifecycle commands (retention deletes and updates, erasure, rectification, exports) from "
         "lifecycle.commands.v1\nto the database at LETHE_STORE_URL, through a mapping of its tables, and "

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
-from streams.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 from streams.cli.common import _bootstrap
+from streams.settings import Settings
+from streams.text import plural
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -19,15 +16,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    from streams.broker import EmbeddedBroker, free_port
-
-    broker = EmbeddedBroker(port=args.port or free_port()).start()
-    print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
-    print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
     import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    from streams.broker import EmbeddedBroker, free_port
+    from streams.metrics import BrokerMetrics, check_port_free
+    from streams.settings import metrics_port
+
+    port = metrics_port()
+    if port:
+        check_port_free(port)   # before the broker starts: a busy port is one line, exit 2
+    broker = EmbeddedBroker(port=args.port or free_port()).start()
     try:
+        if port:
+            BrokerMetrics(lambda: broker.pid, broker.alive, broker.answers).serve(port)
+        print(f"lethe: embedded broker listening on {broker.bootstrap} (memory only; Ctrl-C stops it)", flush=True)
+        print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
+        if port:
+            print(f"  /metrics, /healthz and /readyz on :{port} (LETHE_METRICS_PORT)", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         return broker.wait()
     except KeyboardInterrupt:
         return 0
@@ -56,10 +62,15 @@ def cmd_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.exceptions import PartitionMismatch
     from streams.topics import provision
 
     settings = Settings.from_env()
-    created, existing = provision(settings, _bootstrap(), allow_partition_mismatch=args.allow_partition_mismatch)
-    print(f"lethe: {len(created)} topic(s) created, {len(existing)} already existed "
+    try:
+        created, existing = provision(settings, _bootstrap(), allow_partition_mismatch=args.allow_partition_mismatch)
+    except PartitionMismatch as exc:
+        raise PartitionMismatch(f"{exc}, or pass --allow-partition-mismatch to only warn "
+                                "(a worker refuses them all the same)") from None
+    print(f"lethe: {plural(len(created), 'topic')} created, {len(existing)} already existed "
           f"({len(created) + len(existing)} in all)")
     return 0

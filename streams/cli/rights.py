@@ -7,14 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from processors.errors import LetheError
-from streams.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 from streams.cli.common import _bootstrap, _inputs, _read_events
+from streams.settings import Settings
+from streams.text import a_or_an, plural
 
 
 def cmd_hold(args: argparse.Namespace) -> int:
@@ -39,8 +37,9 @@ def cmd_hold(args: argparse.Namespace) -> int:
         raise LetheError(f"not a valid hold: {exc}") from None
     topic = settings.topics.name("legal-holds.v1")
     publish(_bootstrap(), [(topic, args.customer.encode(), value)])
-    print(f"lethe: hold {event['hold_id']} {'placed' if args.action == 'place' else 'released'} "
-          f"({'order' if args.order else 'subject'} scope) on {topic}")
+    done = f"placed ({'order' if args.order else 'subject'} scope)" if args.action == "place" else "released"
+    print(f"lethe: hold {event['hold_id']} {done} on {topic}", file=sys.stderr)
+    print(event["hold_id"], flush=True)   # stdout is the id alone: HOLD=$(lethe hold place ...)
     return 0
 
 
@@ -75,7 +74,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         return _write_export(settings, args.request_id, args.out, args.wait)
     if args.what in REQUEST_TYPES:
         if not args.customer:
-            raise LetheError(f"a {args.what} request needs --customer CUSTOMER_ID")
+            raise LetheError(f"{a_or_an(args.what)} request needs --customer CUSTOMER_ID")
         details = {}
         for item in args.detail:
             name, sep, value = item.partition("=")
@@ -88,11 +87,11 @@ def cmd_request(args: argparse.Namespace) -> int:
     else:
         path = Path(args.what)
         if not path.is_file():
-            raise LetheError(f"{args.what!r} is neither a request type ({', '.join(REQUEST_TYPES)}), "
-                             "'status', nor a JSON file")
+            raise LetheError(f"{args.what!r} is not a request type ({', '.join(REQUEST_TYPES)}), "
+                             "'status', 'export' or a JSON file")
         events = list(_read_events([path]))
         if len(events) != 1:
-            raise LetheError(f"{path}: holds {len(events)} events; file one request at a time")
+            raise LetheError(f"{path}: holds {plural(len(events), 'event')}; file one request at a time")
         event = events[0]
     value = json.dumps(event).encode()
     try:
@@ -102,7 +101,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     topic = settings.topics.name("privacy-requests.v1")
     publish(_bootstrap(), [(topic, request.subject.encode(), value)])
     print(f"lethe: {request.type} request {request.request_id} filed on {topic}; "
-          f"follow it with: lethe request status {request.request_id}")
+          f"follow it with: lethe request status {request.request_id}", file=sys.stderr)
+    print(request.request_id, flush=True)   # stdout is the id alone: ID=$(lethe request erase ...)
     if request.type in ("access", "portability") and args.out is not None:
         return _write_export(settings, request.request_id, args.out, max(args.wait, 120.0))
     return 0
@@ -114,16 +114,18 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
     from datetime import UTC, datetime
 
     from processors.records import audit_record
+    from processors.rights.access import EXPORT_FORMAT, export_request
     from streams.client import publish, read
     from streams.requests import read_request_state
 
     bootstrap = _bootstrap()
     deadline = time.monotonic() + wait
+    waiting = False
     while True:
         state = read_request_state(bootstrap, settings, request_id)
         if state is not None and state["type"] not in ("access", "portability"):
-            raise LetheError(f"request {request_id} is a {state['type']} request; only access and portability "
-                             "requests have an export")
+            raise LetheError(f"request {request_id} is {a_or_an(state['type'])} request; only access and "
+                             "portability requests have an export")
         if state is not None and state["status"] == "completed":
             break
         if time.monotonic() >= deadline:
@@ -131,11 +133,14 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                 raise LetheError(_unknown_request(settings, request_id))
             raise LetheError(f"request {request_id} is not complete yet (status {state['status']}); "
                              "retry later or pass --wait SECONDS")
-        print(f"lethe: waiting for every store to answer request {request_id} ...", file=sys.stderr, flush=True)
+        if not waiting:
+            print(f"lethe: waiting up to {wait:.0f} s for every store to answer request {request_id} ...",
+                  file=sys.stderr, flush=True)
+            waiting = True
         time.sleep(2.0)
-    document: dict[str, Any] = {"format": "lethe.export.v1", "request_id": request_id, "type": state["type"],
-                                "subject": state["subject"], "generated_at": datetime.now(UTC).isoformat(),
-                                "lethe": None, "stores": {}}
+    # the request first, so the reader sees what produced the file before the data (docs/rights.md)
+    document: dict[str, Any] = {"format": EXPORT_FORMAT, "request": export_request(state),
+                                "generated_at": datetime.now(UTC).isoformat(), "lethe": None, "stores": {}}
     # a repeated part (a retried command) replaces the earlier one: keyed by source, family, chunk
     pieces: dict[tuple[str, str | None], dict[int, Any]] = {}
     for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
@@ -160,7 +165,7 @@ def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -
                          details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
     publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
                          json.dumps(audit).encode())])
-    print(f"lethe: export of request {request_id} written to {path} ({parts} parts)")
+    print(f"lethe: export of request {request_id} written to {path} ({plural(parts, 'part')})")
     return 0
 
 

@@ -9,6 +9,7 @@ that cannot be read is acked ``failed`` with a reason and skipped (it cannot suc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from processors.chunks import chunked
 from processors.decode import Limits
@@ -29,12 +30,14 @@ from processors.records import export_part, lifecycle_ack
 from processors.schemas import SchemaCatalog
 from processors.time import parse_time
 from streams.client import group_consumer, stop_flag
+from streams.connection import BrokerWatch
 from streams.kafka import check_reachable, kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
 from streams.outputs import Backoff, retrying_blocking
 from streams.settings import Settings
 from streams.store.base import StoreAdapter, StoreUnavailable, open_store
 from streams.store.mapping import load_mapping
+from streams.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +59,13 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     consumer = group_consumer(settings, [settings.topics.name("lifecycle.commands.v1")],
                               f"{settings.app_id}.store.{mapping.store}", f"lethe-store-{mapping.store}")
     producer = KafkaProducer(**kafka_python_options(), bootstrap_servers=settings.bootstrap_servers, acks="all",
-                             client_id=f"lethe-store-{mapping.store}")
+                             client_id=f"lethe-store-{mapping.store}", max_block_ms=10_000)
     acks_topic = settings.topics.name("lifecycle.acks.v1")
     exports_topic = settings.topics.name("privacy.exports.v1")
     stopping = stop_flag()
+    watch = BrokerWatch(settings.bootstrap_servers, metrics).start()   # says once if it goes away
     print(f"lethe: store agent {mapping.store} on {settings.bootstrap_servers}, "
-          f"{len(mapping.tables)} mapped table(s)", file=sys.stderr, flush=True)
+          f"{plural(len(mapping.tables), 'mapped table')}", file=sys.stderr, flush=True)
     metrics.ready_reason = ""
     try:
         while not stopping:
@@ -90,8 +94,9 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
             if batch:
                 consumer.commit()
     finally:
-        consumer.close()
-        producer.close()
+        watch.stop()
+        consumer.close(autocommit=False)
+        producer.close(timeout=2)   # an unsent ack is not lost: its command was not committed
         store.close()
     return 0
 
@@ -144,7 +149,16 @@ def _send(producer: KafkaProducer, topic: str, key: bytes | None, value: bytes, 
     """Publish one record and wait for the broker, retrying with the shared backoff; False if stopped first."""
     def attempt() -> bool | None:
         try:
-            producer.send(topic, key=key, value=value, partition=partition).get(timeout=30)
+            future = producer.send(topic, key=key, value=value, partition=partition)
+            deadline = time.monotonic() + 30
+            while not future.is_done and not stop():   # waits in slices: SIGTERM stops within a second
+                if time.monotonic() > deadline:
+                    raise KafkaTimeoutError("the broker did not take the record within 30s")
+                with contextlib.suppress(KafkaTimeoutError):
+                    future.get(timeout=0.5)
+            if not future.is_done:
+                return None
+            future.get()
             return True
         except KafkaError as exc:
             log.warning("publishing to %s failed (%s)", topic, type(exc).__name__)

@@ -25,6 +25,7 @@ from processors.errors import InvalidRecord, LetheError
 from processors.policy import load_policy
 from processors.schemas import SchemaCatalog
 from streams.client import group_consumer, stop_flag
+from streams.connection import BrokerWatch
 from streams.kafka import check_reachable
 from streams.metrics import Metrics, sink_metrics
 from streams.settings import Settings
@@ -110,6 +111,7 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     group = f"{settings.app_id}.sink" + (f".{name}" if name else "")
     consumer = group_consumer(settings, list(decoders), group, "lethe-sink")
     stopping = stop_flag()
+    watch = BrokerWatch(settings.bootstrap_servers, metrics).start()   # says once if it goes away
     print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
           flush=True)
     metrics.ready_reason = ""
@@ -136,6 +138,7 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
             for table_name, rows in pending.items():
                 written.labels(table_name).inc(len(rows))
     finally:
-        consumer.close()
+        watch.stop()
+        consumer.close(autocommit=False)
         engine.dispose()
     return 0

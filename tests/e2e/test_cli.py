@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,7 @@ def test_a_bad_policy_stops_start_up_naming_the_entry(tmp_path: Path) -> None:
 def cli_broker() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen([LETHE, "broker", "--port", str(port)], cwd=REPO,
+                               env=dict(os.environ, LETHE_METRICS_PORT=str(free_port())),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -155,6 +157,41 @@ def test_broker_run_publish_consume_as_a_user(cli_broker: str, examples_dir: Pat
     assert leaks((tmp_path / "worker.log").read_bytes(), traffic.secrets) == []
 
 
+def test_broker_serves_metrics_health_and_readiness_and_stops_on_sigterm() -> None:
+    metrics_port, kafka_port = free_port(), free_port()
+    broker = subprocess.Popen([LETHE, "broker", "--port", str(kafka_port)], cwd=REPO,
+                              env=dict(os.environ, LETHE_METRICS_PORT=str(metrics_port)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert broker.stdout is not None
+        printed = b"".join(broker.stdout.readline() for _ in range(4))
+        assert f"/metrics, /healthz and /readyz on :{metrics_port} (LETHE_METRICS_PORT)".encode() in printed, printed
+
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}{path}", timeout=5) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+
+        assert get("/healthz") == (200, "ok\n")
+        assert get("/readyz") == (200, "ready\n")
+        status, text = get("/metrics")
+        assert status == 200
+        assert "lethe_broker_up 1.0" in text
+        assert "lethe_broker_process_resident_memory_bytes" in text   # the broker child's, read from /proc
+        broker.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert broker.wait(30) == 0
+        assert time.monotonic() - started < 10   # a generous bound: it stops at once
+    finally:
+        if broker.poll() is None:
+            broker.kill()
+            broker.wait(10)
+    with pytest.raises(OSError):   # the endpoint went with it
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=2)
+
+
 def test_demo_shows_anonymized_events(tmp_path: Path) -> None:
     env = dict(os.environ, LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT=str(free_port()),
                LETHE_SESSION_TIMEOUT_S="4")
@@ -205,7 +242,7 @@ def test_hold_places_and_releases_through_the_cli(broker: EmbeddedBroker, tmp_pa
     assert no_case.returncode == 2 and b"--case" in no_case.stderr
     placed = lethe("hold", "place", "--customer", "cust-1", "--order", "ORD-1", "--case", "LIT-7", env=env)
     assert placed.returncode == 0, placed.stderr
-    hold_id = placed.stdout.split()[2].decode()
+    hold_id = placed.stdout.split()[0].decode()
     released = lethe("hold", "release", "--customer", "cust-1", "--hold-id", hold_id, env=env)
     assert released.returncode == 0, released.stderr
     events = [(r.key, json.loads(r.value or b"")) for r in read(broker.bootstrap, [prefix + "legal-holds.v1"],

@@ -63,6 +63,7 @@ NEEDS_A_BROKER = [
     ("store-agent",),
     ("run",),
     ("topics", "create"),
+    ("discover", "shop-orders.v1"),
 ]
 
 
@@ -94,7 +95,7 @@ def test_publish_any_topic_allows_another_topic(env: dict[str, str], broker: Emb
     result = subprocess.run([LETHE, "publish", "--any-topic", topic, example], cwd=REPO, capture_output=True,
                             env=dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap), timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert f"published 1 record(s) to {topic}".encode() in result.stderr
+    assert f"published 1 record to {topic}".encode() in result.stderr
 
 
 def test_publish_example_without_an_example_file(env: dict[str, str]) -> None:
@@ -144,25 +145,58 @@ def test_a_busy_metrics_port_stops_the_store_agent(env: dict[str, str], busy_por
     assert "already in use" in line
 
 
+def test_a_busy_metrics_port_stops_the_broker_before_it_starts(env: dict[str, str], busy_port: int) -> None:
+    line = lethe_fails("broker", "--port", str(free_port()), env=dict(env, LETHE_METRICS_PORT=str(busy_port)))
+    assert f"LETHE_METRICS_PORT={busy_port}" in line
+    assert "already in use" in line
+
+
 def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker: EmbeddedBroker) -> None:
     prefix = unique_prefix("parts")
     here = dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix, LETHE_APP_ID=prefix + "app")
     first = subprocess.run([LETHE, "topics", "create"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
                            capture_output=True, timeout=60, check=False)
     assert first.returncode == 0, first.stderr
-    assert b"16 topic(s) created, 0 already existed (16 in all)" in first.stdout
+    assert b"16 topics created, 0 already existed (16 in all)" in first.stdout
 
     line = lethe_fails("topics", "create", env=dict(here, LETHE_PARTITIONS="3"))
-    assert "16 existing topic(s) do not have LETHE_PARTITIONS=3 partitions" in line
-    assert f"{prefix}orders.v1 (2)" in line
+    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert f"{prefix}orders.v1 (2 partitions)" in line
     assert "--allow-partition-mismatch" in line
 
     allowed = subprocess.run([LETHE, "topics", "create", "--allow-partition-mismatch"],
                              env=dict(here, LETHE_PARTITIONS="3"), cwd=REPO, capture_output=True, timeout=60,
                              check=False)
     assert allowed.returncode == 0, allowed.stderr
-    assert b"0 topic(s) created, 16 already existed (16 in all)" in allowed.stdout
+    assert b"0 topics created, 16 already existed (16 in all)" in allowed.stdout
     assert b"WARNING" in allowed.stderr and b"LETHE_PARTITIONS=3" in allowed.stderr
+
+
+def test_a_worker_refuses_a_partition_mismatch_with_no_override(env: dict[str, str], broker: EmbeddedBroker) -> None:
+    """Consent, requests and holds are co-partitioned with the inputs: a mismatch could gate a record
+    against another subject's partition state, so `lethe run` refuses it, fast, naming the topics."""
+    prefix = unique_prefix("worker-parts")
+    here = dict(env, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix, LETHE_APP_ID=prefix + "app")
+    created = subprocess.run([LETHE, "topics", "create"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
+                             capture_output=True, timeout=60, check=False)
+    assert created.returncode == 0, created.stderr
+
+    line = lethe_fails("run", env=dict(here, LETHE_PARTITIONS="3"))
+    assert "the worker refuses to start" in line
+    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert f"{prefix}consent.v1 (2 partitions)" in line and f"{prefix}app-consent-changelog (2 partitions)" in line
+    assert "Set LETHE_PARTITIONS to the topics' count, or recreate those topics with 3 partitions" in line
+    assert "--allow-partition-mismatch" not in line   # no override for a worker
+
+    # the same topics with the matching count: the worker goes past the check (stopped once it serves)
+    worker = subprocess.Popen([LETHE, "run"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        banner = worker.stderr.readline() if worker.stderr else b""
+        assert banner.startswith(b"lethe: worker "), banner
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
 
 
 def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str], broker: EmbeddedBroker) -> None:
@@ -175,3 +209,21 @@ def test_request_status_of_an_unknown_id_says_where_it_looked(env: dict[str, str
     assert f"no request req-never-filed in {prefix}app-requests-changelog" in error
     assert f"LETHE_APP_ID={prefix}app" in error and "--wait SECONDS" in error
     assert "is a worker running" not in error
+
+
+def test_a_damaged_key_file_is_named_not_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "pseudonym.key").write_text("not a hex key\n")
+    line = lethe_fails("run", env={k: v for k, v in env.items() if k != "LETHE_PSEUDONYM_KEY"})
+    assert f"{tmp_path / 'pseudonym.key'}: the pseudonym key file is not hex" in line
+    assert "not a hex key" not in line   # the file's content is never echoed
+
+
+def test_verbose_shows_the_details_the_default_hides(env: dict[str, str]) -> None:
+    env = dict(env, LETHE_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    line = lethe_fails("consume", "orders.v1", env=env)   # the default: one line, no traceback
+    result = subprocess.run([LETHE, "--verbose", "consume", "orders.v1"], env=env, cwd=REPO, capture_output=True,
+                            timeout=60, check=False, stdin=subprocess.DEVNULL)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    assert "Traceback" in stderr and "ConnectionRefusedError" in stderr   # where, and the underlying error
+    assert stderr.splitlines()[-1] == line   # the same clear line, last

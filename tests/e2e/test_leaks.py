@@ -95,7 +95,7 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
                         "--detail", f"contact.email={new_email}")
         for result in (erase, rectify):
             assert result.returncode == 0, result.stderr
-            request_id = result.stdout.split()[3].decode()
+            request_id = result.stdout.split()[0].decode()
             status = lethe("request", "status", request_id, "--wait", "90")
             assert json.loads(status.stdout)["status"] == "completed", status.stdout
         access = lethe("request", "access", "--customer", people[6]["customer_id"], "--out", str(tmp_path / "out"))

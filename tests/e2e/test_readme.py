@@ -2,63 +2,28 @@
 
 The blocks are read from README.md at test time, so the test follows the README when it changes.
 Only the fixed ports are swapped for free ones (a developer's machine may already use 9092 or
-9108); every other character runs as a user would paste it.
+9108); every other character runs as a user would paste it (with `bash -e`: a failing line fails).
 """
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from support import REPO
+from walkthrough import block, run, with_free_ports
 
-from streams.broker import free_port
-
-pytestmark = pytest.mark.integration
-
-README = REPO / "README.md"
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not (shutil.which("sqlite3") and shutil.which("curl")),
+                                 reason="the README's walk-throughs use sqlite3 and curl")]
 
 
-def block(containing: str) -> str:
-    """The README shell block that contains ``containing`` (exactly one must)."""
-    found = [b for b in re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.S) if containing in b]
-    assert len(found) == 1, f"README.md has {len(found)} shell blocks containing {containing!r}"
-    return found[0]
-
-
-def fresh_directory(tmp_path: Path) -> Path:
-    """A directory that looks like a fresh clone after `scripts/setup`: no .lethe, no data."""
-    home = tmp_path / "clone"
-    home.mkdir()
-    for name in (".venv", "deploy", "schemas"):
-        (home / name).symlink_to(REPO / name)
-    return home
-
-
-@pytest.mark.skipif(not (shutil.which("sqlite3") and shutil.which("curl")),
-                    reason="the README's walk-through uses sqlite3 and curl")
 def test_the_session_and_retention_walk_throughs_run_as_written(tmp_path: Path) -> None:
-    script = block("lethe broker --port 9092") + "\n" + block("kill $WORKER")
-    for port in ("9092", "9108", "9110", "9111"):
-        script = script.replace(port, str(free_port()))
-    home = fresh_directory(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LETHE_")}
-    log = tmp_path / "walk-through.log"   # a file, not a pipe: a process left running must not hold the test
-    with open(log, "wb") as out:
-        process = subprocess.Popen(["bash", "-c", script], cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        try:
-            process.wait(timeout=240)
-        finally:
-            with_children_gone = _stop_group(process.pid)
-    text = log.read_text(errors="replace")
-    assert process.returncode == 0, text[-4000:]
+    script = block("README.md", "lethe broker --port 9092") + "\n" + block("README.md", "kill $WORKER")
+    code, text, all_gone = run(with_free_ports(script, ("9092", "9107", "9108", "9110", "9111")), tmp_path)
+    assert code == 0, text[-4000:]
     # the session: an anonymized order and the worker's metrics
     assert re.search(r'"tags\\?":', text), text[-4000:]
     assert re.search(r"^lethe_records_in_total\{topic=\"orders\.v1\"\} [1-9]", text, re.M), text[-4000:]
@@ -68,18 +33,36 @@ def test_the_session_and_retention_walk_throughs_run_as_written(tmp_path: Path) 
     assert '\\"status\\": \\"applied\\"' in text, text[-4000:]
     assert '\\"action\\":\\"command\\"' in text, text[-4000:]
     # the last line stops everything the walk-through started
-    assert with_children_gone, "processes the README started were still running after its last line"
+    assert all_gone, "processes the README started were still running after its last line"
 
 
-def _stop_group(pgid: int, grace: float = 15.0) -> bool:
-    """True if the walk-through's processes all ended within ``grace`` s of its last line (SIGTERM
-    takes a moment); whatever is left is killed either way."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    os.killpg(pgid, signal.SIGKILL)
-    return False
+def test_rights_requests_against_the_demo_run_as_written(tmp_path: Path) -> None:
+    script = block("README.md", "scripts/demo --keep-running") + "\n" + \
+        block("README.md", "request erase --customer cust-100003")
+    code, text, all_gone = run(script, tmp_path)
+    demo_out = tmp_path / "clone" / ".lethe" / "demo.out"
+    assert code == 0, text[-4000:] + (demo_out.read_text(errors="replace")[-3000:] if demo_out.exists() else "")
+    # the subject had orders; the erasure completed and the store agent deleted them
+    counts = re.findall(r"^(\d+)$", text, re.M)
+    assert len(counts) == 2 and int(counts[0]) > 0 and counts[1] == "0", text[-4000:]
+    request_id = re.search(r"lethe: erase request (req-\w+) filed", text)
+    assert request_id, text[-4000:]
+    assert re.search(r'"request_id": "' + request_id[1] + r'",\s+"type": "erase",\s+"status": "completed"',
+                     text), text[-4000:]
+    # the access export exists, is the owner's only and holds the customer's rows
+    exports = list((tmp_path / "clone" / ".lethe" / "exports").glob("req-*.json"))
+    assert len(exports) == 1, text[-4000:]
+    assert exports[0].stat().st_mode & 0o777 == 0o600
+    document = json.loads(exports[0].read_text())
+    assert document["request"]["subject"] == "cust-100004" and document["request"]["type"] == "access"
+    rows = document["stores"]["shop-db"]["orders"]
+    assert rows and all(row["customer_id"] == "cust-100004" for row in rows), document
+    assert f"written to {exports[0]}" in text or exports[0].name in text, text[-4000:]
+    # the audit trail of the erased subject: received, commands, acks, the shredded secret, completion
+    audit = [json.loads(json.loads(line)["value"]) for line in text.splitlines()
+             if line.startswith("{") and '"key": "cust-100003"' in line]
+    actions = {record["action"] for record in audit}
+    assert {"request_received", "command", "ack", "shred", "completion"} <= actions, actions
+    # the last line stops the demo and everything it started; the demo leaves no env file behind
+    assert all_gone, "processes the README started were still running after its last line"
+    assert not (tmp_path / "clone" / ".lethe" / "demo.env").exists()

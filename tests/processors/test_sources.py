@@ -64,6 +64,8 @@ BAD: list[tuple[str, str, Schema, tuple[str, ...]]] = [
     ("bad-kind", stanza('kind = "records"', 'kind = "rows"'), TICKETS, ('sources."tickets.v1".kind', "'rows'")),
     ("path-not-dotted", stanza('subject = "reporter.id"', 'subject = "reporter/id"'), TICKETS,
      ('sources."tickets.v1".subject', "reporter/id", "dotted path")),
+    ("records-without-subject", stanza('subject = "reporter.id"\n', ""), TICKETS,
+     ('sources."tickets.v1".subject = None', "dotted path")),
     ("status-on-events", stanza('kind = "records"', 'kind = "events"'), TICKETS,
      ('sources."tickets.v1".status', "kind = 'records' only")),
     ("unknown-key", stanza('kind = "records"', 'kind = "records"\nkey = "x"'), TICKETS,
@@ -159,3 +161,17 @@ def test_retention_reads_the_declared_paths(tmp_path: Path, default_policy_path:
         "tickets-closed/T-1", "tickets", "cust-4711", "T-1")
     assert timer.order_id == "T-1"    # a records source: a hold on one record matches it
     assert timer.due == parse_time("2026-11-18T08:26:40Z") + 30 * 86_400
+
+
+def test_an_events_source_may_have_no_subject(tmp_path: Path, default_policy_path: Path) -> None:
+    """Anonymous telemetry: no subject, no secrets or gates; its records still get deadlines."""
+    text = stanza('kind = "records"', 'kind = "events"').replace('subject = "reporter.id"\n', "")
+    text = text.replace('status = "status"\n', "").replace('trigger = "order_event"\non = ["closed"]',
+                                                           'trigger = "event_time"')
+    load(tmp_path, default_policy_path, text)
+    policy = load_policy(tmp_path / "policy.toml")
+    assert policy.sources["tickets.v1"].subject is None
+    from tickets import ticket
+
+    [timer] = RetentionPlan(policy.retention, policy.sources).timers_for("tickets.v1", ticket())
+    assert (timer.subject, timer.record_key, timer.order_id) == ("", "T-1", None)

@@ -49,14 +49,14 @@ class Erasures:
         assert len(set(self.keys.values())) == 3
         wait_for(lambda: len(stack.rows()[0]) == 3, 60, "the order rows")
         placed = lethe(stack.env, "hold", "place", "--customer", c.customer_id, "--case", "LIT-9")
-        hold_id = placed.stdout.split()[2].decode()
+        hold_id = placed.stdout.split()[0].decode()
         wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
 
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        status = lethe(stack.env, "request", "status", filed.stdout.split()[3].decode(), "--wait", "60")
+        status = lethe(stack.env, "request", "status", filed.stdout.split()[0].decode(), "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         held = lethe(stack.env, "request", "erase", "--customer", c.customer_id)
-        c_request = held.stdout.split()[3].decode()
+        c_request = held.stdout.split()[0].decode()
         state = wait_for(lambda: stack.state(c_request), 30, "c's request")
         assert state["status"] == "in_progress" and state["suspended_by"] == [hold_id]
         assert {r.customer_id for r in stack.rows()[0]} == {self.b.customer_id, c.customer_id}
@@ -135,14 +135,14 @@ def test_a_portability_request_produces_an_export_of_the_subjects_data(broker: E
         [path] = list(out.glob("*.json"))
         text = path.read_text()
         document = json.loads(text)
-        assert document["format"] == "lethe.export.v1"
-        assert document["subject"] == a.customer_id and document["type"] == "portability"
+        assert document["format"] == "lethe.export.v2"
+        assert document["request"]["subject"] == a.customer_id and document["request"]["type"] == "portability"
         rows = document["stores"]["shop-db"]
         assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
         assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
         for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
             assert value not in text
-        audit = [e for e in stack.audit() if e["request_id"] == document["request_id"]]
+        audit = [e for e in stack.audit() if e["request_id"] == document["request"]["request_id"]]
         assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, select
 from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for
 
 from processors.sample import Traffic
+from processors.time import parse_time
 from streams.broker import EmbeddedBroker
 from streams.client import publish, read
 from streams.requests import read_request_state
@@ -112,7 +113,7 @@ def test_erase_reaches_the_store_shreds_the_secret_and_completes(broker: Embedde
 
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id, "--channel", "help_center")
         assert filed.returncode == 0, filed.stderr
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
         assert status.returncode == 0, status.stderr
         view = json.loads(status.stdout)
@@ -150,7 +151,7 @@ def test_a_store_agent_that_was_down_catches_up_and_the_erasure_completes(
         stack.send("orders.v1", [stack.traffic.order(a)])
         wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         wait_for(lambda: (stack.state(request_id) or {}).get("retries", 0) >= 1, 30, "a retry after ack_timeout")
         state = stack.state(request_id)
         assert state is not None and state["status"] == "in_progress" and len(stack.rows()[0]) == 1
@@ -206,8 +207,8 @@ def test_bad_requests_are_refused_by_the_cli_and_dead_lettered_by_the_worker(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
     stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "badreq")
     env = dict(os.environ, **{k: v for k, v in stack.env.items() if k.startswith("LETHE_")})
-    assert b"needs --customer" in lethe(env, "request", "erase").stderr
-    assert b"neither a request type" in lethe(env, "request", "shred").stderr
+    assert b"an erase request needs --customer" in lethe(env, "request", "erase").stderr
+    assert b"is not a request type" in lethe(env, "request", "shred").stderr
     stack.worker.start()
     try:
         publish(stack.bootstrap, [(stack.prefix + "privacy-requests.v1", b"x", b'{"request_id": "r1"}')])
@@ -239,7 +240,7 @@ def test_consent_refusal_and_withdrawal_stop_only_the_outputs_that_need_it(broke
         wait_for(lambda: len(stack.rows()[1]) == 2, 60, "c's log rows")
         filed = lethe(stack.env, "request", "withdraw_consent", "--customer", c.customer_id,
                       "--detail", "purpose=cookies_analytics")
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         assert all(row.url is None for row in stack.rows()[1])   # behavior.browsing, collected on that consent
@@ -286,7 +287,19 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         assert stat.S_IMODE(out.stat().st_mode) == 0o700
         text = path.read_text()
         document = json.loads(text)
-        assert document["subject"] == a.customer_id and document["type"] == "access"
+        # the file starts with the request that produced it, as `lethe request status` knows it
+        assert list(document)[:2] == ["format", "request"] and document["format"] == "lethe.export.v2"
+        request = document["request"]
+        status = json.loads(lethe(stack.env, "request", "status", request["request_id"]).stdout)
+        assert path.name == f"{request['request_id']}.json"
+        assert request["type"] == "access" and request["subject"] == a.customer_id
+        assert request["channel"] == "internal" and request["status"] == "completed"
+        for key in ("received_at", "due_at", "completed_at"):
+            assert request[key] == status[key], key
+        filed, accepted, completed, due = (parse_time(request[key]) for key in ("received_at", "accepted_at",
+                                                                               "completed_at", "due_at"))
+        assert filed <= accepted <= completed < due
+        assert request["stores"] == ["shop-db"]
         rows = document["stores"]["shop-db"]
         assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
         assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
@@ -299,7 +312,7 @@ def test_an_access_export_holds_exactly_the_subjects_data(broker: EmbeddedBroker
         assert len(lethe_part["pending_deadlines"]) == 3
         for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
             assert value not in text
-        audit = [e for e in stack.audit() if e["request_id"] == document["request_id"]]
+        audit = [e for e in stack.audit() if e["request_id"] == request["request_id"]]
         assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
     finally:
         stack.stop()
@@ -317,9 +330,9 @@ def test_rectify_updates_the_store_and_a_minor_flag_quarantines_and_erases(broke
         wait_for(lambda: (lambda o, lg: len(o) == 2 and len(lg) == 1)(*stack.rows()), 60, "rows")
         fixed = lethe(stack.env, "request", "rectify", "--customer", a.customer_id,
                       "--detail", "contact.email=new.address@mail.example", "--detail", "message=typo")
-        rectify_id = fixed.stdout.split()[3].decode()
+        rectify_id = fixed.stdout.split()[0].decode()
         flagged = lethe(stack.env, "request", "minor_flag", "--customer", b.customer_id)
-        minor_id = flagged.stdout.split()[3].decode()
+        minor_id = flagged.stdout.split()[0].decode()
         for request_id in (rectify_id, minor_id):
             status = lethe(stack.env, "request", "status", request_id, "--wait", "60")
             assert json.loads(status.stdout)["status"] == "completed", status.stdout
@@ -348,16 +361,16 @@ def test_a_legal_hold_suspends_an_erasure_until_it_is_released(broker: EmbeddedB
         stack.send("orders.v1", [stack.traffic.order(a)])
         wait_for(lambda: len(stack.rows()[0]) == 1, 60, "the row")
         placed = lethe(stack.env, "hold", "place", "--customer", a.customer_id, "--case", "LIT-8")
-        hold_id = placed.stdout.split()[2].decode()
+        hold_id = placed.stdout.split()[0].decode()
         wait_for(lambda: stack.worker.metric("lethe_legal_holds_active") == 1, 30, "the hold")
         filed = lethe(stack.env, "request", "erase", "--customer", a.customer_id)
-        request_id = filed.stdout.split()[3].decode()
+        request_id = filed.stdout.split()[0].decode()
         state = wait_for(lambda: stack.state(request_id), 30, "the request")
         assert state["status"] == "in_progress" and state["suspended_by"] == [hold_id] and state["commands"] == {}
         # a later request of the same subject, completed: the store agent has answered every command
         # of the subject's partition before it, so an erase command issued under the hold would be applied
         marker = lethe(stack.env, "request", "access", "--customer", a.customer_id)
-        status = lethe(stack.env, "request", "status", marker.stdout.split()[3].decode(), "--wait", "60")
+        status = lethe(stack.env, "request", "status", marker.stdout.split()[0].decode(), "--wait", "60")
         assert json.loads(status.stdout)["status"] == "completed", status.stdout
         assert len(stack.rows()[0]) == 1   # nothing deleted under the hold
         assert lethe(stack.env, "hold", "release", "--customer", a.customer_id, "--hold-id", hold_id).returncode == 0
