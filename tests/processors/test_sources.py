@@ -175,3 +175,45 @@ def test_an_events_source_may_have_no_subject(tmp_path: Path, default_policy_pat
 
     [timer] = RetentionPlan(policy.retention, policy.sources).timers_for("tickets.v1", ticket())
     assert (timer.subject, timer.record_key, timer.order_id) == ("", "T-1", None)
+
+
+def discovered_ticket(n: int) -> dict[str, Any]:
+    return {"ticket_id": f"T-{n:05d}", "opened_at": f"2026-11-{n % 28 + 1:02d}T08:00:00Z",
+            "customer_id": f"cust-{n % 40:04d}", "status": ["open", "closed"][n % 2],
+            "customer": {"name": ["Lena Berg", "Jonas Vogel", "Ana Ruiz"][n % 3], "email": f"person{n}@mail.example"},
+            "messages": [{"author": ["Lena Berg", "Support"][n % 2],
+                          "text": f"Please call me on +49 170 555 {n:04d}, my parcel {n} never arrived"}],
+            "ip": f"203.0.113.{n % 250 + 1}"}
+
+
+def test_a_discovered_source_works_as_written(tmp_path: Path, default_policy_path: Path) -> None:
+    """lethe discover's schema and stanza, pasted as they are, pass the start-up checks and leak nothing."""
+    from processors.discover.propose import discover
+    from processors.discover.schema import build_schema
+    from processors.discover.stanza import policy_text
+    from processors.pipeline import TopicPipeline
+
+    records = [discovered_ticket(n) for n in range(120)]
+    result = discover(records, "helpdesk.v1")
+    schema = build_schema(result)
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "helpdesk.v1.avsc").write_text(json.dumps(schema))
+    import tomllib
+
+    defaults = tomllib.loads(default_policy_path.read_text())["categories"]
+    policy_path = tmp_path / "policy.toml"
+    policy_path.write_text(default_policy_path.read_text() + "\n"
+                           + policy_text(result, schema, "helpdesk.v1.avsc", defaults))
+    policy, catalog = load_policy(policy_path), SchemaCatalog.load(schemas)
+    check_sources(policy, catalog)
+    pipe = TopicPipeline(catalog, policy, "helpdesk.v1", b"k" * 32)
+    decoded = pipe.decode([json.dumps(r).encode() for r in records])
+    assert decoded.dead == []
+    result_batch = pipe.anonymize(decoded, dict.fromkeys(decoded.subjects, b"s" * 32))
+    assert len(result_batch.outputs) == len(records)
+    text = b"\n".join(out.value + (out.key or b"") for out in result_batch.outputs).decode()
+    leaks = [v for r in records for v in (r["customer"]["email"], r["customer"]["name"], r["customer_id"], r["ip"])
+             if v in text]
+    assert leaks == []
+    assert "555 00" not in text   # the phone numbers inside the free text
