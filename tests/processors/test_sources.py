@@ -48,6 +48,12 @@ def stanza(old: str, new: str) -> str:
     return STANZA.replace(old, new)
 
 
+def uncategorised(found: dict[str, Any], **attributes: Any) -> None:
+    """The field loses its category and gains ``attributes``."""
+    found.pop("category")
+    found.update(attributes)
+
+
 def schema_with(edit: Callable[[Schema], None]) -> Schema:
     schema = copy.deepcopy(TICKETS)
     edit(schema)
@@ -92,8 +98,7 @@ BAD: list[tuple[str, str, Schema, tuple[str, ...]]] = [
      schema_with(lambda s: field(s, "messages").__setitem__("type", {"type": "array", "items": {
          "type": "record", "name": "M", "fields": [{"name": "body", "type": "string", "scan": True}]}})),
      ('sources."tickets.v1"', "messages[].body", "scan: true but no category", "rule:")),
-    ("ip-without-category", STANZA, schema_with(lambda s: field(s, "session").update(
-        {"format": "ip", "category": None}) or field(s, "session").pop("category")),
+    ("ip-without-category", STANZA, schema_with(lambda s: uncategorised(field(s, "session"), format="ip")),
      ('sources."tickets.v1"', "session", "format 'ip' but no category", "rule:")),
     ("unknown-category", STANZA, schema_with(lambda s: field(s, "session").update(category="identifier.shoe")),
      ('sources."tickets.v1"', "session", "identifier.shoe", "rule:")),
