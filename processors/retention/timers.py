@@ -88,9 +88,9 @@ class RetentionPlan:
         """
         topic = self._names.get(source, source)
         rules = self.by_source.get(topic)
-        if not rules:
+        declared = self.sources.get(topic)
+        if not rules or declared is None:
             return []
-        declared = self.sources[topic]
         key = _get(record, declared.record_id)
         if not isinstance(key, str) or not key:
             return []
