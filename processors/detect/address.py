@@ -13,18 +13,21 @@ Found:
 - Spanish, Italian and Portuguese style: a capitalised street type, articles and capitalised
   words, then the house number (``Calle Mayor 5``, ``C/ Gran Vía, 28``, ``Via Roma 10``,
   ``Piazza della Signoria 5``, ``Rua Augusta 100``, ``Avenida da Liberdade 245``);
+- Polish style after ``ul.`` or ``al.`` (``ul. Długa 5``, ``al. Jerozolimskie 12/4``,
+  ``ul. Polna 3 m. 12``);
 - flat and apartment numbers (``Flat 3``, ``Apt. 4B``, ``Wohnung 7``, ``Appartement 12``), and
   ``Studio``/``Suite``/``Unit`` numbers only when a house number follows (``Studio 2, 14 …``);
 - UK postcodes in their official layout (``SW1A 1AA``, ``NW1 6XE``, ``M1 1AE``).
 
 Not found, by design: lower-case English addresses (``10 downing street``), street names without
-a house number, PO boxes, lower-case Romance street types other than French and the few
-unambiguous ones (``calle``, ``viale``, ``piazza``, ``rua``, ``avenida``: "via Amazon 2" is not
-an address), ``Corso``, ``Largo`` and ``Ronda`` (as often "course", "long" and "round" as
-streets: "Corso Python 3"), US ZIP codes and any other bare number, city or country names, German streets
-without a street word (``Am Markt 5``, ``Unter den Linden 77``). A sentence such as
-"Chapter 3 Main Place" still reads as an address; a few function words (The, A, Of, …) are refused
-as name words to cut the commonest of those. A number followed by a unit or a currency
+a house number, PO boxes, lower-case Spanish, Italian and Portuguese street types
+(``via Roma 10``: "via Amazon 2" is not an address, and a lower-case first letter would cost a
+try at every "c", "v", "p" of a note), ``Corso``, ``Largo`` and ``Ronda`` (as often "course",
+"long" and "round" as streets: "Corso Python 3"), US ZIP codes and any other bare number, city
+or country names, German and Polish streets without a street word (``Am Markt 5``,
+``Unter den Linden 77``, ``Długa 5``). A sentence such as "Chapter 3 Main Place" still reads
+as an address; a few function words (The, A, Of, …) are refused as name words to cut the
+commonest of those. A number followed by a unit or a currency
 (``Via Francigena 100 km``, ``Flat 5 EUR``) is not a house number.
 """
 
@@ -41,9 +44,8 @@ _SUFFIXES = (
 )
 _STOP = r"(?!(?:The|A|An|And|Or|Of|In|On|At|To|For|By|From|With|My|Our|Your|Its|This|That)\b)"
 _NAME_WORD = rf"{_STOP}(?:[A-Z][a-z]+(?:['’-][A-Za-z]+)*|[0-9]{{1,3}}(?:st|nd|rd|th))"
-_ENGLISH = (
-    rf"[0-9](?<![\w.,/-].)[0-9]{{0,4}}+[A-Za-z]?+(?:-[0-9]{{1,5}})?+,?+ (?:{_NAME_WORD} ){{1,4}}"
-    rf"(?:{_SUFFIXES})\b(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
+_ENGLISH_STREET = (
+    rf"[A-Za-z]?+(?:-[0-9]{{1,5}})?+,?+ (?:{_NAME_WORD} ){{1,4}}(?:{_SUFFIXES})\b(?: (?:NE|NW|SE|SW|N|S|E|W)\b)?"
 )
 
 _UP = "A-ZÄÖÜÅØÆ"
@@ -70,27 +72,34 @@ _CONTINENTAL = (
     rf"|[{_LOW}]+er (?:{_WORD_FORM})){_HOUSE_NUMBER}"
 )
 
-_CAP_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’][A-ZÀ-Þa-zà-ÿ]+)*"
+_CAP_WORD = r"[A-ZÀ-ÖØ-ÞĆŁŃŚŹŻ][a-zà-öø-ÿąćęłńśźż]+(?:[-'’][A-ZÀ-Þa-zà-ÿ]+)*"
 _FR_ARTICLES = r"(?:(?:de|du|des|la|le|les|aux?) |[dl]['’])*"
-_FRENCH = (
-    r"[0-9](?<![\w.,/-].)[0-9]{0,3}(?: ?(?:bis|ter|quater)\b|[A-Da-d]\b)?,? "
+_FRENCH_STREET = (
+    r"(?: ?(?:bis|ter|quater)\b|[A-Da-d]\b)?,? "
     r"(?:[Rr]ue|[Aa]venue|[Aa]v\.|[Bb]oulevard|[Bb]d|[Aa]llée|[Ii]mpasse|[Cc]hemin|[Qq]uai|[Cc]ours|"
     r"place|route|square|passage|Place (?=d))"
     rf" {_FR_ARTICLES}{_CAP_WORD}(?: {_FR_ARTICLES}{_CAP_WORD}){{0,3}}"
 )
+# Both layouts start with the house number: one pattern, so each digit is tried once.
+_NUMBER_FIRST = rf"[0-9](?<![\w.,/-].)[0-9]{{0,4}}+(?:{_ENGLISH_STREET}|{_FRENCH_STREET})"
 _ROMANCE_ARTICLES = r"(?:(?:de|del|dels|de la|de las|de los|di|della|delle|degli|dei|da|do|dos|das|d'|dell') ?)*"
 _ROMANCE = (
-    rf"[CAPVRTSEcvpra](?<![\w-].)(?:(?<=C)/|(?<=C)(?:alle|amino|arrer)|"
+    rf"[CAPVRTSE](?<![\w-].)(?:(?<=C)/|(?<=C)(?:alle|amino|arrer)|"
     rf"(?<=A)(?:venida|vda\.|lameda)|(?<=P)(?:aseo|laza|iazza|iazzale|raça)|(?<=V)(?:ia|iale|icolo)|"
-    rf"(?<=R)ua|(?<=T)(?:ravesía|ravessa)|(?<=S)trada|(?<=E)strada|"
-    rf"(?<=c)(?:alle|arrer)|(?<=v)iale|(?<=p)(?:iazza|raça|aseo)|(?<=r)ua|(?<=a)venida)"
+    rf"(?<=R)ua|(?<=T)(?:ravesía|ravessa)|(?<=S)trada|(?<=E)strada)"
     rf" {_ROMANCE_ARTICLES}(?:{_CAP_WORD} {_ROMANCE_ARTICLES}){{0,3}}{_CAP_WORD},?{_HOUSE_NUMBER}"
+)
+
+# Polish: "ul. Długa 5", "al. Jerozolimskie 12/4", "ul. Polna 3 m. 12" (m. = flat).
+_POLISH = (
+    rf"ul\.(?<![\w]...)(?: {_CAP_WORD}){{1,3}} [0-9]{{1,4}}[a-zA-Z]?(?:/[0-9]{{1,4}}[a-zA-Z]?| m\. ?[0-9]{{1,4}})?"
+    r"(?![\w.,]?[0-9])"
 )
 
 _UNIT_NUMBER = r" ?[0-9]{1,4}" + _NOT_QUANTITY + r"[A-Za-z]?(?![\w.,]?[0-9])(?!\w)"
 _UNIT = (
     r"[FAWS](?<![\w-].)(?:(?<=F)lat|(?<=A)(?:pt\.?|partment|ppartement|ppt\.?)|(?<=W)(?:ohnung|hg\.)|"
-    rf"(?<=S)tudio(?= ?[0-9]{{1,4}}[A-Za-z]?,? [0-9]))" + _UNIT_NUMBER
+    r"(?<=S)tudio(?= ?[0-9]{1,4}[A-Za-z]?,? [0-9]))" + _UNIT_NUMBER
 )
 _UNIT_BEFORE_STREET = r"[SU](?<![\w-].)(?:(?<=S)uite|(?<=U)nit)(?= ?[0-9]{1,4}[A-Za-z]?,? [0-9])" + _UNIT_NUMBER
 
@@ -105,10 +114,11 @@ class AddressRule(Rule):
     category: ClassVar[str] = "contact.address"
     MIN_DIGITS: ClassVar[int] = 1
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
-        re.compile(_ENGLISH),
+        re.compile(_NUMBER_FIRST),
         re.compile(_CONTINENTAL),
-        re.compile(_FRENCH),
         re.compile(_ROMANCE),
+        re.compile(_POLISH),
+        re.compile(_POLISH.replace("ul", "al", 1)),
         re.compile(_UNIT),
         re.compile(_UNIT_BEFORE_STREET),
         re.compile(_UK_POSTCODE),

@@ -42,10 +42,15 @@ VALID = [
     ("Paseo de Gracia 43, Barcelona", "Paseo de Gracia 43"),
     ("consegna Via Roma 10, Torino", "Via Roma 10"),
     ("Piazza della Signoria 5", "Piazza della Signoria 5"),
-    ("viale Europa 22", "viale Europa 22"),
+    ("Viale Europa 22", "Viale Europa 22"),
     ("Strada Statale 1", "Strada Statale 1"),
     ("Rua Augusta 100, Lisboa", "Rua Augusta 100"),
     ("Avenida da Liberdade 245", "Avenida da Liberdade 245"),
+    # Polish
+    ("Dostawa na ul. Marszałkowska 12", "ul. Marszałkowska 12"),
+    ("al. Jerozolimskie 12/4, Warszawa", "al. Jerozolimskie 12/4"),
+    ("ul. Polna 3 m. 12", "ul. Polna 3 m. 12"),
+    ("ul. Tadeusza Kościuszki 7a", "ul. Tadeusza Kościuszki 7a"),
     # unit prefixes
     ("Flat 3 buzzer broken", "Flat 3"),
     ("ring Apt 4B", "Apt 4B"),
@@ -95,6 +100,10 @@ INVALID = [
     "Largo Winch 3",
     "Ronda Final 2",
     "Plaza Hotel 5 stars",
+    "viale Europa 22",
+    "12 Rue",
+    "ul. Długa",
+    "cal. 12",
 ]
 
 
