@@ -117,9 +117,13 @@ def _email(rng: random.Random, lang: str) -> str:
 
 def _token(rng: random.Random) -> str:
     def segment(k: int) -> str:
-        return base64.urlsafe_b64encode(rng.randbytes(k)).decode().rstrip("=")
-    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
-    return rng.choice([f"{header}.{segment(40)}.{segment(32)}", rng.randbytes(20).hex()])
+        return encode(rng.randbytes(k))
+
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+    header = encode(b'{"alg":"HS256","typ":"JWT"}')
+    payload = encode(f'{{"sub":"{rng.getrandbits(48):x}","exp":{rng.randint(1_700_000_000, 1_800_000_000)}}}'.encode())
+    return rng.choice([f"{header}.{payload}.{segment(32)}", rng.randbytes(20).hex(), f"Bearer {segment(24)}"])
 
 
 # Per language: templates with slots {name} (a full third-person name), {given}, {address},
@@ -130,7 +134,7 @@ PERSONAL = {
            "Deliver to {address}, side gate", "If out, call {phone}", "Invoice to {email} please",
            "Gift for {name}, do not include the receipt", "Ask for {given} at reception, tel {phone}",
            "Send the code to {email} and ring {phone}", "{name} {phone}", "{flat}, {address}",
-           "My session {token} expired",
+           "My session {token} expired", "Login link https://shop.example.com/login?t={token} failed",
            "Link: https://shop.example.com/track?email={url_email}&step=2"],
     "de": ["Bitte bei {name} nebenan abgeben", "Alles Gute zum Geburtstag, {given}!",
            "Lieferung an {address}, Hinterhaus", "Bei Rückfragen {phone} anrufen",

@@ -13,10 +13,12 @@ from processors.detect.address import AddressRule
 from processors.detect.base import Rule, Span
 from processors.detect.card import CardRule
 from processors.detect.email import EmailRule
+from processors.detect.hex_id import HexIdRule
 from processors.detect.iban import IbanRule
 from processors.detect.ipv4 import Ipv4Rule
 from processors.detect.ipv6 import Ipv6Rule
 from processors.detect.phone import PhoneRule
+from processors.detect.token import TokenRule
 
 __all__ = ["RULES", "Rule", "Span", "redact", "scan"]
 
@@ -28,6 +30,8 @@ RULES: tuple[Rule, ...] = (
     Ipv4Rule(),
     PhoneRule(),
     AddressRule(),
+    TokenRule(),
+    HexIdRule(),
 )
 
 _DIGITS = b"0123456789"

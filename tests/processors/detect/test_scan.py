@@ -38,7 +38,8 @@ class _Digits(Rule):
 
 
 def test_registry_order() -> None:
-    assert [rule.name for rule in RULES] == ["card", "iban", "email", "ipv6", "ipv4", "phone", "address"]
+    assert [rule.name for rule in RULES] == [
+        "card", "iban", "email", "ipv6", "ipv4", "phone", "address", "token", "hex_id"]
 
 
 def test_scan_finds_each_kind_sorted_by_start() -> None:
