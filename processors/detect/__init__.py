@@ -13,7 +13,7 @@ from processors.detect.address import AddressRule
 from processors.detect.base import Rule, Span
 from processors.detect.card import CardRule
 from processors.detect.email import EmailRule
-from processors.detect.encoded import encoded_candidates
+from processors.detect.encoded import Found, encoded_candidates
 from processors.detect.hex_id import HexIdRule
 from processors.detect.iban import IbanRule
 from processors.detect.ipv4 import Ipv4Rule
@@ -38,16 +38,16 @@ RULES: tuple[Rule, ...] = (
 _DIGITS = b"0123456789"
 
 
-def _candidates(text: str, rules: Sequence[Rule]) -> list[tuple[int, int, str, str, int]]:
-    """Every span any rule finds, overlapping or not, as (start, end, category, rule, priority)."""
+def _candidates(text: str, rules: Sequence[Rule]) -> Found:
+    """Every span any rule finds, overlapping or not, with its rule's priority."""
     encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
     digits = len(encoded) - len(encoded.translate(None, _DIGITS))
-    found = []
+    found: Found = []
     for priority, rule in enumerate(rules):
         if digits < rule.MIN_DIGITS:
             continue
         for span in rule.find(text):
-            found.append((span.start, span.end, span.category, span.rule, priority))
+            found.append((span, priority))
     return found
 
 
@@ -58,22 +58,24 @@ def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
     Percent-escapes and base64 query values are decoded first (``processors.detect.encoded``);
     the spans are then those of the encoded text.
     """
-    found = encoded_candidates(text, lambda plain: _candidates(plain, rules))
+    found = None
+    if "%" in text or "=" in text:
+        found = encoded_candidates(text, lambda plain: _candidates(plain, rules))
     if found is None:
         found = _candidates(text, rules)
     if len(found) < 2:
-        return [Span(start, end, category, rule) for start, end, category, rule, _ in found]
-    found.sort(key=lambda entry: (entry[0] - entry[1], entry[4], entry[0]))
+        return [span for span, _ in found]
+    found.sort(key=lambda entry: (entry[0].start - entry[0].end, entry[1], entry[0].start))
     starts: list[int] = []  # of the kept spans, which never overlap, so only neighbours can clash
     kept: list[Span] = []
-    for start, end, category, rule, _ in found:
-        index = bisect_left(starts, start)
-        if index > 0 and kept[index - 1].end > start:
+    for span, _ in found:
+        index = bisect_left(starts, span.start)
+        if index > 0 and kept[index - 1].end > span.start:
             continue
-        if index < len(kept) and kept[index].start < end:
+        if index < len(kept) and kept[index].start < span.end:
             continue
-        starts.insert(index, start)
-        kept.insert(index, Span(start, end, category, rule))
+        starts.insert(index, span.start)
+        kept.insert(index, span)
     return kept
 
 

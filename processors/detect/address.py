@@ -83,25 +83,26 @@ _FRENCH_STREET = (
 # Both layouts start with the house number: one pattern, so each digit is tried once.
 _NUMBER_FIRST = rf"[0-9](?<![\w.,/-].)[0-9]{{0,4}}+(?:{_ENGLISH_STREET}|{_FRENCH_STREET})"
 _ROMANCE_ARTICLES = r"(?:(?:de|del|dels|de la|de las|de los|di|della|delle|degli|dei|da|do|dos|das|d'|dell') ?)*"
-_ROMANCE = (
-    rf"[CAPVRTSE](?<![\w-].)(?:(?<=C)/|(?<=C)(?:alle|amino|arrer)|"
+_ROMANCE_STREET = (
+    rf"(?:(?<=C)/|(?<=C)(?:alle|amino|arrer)|"
     rf"(?<=A)(?:venida|vda\.|lameda)|(?<=P)(?:aseo|laza|iazza|iazzale|raça)|(?<=V)(?:ia|iale|icolo)|"
     rf"(?<=R)ua|(?<=T)(?:ravesía|ravessa)|(?<=S)trada|(?<=E)strada)"
     rf" {_ROMANCE_ARTICLES}(?:{_CAP_WORD} {_ROMANCE_ARTICLES}){{0,3}}{_CAP_WORD},?{_HOUSE_NUMBER}"
 )
+_UNIT_NUMBER = r" ?[0-9]{1,4}" + _NOT_QUANTITY + r"[A-Za-z]?(?![\w.,]?[0-9])(?!\w)"
+# Studio, Suite and Unit only when a house number follows ("Studio 2, 14 rue …").
+_UNIT = (
+    r"(?:(?<=F)lat|(?<=A)(?:pt\.?|partment|ppartement|ppt\.?)|(?<=W)(?:ohnung|hg\.)|"
+    r"(?:(?<=S)(?:tudio|uite)|(?<=U)nit)(?= ?[0-9]{1,4}[A-Za-z]?,? [0-9]))" + _UNIT_NUMBER
+)
+# Both start with a capital: one pattern, so each capital is tried once.
+_CAPITAL_FIRST = rf"[CAPVRTSEFWU](?<![\w-].)(?:{_ROMANCE_STREET}|{_UNIT})"
 
 # Polish: "ul. Długa 5", "al. Jerozolimskie 12/4", "ul. Polna 3 m. 12" (m. = flat).
 _POLISH = (
-    rf"ul\.(?<![\w]...)(?: {_CAP_WORD}){{1,3}} [0-9]{{1,4}}[a-zA-Z]?(?:/[0-9]{{1,4}}[a-zA-Z]?| m\. ?[0-9]{{1,4}})?"
+    rf"[ua]l\.(?<![\w]...)(?: {_CAP_WORD}){{1,3}} [0-9]{{1,4}}[a-zA-Z]?(?:/[0-9]{{1,4}}[a-zA-Z]?| m\. ?[0-9]{{1,4}})?"
     r"(?![\w.,]?[0-9])"
 )
-
-_UNIT_NUMBER = r" ?[0-9]{1,4}" + _NOT_QUANTITY + r"[A-Za-z]?(?![\w.,]?[0-9])(?!\w)"
-_UNIT = (
-    r"[FAWS](?<![\w-].)(?:(?<=F)lat|(?<=A)(?:pt\.?|partment|ppartement|ppt\.?)|(?<=W)(?:ohnung|hg\.)|"
-    r"(?<=S)tudio(?= ?[0-9]{1,4}[A-Za-z]?,? [0-9]))" + _UNIT_NUMBER
-)
-_UNIT_BEFORE_STREET = r"[SU](?<![\w-].)(?:(?<=S)uite|(?<=U)nit)(?= ?[0-9]{1,4}[A-Za-z]?,? [0-9])" + _UNIT_NUMBER
 
 _UK_POSTCODE = (
     r"[A-PR-UWYZ](?<![\w-].)(?:[A-HK-Y][0-9][ABEHMNPRVWXY0-9]?|[0-9][A-HJKPSTUW0-9]?)"
@@ -116,10 +117,7 @@ class AddressRule(Rule):
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(_NUMBER_FIRST),
         re.compile(_CONTINENTAL),
-        re.compile(_ROMANCE),
+        re.compile(_CAPITAL_FIRST),
         re.compile(_POLISH),
-        re.compile(_POLISH.replace("ul", "al", 1)),
-        re.compile(_UNIT),
-        re.compile(_UNIT_BEFORE_STREET),
         re.compile(_UK_POSTCODE),
     )

@@ -25,6 +25,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from processors.detect.base import Span
+
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _QUERY_VALUE = re.compile(r"[?&;][\w.~-]{1,40}=(?P<value>[A-Za-z0-9+/_-]{12,}={0,2})(?![\w+/=-])")
 _MIN_PRINTABLE = 0.9
@@ -32,14 +34,25 @@ _MIN_PRINTABLE = 0.9
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """``text`` decoded, with where each decoded character starts and ends in the original."""
+    """``text`` decoded, and its decoded runs: (start in ``text``, start in the original, end in
+    the original, the UTF-8 width of each decoded character), so positions map back on demand.
+    """
 
     text: str
-    starts: list[int]
-    ends: list[int]
+    runs: list[tuple[int, int, int, list[int]]]
+
+    def _position(self, index: int, end: bool) -> int:
+        shift = 0  # original minus decoded position, after the last run before ``index``
+        for start, original, original_end, widths in self.runs:
+            if index < start or (end and index == start):
+                break
+            if index < start + len(widths) or (end and index == start + len(widths)):
+                return original + 3 * sum(widths[: index - start])
+            shift = original_end - (start + len(widths))
+        return index + shift
 
     def original(self, start: int, end: int) -> tuple[int, int]:
-        return self.starts[start], self.ends[end - 1]
+        return self._position(start, False), self._position(end, True)
 
 
 def percent_decoded(text: str) -> Decoded | None:
@@ -47,9 +60,9 @@ def percent_decoded(text: str) -> Decoded | None:
     if "%" not in text:
         return None
     parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    runs: list[tuple[int, int, int, list[int]]] = []
     position = 0
+    length = 0
     for run in _ESCAPES.finditer(text):
         try:
             chars = bytes.fromhex(run.group().replace("%", "")).decode("utf-8")
@@ -57,22 +70,15 @@ def percent_decoded(text: str) -> Decoded | None:
             continue
         plain = text[position : run.start()]
         parts.append(plain)
-        starts.extend(range(position, run.start()))
-        ends.extend(range(position + 1, run.start() + 1))
-        at = run.start()
-        for char in chars:
-            width = 3 * len(char.encode("utf-8"))
-            starts.append(at)
-            ends.append(at + width)
-            at += width
+        length += len(plain)
+        runs.append((length, run.start(), run.end(), [len(char.encode("utf-8")) for char in chars]))
         parts.append(chars)
+        length += len(chars)
         position = run.end()
-    if not parts:
+    if not runs:
         return None
     parts.append(text[position:])
-    starts.extend(range(position, len(text)))
-    ends.extend(range(position + 1, len(text) + 1))
-    return Decoded("".join(parts), starts, ends)
+    return Decoded("".join(parts), runs)
 
 
 def _printable(data: bytes) -> str | None:
@@ -103,14 +109,13 @@ def base64_values(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-Finder = Callable[[str], list[tuple[int, int, str, str, int]]]
+Found = list[tuple[Span, int]]  # a span and its rule's priority (its index in the rules)
 
 
-def encoded_candidates(text: str, find: Finder) -> list[tuple[int, int, str, str, int]] | None:
+def encoded_candidates(text: str, find: Callable[[str], Found]) -> Found | None:
     """What ``find`` reports on the decoded forms of ``text``, in ``text``'s coordinates.
 
-    ``find`` returns (start, end, category, rule, priority) candidates. None when ``text``
-    holds nothing encoded, so the caller scans it as it is.
+    None when ``text`` holds nothing encoded, so the caller scans it as it is.
     """
     decoded = percent_decoded(text)
     plain = decoded.text if decoded is not None else text
@@ -121,9 +126,9 @@ def encoded_candidates(text: str, find: Finder) -> list[tuple[int, int, str, str
     for start, end, payload in inner:
         hits = find(payload)
         if hits:
-            first = min(hits, key=lambda hit: (hit[4], hit[0]))
-            candidates.append((start, end, first[2], first[3], first[4]))
+            first, priority = min(hits, key=lambda hit: (hit[1], hit[0].start))
+            candidates.append((Span(start, end, first.category, first.rule), priority))
     if decoded is None:
         return candidates
-    return [(*decoded.original(start, end), category, rule, priority)
-            for start, end, category, rule, priority in candidates]
+    return [(Span(*decoded.original(span.start, span.end), span.category, span.rule), priority)
+            for span, priority in candidates]

@@ -50,7 +50,8 @@ _CUE_WORDS = (
 # National numbers without a trunk 0 are found by their digits first (cheap: a digit-led
 # pattern), then kept only if a cue word ends the text just before them, at most two short words
 # ("me on", "Nr.:") away. Searching for the cue words first costs ten times as much per note.
-_CUED_NUMBER = re.compile(r"[1-9]" + _NOT_AFTER + r"[0-9]{1,3}(?:[ .-][0-9]{2,4}){1,4}" + _EXTENSION + _AFTER)
+# At least three groups: prices and decimals ("12.99", "1 234") have fewer.
+_CUED_NUMBER = re.compile(r"[1-9]" + _NOT_AFTER + r"[0-9]{1,3}(?:[ .-][0-9]{2,4}){2,4}" + _EXTENSION + _AFTER)
 _CUE_BEFORE = re.compile(rf"(?<!\w)(?i:{_CUE_WORDS})[.:]?(?: (?:[^\W\d]{{1,7}}[.:]? ){{0,2}}| ?[.:] ?| )\Z")
 _CUE_WINDOW = 40
 _DATE_START = re.compile(

@@ -25,21 +25,34 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from processors.detect.base import Rule
+from processors.detect.base import Rule, Span
 
 _B64URL = "[A-Za-z0-9_-]"
 _END = r"(?![\w-])"
 
 
+# Each pattern starts with a literal; a substring test says whether the pattern is worth running.
+_BY_LITERAL: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("eyJ", re.compile(rf"eyJ(?<![\w.-]...){_B64URL}{{8,}}\.eyJ{_B64URL}{{8,}}\.{_B64URL}*{_END}")),
+    ("Bearer", re.compile(r"Bearer(?<![\w-].{6}) (?=[^\s0-9]*[0-9])[A-Za-z0-9._~+/-]{16,}=*(?![\w.~+/=-])")),
+    ("_live_", re.compile(r"[spr]k_live_(?<![\w-].{8})[A-Za-z0-9]{16,}" + _END)),
+    ("_test_", re.compile(r"[spr]k_test_(?<![\w-].{8})[A-Za-z0-9]{16,}" + _END)),
+    ("gh", re.compile(r"gh[pousr]_(?<![\w-].{4})[A-Za-z0-9]{36,}" + _END)),
+    ("xox", re.compile(r"xox[abprs]-(?<![\w-].{5})[A-Za-z0-9-]{10,}" + _END)),
+    ("AKIA", re.compile(r"AKIA(?<![\w-].{4})[0-9A-Z]{16}" + _END)),
+    ("sess", re.compile(r"sess[-_](?<![\w-].{5})(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,}" + _END)),
+)
+
+
 class TokenRule(Rule):
     name: ClassVar[str] = "token"
     category: ClassVar[str] = "identifier.session"
-    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
-        re.compile(rf"eyJ(?<![\w.-]...){_B64URL}{{8,}}\.eyJ{_B64URL}{{8,}}\.{_B64URL}*{_END}"),
-        re.compile(r"Bearer(?<![\w-].{6}) (?=[^\s0-9]*[0-9])[A-Za-z0-9._~+/-]{16,}=*(?![\w.~+/=-])"),
-        re.compile(r"(?:sk|pk|rk)_(?:live|test)_(?<![\w-].{8})[A-Za-z0-9]{16,}" + _END),
-        re.compile(r"gh[pousr]_(?<![\w-].{4})[A-Za-z0-9]{36,}" + _END),
-        re.compile(r"xox[abprs]-(?<![\w-].{5})[A-Za-z0-9-]{10,}" + _END),
-        re.compile(r"AKIA(?<![\w-].{4})[0-9A-Z]{16}" + _END),
-        re.compile(r"sess[-_](?<![\w-].{5})(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,}" + _END),
-    )
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = tuple(pattern for _, pattern in _BY_LITERAL)
+
+    def find(self, text: str) -> list[Span]:
+        spans = []
+        for literal, pattern in _BY_LITERAL:
+            if literal in text:
+                for match in pattern.finditer(text):
+                    spans.append(Span(match.start(), match.end(), self.category, self.name))
+        return spans
