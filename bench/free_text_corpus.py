@@ -164,6 +164,11 @@ NEGATIVE = [
     "Version 2.4.1 of the app, build {small}", "Amazon Basics HDMI cable 2 m", "Nike Air Max 90 size 44",
     "Apple iPhone 15 Pro, order placed {date} 09:15", "Call of Duty voucher", "Mercedes-Benz key ring",
     "IKEA Billy bookcase 80x28x202 cm", "Coca-Cola Zero 24 x 330 ml", "Ref {uuid} retry {small}",
+    # brands, products and places right after the words that introduce a person elsewhere
+    "Gift wrap for Nike Air Max 90", "Replacement key for Mercedes Sprinter", "Ersatzteil für Billy Regal",
+    "Livraison pour Paris Nord, quai 3", "Funda para Samsung Galaxy A54", "Cover per Victoria Beckham borsa",
+    "Hoes voor Max Verstappen pet", "Etui dla Xiaomi Redmi 12", "Shipped with Royal Mail Tracked 48",
+    "Case for Apple Watch Series 9", "Bei Rossmann abholen", "Regalo con Rosa Mosqueta crema",
 ]
 
 
