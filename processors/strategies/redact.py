@@ -119,6 +119,7 @@ class CleanCache:
 
 class Redact(Strategy):
     name = "redact"
+    scans_text = True
 
     def unsupported(self, info: FieldInfo) -> str | None:
         if info.avro_type != "string":
