@@ -59,6 +59,7 @@ _WORD_FORM = "Straße|Strasse|Str\\.|Weg|Gasse|Platz|Allee|Ring|Damm"
 _NOT_QUANTITY = (
     r"(?! ?(?:%|€|\$|£|(?:km|m|kg|g|cm|mm|h|min|EUR|USD|GBP|eur|euro|euros|x|pcs|off|qm|m²|sqm|sq|"
     r"stars?|nights?|days?|weeks?|months?|years?|hours?|items?|pieces?|people|persons?|times|"
+    r"parcels?|packages?|boxes|bottles?|pairs?|units?|tickets?|orders?|Pakete|Stück|Stk|colis|paquetes|pacchi|pz|"
     r"Sterne|Nächte|Tage|étoiles|nuits|jours|estrellas|noches|días|stelle|notti|giorni|estrelas|noites|dias)\b))"
 )
 _HOUSE_NUMBER = (

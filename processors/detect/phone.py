@@ -13,7 +13,7 @@ Accepted shapes:
 - national numbers without trunk prefix (``600 123 456``, ``22 123 45 67``, ``912 345 678``:
   Polish, Spanish, Italian, …) only right after a phone word in one of the supported
   languages (``tel.``, ``phone``, ``Handy``, ``móvil``, ``cellulare``, ``telefon``, ``call``…,
-  at most two short words between); the span is the number alone.
+  at most two words such as "me on" or "Nr." between); the span is the number alone.
 
 Any of them may carry an extension (``ext. 12``, ``x123``, ``;ext=12``, ``Durchwahl 12``,
 ``poste 12``, ``interno 12``), which is part of the span.
@@ -48,11 +48,16 @@ _CUE_WORDS = (
     "llamar|appeler|anrufen|zadzwoń|komórka|komórkowy"
 )
 # National numbers without a trunk 0 are found by their digits first (cheap: a digit-led
-# pattern), then kept only if a cue word ends the text just before them, at most two short words
-# ("me on", "Nr.:") away. Searching for the cue words first costs ten times as much per note.
+# pattern), then kept only if a cue word ends the text just before them, at most two of the
+# _BETWEEN words away. Searching for the cue words first costs ten times as much per note.
 # At least three groups: prices and decimals ("12.99", "1 234") have fewer.
 _CUED_NUMBER = re.compile(r"[1-9]" + _NOT_AFTER + r"[0-9]{1,3}(?:[ .-][0-9]{2,4}){2,4}" + _EXTENSION + _AFTER)
-_CUE_BEFORE = re.compile(rf"(?<!\w)(?i:{_CUE_WORDS})[.:]?(?: (?:[^\W\d]{{1,7}}[.:]? ){{0,2}}| ?[.:] ?| )\Z")
+# Only these may stand between the cue and the number: "call me on", "Tel. Nr.", "llamar al".
+_BETWEEN = (
+    "me|us|him|her|on|at|to|am|an|unter|bei|nr|no|number|nummer|numéro|número|numero|numer|"
+    "au|le|al|el|il|op|naar|pod|na|mi"
+)
+_CUE_BEFORE = re.compile(rf"(?i)(?<!\w)(?:{_CUE_WORDS})[.:]?(?: (?:(?:{_BETWEEN})[.:]? ){{0,2}}| ?[.:] ?| )\Z")
 _CUE_WINDOW = 40
 _DATE_START = re.compile(
     r"[0-9]{1,2}([./-])[0-9]{1,2}\1[0-9]{2,4}|(?:19|20)[0-9]{2}[ ./-][0-9]{1,2}[ ./-][0-9]{1,2}(?![0-9])"

@@ -98,6 +98,8 @@ INVALID = [
     "order 12 Place Mats",
     "Piazza 2x pizza",
     "Largo Winch 3",
+    "Via Amazon 2 parcels",
+    "Via Rail 4 tickets",
     "Ronda Final 2",
     "Plaza Hotel 5 stars",
     "viale Europa 22",
