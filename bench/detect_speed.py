@@ -1,12 +1,16 @@
 """Notes per second through ``processors.detect.scan`` on the labelled corpus (every note non-empty).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/detect_speed.py [--notes 3000] [--runs 5] [--phonenumbers] [--pipeline]
+    PYTHONPATH=$PWD .venv/bin/python bench/detect_speed.py [--notes 3000] [--runs 5] [--phonenumbers] [--traffic]
+        [--pipeline]
 
 To compare two versions of the detectors, export one's ``processors`` elsewhere and run the
 same script with that directory first on PYTHONPATH, e.g.
 ``git archive BASE processors | tar -x -C /tmp/base && PYTHONPATH=/tmp/base:$PWD …``.
 ``--phonenumbers`` also times ``phonenumbers.PhoneNumberMatcher`` (if installed) on the same
-notes, for one region per note, to compare with the regex rule. ``--pipeline`` also runs
+notes, for one region per note, to compare with the regex rule. ``--traffic`` also times
+``scan`` over the scanned fields (notes, url, referrer, click_target) of 20,000 events of
+``processors.sample.Traffic`` (what the throughput benchmark sends), per value and per event.
+``--pipeline`` also runs
 throughput.py's "processors only" path (decode + anonymize with the default policy, no Kafka)
 on 20,000 sample events, best of three, and prints events/s. Process CPU time, best of ``--runs``
 (the machine is shared: wall time would count other processes' turns); a
@@ -44,6 +48,7 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--phonenumbers", action="store_true")
+    parser.add_argument("--traffic", action="store_true")
     parser.add_argument("--pipeline", action="store_true")
     args = parser.parse_args()
     notes = corpus(args.notes)
@@ -61,10 +66,20 @@ def main() -> None:
             list(phonenumbers.PhoneNumberMatcher(pair[0], pair[1]))
 
         print(f"phonenumbers.PhoneNumberMatcher alone: {rate(match, pairs, args.runs):,.0f} notes/s")
-    if args.pipeline:
+    if args.traffic or args.pipeline:
         import throughput
 
         workload = throughput.build_workload(20_000, 5_000)
+    if args.traffic:
+        import orjson
+
+        values = [value for _, _, raw in workload.records for key, value in orjson.loads(raw).items()
+                  if key in ("notes", "url", "referrer", "click_target") and isinstance(value, str)]
+        per_value = 1e6 / rate(processors.detect.scan, values, args.runs)
+        print(f"sample traffic: {per_value:.1f} µs per scanned value, "
+              f"{per_value * len(values) / len(workload.records):.1f} µs per event ({len(values)} values)")
+    if args.pipeline:
+
         best = max(throughput.measure_processors(workload).rate for _ in range(3))
         print(f"processors only (decode + anonymize, default policy): {best:,.0f} events/s")
 

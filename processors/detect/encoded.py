@@ -8,7 +8,8 @@ given, so redaction removes the encoded form (``email=alice%40example.com`` and
   a run that does not (``50%AB off``) is left as it is. ``+`` is kept: in free text and in a
   query it is more often a phone prefix than an encoded space.
 - Base64: a query value (after ``?``, ``&`` or ``;`` and ``name=``) of at least 12 characters in
-  the standard or URL-safe alphabet that decodes to printable UTF-8 text is scanned on its own;
+  the standard or URL-safe alphabet, with upper and lower case letters, that decodes to
+  printable UTF-8 text is scanned on its own;
   if anything is found there, the whole encoded value is one span, of the first finding's
   category (base64 does not map character by character).
 
@@ -28,7 +29,10 @@ from dataclasses import dataclass
 from processors.detect.base import Span
 
 _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_QUERY_VALUE = re.compile(r"[?&;][\w.~-]{1,40}=(?P<value>[A-Za-z0-9+/_-]{12,}={0,2})(?![\w+/=-])")
+# Base64 of text has upper and lower case letters; phone numbers and ids in queries have not.
+_QUERY_VALUE = re.compile(
+    r"[?&;][\w.~-]{1,40}=(?=[A-Za-z0-9+/_-]*[a-z])(?=[A-Za-z0-9+/_-]*[A-Z])(?P<value>[A-Za-z0-9+/_-]{12,}={0,2})(?![\w+/=-])"
+)
 _MIN_PRINTABLE = 0.9
 
 
