@@ -13,10 +13,13 @@ from processors.detect.address import AddressRule
 from processors.detect.base import Rule, Span
 from processors.detect.card import CardRule
 from processors.detect.email import EmailRule
+from processors.detect.encoded import Found, encoded_candidates
+from processors.detect.hex_id import HexIdRule
 from processors.detect.iban import IbanRule
 from processors.detect.ipv4 import Ipv4Rule
 from processors.detect.ipv6 import Ipv6Rule
 from processors.detect.phone import PhoneRule
+from processors.detect.token import TokenRule
 
 __all__ = ["RULES", "Rule", "Span", "redact", "scan"]
 
@@ -28,30 +31,44 @@ RULES: tuple[Rule, ...] = (
     Ipv4Rule(),
     PhoneRule(),
     AddressRule(),
+    TokenRule(),
+    HexIdRule(),
 )
 
 _DIGITS = b"0123456789"
+
+
+def _candidates(text: str, rules: Sequence[Rule]) -> Found:
+    """Every span any rule finds, overlapping or not, with its rule's priority."""
+    encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
+    digits = len(encoded) - len(encoded.translate(None, _DIGITS))
+    found: Found = []
+    for priority, rule in enumerate(rules):
+        if digits < rule.MIN_DIGITS:
+            continue
+        for span in rule.find(text):
+            found.append((span, priority))
+    return found
 
 
 def scan(text: str, rules: Sequence[Rule] = RULES) -> list[Span]:
     """Every non-overlapping span the rules find, sorted by start.
 
     Where spans overlap the longer one wins; on equal length the rule listed first in ``rules``.
+    Percent-escapes and base64 query values are decoded first (``processors.detect.encoded``);
+    the spans are then those of the encoded text.
     """
-    encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
-    digits = len(encoded) - len(encoded.translate(None, _DIGITS))
-    ranked: list[tuple[int, int, int, Span]] = []
-    for priority, rule in enumerate(rules):
-        if digits < rule.MIN_DIGITS:
-            continue
-        for span in rule.find(text):
-            ranked.append((span.start - span.end, priority, span.start, span))
-    if len(ranked) < 2:
-        return [entry[3] for entry in ranked]
-    ranked.sort(key=lambda entry: entry[:3])
+    found = None
+    if "%" in text or "=" in text:
+        found = encoded_candidates(text, lambda plain: _candidates(plain, rules))
+    if found is None:
+        found = _candidates(text, rules)
+    if len(found) < 2:
+        return [span for span, _ in found]
+    found.sort(key=lambda entry: (entry[0].start - entry[0].end, entry[1], entry[0].start))
     starts: list[int] = []  # of the kept spans, which never overlap, so only neighbours can clash
     kept: list[Span] = []
-    for *_, span in ranked:
+    for span, _ in found:
         index = bisect_left(starts, span.start)
         if index > 0 and kept[index - 1].end > span.start:
             continue

@@ -51,6 +51,9 @@ Transform = Callable[[Any, RecordContext], Any]
 
 class Strategy:
     name: ClassVar[str]
+    # reads free text for personal data: runs after every other field of the record (so it sees
+    # their values) and reports the categories it found in ``ctx.found``
+    scans_text: ClassVar[bool] = False
 
     def unsupported(self, info: FieldInfo) -> str | None:
         """Why this strategy cannot apply to ``info``, or None if it can."""

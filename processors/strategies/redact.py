@@ -1,7 +1,8 @@
 """Redact personal data inside free text.
 
 Two passes: the detectors of ``processors.detect`` (emails, phones, IPs, cards, IBANs, street
-addresses), then the record's own personal values (its customer's name, email, street ...)
+addresses, session tokens, also inside percent-escapes and base64 query values), then the
+record's own personal values (its customer's name, email, street ...)
 wherever they reappear in the text, case-insensitively.
 
 URLs (schema format ``url``) get more: they are percent-decoded first, so that
@@ -119,6 +120,7 @@ class CleanCache:
 
 class Redact(Strategy):
     name = "redact"
+    scans_text = True
 
     def unsupported(self, info: FieldInfo) -> str | None:
         if info.avro_type != "string":

@@ -29,6 +29,8 @@ INVALID = [
     "ORD-4111111111111111",
     "id 4111111111111111x",
     "0000 0000 0000 0000",
+    "SKU 5488926410731",  # 13 digits, Luhn-valid, not starting with 4
+    "EAN 4533460445006",  # 13 digits starting with 4, Luhn-valid, but a valid EAN-13
 ]
 
 

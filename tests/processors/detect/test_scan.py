@@ -38,7 +38,8 @@ class _Digits(Rule):
 
 
 def test_registry_order() -> None:
-    assert [rule.name for rule in RULES] == ["card", "iban", "email", "ipv6", "ipv4", "phone", "address"]
+    assert [rule.name for rule in RULES] == [
+        "card", "iban", "email", "ipv6", "ipv4", "phone", "address", "token", "hex_id"]
 
 
 def test_scan_finds_each_kind_sorted_by_start() -> None:
@@ -86,7 +87,28 @@ def test_find_does_not_depend_on_scan_skipping() -> None:
     assert len(_Digits().find("a1b2")) == 2
 
 
-@pytest.mark.parametrize("text", ["", "nothing personal here", "Order ORD-2026-000123 ships 2026-11-20."])
+CLEAN = [
+    "",
+    "nothing personal here",
+    "Order ORD-2026-000123 ships 2026-11-20.",
+    "Order ORD-4411873 total 1249.99 EUR, paid 2026-03-14 09:15",
+    "Replacement for event 4f1c2a9e-3b7d-4c1e-9a2b-1234567890ab",
+    "Invoice number INV-2026-0042 paid 89.90 EUR",
+    "Samsung Galaxy S23 Ultra 256 GB, case included",
+    "Route 66 mug and Via Lattea lamp",
+    "Gift wrap for Nike Air Max 90",
+    "IKEA Billy bookcase 80x28x202 cm",
+    "Coca-Cola Zero 24 x 330 ml",
+    "Version 2.4.1 of the app, build 5521",
+    "Shipped Via Amazon 2 parcels, tracking 1Z999AA10123456784",
+    "Please deliver after 18:30 on 2026-05-02",
+    "Discount code SUMMER2026, 15% off",
+    "Flat 10 EUR shipping, 3 place settings",
+    "Call of Duty voucher, 2 500 points",
+]
+
+
+@pytest.mark.parametrize("text", CLEAN)
 def test_scan_clean_text(text: str) -> None:
     assert scan(text) == []
 

@@ -1,0 +1,73 @@
+"""derive: free text replaced by what can be said about it without publishing it.
+
+The output is one string, so it fits the field's schema as the text did:
+``[free_text: de; 42 chars; contact.phone, identity.name]``: the language when a handful of
+common words make it plain (en, de, fr, es, it, nl, pl; left out otherwise), the length in
+characters, and the data categories found inside by the same passes as ``redact`` (the
+detectors of ``processors.detect`` and the record's own personal values). Nothing of the text
+itself is published, so what the detectors miss (a neighbour's name) cannot leak.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from processors.policy import Options
+from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+from processors.strategies.redact import redact_text
+
+# Short, frequent words that are words in one of these languages only (no "la", "con", "is", "du").
+_COMMON = {
+    "en": "the and please with for from this that next door are call leave ring",
+    "de": "der die das und bitte mit bei für nicht ist klingeln abgeben nebenan",
+    "fr": "les et avec pour chez merci est au laisser livrer appeler",
+    "es": "el los las y para por gracias llamar dejar entregar está",
+    "it": "il gli e della grazie chiamare lasciare consegnare è",
+    "nl": "het een en bij voor graag niet afgeven bellen bezorgen op",
+    "pl": "z na dla proszę nie jest zostawić dostawa zadzwoń",
+}
+STOPWORDS: dict[str, frozenset[str]] = {code: frozenset(words.split()) for code, words in _COMMON.items()}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def language(text: str) -> str | None:
+    """The language whose common words the text uses most, if at least two and no tie."""
+    counts = dict.fromkeys(STOPWORDS, 0)
+    for word in _WORD.findall(text.lower()):
+        for code, words in STOPWORDS.items():
+            if word in words:
+                counts[code] += 1
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    best, count = ranked[0]
+    return best if count >= 2 and count > ranked[1][1] else None
+
+
+def describe(text: str, categories: list[str]) -> str:
+    parts = [f"{len(text)} chars"]
+    code = language(text)
+    if code is not None:
+        parts.insert(0, code)
+    if categories:
+        parts.append(", ".join(sorted(set(categories))))
+    return f"[free_text: {'; '.join(parts)}]"
+
+
+class Derive(Strategy):
+    name = "derive"
+    scans_text = True
+
+    def unsupported(self, info: FieldInfo) -> str | None:
+        if info.avro_type != "string":
+            return f"needs a string field, {info.dotted} is {info.avro_type}"
+        if not info.scan:
+            return (f"applies to free-text fields (schema attribute scan), {info.dotted} is not one; "
+                    "use drop, mask, pseudonym or generalize")
+        return None
+
+    def compile(self, info: FieldInfo, options: Options) -> Transform:
+        def derive(value: Any, ctx: RecordContext) -> Any:
+            before = len(ctx.found)
+            redact_text(value, ctx)
+            return describe(value, ctx.found[before:])
+        return derive
