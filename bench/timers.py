@@ -422,7 +422,7 @@ async def durable_run(kind: str, n: int, share: float, steady: int, bootstrap: s
     result = Durable(kind, n)
     partitions = range(settings.partitions)
     plan = RetentionPlan(load_policy(settings.policy_path).retention)
-    assert [r.after_seconds for r in plan.by_family["logs"]] == [RETENTION_SECONDS], "policy's logs rule changed"
+    assert [r.after_seconds for r in plan.by_source["logs.v1"]] == [RETENTION_SECONDS], "policy's logs rule changed"
     new_index = index_factory(settings)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id="lethe-output", acks="all", linger_ms=5,
                                 max_batch_size=256 * 1024, request_timeout_ms=30_000)

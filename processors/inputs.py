@@ -17,11 +17,12 @@ from processors.consent import ConsentEvent
 from processors.decode import DEFAULT_LIMITS, Decoder, Limits
 from processors.errors import InvalidRecord
 from processors.retention.holds import Hold
-from processors.retention.timers import FAMILIES
 from processors.rights import IDENTIFIER, Request
 from processors.schemas import SchemaCatalog
+from processors.sources import FAMILY_NAME
 from processors.time import parse_event_time
 
+INTERNAL_FAMILIES = ("consent", "requests")   # Lethe's own state, never a store's tables
 TOPICS = ("consent.v1", "legal-holds.v1", "privacy-requests.v1", "lifecycle.commands.v1", "lifecycle.acks.v1")
 
 
@@ -62,8 +63,9 @@ class Inputs:
     def command(self, raw: bytes | None) -> dict[str, Any]:
         """A lifecycle command as a store agent applies it (schemas/lifecycle.commands.v1.avsc)."""
         command = self._commands.decode(raw)
-        if command["selector"]["family"] not in FAMILIES:
-            raise InvalidRecord("enum", f"store agents apply commands to {' and '.join(FAMILIES)} only",
+        family = command["selector"]["family"]
+        if family in INTERNAL_FAMILIES or not FAMILY_NAME.match(family):
+            raise InvalidRecord("enum", "store agents apply commands to a source's family (e.g. orders, logs) only",
                                 "selector.family")
         return command
 

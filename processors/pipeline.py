@@ -91,14 +91,17 @@ class TopicPipeline:
     ) -> None:
         if encoding not in ENCODINGS:
             raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+        declared = policy.sources.get(source)
+        if declared is None:
+            raise SchemaError(f"{source} is not a source the policy declares ({', '.join(policy.sources)})")
         self.source = source
-        self.family = source.split(".")[0]
-        self.retention = retention if retention is not None and retention.by_family.get(self.family) else None
-        schema = catalog.for_topic(source)
+        self.family = declared.family
+        self.retention = retention if retention is not None and retention.has_rules(source) else None
+        schema = catalog.for_topic(declared.schema_name)
         self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
         self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in policy.outputs_for(source)]
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
-            _json_encode if encoding == "json" else _avro_encoder(catalog.for_topic(plan.output))
+            _json_encode if encoding == "json" else _avro_encoder(catalog.output(plan.output, schema))
             for plan in self.plans
         ]
         self.policy_version = policy.version
@@ -106,7 +109,7 @@ class TopicPipeline:
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
         first = self.plans[0] if self.plans else None
-        self.subject_path = first.subject_path if first else None
+        self.subject_path = declared.subject if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
         # blake2b's person is at most 16 bytes, as in the pseudonym strategy
         self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""
@@ -155,10 +158,10 @@ class TopicPipeline:
         timers: list[tuple[int, Timer]] = []
         unscheduled = 0
         if self.retention is not None:   # before anonymize, which rewrites the records in place
-            timers_for, family = self.retention.timers_for, self.family
+            timers_for, source = self.retention.timers_for, self.source
             for index, record in decoded.records:
                 try:
-                    timers += [(partitions[index], timer) for timer in timers_for(family, record)]
+                    timers += [(partitions[index], timer) for timer in timers_for(source, record)]
                 except ValueError:   # validated records carry RFC 3339 times; count any that slip by
                     unscheduled += 1
         result = self.anonymize(decoded, secrets, gates)

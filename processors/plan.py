@@ -17,6 +17,7 @@ from processors.errors import PolicyError
 from processors.plan_codegen import ApplyFn, generate_apply
 from processors.policy import OutputPolicy, Policy
 from processors.strategies import STRATEGIES, FieldInfo, Transform
+from processors.strategies.base import CONTAINERS
 
 _NAME_TOKEN = re.compile(r"[^\W\d_]{3,}")
 
@@ -68,19 +69,71 @@ def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def personal_fields(schema: dict[str, Any]) -> Iterator[FieldInfo]:
-    """Every field of the schema that carries a data category, depth first."""
-    yield from _walk(schema, ())
+    """Every field of the schema that carries a data category, depth first, at any depth: in nested
+    records, in records inside arrays (``[]``) and maps (``{}``), in every record branch of a union.
+    A path two union branches share is taken once, from the first branch."""
+    seen: set[tuple[str, ...]] = set()
+    for info in _walk(schema, (), _named(schema)):
+        if info.path not in seen:
+            seen.add(info.path)
+            yield info
 
 
-def _walk(schema: Any, prefix: tuple[str, ...]) -> Iterator[FieldInfo]:
+def _named(schema: Any, namespace: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Named types by short and full name, so that a reference to one is followed."""
+    out = {} if out is None else out
+    if isinstance(schema, list):
+        for branch in schema:
+            _named(branch, namespace, out)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        ns = schema.get("namespace", namespace)
+        if kind in ("record", "enum", "fixed") and "name" in schema:
+            out.setdefault(schema["name"], schema)
+            out.setdefault(f"{ns}.{schema['name']}" if ns else schema["name"], schema)
+        if kind == "record":
+            for f in schema.get("fields", []):
+                _named(f["type"], ns, out)
+        elif kind == "array":
+            _named(schema["items"], ns, out)
+        elif kind == "map":
+            _named(schema["values"], ns, out)
+        elif isinstance(kind, (dict, list)):
+            _named(kind, ns, out)
+    return out
+
+
+def _walk(schema: Any, prefix: tuple[str, ...], named: dict[str, Any], depth: int = 0) -> Iterator[FieldInfo]:
+    if depth > 32:   # a recursive type: personal fields deeper than this are not followed
+        return
     for f in schema.get("fields", []):
         path = (*prefix, f["name"])
         base = _non_null(f["type"])
+        if isinstance(base, str) and base in named:
+            base = named[base]
         if "category" in f:
             kind = base if isinstance(base, str) else str(base.get("type"))
             yield FieldInfo(path, kind, f["category"], f.get("format"), bool(f.get("scan")))
-        if isinstance(base, dict) and base.get("type") == "record":
-            yield from _walk(base, path)
+        yield from _inside(f["type"], path, named, depth)
+
+
+def _inside(avro_type: Any, path: tuple[str, ...], named: dict[str, Any], depth: int) -> Iterator[FieldInfo]:
+    """The personal fields inside a value of ``avro_type`` found at ``path``."""
+    if isinstance(avro_type, str):
+        avro_type = named.get(avro_type)
+    if isinstance(avro_type, list):
+        for branch in avro_type:
+            yield from _inside(branch, path, named, depth)
+    elif isinstance(avro_type, dict):
+        kind = avro_type.get("type")
+        if kind == "record":
+            yield from _walk(avro_type, path, named, depth + 1)
+        elif kind == "array":
+            yield from _inside(avro_type["items"], (*path, "[]"), named, depth + 1)
+        elif kind == "map":
+            yield from _inside(avro_type["values"], (*path, "{}"), named, depth + 1)
+        elif isinstance(kind, (dict, list)):
+            yield from _inside(kind, path, named, depth)
 
 
 def _non_null(avro_type: Any) -> Any:
@@ -98,17 +151,21 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
     known_paths = set()
     for info in personal_fields(schema):
         known_paths.add(info.dotted)
-        name, entry = output.strategy_for(info.category, info.dotted, policy.categories)
+        try:
+            name, entry = output.strategy_for(info.category, info.dotted, policy.categories)
+        except PolicyError as exc:
+            raise PolicyError(f"policy {policy.path}: {exc}") from None
         strategy = STRATEGIES[name]
         problem = strategy.unsupported(info)
         if problem:
             raise PolicyError(f"policy {policy.path}: {entry} = {name!r} cannot apply to field "
                               f"{info.dotted} of {output.source}: {problem}")
-        if info.format == "subject":
+        flat = not any(segment in CONTAINERS for segment in info.path)
+        if info.format == "subject" and flat:
             if info.avro_type != "string":
                 raise PolicyError(f"schema of {output.source}: subject field {info.dotted} must be a string")
             subject_path = info.path
-        elif info.category == "identifier.session":
+        elif info.category == "identifier.session" and flat and fallback is None:
             fallback = info.path
         ops.append(FieldOp(
             info=info,

@@ -28,19 +28,24 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
         "    tags = {}",
     ]
     for op in ops:
+        if _nested(op):
+            continue
         for depth in range(1, len(op.parents) + 1):
             path = op.parents[:depth]
             if path not in parents:
                 outer = parents[path[:-1]]
                 var = parents[path] = f"p{len(parents)}"
-                lines.append(f"    {var} = {outer}.get({path[-1]!r}) if {outer} is not None else None")
-    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token}
+                lines.append(f"    {var} = {outer}.get({path[-1]!r}) if type({outer}) is dict else None")
+    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each}
     for i, op in enumerate(ops):
-        parent = parents[op.parents]
         transform = f"T{i}"
         namespace[transform] = op.transform
+        if _nested(op):
+            lines += _nested_op(op, transform, context_min_length)
+            continue
+        parent = parents[op.parents]
         cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
-        guard = f"{parent} is not None and " if op.parents else ""
+        guard = f"type({parent}) is dict and " if op.parents else ""
         lines.append(f"    v = {parent}.get({field}) if {guard}True else None" if op.parents
                      else f"    v = record.get({field})")
         lines.append("    if v is not None:")
@@ -58,15 +63,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                 f"            tags[{dotted}] = {tag}",
             ]
             continue
-        if op.collects_context and context_min_length:
-            lines.append(f"        if type(v) is str and len(v) >= {context_min_length}:")
-            lines.append("            lowered = v.lower()")
-            lines.append(f"            context.append((lowered, {cat}))")
-            if op.is_name:
-                lines.append("            context.extend((t, 'identity.name') for t in NAME_TOKEN.findall(lowered) "
-                             "if t != lowered)")
-        if op.strategy != "keep":
-            lines.append(f"        {parent}[{field}] = {transform}(v, ctx)")
+        lines += _collect(op, parent, transform, "        ", context_min_length)
         lines.append(f"        tags[{dotted}] = {tag}")
     lines.append("    return tags")
     source = "\n".join(lines)
@@ -74,3 +71,70 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     apply: ApplyFn = namespace["apply"]
     apply.__doc__ = source   # what runs, for debugging
     return apply
+
+
+def _nested(op: FieldOp) -> bool:
+    return any(segment in ("[]", "{}") for segment in op.parents)
+
+
+def _each(value: Any, container: str) -> Any:
+    """The records of an array (``[]``) or the values of a map (``{}``); nothing if it is not one."""
+    if container == "[]":
+        return value if type(value) is list else ()
+    return value.values() if type(value) is dict else ()
+
+
+def _collect(op: FieldOp, parent: str, transform: str, pad: str, context_min_length: int) -> list[str]:
+    """Hand the original value to the record context, then transform it in place."""
+    lines = []
+    cat, field = repr(op.category), repr(op.name)
+    if op.collects_context and context_min_length:
+        lines.append(f"{pad}if type(v) is str and len(v) >= {context_min_length}:")
+        lines.append(f"{pad}    lowered = v.lower()")
+        lines.append(f"{pad}    context.append((lowered, {cat}))")
+        if op.is_name:
+            lines.append(f"{pad}    context.extend((t, 'identity.name') for t in NAME_TOKEN.findall(lowered) "
+                         "if t != lowered)")
+    if op.strategy != "keep":
+        lines.append(f"{pad}{parent}[{field}] = {transform}(v, ctx)")
+    return lines
+
+
+def _nested_op(op: FieldOp, transform: str, context_min_length: int) -> list[str]:
+    """An op below an array or map: a loop per container on its path, the field of every record reached.
+
+    Tagged once per path (``lines[].note``), counted once per value; a redacting op's tag lists
+    what was found in any of its values."""
+    cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
+    lines = ["    seen = False", "    before = len(found)", "    c0 = record"]
+    pad, var = "    ", "c0"
+    for n, segment in enumerate(op.parents, start=1):
+        if segment in ("[]", "{}"):
+            lines.append(f"{pad}for c{n} in each({var}, {segment!r}):")
+            pad += "    "
+        else:
+            lines.append(f"{pad}c{n} = {var}.get({segment!r}) if type({var}) is dict else None")
+        var = f"c{n}"
+    lines.append(f"{pad}v = {var}.get({field}) if type({var}) is dict else None")
+    lines.append(f"{pad}if v is not None:")
+    inner = pad + "    "
+    lines.append(f"{inner}seen = True")
+    lines.append(f"{inner}if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+    if op.found_inside:
+        lines.append(f"{inner}{var}[{field}] = {transform}(v, ctx)")
+    else:
+        lines += _collect(op, var, transform, inner, context_min_length)
+    lines.append("    if seen:")
+    if op.found_inside:
+        lines += [
+            "        if len(found) > before:",
+            "            new = found[before:]",
+            f"            tags[{dotted}] = {tag} + '[' + ','.join(sorted(set(new))) + ']'",
+            "            if tagged is not None:",
+            "                for c in new: tagged[c] = tagged.get(c, 0) + 1",
+            "        else:",
+            f"            tags[{dotted}] = {tag}",
+        ]
+    else:
+        lines.append(f"        tags[{dotted}] = {tag}")
+    return lines

@@ -11,6 +11,7 @@ Format (TOML)::
     purpose = "analytics"
     [outputs."orders.anonymized.v1".categories]   # optional: category -> strategy for this output
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
+    [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
 applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
@@ -19,7 +20,7 @@ applies to the fields it is given. Any problem raises :class:`PolicyError` namin
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
+from processors.sources import Source, parse_sources
 
 CATEGORIES = (
     "identity.name",
@@ -93,7 +95,11 @@ class OutputPolicy:
             return self.fields[path], f'outputs."{self.topic}".fields."{path}"'
         if category in self.categories:
             return self.categories[category], f'outputs."{self.topic}".categories."{category}"'
-        return defaults[category], f'categories."{category}"'
+        if category in defaults:
+            return defaults[category], f'categories."{category}"'
+        raise PolicyError(f'outputs."{self.topic}": no strategy for category {category} (field {path} of '
+                          f"{self.source}); add categories.\"{category}\" or "
+                          f'outputs."{self.topic}".categories."{category}"')
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,12 @@ class Policy:
     retention: dict[str, RetentionRule] = field(default_factory=dict)
     rights: Rights = field(default_factory=Rights)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families of stored data the sources feed (lifecycle commands name them), in order."""
+        return tuple(dict.fromkeys(source.family for source in self.sources.values()))
 
     def outputs_for(self, source: str) -> list[OutputPolicy]:
         return [o for o in self.outputs.values() if o.source == source]
@@ -131,7 +143,8 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: {message}")
 
-    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent"}
+    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
+                          "sources"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -170,9 +183,8 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         if category not in CATEGORIES:
             raise fail(f'categories."{category}": unknown data category')
         check_strategy(f'categories."{category}"', strategy)
-    missing = [c for c in CATEGORIES if c not in categories]
-    if missing:
-        raise fail(f"[categories] has no default strategy for: {', '.join(missing)}")
+    # a category without a default is fine unless a source carries it (processors/sources.py checks)
+    sources = parse_sources(data.get("sources"), origin)
 
     outputs: dict[str, OutputPolicy] = {}
     raw_outputs = data.get("outputs", {})
@@ -188,6 +200,9 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         source, purpose = spec.get("source"), spec.get("purpose")
         if not isinstance(source, str) or not isinstance(purpose, str):
             raise fail(f"{where} needs 'source' (an input topic) and 'purpose' (a string)")
+        if source not in sources:
+            raise fail(f"{where}.source = {source!r}: not a declared source (declare it in "
+                       f'[sources."{source}"]; declared: {", ".join(sources)})')
         over_categories = spec.get("categories", {})
         over_fields = spec.get("fields", {})
         if not isinstance(over_categories, dict) or not isinstance(over_fields, dict):
@@ -203,7 +218,8 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
             raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields),
                                       tuple(consent))
-    retention = parse_retention(data.get("retention", {}), CATEGORIES, origin)
+    retention = parse_retention(data.get("retention", {}), CATEGORIES, origin, sources)
     rights = parse_rights(data.get("rights", {}), origin)
+    rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
     consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources)

@@ -1,6 +1,7 @@
-"""The schema catalogue: every topic's Avro schema, loaded from ``schemas/``.
+"""The schema catalogue: every topic's Avro schema, loaded from ``schemas/`` and LETHE_SCHEMAS_DIR.
 
-A topic's schema is ``schemas/<topic>.avsc``; released versions live in
+A topic's schema is ``<dir>/<topic>.avsc`` (a source may name another file: processors/sources.py);
+an anonymized output's is derived from its source's at start-up. Released versions live in
 ``schemas/history/<topic>/v<N>.avsc``. Every version's Avro single-object fingerprint
 (CRC-64-AVRO of the parsing canonical form) is indexed so that binary input written with an
 older schema is read with schema resolution, no registry needed.
@@ -17,8 +18,6 @@ from fastavro import parse_schema
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from processors.errors import SchemaError
-
-INPUT_TOPICS = ("orders.v1", "logs.v1", "consent.v1", "privacy-requests.v1")
 
 
 @dataclass(frozen=True)
@@ -38,22 +37,48 @@ class SchemaCatalog:
     directory: Path
     current: dict[str, TopicSchema] = field(default_factory=dict)
     by_fingerprint: dict[bytes, TopicSchema] = field(default_factory=dict)
+    derived: dict[str, TopicSchema] = field(default_factory=dict)   # outputs, derived at start-up
 
     @classmethod
     def load(cls, directory: Path) -> SchemaCatalog:
+        """The schemas of ``directory`` (LETHE_SCHEMAS_DIR) over the shipped ones: Lethe's own topics
+        (consent, requests, commands, audit ...) always have their schema, and a directory holding
+        only a user's source schemas is enough."""
         if not directory.is_dir():
             raise SchemaError(f"schema directory {directory} does not exist")
         catalog = cls(directory)
-        for path in sorted(directory.glob("*.avsc")):
-            schema = _load_one(path.stem, path)
-            catalog.current[schema.topic] = schema
-            catalog.by_fingerprint[schema.fingerprint] = schema
-        for path in sorted(directory.glob("history/*/*.avsc")):
-            schema = _load_one(path.parent.name, path)
-            catalog.by_fingerprint.setdefault(schema.fingerprint, schema)
-        if not catalog.current:
-            raise SchemaError(f"no .avsc files in {directory}")
+        shipped = default_schema_dir()
+        layers = [directory] if directory.resolve() == shipped else [directory, shipped]
+        for n, layer in enumerate(layers):   # the user's directory first: its files win
+            found = sorted(layer.glob("*.avsc"))
+            if n == 0 and not found:
+                raise SchemaError(f"no .avsc files in {directory}")
+            for path in found:
+                schema = _load_one(path.stem, path)
+                catalog.current.setdefault(schema.topic, schema)
+                catalog.by_fingerprint.setdefault(schema.fingerprint, schema)
+            for path in sorted(layer.glob("history/*/*.avsc")):
+                schema = _load_one(path.parent.name, path)
+                catalog.by_fingerprint.setdefault(schema.fingerprint, schema)
         return catalog
+
+    def output(self, topic: str, source: TopicSchema) -> TopicSchema:
+        """An anonymized output's schema, derived from its source's (processors/derive.py) at start-up.
+
+        A checked-in ``<topic>.avsc`` is not read for this: the derivation is what the output
+        carries, so a new source needs no output schema file.
+        """
+        from processors.derive import derive_anonymized
+
+        derived = self.derived.get(topic)
+        if derived is None:
+            try:
+                raw = derive_anonymized(source.raw, topic)
+            except ValueError as exc:
+                raise SchemaError(f"cannot derive the schema of {topic} from {source.topic}: {exc}") from None
+            derived = self.derived[topic] = _from_raw(topic, raw, f"{topic} (derived from {source.topic})")
+            self.by_fingerprint.setdefault(derived.fingerprint, derived)
+        return derived
 
     def for_topic(self, topic: str) -> TopicSchema:
         try:
@@ -65,11 +90,18 @@ class SchemaCatalog:
 def _load_one(topic: str, path: Path) -> TopicSchema:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        parsed = parse_schema(raw)
     except (OSError, ValueError) as exc:
         raise SchemaError(f"{path}: cannot parse schema: {exc}") from exc
+    return _from_raw(topic, raw, str(path))
+
+
+def _from_raw(topic: str, raw: Any, where: str) -> TopicSchema:
+    try:
+        parsed = parse_schema(raw)
+    except ValueError as exc:
+        raise SchemaError(f"{where}: cannot parse schema: {exc}") from exc
     except Exception as exc:  # fastavro raises its own SchemaParseException
-        raise SchemaError(f"{path}: invalid Avro schema: {exc}") from exc
+        raise SchemaError(f"{where}: invalid Avro schema: {exc}") from exc
     canonical = to_parsing_canonical_form(raw)
     # fastavro gives the 8 bytes already in the little-endian order the spec puts on the wire
     digest = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))

@@ -26,6 +26,7 @@ from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
+from processors.sources import check_sources, fields_for_review
 from streams.consent import ConsentHandler
 from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest
@@ -43,8 +44,6 @@ from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
 
 log = logging.getLogger(__name__)
-
-SOURCES = ("orders.v1", "logs.v1")
 
 
 class MetricsServer(Service):
@@ -108,12 +107,16 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     """Load the policy and schemas and compile every plan: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
+    check_sources(policy, catalog)
+    for source, count in fields_for_review(policy, catalog).items():
+        log.warning("source %s: %d schema field(s) await review (\"review\" attribute; see lethe discover)",
+                    source, count)
     limits = Limits(max_record_bytes=settings.max_record_bytes)
     key = settings.pseudonym_key.reveal()
-    retention = RetentionPlan(policy.retention)
+    retention = RetentionPlan(policy.retention, policy.sources)
     return policy, {
         source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention)
-        for source in SOURCES
+        for source in policy.sources
     }, Inputs(catalog, limits)
 
 
@@ -162,7 +165,8 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
     timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
     holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics, inputs=inputs)
-    retention = Retention(settings, RetentionPlan(policy.retention), timers, holds, output.get, metrics, clock)
+    retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
+                          metrics, clock)
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()})
@@ -180,7 +184,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         settings.topics.name(source): BatchHandler(
             pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics, subjects, output.get,
             settings.topics.name, audit_topic, clock)
-        for source in SOURCES
+        for source in policy.sources
     }
     hold_handler = HoldHandler(holds, retention, requests.resume)
     consent_handler = ConsentHandler(audit_topic, consent, metrics)

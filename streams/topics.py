@@ -95,6 +95,8 @@ CHANGELOGS: dict[str, TopicSpec] = {
     "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
 }
 BY_NAME = {spec.name: spec for spec in TOPICS}
+# the shipped example sources and their outputs: in a deployment only if its policy declares them
+SHIPPED_EXAMPLES = ("orders.v1", "logs.v1", "orders.anonymized.v1", "logs.anonymized.v1")
 ALL_TOPICS = tuple(spec.name for spec in TOPICS)
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {spec.name: dict(spec.config) for spec in TOPICS}
 
@@ -104,10 +106,22 @@ def changelog_name(settings: Settings, kind: str) -> str:
     return f"{settings.app_id}-{CHANGELOGS[kind].name}"
 
 
-def topic_table(settings: Settings, outputs: Iterable[str] = ()) -> dict[str, TopicSpec]:
-    """Every topic a deployment needs, by its real name: the table, the changelogs, and each policy
-    output (``outputs``: canonical names) that the table does not know, as an anonymized output."""
-    table = {settings.topics.name(spec.name): spec for spec in TOPICS}
+def topic_table(settings: Settings, outputs: Iterable[str] = (),
+                sources: Mapping[str, str] | None = None) -> dict[str, TopicSpec]:
+    """Every topic a deployment needs, by its real name: the table, the changelogs, each policy source
+    (``sources``: canonical topic -> schema name) as an input and each policy output (``outputs``:
+    canonical names) that the table does not know, as an anonymized output. With ``sources`` given,
+    the shipped example topics (orders, logs and their outputs) are only there if the policy declares them."""
+    outputs = list(outputs)
+    table = {}
+    for spec in TOPICS:
+        if sources is not None and spec.name in SHIPPED_EXAMPLES and spec.name not in sources \
+                and spec.name not in outputs:
+            continue
+        table[settings.topics.name(spec.name)] = spec
+    for source, schema in (sources or {}).items():
+        if source not in BY_NAME:
+            table[settings.topics.name(source)] = TopicSpec(source, "input", schema, WEEK)
     for output in outputs:
         if output not in BY_NAME:
             table[settings.topics.name(output)] = TopicSpec(output, "output", output, MONTH)
@@ -116,11 +130,24 @@ def topic_table(settings: Settings, outputs: Iterable[str] = ()) -> dict[str, To
     return table
 
 
-def policy_outputs(settings: Settings) -> list[str]:
-    """The output topics the deployment's policy declares (already checked at start-up)."""
+def policy_topics(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The output topics and the sources (topic -> schema name) the deployment's policy declares."""
     from processors.policy import load_policy
 
-    return [output.topic for output in load_policy(settings.policy_path).outputs.values()]
+    policy = load_policy(settings.policy_path)
+    return ([output.topic for output in policy.outputs.values()],
+            {topic: source.schema_name for topic, source in policy.sources.items()})
+
+
+def policy_outputs(settings: Settings) -> list[str]:
+    """The output topics the deployment's policy declares (already checked at start-up)."""
+    return policy_topics(settings)[0]
+
+
+def input_topics(settings: Settings) -> list[str]:
+    """Every topic ``lethe publish`` accepts: the policy's sources and Lethe's other inputs."""
+    _, sources = policy_topics(settings)
+    return [*sources, *(spec.name for spec in TOPICS if spec.role == "input" and spec.name not in SHIPPED_EXAMPLES)]
 
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
@@ -143,7 +170,8 @@ def provision(settings: Settings, bootstrap: str,
     subject: a PartitionMismatch names them, or (``allow_partition_mismatch``, `lethe topics create`
     only) a warning does.
     """
-    table = topic_table(settings, policy_outputs(settings))
+    outputs, sources = policy_topics(settings)
+    table = topic_table(settings, outputs, sources)
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())

@@ -97,10 +97,10 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
 class Service:
     """A `lethe sink` or `lethe store-agent` process."""
 
-    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, command: str, env: dict[str, str], log_path: Path, *args: str) -> None:
         self.log_path = log_path
         with open(log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", command], env=env,
+            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", command, *args], env=env,
                                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:

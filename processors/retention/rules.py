@@ -1,9 +1,9 @@
 """Retention rules of the policy file (policy section 3.1), parsed and checked.
 
     [retention."orders-completed"]
-    family = "orders"            # orders | logs
-    trigger = "order_event"      # order_event: from an order event of a type in `on`;
-    on = ["completed"]           # event_time: from the record's own occurred_at
+    source = "orders.v1"         # a declared source (processors/sources.py); `family = "orders"` also works
+    trigger = "order_event"      # order_event: from a record whose status is in `on` (kind records);
+    on = ["completed"]           # event_time: from the record's own event time
     after = "7y"                 # 30s, 15m, 12h, 90d, 2w, 7y (a year is 365 days)
     action = "anonymize"         # anonymize (the categories' strategies) | delete
     categories = ["contact.email"]   # optional, anonymize only; default: every personal category
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors.errors import PolicyError
-from processors.retention.timers import FAMILIES
+from processors.sources import SHIPPED, Source
 
 TRIGGERS = ("event_time", "order_event")
 ACTIONS = ("anonymize", "delete")
@@ -34,6 +34,7 @@ class RetentionRule:
     after_seconds: float
     action: str
     categories: tuple[str, ...]
+    source: str = ""   # the source topic the rule applies to
 
 
 def parse_duration(text: str) -> float:
@@ -46,11 +47,16 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def parse_retention(raw: Any, categories: tuple[str, ...], origin: str) -> dict[str, RetentionRule]:
+def parse_retention(raw: Any, categories: tuple[str, ...], origin: str,
+                    sources: dict[str, Source] | None = None) -> dict[str, RetentionRule]:
     if not isinstance(raw, dict):
         raise PolicyError(f"policy {origin}: [retention] must hold tables, one per rule")
-    return {name: _rule(name, spec, categories, origin) for name, spec in raw.items()}
-def _rule(name: str, spec: Any, known_categories: tuple[str, ...], origin: str) -> RetentionRule:
+    sources = SHIPPED if sources is None else sources
+    return {name: _rule(name, spec, categories, origin, sources) for name, spec in raw.items()}
+
+
+def _rule(name: str, spec: Any, known_categories: tuple[str, ...], origin: str,
+          sources: dict[str, Source]) -> RetentionRule:
     where = f'retention."{name}"'
 
     def fail(message: str) -> PolicyError:
@@ -58,18 +64,29 @@ def _rule(name: str, spec: Any, known_categories: tuple[str, ...], origin: str) 
 
     if not isinstance(spec, dict):
         raise fail(" must be a table")
-    extra = set(spec) - {"family", "trigger", "on", "after", "action", "categories"}
+    extra = set(spec) - {"source", "family", "trigger", "on", "after", "action", "categories"}
     if extra:
         raise fail(f": unknown key(s) {', '.join(sorted(extra))}")
-    for key, allowed in (("family", FAMILIES), ("trigger", TRIGGERS), ("action", ACTIONS)):
+    if "source" in spec:
+        source = sources.get(spec["source"]) if isinstance(spec["source"], str) else None
+        if source is None:
+            raise fail(f".source = {spec['source']!r}: not a declared source; use one of {', '.join(sources)}")
+    else:   # the older spelling: a family, the source whose topic is <family>.vN
+        matching = [s for s in sources.values() if s.family == spec.get("family")]
+        if not matching:
+            families = ", ".join(dict.fromkeys(s.family for s in sources.values()))
+            raise fail(f".family = {spec.get('family')!r}: use source = \"<topic>\" (or one of {families})")
+        source = matching[0]
+    for key, allowed in (("trigger", TRIGGERS), ("action", ACTIONS)):
         if spec.get(key) not in allowed:
             raise fail(f".{key} = {spec.get(key)!r}: use one of {', '.join(allowed)}")
     on = spec.get("on", [])
     if spec["trigger"] == "order_event":
-        if spec["family"] != "orders":
-            raise fail(".trigger = 'order_event' applies to family 'orders' only")
-        if not isinstance(on, list) or not on or any(e not in ORDER_EVENTS for e in on):
-            raise fail(f".on must list order event types ({', '.join(ORDER_EVENTS)})")
+        if source.kind != "records" or source.status is None:
+            raise fail(f".trigger = 'order_event' applies to sources of kind 'records' with a status field "
+                       f"only ({source.topic} has none)")
+        if not isinstance(on, list) or not on or any(not isinstance(e, str) or not e for e in on):
+            raise fail(f".on must list order event types (values of {source.topic}'s status field)")
     elif on:
         raise fail(".on is only for trigger = 'order_event'")
     try:
@@ -81,4 +98,5 @@ def _rule(name: str, spec: Any, known_categories: tuple[str, ...], origin: str) 
         raise fail(".categories must list data categories of the policy")
     if spec["action"] == "delete" and "categories" in spec:
         raise fail(".categories applies to action 'anonymize' only (delete removes the record)")
-    return RetentionRule(name, spec["family"], spec["trigger"], tuple(on), after, spec["action"], tuple(categories))
+    return RetentionRule(name, source.family, spec["trigger"], tuple(on), after, spec["action"], tuple(categories),
+                         source.topic)

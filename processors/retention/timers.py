@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from processors.ids import LETHE_NAMESPACE
+from processors.sources import SHIPPED, Source
 from processors.time import parse_time
 
 if TYPE_CHECKING:
     from processors.retention.rules import RetentionRule
 
-FAMILIES = ("orders", "logs")
-RECORD_KEYS = {"orders": "order_id", "logs": "event_id"}
+# the families of the shipped sources (orders.v1, logs.v1); a policy's own are Policy.families
+FAMILIES = tuple(source.family for source in SHIPPED.values())
+RECORD_KEYS = {source.family: ".".join(source.record_id) for source in SHIPPED.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,56 +42,82 @@ class Timer:
     record_key: str
     categories: tuple[str, ...]
     due: float
+    kind: str = ""   # the source's kind (records | events); "" in timers written before sources
 
     def encode(self) -> bytes:
         # a copy: orjson's own result keeps a 4 KiB buffer alive, which is what the timer index
         # would hold per pending timer (4.4 KB instead of about 400 B; bench/README.md)
-        return bytes(memoryview(orjson.dumps([self.rule, self.action, self.family, self.subject, self.record_key,
-                                              list(self.categories), self.due])))
+        fields: list[Any] = [self.rule, self.action, self.family, self.subject, self.record_key,
+                             list(self.categories), self.due]
+        if self.kind:
+            fields.append(self.kind)
+        return bytes(memoryview(orjson.dumps(fields)))
 
     @classmethod
     def decode(cls, timer_id: str, raw: bytes) -> Timer:
-        rule, action, family, subject, record_key, categories, due = orjson.loads(raw)
-        return cls(timer_id, rule, action, family, subject, record_key, tuple(categories), float(due))
+        rule, action, family, subject, record_key, categories, due, *kind = orjson.loads(raw)
+        return cls(timer_id, rule, action, family, subject, record_key, tuple(categories), float(due),
+                   kind[0] if kind else "")
 
     @property
     def order_id(self) -> str | None:
-        return self.record_key if self.family == "orders" else None
+        """The record id a legal hold on one record (``order_id``) matches: records-kind sources only."""
+        kind = self.kind or ("records" if self.family == "orders" else "events")
+        return self.record_key if kind == "records" else None
 
 
 class RetentionPlan:
-    """The policy's retention rules, indexed by family, turning records into timers."""
+    """The policy's retention rules, indexed by source, turning records into timers."""
 
-    def __init__(self, rules: Mapping[str, RetentionRule]) -> None:
+    def __init__(self, rules: Mapping[str, RetentionRule], sources: Mapping[str, Source] | None = None) -> None:
         self.rules = dict(rules)
-        self.by_family: dict[str, list[RetentionRule]] = {f: [] for f in FAMILIES}
+        self.sources = dict(SHIPPED if sources is None else sources)
+        self.by_source: dict[str, list[RetentionRule]] = {topic: [] for topic in self.sources}
         for rule in self.rules.values():
-            self.by_family[rule.family].append(rule)
+            self.by_source.setdefault(rule.source, []).append(rule)
+        # a source may also be named by its family (the older spelling)
+        self._names = {s.family: topic for topic, s in reversed(list(self.sources.items()))}
 
-    def timers_for(self, family: str, record: Mapping[str, Any]) -> list[Timer]:
-        """The deadlines a valid record of ``family`` sets (none if no rule applies to it).
+    def has_rules(self, source: str) -> bool:
+        return bool(self.by_source.get(self._names.get(source, source)))
+
+    def timers_for(self, source: str, record: Mapping[str, Any]) -> list[Timer]:
+        """The deadlines a valid record of ``source`` (a topic, or its family) sets (none if no rule applies).
 
         A record whose time does not parse sets none; it raises ValueError for the caller to count.
         """
-        rules = self.by_family.get(family)
-        if not rules:
+        topic = self._names.get(source, source)
+        rules = self.by_source.get(topic)
+        declared = self.sources.get(topic)
+        if not rules or declared is None:
             return []
-        key = record.get(RECORD_KEYS[family])
+        key = _get(record, declared.record_id)
         if not isinstance(key, str) or not key:
             return []
-        subject = record.get("customer_id") or ""
-        event_type = record.get("event_type")
+        subject = (_get(record, declared.subject) if declared.subject else None) or ""
+        status = _get(record, declared.status) if declared.status else None
+        # written only where the family does not already tell (orders: records, others: events)
+        kind = "" if (declared.family == "orders") == (declared.kind == "records") else declared.kind
         timers = []
         occurred: float | None = None
         for rule in rules:
-            if rule.trigger == "order_event" and event_type not in rule.on:
+            if rule.trigger == "order_event" and status not in rule.on:
                 continue
             if occurred is None:
-                occurred = parse_time(record.get("occurred_at"))
+                occurred = parse_time(_get(record, declared.event_time))
             categories = rule.categories if rule.action == "anonymize" else ()
-            timers.append(Timer(f"{rule.name}/{key}", rule.name, rule.action, family, subject, key,
-                                categories, occurred + rule.after_seconds))
+            timers.append(Timer(f"{rule.name}/{key}", rule.name, rule.action, declared.family, subject, key,
+                                categories, occurred + rule.after_seconds, kind))
         return timers
+
+
+def _get(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = record
+    for segment in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(segment)
+    return value
 
 
 def command_id(timer: Timer) -> str:

@@ -26,7 +26,7 @@ def accept(request: Request, view: SubjectView) -> Effects:
     """Ask every store for the subject's rows; publish Lethe's own part now."""
     state, audits = received(request, view)
     now = view.now
-    commands = export_commands(request, now, parse_time(state["due_at"]))
+    commands = export_commands(request, now, parse_time(state["due_at"]), view.context.rights.families)
     sent(state, commands, now)
     document: dict[str, Any] = {
         "consent": view.consent,
@@ -57,7 +57,7 @@ def export_request(state: State) -> dict[str, Any]:
 
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
-    return export_commands(request_of(state), now, parse_time(state["due_at"]))
+    return export_commands(request_of(state), now, parse_time(state["due_at"]), context.rights.families)
 
 
 TYPE = RequestType(accept, retry=retry, export=True)

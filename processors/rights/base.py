@@ -40,6 +40,7 @@ class Rights:
     deadline_days: int = 20
     business_days: bool = True
     ack_timeout_s: float = 60.0
+    families: tuple[str, ...] = FAMILIES   # of the policy's sources: one command per family
 
 
 def parse_rights(raw: Any, origin: str) -> Rights:
@@ -101,38 +102,41 @@ def request_command_id(request_id: str, family: str, action: str) -> str:
 
 def per_family(request: Request, action: str, now: float, due: float, id_tag: str | None = None,
                categories: tuple[str, ...] | list[str] = (), updates: dict[str, str] | None = None,
-               ) -> list[dict[str, Any]]:
+               families: tuple[str, ...] = FAMILIES) -> list[dict[str, Any]]:
     """One ``action`` command per family for the request's subject (every record of it in the family)."""
     return [lifecycle_command(request_command_id(request.request_id, family, id_tag or action), action,
                               request.subject, family, None, issued_at=now, due_at=due, rule=request.request_id,
                               cause="request", categories=categories, updates=updates)
-            for family in FAMILIES]
+            for family in families]
 
 
-def erase_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+def erase_commands(request: Request, now: float, due: float,
+                   families: tuple[str, ...] = FAMILIES) -> list[dict[str, Any]]:
     """Every store agent deletes the subject's rows."""
-    return per_family(request, "delete", now, due)
+    return per_family(request, "delete", now, due, families=families)
 
 
 def withdrawal_commands(request: Request, purpose: str, categories: tuple[str, ...] | list[str], now: float,
-                        due: float) -> list[dict[str, Any]]:
+                        due: float, families: tuple[str, ...] = FAMILIES) -> list[dict[str, Any]]:
     """Anonymize the categories collected only on ``purpose``."""
-    return per_family(request, "anonymize", now, due, f"anonymize.{purpose}", categories)
+    return per_family(request, "anonymize", now, due, f"anonymize.{purpose}", categories, families=families)
 
 
-def export_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+def export_commands(request: Request, now: float, due: float,
+                    families: tuple[str, ...] = FAMILIES) -> list[dict[str, Any]]:
     """Every store agent publishes the subject's rows."""
-    return per_family(request, "export", now, due)
+    return per_family(request, "export", now, due, families=families)
 
 
-def rectify_commands(request: Request, now: float, due: float) -> list[dict[str, Any]]:
+def rectify_commands(request: Request, now: float, due: float,
+                     families: tuple[str, ...] = FAMILIES) -> list[dict[str, Any]]:
     """Update commands with the request's new values (details other than ``message``).
 
     Keys are data categories (``contact.email``) or store column names; store agents write each to
     the one column it names. The values are personal data: commands are an internal topic.
     """
     updates = {k: v for k, v in request.details.items() if k != "message"}
-    return per_family(request, "update", now, due, updates=updates) if updates else []
+    return per_family(request, "update", now, due, updates=updates, families=families) if updates else []
 
 
 def new_state(request: Request, rights: Rights, now: float) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def erase_unless_held(request: Request, state: State, audits: list[dict[str, Any
 
 def erase(request: Request, state: State, audits: list[dict[str, Any]], view: SubjectView) -> Effects:
     now = view.now
-    commands = erase_commands(request, now, parse_time(state["due_at"]))
+    commands = erase_commands(request, now, parse_time(state["due_at"]), view.context.rights.families)
     sent(state, commands, now)
     for command in commands:
         audits.append(request_audit(state, "command", now, command["command_id"], {
@@ -66,7 +66,7 @@ def request_of(state: State) -> Request:
 
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
-    return erase_commands(request_of(state), now, parse_time(state["due_at"]))
+    return erase_commands(request_of(state), now, parse_time(state["due_at"]), context.rights.families)
 
 
 TYPE = RequestType(accept, retry=retry, resume=resume, erasure=True)

@@ -12,7 +12,7 @@ from processors.rights.effects import Effects, RequestType, SubjectView, receive
 def accept(request: Request, view: SubjectView) -> Effects:
     state, audits = received(request, view)
     now = view.now
-    commands = rectify_commands(request, now, parse_time(state["due_at"]))
+    commands = rectify_commands(request, now, parse_time(state["due_at"]), view.context.rights.families)
     if not commands:
         return refused(state, audits, now, "rectify needs details naming the new values (category or column = value)")
     sent(state, commands, now)

@@ -45,7 +45,8 @@ def accept(request: Request, view: SubjectView) -> Effects:
                                     {"note": "nothing is collected only on this consent"}))
         return Effects(states=[state], audits=audits, consent=consent, consent_decisions=decisions)
     state["purpose"] = purpose
-    commands = withdrawal_commands(request, purpose, categories, now, parse_time(state["due_at"]))
+    commands = withdrawal_commands(request, purpose, categories, now, parse_time(state["due_at"]),
+                                   view.context.rights.families)
     sent(state, commands, now)
     for command in commands:
         audits.append(request_audit(state, "command", now, command["command_id"], {
@@ -60,7 +61,7 @@ def retry(state: State, context: RightsContext, now: float) -> list[dict[str, An
         return []
     purpose = state.get("purpose") or ""
     return withdrawal_commands(request_of(state), purpose, context.consent.collected.get(purpose, ()), now,
-                               parse_time(state["due_at"]))
+                               parse_time(state["due_at"]), context.rights.families)
 
 
 TYPE = RequestType(accept, retry=retry)

@@ -21,7 +21,18 @@ class FieldInfo:
 
     @property
     def dotted(self) -> str:
-        return ".".join(self.path)
+        """``customer.email``; inside an array ``lines[].note``, a map ``attributes{}.value``."""
+        return dotted(self.path)
+
+
+CONTAINERS = ("[]", "{}")   # path segments: every element of an array, every value of a map
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    text = ""
+    for segment in path:
+        text += segment if segment in CONTAINERS or not text else "." + segment
+    return text
 
 
 @dataclass

@@ -14,6 +14,7 @@ from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
 from streams.cli.rights import cmd_hold, cmd_request
+from streams.cli.schemas import cmd_schemas
 from streams.logs import quiet_libraries, set_verbose
 
 EPILOG = """environment:
@@ -107,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the topic name for the proposal (default: TOPIC, or the file's name)")
     discover.add_argument("--force", action="store_true", help="overwrite existing files")
     discover.set_defaults(func=cmd_discover)
+
+    schemas = sub.add_parser("schemas", help="check the policy's sources; write each output's derived Avro schema")
+    schemas.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="write <output>.avsc here (default LETHE_SCHEMAS_DIR)")
+    schemas.add_argument("--force", action="store_true", help="overwrite a file that differs from the derivation")
+    schemas.set_defaults(func=cmd_schemas)
 
     agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
     agent.add_argument("--mapping", type=Path, default=None,

@@ -13,9 +13,7 @@ from streams.cli.common import _bootstrap, _read_events
 from streams.exceptions import UsageError
 from streams.settings import Settings
 from streams.text import plural
-from streams.topics import TOPICS
-
-INPUT_TOPICS = tuple(spec.name for spec in TOPICS if spec.role == "input")
+from streams.topics import input_topics
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -23,9 +21,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from streams.client import publish
 
     settings = Settings.from_env()
-    if args.topic not in INPUT_TOPICS and not args.any_topic:
-        raise UsageError(f"{args.topic} is not a Lethe input topic (one of {', '.join(INPUT_TOPICS)}); "
-                         "pass --any-topic to publish to another topic")
+    inputs = input_topics(settings) if not args.any_topic else []
+    if args.topic not in inputs and not args.any_topic:
+        raise UsageError(f"{args.topic} is not a Lethe input topic (one of {', '.join(inputs)}: the policy's "
+                         "sources and Lethe's own inputs); pass --any-topic to publish to another topic")
     examples = settings.schemas_dir / "examples"
     if args.sample:
         events: list[Any] = []
@@ -63,9 +62,11 @@ def _encoder(encoding: str, settings: Settings, topic: str) -> Any:
     from fastavro import schemaless_writer
 
     from processors.decode import SINGLE_OBJECT_MAGIC
+    from processors.policy import load_policy
     from processors.schemas import SchemaCatalog
 
-    schema = SchemaCatalog.load(settings.schemas_dir).for_topic(topic)
+    declared = load_policy(settings.policy_path).sources.get(topic)
+    schema = SchemaCatalog.load(settings.schemas_dir).for_topic(declared.schema_name if declared else topic)
 
     def encode(event: Any) -> bytes:
         buffer = io.BytesIO()

@@ -57,6 +57,13 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe discover orders.v1 --out proposals/\n"
         "  lethe discover loyalty.v1 --max-records 5000 --max-seconds 60 --out schemas/\n"
         "  lethe discover --file tickets.jsonl --name support-tickets.v1 --out proposals/"),
+    "schemas": (
+        "Check the policy's sources against their schemas (every declared path, category and strategy), as a "
+        "worker's\nstart-up does but without a broker, and write each output's Avro schema, derived from its "
+        "source's, as\n<out>/<output>.avsc for the consumers of Avro output. A file that differs from the derivation "
+        "is kept unless --force.",
+        "  lethe schemas\n"
+        "  LETHE_POLICY=my-policy.toml LETHE_SCHEMAS_DIR=my-schemas/ lethe schemas --out consumers/"),
     "store-agent": (
         "Apply lifecycle commands (retention deletes and updates, erasure, rectification, exports) from "
         "lifecycle.commands.v1\nto the database at LETHE_STORE_URL, through a mapping of its tables, and "
@@ -78,7 +85,7 @@ HELP: dict[str, tuple[str, str]] = {
         "Manage Lethe's topics on the broker at LETHE_BOOTSTRAP_SERVERS.",
         "  lethe topics create"),
     "topics create": (
-        "Create every Lethe topic (inputs, anonymized outputs, DLQ, privacy and lifecycle topics, "
+        "Create every Lethe topic (the policy's sources and outputs, DLQ, privacy and lifecycle topics, "
         "changelogs) with\nLETHE_PARTITIONS partitions, LETHE_REPLICATION_FACTOR replicas and each "
         "topic's retention; run it once per\ndeployment, before the workers. Existing topics are left "
         "as they are.",

@@ -2,7 +2,7 @@
 
     store = "shop-db"                  # the name acks carry
     [tables.orders]
-    family = "orders"                  # orders | logs
+    source = "orders.v1"               # the policy's source whose rows the table holds (or: family = "orders")
     subject_column = "customer_id"
     key_column = "order_id"            # the record key of a command's selector
     [tables.orders.columns]            # column -> data category
@@ -19,7 +19,7 @@ from typing import Any
 
 from processors.errors import ConfigError
 from processors.policy import CATEGORIES
-from processors.retention.timers import FAMILIES
+from processors.sources import FAMILY_NAME, family_of
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
@@ -68,8 +68,12 @@ def parse_mapping(data: dict[str, Any], origin: str) -> StoreMapping:
         where = f'tables."{table}"'
         if not _IDENTIFIER.match(table) or not isinstance(spec, dict):
             raise fail(f"{where}: a table name ([schema.]name) with a table of settings")
-        if spec.get("family") not in FAMILIES:
-            raise fail(f"{where}.family must be one of {', '.join(FAMILIES)}")
+        family: Any = spec.get("family")
+        if isinstance(spec.get("source"), str) and family is None:
+            family = family_of(spec["source"])
+        if not isinstance(family, str) or not FAMILY_NAME.match(family) or family in ("consent", "requests"):
+            raise fail(f"{where}: give source = \"<topic>\" (a source of the policy) or family = its topic "
+                       "without .vN (orders, logs, ...); family must be lowercase letters, digits, . _ -")
         subject, key = spec.get("subject_column"), spec.get("key_column")
         columns = spec.get("columns", {})
         for name in [subject, *([key] if key is not None else []), *columns]:
@@ -78,5 +82,5 @@ def parse_mapping(data: dict[str, Any], origin: str) -> StoreMapping:
         for column, category in columns.items():
             if category not in CATEGORIES:
                 raise fail(f"{where}.columns.{column} = {category!r}: not a data category")
-        tables.append(TableMapping(table, spec["family"], str(subject), key, dict(columns)))
+        tables.append(TableMapping(table, family, str(subject), key, dict(columns)))
     return StoreMapping(store, tuple(tables))

@@ -151,3 +151,13 @@ def test_a_record_larger_than_the_limit_is_refused(catalog: SchemaCatalog) -> No
     with pytest.raises(InvalidRecord) as error:
         small.consent(orjson.dumps(CONSENT))
     assert error.value.rule == "max_size"
+
+
+@pytest.mark.parametrize("family", ["orders", "logs", "tickets", "shop.returns"])
+def test_a_command_for_any_source_family_decodes(inputs: Inputs, catalog: SchemaCatalog,
+                                                 single_object: SingleObject, family: str) -> None:
+    """lifecycle.commands.v1 v3: the family of any declared source, not only the shipped ones (JSON and Avro)."""
+    command = {**COMMAND, "selector": {"family": family, "record_key": None}}
+    assert inputs.command(orjson.dumps(command))["selector"]["family"] == family
+    avro = single_object(catalog.for_topic("lifecycle.commands.v1"), command)
+    assert inputs.command(avro)["selector"]["family"] == family

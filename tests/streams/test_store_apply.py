@@ -125,7 +125,7 @@ def test_a_failing_database_is_reported_without_values(engine: Engine, orders: t
 @pytest.mark.parametrize(("change", "message"), [
     ({"store": ""}, "'store' must name the store"),
     ({"tables": {}}, "at least one table"),
-    ({"tables": {"orders": {"family": "invoices"}}}, "family must be one of"),
+    ({"tables": {"orders": {"family": "Invoices!"}}}, "family must be lowercase"),
     ({"tables": {"orders": {"family": "orders", "subject_column": "drop table"}}}, "is not a column name"),
     ({"tables": {"orders": {"family": "orders", "subject_column": "c", "columns": {"e": "contact.fax"}}}},
      "not a data category"),
@@ -133,3 +133,14 @@ def test_a_failing_database_is_reported_without_values(engine: Engine, orders: t
 def test_bad_mappings_are_named(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_mapping({"store": "s", "tables": {"t": {"family": "orders", "subject_column": "c"}}, **change}, "m")
+
+
+@pytest.mark.parametrize(("spec", "family"), [
+    ({"source": "tickets.v1"}, "tickets"),
+    ({"source": "orders.v1"}, "orders"),
+    ({"family": "logs"}, "logs"),
+    ({"family": "tickets", "source": "ignored.v1"}, "tickets"),
+])
+def test_a_table_is_mapped_to_a_source_by_its_topic_or_family(spec: dict[str, Any], family: str) -> None:
+    mapping = parse_mapping({"store": "s", "tables": {"t": {**spec, "subject_column": "c"}}}, "m")
+    assert [t.table for t in mapping.for_family(family)] == ["t"]

@@ -70,3 +70,28 @@ def test_a_policy_output_the_table_does_not_know_gets_its_topic(tmp_path: Path) 
     assert {n for n, spec in table.items() if spec.role == "changelog"} == {
         f"app-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests", "consent")}
     assert all(spec.config for spec in table.values())   # every topic has a retention or compaction decision
+
+
+def test_the_policy_sources_and_outputs_get_their_topics(tmp_path: Path) -> None:
+    """A source the table does not know is an input topic; the example topics only if the policy declares them."""
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p.", "LETHE_DATA_DIR": str(tmp_path)})
+    table = topic_table(settings, ["tickets.anonymized.v1"], {"tickets.v1": "tickets.v1"})
+    assert (table["p.tickets.v1"].role, table["p.tickets.v1"].schema) == ("input", "tickets.v1")
+    assert table["p.tickets.anonymized.v1"].role == "output"
+    assert int(table["p.tickets.v1"].config["retention.ms"]) > 0   # raw personal data expires
+    assert not {"p.orders.v1", "p.logs.v1", "p.orders.anonymized.v1", "p.logs.anonymized.v1"} & set(table)
+    assert {"p.consent.v1", "p.privacy-requests.v1", "p.lifecycle.commands.v1"} <= set(table)
+    everything = topic_table(settings, ["orders.anonymized.v1"], {"orders.v1": "orders.v1", "logs.v1": "logs.v1"})
+    assert {"p.orders.v1", "p.logs.v1", "p.orders.anonymized.v1"} <= set(everything)
+
+
+def test_publish_accepts_the_policy_sources(tmp_path: Path) -> None:
+    from tickets import STANZA
+
+    from streams.topics import input_topics
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text((Path(__file__).resolve().parents[2] / "deploy" / "policy.toml").read_text() + STANZA)
+    settings = Settings.from_env({"LETHE_POLICY": str(policy), "LETHE_DATA_DIR": str(tmp_path)})
+    assert set(input_topics(settings)) == {"orders.v1", "logs.v1", "tickets.v1", "consent.v1",
+                                           "privacy-requests.v1", "legal-holds.v1"}

@@ -152,10 +152,12 @@ def test_the_policy_text_is_toml_whose_output_loads_with_the_default_policy(defa
     default = tomllib.loads(default_policy_path.read_text())
     proposal = tomllib.loads(policy_text(result, schema, "support-tickets.v1.avsc", default["categories"]))
     assert proposal["sources"]["support-tickets.v1"]["schema"] == "support-tickets.v1.avsc"
-    default["outputs"].update(proposal["outputs"])   # [sources] is read by the worker's source loading
+    default["outputs"].update(proposal["outputs"])
+    default["sources"].update(proposal["sources"])
     policy = parse_policy(default)
     output = policy.outputs["support-tickets.anonymized.v1"]
     assert output.source == "support-tickets.v1"
+    assert policy.sources["support-tickets.v1"].family == "support-tickets"
     compile_plan(schema, output, policy)
 
 

@@ -1,0 +1,276 @@
+"""Sources: the input topics a policy declares, and their checks against the schemas.
+
+    [sources."orders.v1"]
+    schema = "orders.v1.avsc"     # file name inside LETHE_SCHEMAS_DIR (default: the shipped schemas/)
+    kind = "records"              # records: rows with a record id (orders-like); events: one row per event
+    subject = "customer_id"       # dotted path of the data subject's id (also the Kafka key);
+                                  # events only: may be left out (no data subject at all)
+    record_id = "order_id"        # dotted path of the record id (records: the row; events: the event)
+    event_time = "occurred_at"    # dotted path of the RFC 3339 event time
+    status = "event_type"         # records only, optional: the values retention rules' `on` match
+
+A source's *family* (what lifecycle commands, store mappings and timers name) is its topic without
+a trailing ``.v<N>``: ``orders.v1`` -> ``orders``. :func:`parse_sources` checks the stanza alone;
+:func:`check_sources` checks it against its schema (every path exists, every personal field has a
+known category, every output has a strategy for every category its source carries) and names the
+source, the path and the rule of whatever is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from processors.errors import PolicyError
+
+if TYPE_CHECKING:
+    from processors.policy import Policy
+    from processors.schemas import SchemaCatalog
+
+KINDS = ("records", "events")
+PERSONAL_FORMATS = ("ip", "user_agent", "latitude", "longitude", "postcode", "subject")
+_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_VERSION = re.compile(r"\.v\d+$")
+FAMILY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+PATH_KEYS = ("subject", "record_id", "event_time", "status")
+
+
+@dataclass(frozen=True)
+class Source:
+    topic: str
+    schema: str                      # file name inside the schemas directory
+    kind: str                        # records | events
+    subject: tuple[str, ...] | None  # None: events without a data subject (anonymous telemetry)
+    record_id: tuple[str, ...]
+    event_time: tuple[str, ...]
+    status: tuple[str, ...] | None = None
+
+    @property
+    def family(self) -> str:
+        return family_of(self.topic)
+
+    @property
+    def schema_name(self) -> str:
+        """The schema's name in the catalogue (its file name without .avsc)."""
+        return self.schema.removesuffix(".avsc")
+
+    def paths(self) -> Iterator[tuple[str, tuple[str, ...]]]:
+        for key in PATH_KEYS:
+            path = getattr(self, key)
+            if path is not None:
+                yield key, path
+
+
+def family_of(topic: str) -> str:
+    return _VERSION.sub("", topic).lower()
+
+
+# The shipped example sources, as deploy/policy.toml declares them. A policy without [sources]
+# (one written before sources existed) gets these two.
+SHIPPED: dict[str, Source] = {
+    "orders.v1": Source("orders.v1", "orders.v1.avsc", "records", ("customer_id",), ("order_id",),
+                        ("occurred_at",), ("event_type",)),
+    "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",)),
+}
+
+
+def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
+    if raw is None:
+        return dict(SHIPPED)
+    if not isinstance(raw, dict) or not raw:
+        raise PolicyError(f"policy {origin}: [sources] must hold one table per input topic")
+    sources = {}
+    for topic, spec in raw.items():
+        where = f'sources."{topic}"'
+
+        def fail(message: str, where: str = where) -> PolicyError:
+            return PolicyError(f"policy {origin}: {where}{message}")
+
+        if not isinstance(spec, dict):
+            raise fail(" must be a table")
+        extra = set(spec) - {"schema", *PATH_KEYS, "kind"}
+        if extra:
+            raise fail(f": unknown key(s) {', '.join(sorted(extra))}")
+        if not FAMILY_NAME.match(family_of(topic)) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
+            raise fail(": not a Kafka topic name (letters, digits, . _ -)")
+        schema = spec.get("schema", f"{topic}.avsc")
+        if not isinstance(schema, str) or not schema.endswith(".avsc") or "/" in schema or "\\" in schema:
+            raise fail(f".schema = {schema!r}: give a .avsc file name inside the schemas directory")
+        kind = spec.get("kind")
+        if kind not in KINDS:
+            raise fail(f".kind = {kind!r}: use records (rows with a record id) or events (one row per event)")
+        paths: dict[str, tuple[str, ...] | None] = {}
+        for key in PATH_KEYS:
+            value = spec.get(key)
+            if value is None and (key == "status" or (key == "subject" and kind == "events")):
+                paths[key] = None
+                continue
+            if not isinstance(value, str) or not _PATH.match(value):
+                raise fail(f".{key} = {value!r}: give the dotted path of a field (e.g. customer.id)")
+            paths[key] = tuple(value.split("."))
+        if kind == "events" and paths["status"] is not None:
+            raise fail(".status is for kind = 'records' only")
+        sources[topic] = Source(topic, schema, kind, paths["subject"], paths["record_id"] or (),
+                                paths["event_time"] or (), paths["status"])
+    return sources
+
+
+# --- checks against the schemas ---------------------------------------------------------------
+
+def _branches(avro_type: Any) -> list[Any]:
+    return avro_type if isinstance(avro_type, list) else [avro_type]
+
+
+def _base(avro_type: Any, named: Mapping[str, Any]) -> tuple[Any, bool]:
+    """The non-null type of a field (a named type resolved) and whether it may be null."""
+    branches = _branches(avro_type)
+    nullable = "null" in branches
+    rest = [b for b in branches if b != "null"]
+    base = rest[0] if len(rest) == 1 else {"type": "union"}
+    if isinstance(base, str) and base in named:
+        base = named[base]
+    if isinstance(base, dict) and base.get("type") in ("string", "int", "long", "double", "float", "boolean"):
+        base = base["type"]
+    return base, nullable
+
+
+def _named_types(schema: Any, namespace: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = {} if out is None else out
+    if isinstance(schema, list):
+        for branch in schema:
+            _named_types(branch, namespace, out)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        ns = schema.get("namespace", namespace)
+        if kind in ("record", "enum", "fixed") and "name" in schema:
+            out[schema["name"]] = schema
+            out[f"{ns}.{schema['name']}" if ns else schema["name"]] = schema
+        for f in schema.get("fields", []) if kind == "record" else []:
+            _named_types(f["type"], ns, out)
+        if kind == "array":
+            _named_types(schema["items"], ns, out)
+        elif kind == "map":
+            _named_types(schema["values"], ns, out)
+        elif isinstance(kind, (dict, list)):
+            _named_types(kind, ns, out)
+    return out
+
+
+def field_at(schema: dict[str, Any], path: tuple[str, ...]) -> tuple[dict[str, Any], Any, bool] | None:
+    """The field at a dotted path through records (not arrays or maps): (field, base type, nullable)."""
+    named = _named_types(schema)
+    record: Any = schema
+    nullable = False
+    found: tuple[dict[str, Any], Any, bool] | None = None
+    for segment in path:
+        if not isinstance(record, dict) or record.get("type") != "record":
+            return None
+        f = next((f for f in record["fields"] if f["name"] == segment), None)
+        if f is None:
+            return None
+        base, optional = _base(f["type"], named)
+        nullable = nullable or optional
+        found = (f, base, nullable)
+        record = base
+    return found
+
+
+def every_field(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(dotted path, field) of every field at any depth: records, arrays ([]), maps ({}), unions."""
+    if isinstance(schema, list):
+        for branch in schema:
+            yield from every_field(branch, prefix)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "record":
+            for f in schema["fields"]:
+                path = f"{prefix}{f['name']}"
+                yield path, f
+                yield from every_field(f["type"], f"{path}.")
+        elif kind == "array":
+            yield from every_field(schema["items"], prefix.rstrip(".") + "[].")
+        elif kind == "map":
+            yield from every_field(schema["values"], prefix.rstrip(".") + "{}.")
+        elif isinstance(kind, (dict, list)):
+            yield from every_field(kind, prefix)
+
+
+def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
+    """Check every source against its schema and every output against its source (start-up)."""
+    from processors.policy import CATEGORIES
+
+    origin = policy.path
+    for source in policy.sources.values():
+        where = f'policy {origin}: sources."{source.topic}"'
+        if source.schema_name not in catalog.current:
+            raise PolicyError(f"{where}.schema = {source.schema!r}: no such file in {catalog.directory} "
+                              "(rule: a source's schema is a .avsc file in LETHE_SCHEMAS_DIR)")
+        schema = catalog.current[source.schema_name].raw
+        for key, path in source.paths():
+            dotted = ".".join(path)
+            found = field_at(schema, path)
+            if found is None:
+                raise PolicyError(f"{where}.{key} = {dotted!r}: not a field of {source.schema} "
+                                  "(rule: every declared path names a field, through records only)")
+            _f, base, nullable = found
+            if key == "status":
+                if not (base == "string" or (isinstance(base, dict) and base.get("type") == "enum")):
+                    raise PolicyError(f"{where}.status = {dotted!r}: is not a string or an enum "
+                                      "(rule: status values are what retention rules' `on` match)")
+            elif base != "string":
+                raise PolicyError(f"{where}.{key} = {dotted!r}: is not a string in {source.schema} "
+                                  f"(rule: {key} must be a string field)")
+            if nullable and (key in ("record_id", "event_time") or (key == "subject" and source.kind == "records")):
+                raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
+                                  f"(rule: {key} must always be present"
+                                  + ("; only events may lack a subject)" if key == "subject" else ")"))
+        subject_field = field_at(schema, source.subject) if source.subject else None
+        if subject_field is not None and source.subject and "category" not in subject_field[0]:
+            raise PolicyError(f"{where}.subject = {'.'.join(source.subject)!r}: the field has no category in "
+                              f"{source.schema} (rule: the subject's id is personal data; tag it, e.g. "
+                              '"category": "identifier.customer")')
+        carried: dict[str, str] = {}
+        for dotted, f in every_field(schema):
+            category = f.get("category")
+            if category is None:
+                if f.get("scan") or f.get("format") in PERSONAL_FORMATS:
+                    hint = "scan: true" if f.get("scan") else f"format {f.get('format')!r}"
+                    raise PolicyError(f"{where}: field {dotted} of {source.schema} has {hint} but no category "
+                                      "(rule: every personal field carries a data category)")
+                continue
+            if category not in CATEGORIES:
+                raise PolicyError(f"{where}: field {dotted} of {source.schema} has category {category!r} "
+                                  "(rule: categories are the policy's data categories)")
+            carried.setdefault(category, dotted)
+        for output in policy.outputs_for(source.topic):
+            for category, dotted in carried.items():
+                if category not in output.categories and category not in policy.categories:
+                    raise PolicyError(
+                        f'policy {origin}: outputs."{output.topic}": no strategy for category {category} that '
+                        f"source {source.topic} carries (field {dotted}) (rule: an output needs a strategy for "
+                        f'every category of its source; add categories."{category}" or '
+                        f'outputs."{output.topic}".categories."{category}")')
+    for rule in policy.retention.values():
+        source = policy.sources[rule.source]
+        if rule.trigger != "order_event" or source.status is None:
+            continue
+        found = field_at(catalog.current[source.schema_name].raw, source.status)
+        symbols = found[1].get("symbols") if found is not None and isinstance(found[1], dict) else None
+        wrong = [value for value in rule.on if symbols is not None and value not in symbols]
+        if wrong:
+            raise PolicyError(f'policy {origin}: retention."{rule.name}".on: {", ".join(wrong)} not a value of '
+                              f"{source.topic}'s status {'.'.join(source.status)} (rule: `on` lists its symbols: "
+                              f"{', '.join(symbols or ())})")
+
+
+def fields_for_review(policy: Policy, catalog: SchemaCatalog) -> dict[str, int]:
+    """Per source, how many of its schema's fields carry a ``review`` attribute (lethe discover)."""
+    counts = {}
+    for source in policy.sources.values():
+        schema = catalog.current.get(source.schema_name)
+        count = sum(1 for _, f in every_field(schema.raw) if "review" in f) if schema is not None else 0
+        if count:
+            counts[source.topic] = count
+    return counts
