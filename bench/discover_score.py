@@ -6,8 +6,9 @@ Per topic and overall: precision and recall of the category of every labelled fi
 counts as found only with the labelled category), the recall of "personal at all" (any category),
 the fields left for review, and how many labelled personal values survive in the anonymized output
 when the proposed schema and output stanza are applied as written with the default policy (leaks):
-values of every category the policy does not keep, except free text and URLs, which are redacted in
-place (the personal values inside them are the record's other values, counted on their own).
+values of every category the policy does not keep, except free text and URLs, which are described
+(free text) or redacted (URLs) in place (the personal values inside them are the record's other
+values, counted on their own).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from processors.policy import OutputPolicy, load_policy
 from processors.validate import compile_validator
 
 LEAKED: dict[str, int] = {}
-# redacted in place: what is personal inside them is the record's other values, checked on their own
+# described or redacted in place: what is personal inside them is the record's other values, checked on their own
 SCANNED = ("free_text", "behavior.browsing", "behavior.click")
 POLICY = Path(__file__).resolve().parent.parent / "deploy" / "policy.toml"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from fastavro import schemaless_writer
 
 from processors.decode import SINGLE_OBJECT_MAGIC
-from processors.policy import Policy, load_policy
+from processors.policy import Policy, load_policy, parse_policy
 from processors.schemas import SchemaCatalog, TopicSchema
 
 # detect_cases holds the asserts of the detection-rule tests: rewrite them as in a test module.
@@ -49,6 +50,14 @@ def catalog() -> SchemaCatalog:
 @pytest.fixture(scope="session")
 def default_policy() -> Policy:
     return load_policy(DEFAULT_POLICY)
+
+
+@pytest.fixture(scope="session")
+def redacting_policy() -> Policy:
+    """The default policy with redaction of free text opted in (it ships with derive)."""
+    data = tomllib.loads(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    data["categories"]["free_text"] = "redact"
+    return parse_policy(data, "redacting.toml")
 
 
 @pytest.fixture(scope="session")

@@ -207,8 +207,33 @@ def test_no_direct_identifier_in_output(results: dict[str, BatchResult], events:
                                              ("orders.v1", "session_id"), ("logs.v1", "order_id")}
 
 
-def test_free_text_is_redacted(catalog: SchemaCatalog, default_policy: Policy, traffic: Traffic,
-                               secrets: dict[str, bytes]) -> None:
+def test_free_text_is_derived_never_published(catalog: SchemaCatalog, default_policy: Policy, traffic: Traffic,
+                                              secrets: dict[str, bytes]) -> None:
+    person = traffic.people[0]
+    neighbour = f"Leave it with Jürgen next door, call {person.phone}"
+    hello = f"Hi, {person.name} here"
+    notes = {   # a neighbour's name is not detected, so redaction would publish it; derive does not
+        neighbour: f"[free_text: en; {len(neighbour)} chars; contact.phone]",
+        "Bitte bei Frau Schmidt nebenan abgeben": "[free_text: de; 38 chars]",
+        hello: f"[free_text: {len(hello)} chars; identity.name]",
+    }
+    orders = []
+    for note in notes:
+        order = traffic.order(person)
+        order["notes"] = note
+        orders.append(order)
+    result = run(pipeline(catalog, default_policy, "orders.v1"), encode_all(orders), secrets)
+    published = [orjson.loads(o.value) for o in result.outputs]
+    assert [p["notes"] for p in published] == list(notes.values())
+    for output in result.outputs:
+        for word in ("Jürgen", "Schmidt", "nebenan", *person.name.split()):
+            assert word.encode() not in output.value
+    assert [p["lethe"]["tags"]["notes"] for p in published] == [
+        "free_text:derive[contact.phone]", "free_text:derive", "free_text:derive[identity.name]"]
+
+
+def test_free_text_is_redacted_when_opted_in(catalog: SchemaCatalog, redacting_policy: Policy, traffic: Traffic,
+                                             secrets: dict[str, bytes]) -> None:
     person = traffic.people[0]
     first = person.name.split()[0]
     notes = {
@@ -223,7 +248,7 @@ def test_free_text_is_redacted(catalog: SchemaCatalog, default_policy: Policy, t
         order = traffic.order(person)
         order["notes"] = note
         orders.append(order)
-    result = run(pipeline(catalog, default_policy, "orders.v1"), encode_all(orders), secrets)
+    result = run(pipeline(catalog, redacting_policy, "orders.v1"), encode_all(orders), secrets)
     published = [orjson.loads(o.value) for o in result.outputs]
     assert [p["notes"] for p in published] == list(notes.values())
     assert [p["lethe"]["tags"]["notes"] for p in published] == [

@@ -108,7 +108,7 @@ def test_default_orders_plan(catalog: SchemaCatalog, default_policy: Policy) -> 
         "customer.phone": "drop", "shipping_address.street": "drop", "shipping_address.city": "drop",
         "shipping_address.postcode": "generalize", "shipping_address.region": "drop",
         "total_amount": "keep", "payment_status": "keep",
-        "carrier": "keep", "tracking_number": "mask", "notes": "redact",
+        "carrier": "keep", "tracking_number": "mask", "notes": "derive",
     }
     assert all(op.tag == f"{op.info.category}:{op.strategy}" for op in plan.ops)
 
@@ -136,8 +136,9 @@ def test_redaction_runs_last_and_only_transformed_strings_are_context(
     assert kinds == sorted(kinds)
     assert any(kinds)
     for op in plan.ops:
-        assert op.collects_context == (op.strategy not in ("keep", "redact") and op.info.avro_type == "string")
-        assert op.found_inside == (op.strategy == "redact")
+        assert op.collects_context == (op.strategy not in ("keep", "redact", "derive")
+                                       and op.info.avro_type == "string")
+        assert op.found_inside == (op.strategy in ("redact", "derive"))
 
 
 # --- compile_plan failures ------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
     assert order["order_id"] == pseudonym(KEY, b"order_id", original["order_id"])
     assert order["customer_id"] == pseudonym(KEY, b"subject", original["customer_id"])
     assert order["tracking_number"] == "*************1230"
-    assert order["notes"] == "Please call [contact.phone] or mail [contact.email] before delivery"
+    assert order["notes"] == "[free_text: en; 70 chars; contact.email, contact.phone]"
     for untouched in ("event_id", "event_type", "occurred_at", "items", "total_amount", "currency",
                       "payment_status", "carrier", "region"):
         assert order[untouched] == original[untouched]
@@ -243,7 +244,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
         "payment_status": "transaction.payment:keep",
         "carrier": "transaction.logistics:keep",
         "tracking_number": "transaction.logistics:mask",
-        "notes": "free_text:redact[contact.email,contact.phone]",
+        "notes": "free_text:derive[contact.email,contact.phone]",
     }
 
 
@@ -285,34 +286,54 @@ def test_absent_values_and_parents_are_skipped_and_untagged(catalog: SchemaCatal
     ("Bo Li", "for Bo Li please", "for [identity.name] please"),
     ("Bo Li", "ask Bo", "ask Bo"),
 ], ids=["first-and-last", "full-any-case", "short-full-name", "too-short-token"])
-def test_record_values_are_redacted_from_free_text(catalog: SchemaCatalog, default_policy: Policy,
+def test_record_values_are_redacted_from_free_text(catalog: SchemaCatalog, redacting_policy: Policy,
                                                    example: Example, name: str, notes: str, expected: str) -> None:
     order = example("orders.v1")
     order["customer"]["name"] = name
     order["notes"] = notes
-    tags = plan_for(catalog, default_policy, "orders.v1").apply(order, KEY)
+    tags = plan_for(catalog, redacting_policy, "orders.v1").apply(order, KEY)
     assert order["notes"] == expected
     assert tags["notes"] == ("free_text:redact[identity.name]" if expected != notes else "free_text:redact")
 
 
-def test_other_personal_values_are_redacted_from_free_text(catalog: SchemaCatalog, default_policy: Policy,
+def test_other_personal_values_are_redacted_from_free_text(catalog: SchemaCatalog, redacting_policy: Policy,
                                                            example: Example) -> None:
     order = example("orders.v1")
     order["notes"] = (f"re {order['order_id']}: leave at {order['shipping_address']['street']}, "
                       f"{order['shipping_address']['city']}; my id is {order['customer_id']}, via DHL")
-    tags = plan_for(catalog, default_policy, "orders.v1").apply(order, KEY)
+    tags = plan_for(catalog, redacting_policy, "orders.v1").apply(order, KEY)
     assert order["notes"] == ("re [transaction.order]: leave at [contact.address], [contact.address]; "
                               "my id is [identifier.customer], via DHL")
     assert tags["notes"] == "free_text:redact[contact.address,identifier.customer,transaction.order]"
 
 
 def test_context_min_length_is_respected(catalog: SchemaCatalog, base: dict[str, Any], example: Example) -> None:
-    policy = variant(base, _set("options", "context_min_length", value=20))
+    policy = variant(base, lambda d: (_set("options", "context_min_length", value=20)(d),
+                                      _set("categories", "free_text", value="redact")(d)))
     order = example("orders.v1")
     order["customer"]["name"] = "Zofia Kowalczyk"
     order["notes"] = "for Zofia Kowalczyk"
     plan_for(catalog, policy, "orders.v1").apply(order, KEY)
     assert order["notes"] == "for Zofia Kowalczyk"
+
+
+def test_redaction_is_opted_in_per_output_field(catalog: SchemaCatalog, base: dict[str, Any],
+                                                example: Example) -> None:
+    policy = variant(base, _set("outputs", ORDERS_OUT, "fields", "notes", value="redact"))
+    order = example("orders.v1")
+    tags = plan_for(catalog, policy, "orders.v1").apply(order, KEY)
+    assert order["notes"] == "Please call [contact.phone] or mail [contact.email] before delivery"
+    assert tags["notes"] == "free_text:redact[contact.email,contact.phone]"
+
+
+def test_default_policy_derives_record_values_found_in_free_text(catalog: SchemaCatalog, default_policy: Policy,
+                                                                 example: Example) -> None:
+    order = example("orders.v1")
+    order["customer"]["name"] = "Zofia Kowalczyk"
+    order["notes"] = "Gift for Zofia, from the Kowalczyk family"
+    tags = plan_for(catalog, default_policy, "orders.v1").apply(order, KEY)
+    assert order["notes"] == "[free_text: en; 41 chars; identity.name]"
+    assert tags["notes"] == "free_text:derive[identity.name]"
 
 
 def test_overrides_change_the_transform_and_the_tag(catalog: SchemaCatalog, base: dict[str, Any],

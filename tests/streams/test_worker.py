@@ -144,10 +144,12 @@ def test_each_subject_has_one_pseudonym_key_across_both_topics(run: Run) -> None
     assert orders_keys <= logs_keys
 
 
-def test_outputs_are_tagged_and_free_text_redacted(run: Run) -> None:
+def test_outputs_are_tagged_and_free_text_derived(run: Run) -> None:
     order = json.loads(run.on("orders.anonymized.v1")[0].value or b"{}")
     tags = order["lethe"]["tags"]
     assert tags["customer.email"] == "contact.email:drop"
+    assert tags["notes"].startswith("free_text:derive[")
+    assert order["notes"].startswith("[free_text: ") and " chars; " in order["notes"]
     found = set(tags["notes"].partition("[")[2].strip("]").split(","))
     assert {"contact.phone", "contact.email", "transaction.payment", "identity.name"} <= found
     log_event = json.loads(run.on("logs.anonymized.v1")[0].value or b"{}")
