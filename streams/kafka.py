@@ -142,23 +142,33 @@ def faust_credentials() -> Any:
 def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
     """Fail fast, before any Kafka client is built (they retry for half a minute and log every try),
     when no ``host:port`` of ``bootstrap`` answers a Kafka ApiVersions request within ``timeout``
-    seconds in all. A port that accepts connections but does not speak Kafka does not count."""
+    seconds in all. A port that accepts connections but does not speak Kafka does not count.
+
+    The servers are tried in turn until the deadline, so a broker started a moment ago in the
+    same shell (``lethe broker & lethe run``) is found once it listens."""
     servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
     deadline = time.monotonic() + timeout
     cause: Exception | None = None   # shown by `lethe --verbose`
-    for server in servers:
-        host, _, port = server.rpartition(":")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    while servers:
+        for server in servers:
+            host, _, port = server.rpartition(":")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5)):
+                    return
+                cause = ConnectionError(f"{server} accepted a connection but did not answer as a Kafka broker")
+            except ValueError as exc:
+                cause = exc
+                servers = []   # a malformed address does not get better with time
+                break
+            except OSError as exc:
+                cause = exc
+        if deadline - time.monotonic() <= 0.25:
             break
-        try:
-            if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5)):
-                return
-            cause = ConnectionError(f"{server} accepted a connection but did not answer as a Kafka broker")
-        except (OSError, ValueError) as exc:
-            cause = exc
-            continue
-    raise BrokerUnreachable(f"no Kafka broker answers at {', '.join(servers)} (LETHE_BOOTSTRAP_SERVERS); "
+        time.sleep(0.25)
+    raise BrokerUnreachable(f"no Kafka broker answers at {bootstrap} (LETHE_BOOTSTRAP_SERVERS); "
                             "is it running?") from cause
 
 
