@@ -8,7 +8,9 @@ the fields left for review, and how many labelled personal values survive in the
 when the proposed schema and output stanza are applied as written with the default policy (leaks):
 values of every category the policy does not keep, except free text and URLs, which are described
 (free text) or redacted (URLs) in place (the personal values inside them are the record's other
-values, counted on their own).
+values, counted on their own); and how many values of the fields labelled not personal pass
+unchanged (kept: what the output is still good for, e.g. the sku and quantity of line items whose
+recipient is dropped).
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ def main() -> int:
     args = parser.parse_args()
     policy = load_policy(POLICY)
     kept = {category for category, strategy in policy.categories.items() if strategy == "keep"}
-    totals = {"tp": 0, "fp": 0, "fn": 0, "personal": 0, "found": 0, "review": 0, "values": 0, "leaks": 0}
-    print(f"{'topic':10} {'paths':>5} {'prec':>6} {'recall':>6} {'any':>6} {'review':>6} {'leaks':>11}")
+    totals = {"tp": 0, "fp": 0, "fn": 0, "personal": 0, "found": 0, "review": 0, "values": 0, "leaks": 0,
+              "plain": 0, "kept": 0}
+    print(f"{'topic':10} {'paths':>5} {'prec':>6} {'recall':>6} {'any':>6} {'review':>6} {'leaks':>11} {'kept':>13}")
     data = {"tuned": discover_data, "heldout": discover_heldout, "blind": discover_blind}[args.set]
     labels_by_topic = data.LABELS
     for topic, make in data.generators(args.seed).items():
@@ -92,17 +95,18 @@ def main() -> int:
                 found += bool(guess)
             if args.verbose and guess != label:
                 print(f"    {topic}.{path}: labelled {label}, proposed {guess}")
-        leaks, checked = leaked(records, result, labels, policy, kept)
+        leaks, checked, passed, plain = leaked(records, result, labels, policy, kept)
         review = len(result.review)
         print(f"{topic:10} {len(labels):5d} {tp / max(tp + fp, 1):6.2f} {tp / max(tp + fn, 1):6.2f} "
-              f"{found / max(personal, 1):6.2f} {review:6d} {leaks:5d}/{checked:<5d}")
+              f"{found / max(personal, 1):6.2f} {review:6d} {leaks:5d}/{checked:<5d} {passed:6d}/{plain:<6d}")
         for key, value in (("tp", tp), ("fp", fp), ("fn", fn), ("personal", personal), ("found", found),
-                           ("review", review), ("values", checked), ("leaks", leaks)):
+                           ("review", review), ("values", checked), ("leaks", leaks), ("plain", plain),
+                           ("kept", passed)):
             totals[key] += value
     t = totals
     print(f"{'all':10} {sum(len(v) for v in labels_by_topic.values()):5d} {t['tp'] / max(t['tp'] + t['fp'], 1):6.2f} "
           f"{t['tp'] / max(t['tp'] + t['fn'], 1):6.2f} {t['found'] / max(t['personal'], 1):6.2f} {t['review']:6d} "
-          f"{t['leaks']:5d}/{t['values']:<5d}")
+          f"{t['leaks']:5d}/{t['values']:<5d} {t['kept']:6d}/{t['plain']:<6d}")
     if args.verbose:
         for path, count in sorted(LEAKED.items()):
             print(f"  leaked {count} value(s) of {path}")
@@ -110,20 +114,27 @@ def main() -> int:
 
 
 def leaked(records: list[dict[str, Any]], result: Any, labels: dict[str, str | None], policy: Any,
-           kept: set[str]) -> tuple[int, int]:
-    """Labelled personal values (of a category the policy does not keep) found in the anonymized output."""
+           kept: set[str]) -> tuple[int, int, int, int]:
+    """Labelled personal values (of a category the policy does not keep) found in the anonymized output,
+    of those checked; values of fields labelled not personal that pass unchanged, of those seen."""
     schema = build_schema(result)
     fields = {path: strategy for path, (strategy, _) in output_fields(schema, policy.categories).items()}
     output = OutputPolicy(output_topic(result.topic), result.topic, "analytics", fields=fields)
     plan = compile_plan(schema, output, policy)
     validate = compile_validator(schema)
-    leaks = checked = 0
+    leaks = checked = passed = plain = 0
     for record in records[:200]:
         clean = validate(record)
         plan.apply(clean, b"k" * 32)
         text = json.dumps(clean, ensure_ascii=False)
         for path, label in labels.items():
-            if not label or label in kept or label in SCANNED:
+            if not label:
+                before = list(values_at(record, split(path)))
+                after = list(values_at(clean, split(path)))
+                plain += len(before)
+                passed += len(before) if before == after else 0
+                continue
+            if label in kept or label in SCANNED:
                 continue
             for value in values_at(record, split(path)):
                 if isinstance(value, str) and len(value) >= 4:
@@ -131,7 +142,7 @@ def leaked(records: list[dict[str, Any]], result: Any, labels: dict[str, str | N
                     if value in text:
                         leaks += 1
                         LEAKED[f"{result.topic}.{path}"] = LEAKED.get(f"{result.topic}.{path}", 0) + 1
-    return leaks, checked
+    return leaks, checked, passed, plain
 
 
 if __name__ == "__main__":

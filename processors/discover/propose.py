@@ -1,8 +1,12 @@
 """``discover(records, topic)``: sampled records in, a proposed schema, source stanza and report out.
 
-Every field path is classified (``classify/``, ``decide.py``). Arrays and maps get a category of
-their own when anything inside them is personal, because Lethe anonymizes an array or a map as a
-whole. The subject id, record id and event time of the source are picked from the decisions.
+Every field path is classified (``classify/``, ``decide.py``). Lethe's plan tags the fields of
+records inside arrays and maps one by one (``lines[].email``, ``attributes{}.value``), so an array
+or map of records carries no category itself: its personal fields do, and its other fields pass.
+An array or map of plain values, or a map whose keys are personal (e-mail addresses, IPs), has no
+record field to tag inside: it gets a category of its own when anything in it is personal, and is
+anonymized whole. The subject id, record id and event time of the source are picked from the
+decisions.
 """
 
 from __future__ import annotations
@@ -15,19 +19,22 @@ from processors.discover.classify import Field, evidence_for
 from processors.discover.decide import Decision, decide
 from processors.discover.infer import Node, sample_tree
 from processors.discover.shapes import share
-from processors.discover.tokens import tokens
+from processors.discover.tokens import has, tokens
 
 # categories the shipped policy drops by default: the safe choice for a container of personal data
 DROPPED = ("identity.name", "contact.email", "contact.phone", "contact.address", "account.profile",
            "location.approximate")
 EVENT_TIMES = ("occurred_at", "event_time", "timestamp", "time", "ts", "created_at", "date", "datetime",
                "sent_at", "received_at", "updated_at")
+_TIME_WORDS = ("ts", "time", "timestamp", "at", "date", "datetime", "created", "updated", "occurred", "epoch", "when",
+               "sent", "received", "ms", "millis")
 
 
 @dataclass(frozen=True)
 class FieldReport:
     path: str                 # as the report shows it: items[].name, attributes{}
-    plan_path: str | None     # dotted path as Lethe's plan sees it; None inside an array or a map
+    plan_path: str | None     # dotted path through records only, as a source stanza names fields; None below
+                              # an array or a map
     avro_type: str
     decision: Decision
 
@@ -69,10 +76,17 @@ def discover(records: list[dict[str, Any]], topic: str, dropped: tuple[str, ...]
 
 def _container(node: Node, decisions: dict[tuple[str, ...], Decision], dropped: tuple[str, ...]) -> Decision:
     own = [item for item in evidence_for(Field(node)) if item.category]
-    if own:
-        best = max(own, key=lambda item: item.weight)
-        if best.weight >= 0.8:
-            return Decision(best.category, best.weight, (best.reason,))
+    best = max(own, key=lambda item: item.weight) if own else None
+    if _of_records(node):
+        tagged = _personal_inside(node, decisions)
+        if tagged:
+            return Decision(None, 0.9, (f"its records' fields hold {', '.join(sorted(tagged))}",
+                                        "Lethe anonymizes them field by field in every element"))
+        if best is not None and best.weight >= 0.8:
+            return Decision(best.category, best.weight, (best.reason, "nothing personal found inside"))
+        return Decision(None, 0.6, ("nothing personal inside",))
+    if best is not None and best.weight >= 0.8:
+        return Decision(best.category, best.weight, (best.reason,))
     inside = Counter[str]()
     confidence = 0.0
     depth = len(node.path)
@@ -90,8 +104,30 @@ def _container(node: Node, decisions: dict[tuple[str, ...], Decision], dropped: 
     category = max(safest or list(inside), key=lambda category: inside[category])
     held = ", ".join(sorted(inside))
     reasons = (f"holds {held}" + (f"; {keys[1]}" if keys else ""),
-               "Lethe anonymizes an array or map as a whole")
+               "no record field inside to tag: anonymized as a whole")
     return Decision(category, round(confidence, 2), reasons)
+
+
+def _of_records(node: Node) -> bool:
+    """Whether every element of this array or map, through nested arrays and maps, is a record whose
+    fields the plan can reach one by one (no plain values beside them, no personal map keys on the way)."""
+    inner: Node | None = node
+    while inner is not None and (inner.is_map or inner.main_kind == "array"):
+        if _personal_keys(inner) is not None:
+            return False
+        kinds = set(inner.kinds) - {"null"}
+        if kinds - ({"object"} if inner.is_map else {"array"}):
+            return False
+        inner = inner.values if inner.is_map else inner.items
+    if inner is None or not inner.present:
+        return False
+    return set(inner.kinds) - {"null"} == {"object"} and not inner.is_map
+
+
+def _personal_inside(node: Node, decisions: dict[tuple[str, ...], Decision]) -> set[str]:
+    depth = len(node.path)
+    return {decision.category for path, decision in decisions.items()
+            if len(path) > depth and path[:depth] == node.path and decision.category}
 
 
 def _personal_keys(node: Node) -> tuple[str, str] | None:
@@ -113,7 +149,10 @@ def _top_level(result: Discovery) -> list[Node]:
 def _event_time(result: Discovery) -> None:
     times = [node for node in _top_level(result) if result.decisions.get(node.path, _NONE).format == "timestamp"]
     if not times:
-        result.notes.append("no RFC 3339 time at the top level: set event_time by hand")
+        epochs = [node.name for node in _top_level(result) if _epoch(node)]
+        hint = (f" ({epochs[0]} holds epoch numbers, and a source's event_time must be an RFC 3339 string:"
+                " publish it as one)") if epochs else ""
+        result.notes.append(f"no RFC 3339 time at the top level: set event_time by hand{hint}")
         return
     chosen = min(times, key=lambda node: EVENT_TIMES.index(node.name) if node.name in EVENT_TIMES else 99)
     result.source["event_time"] = chosen.name
@@ -129,6 +168,14 @@ def _event_time(result: Discovery) -> None:
         result.decisions[chosen.path] = replace(
             decision, category="behavior.browsing",
             reasons=("the time of a page view or click is browsing behaviour", *decision.reasons))
+
+
+def _epoch(node: Node) -> bool:
+    """A number named like a time whose values are seconds or milliseconds since 1970 (2001 to 2103)."""
+    if node.main_kind not in ("int", "float") or not has(tokens(node.name), _TIME_WORDS):
+        return False
+    low, high = node.number_min, node.number_max
+    return any(start <= low and high < end for start, end in ((1e9, 4.2e9), (1e12, 4.2e12)))
 
 
 def _subject(result: Discovery) -> None:
@@ -176,7 +223,7 @@ def _record_id(result: Discovery) -> None:
 
 
 def _plan_path(node: Node) -> str | None:
-    """The dotted path Lethe's anonymization plan uses: only through records, not into arrays or maps."""
+    """The dotted path a source stanza can name (subject, record id): through records, not into arrays or maps."""
     if "[]" in node.path or "{}" in node.path:
         return None
     return ".".join(node.path)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from processors.discover.propose import discover
 from processors.discover.schema import build_schema
 from processors.discover.stanza import output_fields, output_topic, policy_text, source_stanza
@@ -74,7 +76,7 @@ def test_categories_on_a_german_ticket() -> None:
     assert category["kunde.vorname"] == category["kunde.nachname"] == "identity.name"
     assert category["kunde.e_mail"] == "contact.email"
     assert category["nachrichten[].text"] == "free_text"
-    assert category["nachrichten"] is not None       # personal inside: the array is anonymized whole
+    assert category["nachrichten"] is None           # an array of records: its personal fields are tagged
     assert category["geo.lat"] == "location.precise"
     assert category["prioritaet"] is None
     # a numeric customer id cannot be Lethe's (string) subject: the report says so
@@ -86,11 +88,12 @@ def test_the_proposed_output_compiles_into_a_plan_with_the_default_policy(defaul
     schema = build_schema(result)
     fields = output_fields(schema, default_policy.categories)
     assert fields["kunde.kundennummer"][0] == "drop"   # a pseudonym needs a string
-    assert fields["nachrichten"][0] == "drop"          # free text inside an array: the array goes
+    assert "nachrichten" not in fields and "nachrichten[].text" not in fields   # the default strategy applies
     output = OutputPolicy(output_topic("support-tickets.v1"), "support-tickets.v1", "analytics",
                           fields={path: strategy for path, (strategy, _) in fields.items()})
     plan = compile_plan(schema, output, default_policy)
-    assert {op.dotted for op in plan.ops} >= {"kunde.e_mail", "nachrichten", "geo.lat"}
+    assert {op.dotted for op in plan.ops} >= {"kunde.e_mail", "nachrichten[].text", "geo.lat"}
+    assert "nachrichten" not in {op.dotted for op in plan.ops}
     text = policy_text(result, schema, "support-tickets.v1.avsc", default_policy.categories)
     assert '[sources."support-tickets.v1"]' in text and '[outputs."support-tickets.anonymized.v1"]' in text
 
@@ -171,7 +174,10 @@ def _random_value(rng: Any, depth: int) -> Any:
     return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 3))]
 
 
-def test_any_json_gives_a_schema_that_loads_and_validates_its_sample(tmp_path: Path) -> None:
+def test_any_json_gives_a_schema_that_loads_and_validates_its_sample(tmp_path: Path,
+                                                                    default_policy: Policy) -> None:
+    """... and whose proposed output compiles: every strategy it names applies to its field's type,
+    at any depth (the plan refuses any other), and anonymizes the sample."""
     import random
 
     rng = random.Random(0)
@@ -182,5 +188,23 @@ def test_any_json_gives_a_schema_that_loads_and_validates_its_sample(tmp_path: P
         path = tmp_path / f"fuzz{case}.avsc"
         path.write_text(json.dumps(schema))
         validate = compile_validator(_load_one("fuzz.v1", path).raw)
+        fields = {path: strategy for path, (strategy, _) in output_fields(schema, default_policy.categories).items()}
+        plan = compile_plan(schema, OutputPolicy("fuzz.anonymized.v1", "fuzz.v1", "analytics", fields=fields),
+                            default_policy)
         for record in records:
-            validate(record)
+            plan.apply(validate(record), b"k" * 32)
+
+
+@pytest.mark.parametrize(("name", "first", "step", "hinted"), [
+    ("ts", 1_764_650_000, 37, True),                  # epoch seconds
+    ("createdAtMs", 1_764_650_000_000, 37_001, True),   # epoch milliseconds
+    ("amount", 1_764_650_000, 37, False),             # a big number not named like a time
+    ("ts", 5, 1, False),                              # named like a time, not a time
+])
+def test_epoch_numbers_are_named_but_not_proposed_as_event_time(name: str, first: int, step: int,
+                                                                hinted: bool) -> None:
+    """Lethe's source checks take only an RFC 3339 string as event time: an epoch number is pointed out."""
+    result = discover([{"event_id": f"e{n}", name: first + n * step} for n in range(60)], "epochs.v1")
+    assert "event_time" not in result.source
+    [note] = [note for note in result.notes if "event_time" in note]
+    assert (f"{name} holds epoch numbers" in note) == hinted
