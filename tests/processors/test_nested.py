@@ -35,7 +35,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory, default_policy_path: Path) -
     schemas = tmp_path_factory.mktemp("schemas")
     (schemas / "tickets.v1.avsc").write_text(json.dumps(TICKETS))
     policy_path = schemas.parent / "policy.toml"
-    policy_path.write_text(default_policy_path.read_text() + STANZA)
+    # redaction at depth is what is tested here: opt in to it (the shipped policy derives free text)
+    shipped = default_policy_path.read_text()
+    assert '"free_text" = "derive"' in shipped
+    policy_path.write_text(shipped.replace('"free_text" = "derive"', '"free_text" = "redact"') + STANZA)
     catalog, policy = SchemaCatalog.load(schemas), load_policy(policy_path)
     check_sources(policy, catalog)
     return catalog, policy
