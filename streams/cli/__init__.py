@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "requests against them (Ctrl-C stops)")
     demo.set_defaults(func=cmd_demo)
 
-    publish = sub.add_parser("publish", help="publish JSON events to a topic, keyed by customer_id")
+    publish = sub.add_parser("publish", help="publish JSON events to a topic, keyed by the subject's id")
     publish.add_argument("topic", help="topic, e.g. orders.v1")
     publish.add_argument("files", nargs="*", type=Path,
                          help="files holding a JSON object, a JSON array or JSON lines (default stdin)")
@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="json, or Avro single-object encoding (default json)")
     publish.add_argument("--any-topic", action="store_true",
                          help="allow a topic that is not one of Lethe's input topics (nothing will process it)")
-    publish.add_argument("--key-field", default="customer_id", help="field whose value keys the record")
+    publish.add_argument("--key-field", default=None,
+                         help="dotted path whose value keys the record (default: the subject path the policy "
+                              "declares for the topic's source, else customer_id)")
     publish.set_defaults(func=cmd_publish)
 
     consume = sub.add_parser("consume", help="print a topic's records from the beginning")

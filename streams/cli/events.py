@@ -47,13 +47,32 @@ def cmd_publish(args: argparse.Namespace) -> int:
     bootstrap = _bootstrap()
     encode = _encoder(args.encoding, settings, args.topic)
     topic = settings.topics.name(args.topic)
+    key_path = _key_path(args.key_field, settings, args.topic)
     records = []
     for event in events:
-        key = event.get(args.key_field) if isinstance(event, dict) else None
+        key = _at(event, key_path)
         records.append((topic, str(key).encode() if key is not None else None, encode(event)))
     count = publish(bootstrap, records)
     print(f"lethe: published {plural(count, 'record')} to {topic}", file=sys.stderr)
     return 0
+
+
+def _key_path(key_field: str | None, settings: Settings, topic: str) -> tuple[str, ...]:
+    """The dotted path whose value keys each record: --key-field, else the subject path of the topic's
+    source in the policy (so a source of your own is partitioned as the worker expects), else customer_id."""
+    if key_field:
+        return tuple(key_field.split("."))
+    from processors.policy import load_policy
+
+    declared = load_policy(settings.policy_path).sources.get(topic)
+    return declared.subject if declared is not None and declared.subject else ("customer_id",)
+
+
+def _at(event: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` of an event, or None (a malformed event is published unkeyed, to be dead-lettered)."""
+    for segment in path:
+        event = event.get(segment) if isinstance(event, dict) else None
+    return event
 
 
 def _encoder(encoding: str, settings: Settings, topic: str) -> Any:
