@@ -109,7 +109,7 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     catalog = SchemaCatalog.load(settings.schemas_dir)
     check_sources(policy, catalog)
     for source, count in fields_for_review(policy, catalog).items():
-        log.warning("source %s: %d schema field(s) await review (\"review\" attribute; see lethe discover)",
+        log.warning("source %s: schema fields awaiting review: %d (\"review\" attribute; see lethe discover)",
                     source, count)
     limits = Limits(max_record_bytes=settings.max_record_bytes)
     key = settings.pseudonym_key.reveal()

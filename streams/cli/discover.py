@@ -20,6 +20,7 @@ from processors.errors import InvalidRecord
 from streams.cli.common import _bootstrap, _read_events
 from streams.exceptions import UsageError
 from streams.settings import Settings
+from streams.text import plural
 
 PROGRESS_EVERY = 100
 
@@ -41,7 +42,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     schema_path, policy_path = out / f"{name}.avsc", out / f"{name}.policy.toml"
     existing = [str(path) for path in (schema_path, policy_path) if path.exists()]
     if existing and not args.force:
-        raise UsageError(f"{' and '.join(existing)} exist(s); pass --force to overwrite, or --out another directory")
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise UsageError(f"{' and '.join(existing)} {verb}; pass --force to overwrite, or --out another directory")
     if args.max_records < 1 or args.max_seconds <= 0:
         raise UsageError("--max-records must be at least 1 and --max-seconds above 0")
     source = f"file {args.file}" if args.file else f"topic {settings.topics.name(args.topic)}"
@@ -52,12 +54,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
     dropped = tuple(category for category, strategy in categories.items() if strategy == "drop") or DROPPED
     result = discover(records, name, dropped)
     if skipped:
-        result.notes.append(f"{skipped} record(s) skipped: not JSON objects, or nested deeper than 64 levels "
+        result.notes.append(f"{plural(skipped, 'record')} skipped: not JSON objects, or nested deeper than 64 levels "
                             "(Avro input is not sampled)")
     schema = build_schema(result)
     rejected = _rejected(compile_validator(schema), records)
     if rejected:
-        result.notes.append(f"{sum(rejected.values())} sampled record(s) would not validate: "
+        result.notes.append(f"{plural(sum(rejected.values()), 'sampled record')} would not validate: "
                             + ", ".join(f"{where} ({count})" for where, count in rejected.most_common(5)))
     out.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -99,10 +101,10 @@ def _sample(args: argparse.Namespace, settings: Settings) -> tuple[list[dict[str
             skipped += 1
         seen = len(records) + skipped
         if seen % PROGRESS_EVERY == 0:
-            print(f"lethe: sampled {seen} record(s) in {time.monotonic() - started:.1f}s", file=sys.stderr)
+            print(f"lethe: sampled {plural(seen, 'record')} in {time.monotonic() - started:.1f}s", file=sys.stderr)
         if len(records) >= args.max_records or time.monotonic() - started > args.max_seconds:
             break
-    print(f"lethe: sampled {len(records)} record(s)" + (f", skipped {skipped}" if skipped else "")
+    print(f"lethe: sampled {plural(len(records), 'record')}" + (f", skipped {skipped}" if skipped else "")
           + f" in {time.monotonic() - started:.1f}s", file=sys.stderr)
     return records, skipped
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from streams.exceptions import UsageError
 from streams.settings import Settings
+from streams.text import plural
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -40,7 +41,9 @@ def cmd_schemas(args: argparse.Namespace) -> int:
         target.write_text(text, encoding="utf-8")
         print(f"lethe: wrote {target} (derived from {output.source})", file=sys.stderr)
     for topic, count in fields_for_review(policy, catalog).items():
-        print(f"lethe: source {topic}: {count} schema field(s) await review (\"review\" attribute)", file=sys.stderr)
-    print(f"lethe: policy {settings.policy_path}: {len(policy.sources)} source(s) and "
-          f"{len(policy.outputs)} output(s) check out", file=sys.stderr)
+        verb = "awaits" if count == 1 else "await"
+        print(f"lethe: source {topic}: {plural(count, 'schema field')} {verb} review (\"review\" attribute)",
+              file=sys.stderr)
+    print(f"lethe: policy {settings.policy_path}: {plural(len(policy.sources), 'source')} and "
+          f"{plural(len(policy.outputs), 'output')} check out", file=sys.stderr)
     return 0

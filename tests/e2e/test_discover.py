@@ -38,7 +38,7 @@ def test_discover_a_json_lines_file(tmp_path: Path, examples_dir: Path) -> None:
     out = tmp_path / "proposal"
     result = lethe("discover", "--file", str(source), "--out", str(out), "--max-records", "250")
     assert result.returncode == 0, result.stderr
-    assert "sampled 250 record(s)" in result.stderr
+    assert "sampled 250 records" in result.stderr
     schema_file, policy_file = out / "shop-orders.avsc", out / "shop-orders.policy.toml"
     loaded = _load_one("shop-orders", schema_file)
     validate = compile_validator(loaded.raw)
@@ -69,12 +69,12 @@ def test_discover_a_topic(broker: EmbeddedBroker, tmp_path: Path, examples_dir: 
     out = tmp_path / "proposal"
     result = lethe("discover", topic, "--out", str(out), "--max-seconds", "30", env=env)
     assert result.returncode == 0, result.stderr
-    assert "sampled 200 record(s), skipped 1" in result.stderr
+    assert "sampled 200 records, skipped 1" in result.stderr
     schema = json.loads((out / f"{topic}.avsc").read_text())
     assert category_of(schema, "ip") == "network.ip"
     assert category_of(schema, "url") == "behavior.browsing"
     assert f'[sources."{topic}"]' in (out / f"{topic}.policy.toml").read_text()
-    assert "1 record(s) skipped" in result.stdout
+    assert "1 record skipped" in result.stdout
 
 
 def test_discover_without_a_topic_or_file_is_one_line(tmp_path: Path) -> None:
