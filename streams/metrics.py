@@ -108,6 +108,20 @@ class Metrics:
                                        ["type"], registry=r)
         self.consent_decisions = Counter("lethe_consent_decisions", "Consent decisions recorded, by purpose",
                                          ["purpose", "decision"], registry=r)
+        # partners, sharing ledger and transfers (issue 12)
+        self.shares = Counter("lethe_shares",
+                              "Records published to a partner, counted once per data category they carry",
+                              ["partner", "category"], registry=r)
+        self.partner_unacked = Gauge("lethe_partner_commands_unacked",
+                                     "Erasure and rectification commands for a partner that its store agent has not "
+                                     "acked yet", ["partner"], registry=r)
+        self.partner_oldest_unacked = Gauge("lethe_partner_oldest_unacked_seconds",
+                                            "Age of the oldest command for a partner that its store agent has not "
+                                            "acked; 0 when none is pending", ["partner"], registry=r)
+        self.transfers = Counter("lethe_transfers",
+                                 "Records bound for an output or partner, by the record's origin region, the output's "
+                                 "destination region and the transfer decision (allow, pseudonymize, block)",
+                                 ["output", "origin", "destination", "decision"], registry=r)
         self.info = Gauge("lethe_info", "Lethe worker information", ["policy_version", "encoding"],
                           registry=r)
 

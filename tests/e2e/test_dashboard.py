@@ -220,7 +220,8 @@ def test_exported_series_are_computed_from_the_registry() -> None:
     names = exported_series()
     assert {"lethe_records_in_total", "lethe_consumer_lag", "lethe_batch_processing_seconds_bucket",
             "lethe_erasure_completion_seconds_count", "lethe_store_commands_total",
-            "lethe_store_oldest_unacked_seconds"} <= names
+            "lethe_store_oldest_unacked_seconds", "lethe_transfers_total", "lethe_shares_total",
+            "lethe_partner_commands_unacked", "lethe_partner_oldest_unacked_seconds"} <= names
     assert "lethe_records_in" not in names                 # a counter is exposed as <name>_total
     assert "lethe_consumer_lag_total" not in names         # a gauge is exposed under its own name
     assert "lethe_event_latency_seconds" not in names      # a histogram only as _bucket, _sum, _count

@@ -7,6 +7,7 @@ these tests fail (not skip) without them, as CI must run them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -51,6 +52,14 @@ def test_every_alert_has_a_unit_test_that_expects_it_to_fire() -> None:
     firing = {case["alertname"] for test in tests["tests"] for case in test.get("alert_rule_test", [])
               if case.get("exp_alerts")}
     assert alerts == firing
+
+
+def test_every_alert_has_a_runbook_line_in_the_operations_guide() -> None:
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    alerts = {r["alert"] for group in rules["groups"] for r in group["rules"]}
+    rows = [line for line in (REPO / "docs" / "operations.md").read_text().splitlines() if line.startswith("| `Lethe")]
+    documented = {name for row in rows for name in re.findall(r"`(Lethe[A-Za-z]+)`", row.split(" | ")[0])}
+    assert alerts == documented
 
 
 def test_the_scrape_config_loads_the_rules_and_scrapes_workers_store_agents_and_sinks() -> None:
