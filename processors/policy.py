@@ -230,7 +230,12 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
     transfers = parse_transfers(data.get("transfers"), origin, sources)
     if transfers is not None:
-        check_destinations(transfers, ((f'outputs."{o.topic}"', o.source, o.region) for o in outputs.values()),
-                           origin)
+        check_destinations(transfers, ((_stanza(o), o.source, o.region) for o in outputs.values()), origin)
     return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
                   transfers)
+
+
+def _stanza(output: OutputPolicy) -> str:
+    """The policy entry an output comes from: partners compile to outputs too (issue 12)."""
+    partner = getattr(output, "partner", None)
+    return f'partners."{partner}"' if partner else f'outputs."{output.topic}"'
