@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from processors.errors import PolicyError
@@ -56,7 +57,7 @@ class Transfers:
     origin: dict[str, tuple[str, ...]] = field(default_factory=dict)   # source topic -> origin field path
     rules: dict[tuple[str, str], TransferRule] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def country_regions(self) -> dict[str, str]:
         """Country code -> region, and each region's own name -> itself (a field may hold a region)."""
         out = {region: region for region in self.regions}

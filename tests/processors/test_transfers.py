@@ -268,3 +268,24 @@ def test_every_default_origin_reaches_the_shipped_outputs(catalog: SchemaCatalog
     result = process(catalog, default_policy, records)
     assert len(result.outputs) == 5 and not result.transfer_held
     assert sum(result.transfers.values()) == 5 and {k[3] for k in result.transfers} == {"allow"}
+
+
+def test_a_pseudonymized_log_keeps_no_raw_ip_coordinates_or_agent(
+        catalog: SchemaCatalog, base: dict[str, Any], example: Callable[[str], dict[str, Any]]) -> None:
+    data = copy.deepcopy(base)
+    data["outputs"]["logs.us.v1"] = {**data["outputs"]["logs.anonymized.v1"], "region": "US"}
+    policy = parse_policy(data)
+    raw = example("logs.v1")
+    pipe = TopicPipeline(catalog, policy, "logs.v1", MASTER)
+    decoded = pipe.decode([json.dumps(raw).encode()])
+    result = pipe.anonymize(decoded, {raw["customer_id"]: b"s" * 32})
+    outs = by_output(result)
+    eu, us = outs["logs.anonymized.v1"][0], outs["logs.us.v1"][0]
+    assert eu["ip"] != raw["ip"] and eu["geo"]["lat"] is not None   # the EU output: generalized, as today
+    assert us["ip"] and us["ip"] != eu["ip"] and "." not in us["ip"]   # generalized -> pseudonym
+    assert us["geo"]["lat"] is None and us["geo"]["lon"] is None        # generalized numbers -> dropped
+    assert us["lethe"]["tags"]["ip"] == "network.ip:pseudonym"
+    text = result.outputs[1].value.decode()
+    for value in (raw["ip"], raw["user_agent"], raw["session_id"], raw["url"]):
+        assert value not in text
+    assert result.transfers[("logs.us.v1", "EU", "US", "pseudonymize")] == 1
