@@ -20,8 +20,8 @@ from fastavro import schemaless_writer
 
 from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
 from processors.errors import InvalidRecord, SchemaError
-from processors.plan import Plan, compile_plan, get_path
-from processors.policy import Policy
+from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
+from processors.policy import OutputPolicy, Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
@@ -47,6 +47,11 @@ class BatchResult:
     new_secrets: list[tuple[int, str, bytes]] = field(default_factory=list)   # (partition, subject, secret)
     timers: list[tuple[int, Timer]] = field(default_factory=list)   # retention deadlines the batch sets
     unscheduled: int = 0   # valid records whose deadline could not be computed
+    # (output, origin, destination, decision) -> records that met that transfer decision
+    transfers: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    # (output, origin, destination, decision, subject) -> a subject's records a transfer rule blocked or
+    # pseudonymized
+    transfer_held: Counter[tuple[str, str, str, str, str | None]] = field(default_factory=Counter)
 
     def merge(self, other: BatchResult, index: int) -> None:
         """Add the result of a one-record batch whose record is at ``index`` of this batch."""
@@ -59,6 +64,8 @@ class BatchResult:
         self.new_secrets += other.new_secrets
         self.timers += other.timers
         self.unscheduled += other.unscheduled
+        self.transfers.update(other.transfers)
+        self.transfer_held.update(other.transfer_held)
 
 
 class SubjectView(Protocol):
@@ -99,7 +106,14 @@ class TopicPipeline:
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
         self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
-        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in policy.outputs_for(source)]
+        outputs = policy.outputs_for(source)
+        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]
+        self.routes = _transfer_routes(schema.raw, outputs, self.plans, policy, source)
+        self.transfers = transfers = policy.transfers
+        self.origin_path = transfers.origin.get(source) if transfers is not None else None
+        self.default_origin = transfers.default_origin if transfers is not None else ""
+        self._origins = transfers.country_regions if transfers is not None else {}
+        self.destinations = [out.region or "" for out in outputs]
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
             _json_encode if encoding == "json" else _avro_encoder(catalog.output(plan.output, schema))
             for plan in self.plans
@@ -179,7 +193,15 @@ class TopicPipeline:
         result = BatchResult(dead=list(decoded.dead))
         counts: dict[str, int] = {}
         last = len(self.plans) - 1
+        routes, origin_path, origins, origin = self.routes, self.origin_path, self._origins, self.default_origin
+        reached: dict[tuple[int, str], int] = {}
+        destinations = self.destinations
+        held = result.transfer_held
         for index, record in decoded.records:
+            if origin_path is not None:
+                value = get_path(record, origin_path)
+                origin = (origins.get(value) or origins.get(value.strip().upper()) or self.default_origin
+                          if type(value) is str else self.default_origin)
             subject = get_path(record, self.subject_path) if self.subject_path else None
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
@@ -196,11 +218,25 @@ class TopicPipeline:
                     if reason:
                         result.gated[(plan.output, reason, str(subject))] += 1
                         continue
+                if routes is not None:
+                    reached[(n, origin)] = reached.get((n, origin), 0) + 1
+                    route = routes[n][origin]
+                    if route is not plan:   # a transfer the policy blocks (None) or pseudonymizes
+                        held[(plan.output, origin, destinations[n], "block" if route is None else "pseudonymize",
+                              subject)] += 1
+                        if route is None:
+                            continue
+                        plan = route
                 target = record if n == last else copy.deepcopy(record)
                 tags = plan.apply(target, subject_key, counts if n == 0 else None)
                 target["lethe"] = {"policy": self.policy_version, "tags": tags}
                 result.outputs.append(Output(plan.output, index, key_bytes, encode(target)))
         result.tagged.update(counts)
+        if routes is not None:
+            for (n, source_region), count in reached.items():
+                route, output = routes[n][source_region], self.plans[n].output
+                decision = "allow" if route is self.plans[n] else "block" if route is None else "pseudonymize"
+                result.transfers[(output, source_region, self.destinations[n], decision)] += count
         return result
 
     def forget(self, secret: bytes) -> None:
@@ -214,6 +250,27 @@ class TopicPipeline:
                 self._derived.clear()
             derived = self._derived[secret] = derive_subject_key(self._master, secret)
         return derived
+
+
+def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], plans: Sequence[Plan], policy: Policy,
+                     source: str) -> list[dict[str, Plan | None]] | None:
+    """Per output, per origin region its source's records can have: the plan a record of that origin
+    takes (the output's own when allowed, a pseudonymizing one, or None when blocked); compiled once,
+    so that a record's transfer decision is one lookup. None when the policy has no [transfers]."""
+    transfers = policy.transfers
+    if transfers is None:
+        return None
+    routes: list[dict[str, Plan | None]] = []
+    for out, plan in zip(outputs, plans, strict=True):
+        route: dict[str, Plan | None] = {}
+        pseudonymized: Plan | None = None
+        for origin in transfers.origins_of(source):
+            decision, _safeguard = transfers.decide(origin, out.region or origin)
+            if decision == "pseudonymize" and pseudonymized is None:
+                pseudonymized = compile_pseudonymized(schema, out, policy)
+            route[origin] = plan if decision == "allow" else pseudonymized if decision == "pseudonymize" else None
+        routes.append(route)
+    return routes
 
 
 def _json_encode(record: dict[str, Any]) -> bytes:

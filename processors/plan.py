@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from processors.errors import PolicyError
@@ -190,3 +190,24 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
     minimum = policy.options.context_min_length
     return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
                 generate_apply(ordered, minimum, _NAME_TOKEN))
+
+
+# what a pseudonymize-only transfer does to a field the output would otherwise publish in some form
+_PUBLISHING = ("keep", "generalize", "mask", "redact")
+
+
+def compile_pseudonymized(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -> Plan:
+    """The plan of ``output`` for a transfer the policy allows pseudonymized only: every personal field
+    the output would keep, generalize, mask or redact is pseudonymized (strings) or dropped (others);
+    dropped, pseudonymized and derived fields stay as they are."""
+    pseudonymize = STRATEGIES["pseudonym"]
+    chosen: dict[str, str] = {}
+    for info in personal_fields(schema):
+        try:
+            name, _entry = output.strategy_for(info.category, info.dotted, policy.categories)
+        except PolicyError as exc:
+            raise PolicyError(f"policy {policy.path}: {exc}") from None
+        if name in _PUBLISHING:
+            name = "pseudonym" if pseudonymize.unsupported(info) is None else "drop"
+        chosen[info.dotted] = name
+    return compile_plan(schema, replace(output, fields=chosen), policy)

@@ -29,6 +29,7 @@ from processors.errors import PolicyError
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
 from processors.sources import Source, parse_sources
+from processors.transfers import Transfers, check_destinations, parse_transfers
 
 CATEGORIES = (
     "identity.name",
@@ -88,6 +89,7 @@ class OutputPolicy:
     categories: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
     consent: tuple[str, ...] = ()   # consent purposes that must allow a subject's records here
+    region: str | None = None       # destination region ([transfers]); required when the policy has them
 
     def strategy_for(self, category: str, path: str, defaults: dict[str, str]) -> tuple[str, str]:
         """The strategy for one field and the policy entry that chose it."""
@@ -113,6 +115,7 @@ class Policy:
     rights: Rights = field(default_factory=Rights)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     sources: dict[str, Source] = field(default_factory=dict)
+    transfers: Transfers | None = None   # None: no [transfers], no output is a transfer
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -144,7 +147,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         return PolicyError(f"policy {origin}: {message}")
 
     unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources"}
+                          "sources", "transfers"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -194,7 +197,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         where = f'outputs."{topic}"'
         if not isinstance(spec, dict):
             raise fail(f"{where} must be a table")
-        extra = set(spec) - {"source", "purpose", "categories", "fields", "consent"}
+        extra = set(spec) - {"source", "purpose", "categories", "fields", "consent", "region"}
         if extra:
             raise fail(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
         source, purpose = spec.get("source"), spec.get("purpose")
@@ -216,10 +219,23 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         consent = spec.get("consent", [])
         if not isinstance(consent, list) or any(p not in PURPOSES for p in consent):
             raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
+        region = spec.get("region")
+        if region is not None and not isinstance(region, str):
+            raise fail(f"{where}.region must be a region name (e.g. \"EU\")")
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields),
-                                      tuple(consent))
+                                      tuple(consent), region)
     retention = parse_retention(data.get("retention", {}), CATEGORIES, origin, sources)
     rights = parse_rights(data.get("rights", {}), origin)
     rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
     consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources)
+    transfers = parse_transfers(data.get("transfers"), origin, sources)
+    if transfers is not None:
+        check_destinations(transfers, ((_stanza(o), o.source, o.region) for o in outputs.values()), origin)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
+                  transfers)
+
+
+def _stanza(output: OutputPolicy) -> str:
+    """The policy entry an output comes from: partners compile to outputs too (issue 12)."""
+    partner = getattr(output, "partner", None)
+    return f'partners."{partner}"' if partner else f'outputs."{output.topic}"'

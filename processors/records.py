@@ -3,7 +3,8 @@
 * :func:`lifecycle_command` (``lifecycle.commands.v1``), with :func:`command_for` for a fired
   retention timer;
 * :func:`lifecycle_ack` (``lifecycle.acks.v1``);
-* :func:`audit_record` (``privacy.audit.v1``), with the audits of commands, holds and suspensions;
+* :func:`audit_record` (``privacy.audit.v1``), with the audits of commands, holds, suspensions and
+  transfers;
 * :func:`export_part` (``privacy.exports.v1``);
 * :func:`dlq_headers`, the envelope of a dead letter (``dlq.v1``: the value is the original bytes,
   every other field a header).
@@ -97,6 +98,17 @@ def held_audit(timer: Timer, holds: Iterable[Hold], now: float) -> dict[str, Any
                "hold_ids": ",".join(sorted(h.hold_id for h in holds))}
     identity = f"{timer.timer_id}@{timer.due!r}:{details['hold_ids']}"   # a new hold suspends anew
     return audit_record("suspended", timer.subject, now, identity, rule=timer.rule, details=details)
+
+
+def transfer_audit(subject: str | None, now: Stamp, identity: str, *, output: str, origin: str, destination: str,
+                   decision: str, safeguard: str, records: int, source_topic: str) -> dict[str, Any]:
+    """A subject's records of one batch that a transfer rule blocked or pseudonymized for ``output``:
+    action ``transfer_blocked`` or ``transfer_pseudonymized``, rule ``transfers.<origin>.<destination>``."""
+    action = {"block": "transfer_blocked", "pseudonymize": "transfer_pseudonymized"}[decision]
+    details = {"output": output, "origin": origin, "destination": destination, "decision": decision,
+               "safeguard": safeguard, "records": str(records), "source_topic": source_topic}
+    return audit_record(action, subject, now, f"{identity}:{output}:{decision}",
+                        rule=f"transfers.{origin}.{destination}", details=details)
 
 
 # --- export parts ---------------------------------------------------------------------------------

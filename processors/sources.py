@@ -200,6 +200,7 @@ def every_field(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, 
 def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
     """Check every source against its schema and every output against its source (start-up)."""
     from processors.policy import CATEGORIES
+    from processors.transfers import check_origin_fields
 
     origin = policy.path
     for source in policy.sources.values():
@@ -252,6 +253,7 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                         f"source {source.topic} carries (field {dotted}) (rule: an output needs a strategy for "
                         f'every category of its source; add categories."{category}" or '
                         f'outputs."{output.topic}".categories."{category}")')
+    check_origin_fields(policy.transfers, policy.sources, catalog, origin)
     for rule in policy.retention.values():
         source = policy.sources[rule.source]
         if rule.trigger != "order_event" or source.status is None:

@@ -19,7 +19,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, TopicPipeline
-from processors.records import audit_record
+from processors.records import audit_record, transfer_audit
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, dead_letter, dlq_headers, publish_all, retrying
 
@@ -53,6 +53,18 @@ def gate_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str
             for (output, reason, subject), count in result.gated.items()]
 
 
+def transfer_audits(result: BatchResult, messages: Sequence[Any], names: Mapping[str, str], pipeline: TopicPipeline,
+                    now: float) -> list[dict[str, Any]]:
+    """One audit record per subject, output and decision of a batch's blocked or pseudonymized transfers."""
+    first, transfers = messages[0], pipeline.transfers
+    assert transfers is not None
+    return [transfer_audit(subject, now, f"{first.topic}:{first.partition}:{first.offset}:{subject or ''}",
+                           output=names[output], origin=origin, destination=destination, decision=decision,
+                           safeguard=transfers.decide(origin, destination)[1], records=count,
+                           source_topic=first.topic)
+            for (output, origin, destination, decision, subject), count in result.transfer_held.items()]
+
+
 class BatchHandler:
     """One input topic's batches: into ``processors`` once, then state, outputs, metrics.
 
@@ -71,6 +83,11 @@ class BatchHandler:
         metrics.records_in.labels(topic)
         for name in self.names.values():
             metrics.records_out.labels(name)
+        for n, route in enumerate(pipeline.routes or ()):
+            plan = pipeline.plans[n]
+            for origin, use in route.items():
+                decision = "allow" if use is plan else "block" if use is None else "pseudonymize"
+                metrics.transfers.labels(self.names[plan.output], origin, pipeline.destinations[n], decision)
         self.metrics, self.producer = metrics, producer
         self.positions: dict[int, int] = {}
 
@@ -128,8 +145,12 @@ class BatchHandler:
             except MessageSizeTooLargeError:   # larger than this producer may send
                 future = await self._send_truncated(producer, message, headers)
             dead.append((message, headers, future))
-        if result.gated and self.audit_topic is not None:
-            for audit in gate_audits(result, messages, self.names, self.clock()):
+        if (result.gated or result.transfer_held) and self.audit_topic is not None:
+            now = self.clock()
+            audits = gate_audits(result, messages, self.names, now)
+            if result.transfer_held:
+                audits += transfer_audits(result, messages, self.names, self.pipeline, now)
+            for audit in audits:
                 futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
                                                    key=(audit["subject"] or "").encode()))
         await asyncio.gather(*futures)
@@ -166,6 +187,8 @@ class BatchHandler:
             m.fields_tagged.labels(category).inc(count)
         for (output, reason, _), count in result.gated.items():
             m.records_gated.labels(self.names[output], reason).inc(count)
+        for (output, origin, destination, decision), count in result.transfers.items():
+            m.transfers.labels(self.names[output], origin, destination, decision).inc(count)
         now_ms = time.time() * 1000
         latency = m.event_latency.labels(topic)
         for message in messages[:: max(len(messages) // 50, 1)]:   # a sample per batch is enough

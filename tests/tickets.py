@@ -71,6 +71,7 @@ status = "status"
 source = "tickets.v1"
 purpose = "analytics"
 consent = ["analytics"]
+region = "EU"
 
 [retention."tickets-closed"]
 source = "tickets.v1"

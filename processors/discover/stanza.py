@@ -62,8 +62,10 @@ def source_stanza(result: Discovery, schema_file: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def policy_text(result: Discovery, schema: dict[str, Any], schema_file: str, defaults: dict[str, str]) -> str:
-    """The whole proposal: comments, the source stanza, the suggested output and its fields."""
+def policy_text(result: Discovery, schema: dict[str, Any], schema_file: str, defaults: dict[str, str],
+                region: str = "EU") -> str:
+    """The whole proposal: comments, the source stanza, the suggested output and its fields;
+    ``region`` is the output's destination region (the policy's [transfers] default_origin)."""
     out = [f"# Proposed by `lethe discover` from {result.records} sampled records of {result.topic}.",
            "# Review it (and the schema), then paste it into your policy file (LETHE_POLICY).",
            f"# {len(result.review)} field(s) await review: search the schema for \"review\"."]
@@ -74,7 +76,7 @@ def policy_text(result: Discovery, schema: dict[str, Any], schema_file: str, def
     # as for logs.v1: a subject who refused analytics cookies is held back from browsing data too
     consent = '["analytics", "cookies_analytics"]' if browsing else '["analytics"]'
     out += [f"[outputs.{_quote(topic)}]", f"source = {_quote(result.topic)}", 'purpose = "analytics"',
-            f"consent = {consent}", ""]
+            f"consent = {consent}", f"region = {_quote(region)}", ""]
     fields = output_fields(schema, defaults)
     if fields:
         out.append(f"[outputs.{_quote(topic)}.fields]")

@@ -50,7 +50,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
     records, skipped = _sample(args, settings)
     if not records:
         raise UsageError(f"no JSON object records in {source} (skipped {skipped}); nothing to discover")
-    categories = load_policy(settings.policy_path).categories
+    policy = load_policy(settings.policy_path)
+    categories = policy.categories
+    region = policy.transfers.default_origin if policy.transfers is not None else "EU"
     dropped = tuple(category for category, strategy in categories.items() if strategy == "drop") or DROPPED
     result = discover(records, name, dropped)
     if skipped:
@@ -64,7 +66,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     schema_path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _load_one(name, schema_path)   # loads as the worker will
-    policy_path.write_text(policy_text(result, schema, schema_path.name, categories), encoding="utf-8")
+    policy_path.write_text(policy_text(result, schema, schema_path.name, categories, region), encoding="utf-8")
     sys.stdout.write(report_text(result))
     print(f"lethe: wrote {schema_path} and {policy_path}; review them, then add the stanza to your policy "
           "(nothing was registered)", file=sys.stderr)

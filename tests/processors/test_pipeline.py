@@ -406,7 +406,7 @@ def test_each_output_gets_its_own_copy(catalog: SchemaCatalog, default_policy: P
     import tomllib
     data = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
     data["outputs"]["orders.support.v1"] = {
-        "source": "orders.v1", "purpose": "support",
+        "source": "orders.v1", "purpose": "support", "region": "EU",
         "categories": {"identity.name": "keep", "contact.email": "mask"},
     }
     policy = parse_policy(data)

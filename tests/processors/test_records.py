@@ -22,6 +22,7 @@ from processors.records import (
     hold_audit,
     lifecycle_ack,
     lifecycle_command,
+    transfer_audit,
 )
 from processors.retention.holds import Hold
 from processors.retention.timers import Timer
@@ -59,6 +60,13 @@ RECORDS: list[tuple[str, str, Build]] = [
     ("privacy.audit.v1", "a hold on one order", lambda: hold_audit(HOLD, NOW)),
     ("privacy.audit.v1", "a release of a subject hold", lambda: hold_audit(SUBJECT_HOLD, NOW)),
     ("privacy.audit.v1", "a suspension", lambda: held_audit(TIMER, [HOLD, SUBJECT_HOLD], NOW)),
+    ("privacy.audit.v1", "a blocked transfer",
+     lambda: transfer_audit("cust-8841", NOW, "orders.v1:0:7:cust-8841", output="orders.anonymized.v1", origin="EU",
+                            destination="XX", decision="block", safeguard="none", records=2, source_topic="orders.v1")),
+    ("privacy.audit.v1", "a pseudonymized transfer of an anonymous visitor (subject null)",
+     lambda: transfer_audit(None, MOMENT, "logs.v1:1:0:", output="logs.anonymized.v1", origin="EU",
+                            destination="US", decision="pseudonymize", safeguard="scc", records=1,
+                            source_topic="logs.v1")),
     ("privacy.exports.v1", "a store's rows of one family",
      lambda: export_part("req-1", "cust-8841", "shop-db", "orders", MOMENT, "[]", 1, 3)),
     ("privacy.exports.v1", "Lethe's own part (family null)",
