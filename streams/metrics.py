@@ -61,10 +61,6 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
-        self.transfers = Counter("lethe_transfers",
-                                 "Records meeting a transfer decision, by output topic, origin and destination "
-                                 "region and decision (allow, pseudonymize, block)",
-                                 ["output", "origin", "destination", "decision"], registry=r)
         # retention (issue 3): timers, holds, commands
         self.timers_pending = Gauge("lethe_retention_timers_pending",
                                     "Retention deadlines pending on this worker (including held ones)", registry=r)
