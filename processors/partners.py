@@ -339,3 +339,22 @@ def _inline(avro_type: Any, named: dict[str, Any], emitted: set[str], namespace:
         elif isinstance(kind, (dict, list)):
             avro_type["type"] = _inline(kind, named, emitted, ns)
     return avro_type
+
+
+def partners_table(policy: Policy, catalog: SchemaCatalog) -> str:
+    """docs/sharing.md's "What each partner gets": one Markdown row per partner of ``policy``."""
+    from processors.plan import personal_fields
+
+    rows = ["| partner | purpose | basis | destination | key | fields (strategy) | data categories |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for partner in policy.partners.values():
+        schema = catalog.current[policy.sources[partner.source].schema_name].raw
+        categories = {info.dotted: info.category for info in personal_fields(schema)}
+        basis = f"consent ({partner.consent})" if partner.consent else partner.basis
+        key = ".".join(partner.key) if partner.key else "subject's pseudonym"
+        fields = ", ".join(f"`{path}`" + ("" if strategy == "keep" else f" ({strategy})")
+                           for path, strategy in partner.fields.items())
+        found = ", ".join(dict.fromkeys(categories[p] for p in partner.fields if p in categories))
+        rows.append(f"| `{partner.name}` from `{partner.source}` | {partner.purpose} | {basis} | "
+                    f"{partner.region}, {partner.safeguard} | `{key}` | {fields} | {found} |")
+    return "\n".join(rows)
