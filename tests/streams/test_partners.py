@@ -109,6 +109,7 @@ def test_partners_get_their_projection_and_consent_withdrawal_stops_a_consent_pa
         assert parcel["shipping_address"] == order(1)["shipping_address"]
     pays = list(read(bootstrap, [prefix + "partners.paynow.v1"], expect=2, timeout=60))
     raw = b"".join(r.value or b"" for r in pays)
-    assert order(1)["customer"]["name"].encode() not in raw and order(1)["shipping_address"]["street"].encode() not in raw
+    assert order(1)["customer"]["name"].encode() not in raw
+    assert order(1)["shipping_address"]["street"].encode() not in raw
     assert [set(p) for p in decoded(pays, "partners.paynow.v1", policy_path)] == [
         {"order_id", "event_type", "total_amount", "currency", "payment_status", "lethe"}] * 2
