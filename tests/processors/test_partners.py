@@ -285,3 +285,16 @@ def test_docs_sharing_shows_what_each_default_partner_gets(data: Data, catalog: 
     text = (Path(__file__).resolve().parents[2] / "docs" / "sharing.md").read_text(encoding="utf-8")
     shown = text.split("<!-- partners-table: generated from deploy/policy.toml -->\n")[1].split("\n<!-- end")[0]
     assert shown == partners_table(checked(data, catalog), catalog)
+
+
+def test_an_extra_output_stanza_works_in_json_and_avro(data: Data, catalog: SchemaCatalog,
+                                                       example: Callable[[str], dict[str, Any]]) -> None:
+    """Outputs and partners share one path: an extra [outputs] stanza gets its derived schema too."""
+    extra = edited(data, lambda d: d["outputs"].__setitem__("orders.shipping.v1", {
+        "source": "orders.v1", "purpose": "fulfilment", "fields": {"customer.name": "keep"}}))
+    order = example("orders.v1")
+    for encoding in ("json", "avro"):
+        _, record = decoded(run(checked(extra, catalog), catalog, order, encoding), "orders.shipping.v1", encoding,
+                            catalog)
+        assert record["customer"] == {"name": order["customer"]["name"], "email": None, "phone": None}
+        assert record["items"] == order["items"]   # not a partner: every field, anonymized
