@@ -244,12 +244,13 @@ def test_a_named_type_cut_away_is_inlined_where_a_declared_field_uses_it() -> No
             {"name": "street", "type": "string", "category": "contact.address"},
             {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["home", "work"]}}]}},
         {"name": "to", "type": "Place"},
+        {"name": "via", "type": "acme.Place"},
         {"name": "mood", "type": "acme.Kind"}]}
     derived = derive_anonymized(source, "partners.x.v1")
-    projected = project_schema(derived, ("to.kind", "mood", "from.street"), "x")
+    projected = project_schema(derived, ("to.kind", "mood", "from.street", "via"), "x")
     parsed = fastavro.parse_schema(projected)   # every name defined once, before its use
-    record = {"from": {"street": "1 Main St"}, "to": {"kind": "work"}, "mood": "home",
-              "lethe": {"policy": "v", "tags": {}}}
+    record = {"from": {"street": "1 Main St"}, "to": {"kind": "work"}, "via": {"street": "2 Side St", "kind": "home"},
+              "mood": "home", "lethe": {"policy": "v", "tags": {}}}
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, parsed, record)
     buffer.seek(0)
