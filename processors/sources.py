@@ -199,6 +199,7 @@ def every_field(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, 
 
 def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
     """Check every source against its schema and every output against its source (start-up)."""
+    from processors.partners import check_partners
     from processors.policy import CATEGORIES
     from processors.transfers import check_origin_fields
 
@@ -246,6 +247,8 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                                   "(rule: categories are the policy's data categories)")
             carried.setdefault(category, dotted)
         for output in policy.outputs_for(source.topic):
+            if output.projection is not None:   # a partner: undeclared fields are dropped
+                continue
             for category, dotted in carried.items():
                 if category not in output.categories and category not in policy.categories:
                     raise PolicyError(
@@ -254,6 +257,7 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                         f'every category of its source; add categories."{category}" or '
                         f'outputs."{output.topic}".categories."{category}")')
     check_origin_fields(policy.transfers, policy.sources, catalog, origin)
+    check_partners(policy, catalog)
     for rule in policy.retention.values():
         source = policy.sources[rule.source]
         if rule.trigger != "order_event" or source.status is None:
