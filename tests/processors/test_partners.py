@@ -292,7 +292,7 @@ def test_an_extra_output_stanza_works_in_json_and_avro(data: Data, catalog: Sche
                                                        example: Callable[[str], dict[str, Any]]) -> None:
     """Outputs and partners share one path: an extra [outputs] stanza gets its derived schema too."""
     extra = edited(data, lambda d: d["outputs"].__setitem__("orders.shipping.v1", {
-        "source": "orders.v1", "purpose": "fulfilment", "fields": {"customer.name": "keep"}}))
+        "source": "orders.v1", "purpose": "fulfilment", "region": "EU", "fields": {"customer.name": "keep"}}))
     order = example("orders.v1")
     for encoding in ("json", "avro"):
         _, record = decoded(run(checked(extra, catalog), catalog, order, encoding), "orders.shipping.v1", encoding,

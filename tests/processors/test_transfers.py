@@ -44,6 +44,7 @@ TRANSFERS: dict[str, Any] = {
 def base(default_policy_path: Path) -> dict[str, Any]:
     data = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
     data["transfers"] = copy.deepcopy(TRANSFERS)
+    del data["partners"]   # outputs are what is tested here; partners take the same routes
     data["outputs"][US_OUT] = {"source": "orders.v1", "purpose": "support", "region": "US",
                                "categories": {"identity.name": "keep", "contact.email": "mask"},
                                "fields": {"shipping_address.postcode": "generalize"}}
@@ -164,7 +165,9 @@ def test_decide() -> None:
 def test_the_shipped_policy_declares_transfers(default_policy: Policy) -> None:
     transfers = default_policy.transfers
     assert transfers is not None and transfers.default_origin == "EU"
-    assert {o.region for o in default_policy.outputs.values()} == {"EU"}
+    regions = {o.topic: o.region for o in default_policy.outputs.values()}
+    assert regions == {"orders.anonymized.v1": "EU", "logs.anonymized.v1": "EU",
+                       "partners.parcelco.v1": "EU", "partners.paynow.v1": "US"}
     assert transfers.decide("EU", "US") == ("allow", "scc")
     assert transfers.region_of("GB") == "UK" and transfers.region_of("FR") == "EU"
 
@@ -257,7 +260,7 @@ def test_the_origin_comes_from_the_named_field_or_the_default_residency(
 def test_without_transfers_nothing_is_counted(catalog: SchemaCatalog, default_policy_path: Path,
                                                example: Callable[[str], dict[str, Any]]) -> None:
     data = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
-    del data["transfers"]
+    del data["transfers"], data["partners"]
     result = process(catalog, parse_policy(data), [order(example, "cust-1", "US")])
     assert len(result.outputs) == 1 and not result.transfers and not result.transfer_held
 
@@ -266,8 +269,9 @@ def test_every_default_origin_reaches_the_shipped_outputs(catalog: SchemaCatalog
                                                           example: Callable[[str], dict[str, Any]]) -> None:
     records = [order(example, f"c{i}", country) for i, country in enumerate(("GB", "CH", "US", "FR", None))]
     result = process(catalog, default_policy, records)
-    assert len(result.outputs) == 5 and not result.transfer_held
-    assert sum(result.transfers.values()) == 5 and {k[3] for k in result.transfers} == {"allow"}
+    # each order reaches the anonymized output and both partners (parcelco in the EU, paynow in the US)
+    assert len(result.outputs) == 15 and not result.transfer_held
+    assert sum(result.transfers.values()) == 15 and {k[3] for k in result.transfers} == {"allow"}
 
 
 def test_a_pseudonymized_log_keeps_no_raw_ip_coordinates_or_agent(
