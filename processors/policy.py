@@ -31,7 +31,7 @@ from processors.partners import Partner, check_consent_purposes, parse_partners,
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
 from processors.sources import Source, parse_sources
-from processors.transfers import Transfers, check_destinations, parse_transfers
+from processors.transfers import Transfers, check_destinations, check_partner_safeguards, parse_transfers
 
 CATEGORIES = (
     "identity.name",
@@ -244,6 +244,8 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
     transfers = parse_transfers(data.get("transfers"), origin, sources)
     if transfers is not None:
         check_destinations(transfers, ((_stanza(o), o.source, o.region) for o in outputs.values()), origin)
+        check_partner_safeguards(transfers, ((f'partners."{p.name}"', p.source, p.region, p.safeguard)
+                                             for p in partners.values()), origin)
     check_consent_purposes(partners, consent_policy.opt_in, origin)
     return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
                   transfers, partners)

@@ -198,3 +198,19 @@ def check_origin_fields(transfers: Transfers | None, sources: Mapping[str, Sourc
             raise PolicyError(f'policy {origin}: transfers.origin."{topic}" = {".".join(path)!r}: '
                               + ("not a field" if found is None else "not a string field")
                               + f" of {sources[topic].schema} (rule: the origin is a country code field)")
+
+
+def check_partner_safeguards(transfers: Transfers, partners: Iterable[tuple[str, str, str, str]],
+                             origin: str) -> None:
+    """A partner's declared ``safeguard`` is the one every allowed transfer to it rests on: each
+    (what, source, region, safeguard) must match the rule of every origin its source can have
+    that is not its own region (same region: no transfer, any safeguard stands)."""
+    for what, source, region, safeguard in partners:
+        for source_region in transfers.origins_of(source):
+            if source_region == region:
+                continue
+            decision, rule_safeguard = transfers.decide(source_region, region)
+            if decision == "allow" and safeguard != rule_safeguard:
+                raise PolicyError(f"policy {origin}: {what}.safeguard = {safeguard!r}, but the transfer from "
+                                  f"{source_region} to {region} rests on {rule_safeguard!r} "
+                                  "(rule: a partner's safeguard is the one its transfer rules name)")

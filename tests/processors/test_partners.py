@@ -115,6 +115,8 @@ BAD: list[tuple[str, Callable[[Data], None], str, str]] = [
      '"keep"'),
     ("strategy that cannot apply", parcelco_field("customer.name", "generalize"),
      'partners."parcelco".fields."customer.name"', "cannot apply"),
+    ("safeguard other than its transfer rule's", parcelco(region="US"), 'partners."parcelco".safeguard',
+     "the one its transfer rules name"),
     ("topic taken by an output", lambda d: d["outputs"].__setitem__(PARCELCO, {"source": "orders.v1",
                                                                                "purpose": "x"}),
      'partners."parcelco"', "a topic has one producer"),
