@@ -25,6 +25,7 @@ from processors.policy import Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
+from processors.sharing import Share
 
 ENCODINGS = ("json", "avro")
 
@@ -47,6 +48,8 @@ class BatchResult:
     new_secrets: list[tuple[int, str, bytes]] = field(default_factory=list)   # (partition, subject, secret)
     timers: list[tuple[int, Timer]] = field(default_factory=list)   # retention deadlines the batch sets
     unscheduled: int = 0   # valid records whose deadline could not be computed
+    # (partition, share): records published to partners, for the sharing ledger (processors/sharing.py)
+    shares: list[tuple[int, Share]] = field(default_factory=list)
 
     def merge(self, other: BatchResult, index: int) -> None:
         """Add the result of a one-record batch whose record is at ``index`` of this batch."""
@@ -59,6 +62,7 @@ class BatchResult:
         self.new_secrets += other.new_secrets
         self.timers += other.timers
         self.unscheduled += other.unscheduled
+        self.shares += other.shares
 
 
 class SubjectView(Protocol):

@@ -43,6 +43,13 @@ class Recipient:
         return commands_topic(self.name)
 
 
+def recipients_of(policy: Any) -> dict[str, Recipient]:
+    """The policy's partners as the ledger sees them."""
+    # STAND-IN until h-P (partners) is merged: a policy without [partners] has none
+    return {name: Recipient(name, p.topic, p.basis, p.region, p.safeguard, p.purpose, p.store)
+            for name, p in getattr(policy, "partners", {}).items()}
+
+
 def commands_topic(partner: str) -> str:
     return f"partners.{partner}.commands.v1"
 

@@ -78,6 +78,8 @@ class Metrics:
                                          ["rule"], buckets=LATENESS_BUCKETS, registry=r)
         self.holds_active = Gauge("lethe_legal_holds_active", "Legal holds in force on this worker's partitions",
                                   registry=r)
+        self.shares = Counter("lethe_shares", "Records of a subject shared with a partner, by partner and data "
+                              "category present (the sharing ledger)", ["partner", "category"], registry=r)
         self.commands_emitted = Counter("lethe_lifecycle_commands_emitted",
                                         "Lifecycle commands published, by action and cause", ["action", "cause"],
                                         registry=r)

@@ -35,6 +35,7 @@ from processors.rights import (
     on_ack,
     on_tick,
 )
+from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all
@@ -43,6 +44,7 @@ from streams.state.consent import ConsentStore
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore
+from streams.state.sharing import SharingStore
 from streams.state.timers import TimerStore
 
 log = logging.getLogger(__name__)
@@ -55,15 +57,18 @@ class Requests:
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
+                 sharing: SharingStore | None = None,
                  on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
-        self.timers, self.holds = timers, holds
+        self.timers, self.holds, self.sharing = timers, holds, sharing
+        self.topic_name = settings.topics.name
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.context = RightsContext(
             rights, consent.policy if consent is not None else None, consent.version if consent is not None else "",
-            dict(output_purposes), {o: settings.topics.name(o) for o in output_purposes})
+            dict(output_purposes), {o: settings.topics.name(o) for o in output_purposes},
+            sharing.partners if sharing is not None else {})
         self.commands_topic = settings.topics.name("lifecycle.commands.v1")
         self.audit_topic = settings.topics.name("privacy.audit.v1")
         self.exports_topic = settings.topics.name("privacy.exports.v1")
@@ -102,7 +107,8 @@ class Requests:
             requests=tuple(self.store.of_subject(subject)),
             secret_held=any(key in secrets for secrets in self.secrets.partitions.values()),
             # the subject's partition only (a scan of its timers: see docs/rights.md)
-            deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else ())
+            deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else (),
+            shared=tuple(self.sharing.of_subject(subject)) if self.sharing is not None else ())
 
     def _apply(self, effects: Effects, partition: int, subject: str, request_type: str) -> list[Outgoing]:
         """Carry out ``effects`` on this worker's state; return the records they publish."""
@@ -122,8 +128,15 @@ class Requests:
             m.commands_emitted.labels(command["action"], "request").inc()
         key = subject.encode()
         return [*((self.commands_topic, orjson.dumps(c), key, partition, None) for c in effects.commands),
+                *self._to_partners(effects.partner_commands, key, partition),
                 *((self.exports_topic, orjson.dumps(p), key, partition, None) for p in effects.exports),
                 *((self.audit_topic, orjson.dumps(a), key, partition, None) for a in effects.audits)]
+
+    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], key: bytes, partition: int) -> list[Outgoing]:
+        """A partner's copy of a command, on its own commands topic, on the subject's partition (its store
+        agent acks there, so the ack comes back to this worker)."""
+        return [(self.topic_name(commands_topic(partner)), orjson.dumps(c), key, partition, None)
+                for partner, c in commands]
 
     def _holds_on(self, subject: str) -> list[Any]:
         if self.holds is None:
@@ -186,6 +199,7 @@ class Requests:
             state = outcome.state
             out += [(self.commands_topic, orjson.dumps(c), state["subject"].encode(), partition, None)
                     for c in outcome.commands]
+            out += self._to_partners(outcome.partner_commands, state["subject"].encode(), partition)
             if outcome.waiting_for:
                 self.metrics.request_retries.labels(state["type"]).inc()
                 log.warning("request %s: no ack from %s within %.0fs; commands sent again (retry %d)",

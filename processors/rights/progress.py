@@ -73,10 +73,10 @@ def on_tick(state: State, kind: RequestType, context: RightsContext, now: float)
         wanted.setdefault(command_id, set()).add(store)
     commands, copies = [], []
     for command in kind.retry(new, context, now):
-        stores = wanted.get(command["command_id"], set())
-        if stores - set(partners):   # a store of the policy's: the shared commands topic
+        waiting = wanted.get(command["command_id"], set())
+        if waiting - set(partners):   # a store of the policy's: the shared commands topic
             commands.append(command)
-        copies += [(partners[s], command) for s in sorted(stores & set(partners))]
+        copies += [(partners[s], command) for s in sorted(waiting & set(partners))]
     stores = sorted({s for _, s in missing})
     audits.append(request_audit(new, "retry", now, f"retry:{new['retries']}", {
         "waiting_for": ",".join(stores), "retry": str(new["retries"])}))
