@@ -25,7 +25,7 @@ from processors.policy import Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
-from processors.sharing import Share
+from processors.sharing import Share, categories_of
 
 ENCODINGS = ("json", "avro")
 
@@ -109,6 +109,8 @@ class TopicPipeline:
             for plan in self.plans
         ]
         self.policy_version = policy.version
+        # the partner each output is (None: not a partner), for the sharing ledger
+        self.partners: list[str | None] = [getattr(out, "partner", None) for out in policy.outputs_for(source)]
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
@@ -170,6 +172,7 @@ class TopicPipeline:
                     unscheduled += 1
         result = self.anonymize(decoded, secrets, gates)
         result.new_secrets, result.timers, result.unscheduled = new_secrets, timers, unscheduled
+        result.shares = [(partitions[index], share) for index, share in result.shares]
         return result
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],
@@ -203,6 +206,8 @@ class TopicPipeline:
                 target = record if n == last else copy.deepcopy(record)
                 tags = plan.apply(target, subject_key, counts if n == 0 else None)
                 target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                if self.partners[n] is not None and subject is not None:
+                    result.shares.append((index, Share(subject, str(self.partners[n]), categories_of(tags))))
                 result.outputs.append(Output(plan.output, index, key_bytes, encode(target)))
         result.tagged.update(counts)
         return result
