@@ -20,6 +20,7 @@ from fastavro import schemaless_writer
 
 from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
 from processors.errors import InvalidRecord, SchemaError
+from processors.partners import project, project_tags, projection_tree
 from processors.plan import Plan, compile_plan, get_path
 from processors.policy import Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
@@ -103,14 +104,21 @@ class TopicPipeline:
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
         self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
-        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in policy.outputs_for(source)]
+        outputs = policy.outputs_for(source)
+        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
-            _json_encode if encoding == "json" else _avro_encoder(catalog.output(plan.output, schema))
-            for plan in self.plans
+            _json_encode if encoding == "json"
+            else _avro_encoder(catalog.output(out.topic, schema, out.projection, out.partner))
+            for out in outputs
         ]
+        # partners (processors/partners.py): only the declared fields, keyed as the partner needs
+        self.projections = [(out.projection, projection_tree(out.projection)) if out.projection is not None
+                            else None for out in outputs]
+        self.key_paths = [out.key for out in outputs]
+        self._raw_keys = any(path is not None for path in self.key_paths)
         self.policy_version = policy.version
         # the partner each output is (None: not a partner), for the sharing ledger
-        self.partners: list[str | None] = [getattr(out, "partner", None) for out in policy.outputs_for(source)]
+        self.partners = [out.partner for out in outputs]
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
@@ -197,6 +205,8 @@ class TopicPipeline:
                 key = pseudonym(subject_key, self._fallback_domain, fallback) if fallback is not None else None
             key_bytes = key.encode() if key is not None else None
             gates = blocked.get(subject) if blocked and subject is not None else None
+            # a raw key is read before any output rewrites the record in place
+            raw_keys = [_raw_key(record, path) for path in self.key_paths] if self._raw_keys else None
             for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
                 if gates:
                     reason = gates.get(plan.output) or gates.get("*")
@@ -205,10 +215,17 @@ class TopicPipeline:
                         continue
                 target = record if n == last else copy.deepcopy(record)
                 tags = plan.apply(target, subject_key, counts if n == 0 else None)
+                projection = self.projections[n]
+                if projection is not None:
+                    paths, tree = projection
+                    target = project(target, tree)
+                    tags = project_tags(tags, paths)
                 target["lethe"] = {"policy": self.policy_version, "tags": tags}
-                if self.partners[n] is not None and subject is not None:
-                    result.shares.append((index, Share(subject, str(self.partners[n]), categories_of(tags))))
-                result.outputs.append(Output(plan.output, index, key_bytes, encode(target)))
+                out_key = raw_keys[n] if raw_keys is not None and self.key_paths[n] is not None else key_bytes
+                result.outputs.append(Output(plan.output, index, out_key, encode(target)))
+                partner = self.partners[n]
+                if partner is not None and subject is not None:
+                    result.shares.append((index, Share(subject, partner, categories_of(tags))))
         result.tagged.update(counts)
         return result
 
@@ -223,6 +240,11 @@ class TopicPipeline:
                 self._derived.clear()
             derived = self._derived[secret] = derive_subject_key(self._master, secret)
         return derived
+
+
+def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
+    value = get_path(record, path) if path is not None else None
+    return value.encode() if isinstance(value, str) else None
 
 
 def _json_encode(record: dict[str, Any]) -> bytes:

@@ -181,7 +181,7 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
             is_name=info.category == "identity.name",
         ))
     unknown = set(output.fields) - known_paths
-    if unknown:
+    if unknown and output.projection is None:   # a partner may list fields without a category too
         raise PolicyError(f"policy {policy.path}: outputs.\"{output.topic}\".fields names "
                           f"{', '.join(sorted(unknown))}, not personal fields of {output.source}")
     # redaction runs last so that it sees every other personal value of the record

@@ -12,6 +12,7 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".categories]   # optional: category -> strategy for this output
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
+    [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
 applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
@@ -26,6 +27,7 @@ from typing import Any
 
 from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError
+from processors.partners import Partner, check_consent_purposes, parse_partners, partner_output
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
 from processors.sources import Source, parse_sources
@@ -88,11 +90,19 @@ class OutputPolicy:
     categories: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)
     consent: tuple[str, ...] = ()   # consent purposes that must allow a subject's records here
+    # partners (processors/partners.py): only these fields are published (None: every field)
+    projection: tuple[str, ...] | None = None
+    key: tuple[str, ...] | None = None   # record key: this raw source field (None: the subject's pseudonym)
+    partner: str | None = None
 
     def strategy_for(self, category: str, path: str, defaults: dict[str, str]) -> tuple[str, str]:
         """The strategy for one field and the policy entry that chose it."""
         if path in self.fields:
+            if self.partner is not None:
+                return self.fields[path], f'partners."{self.partner}".fields."{path}"'
             return self.fields[path], f'outputs."{self.topic}".fields."{path}"'
+        if self.projection is not None:   # a partner: what it does not declare it does not get
+            return "drop", f'partners."{self.partner}" (not declared: minimum necessary)'
         if category in self.categories:
             return self.categories[category], f'outputs."{self.topic}".categories."{category}"'
         if category in defaults:
@@ -113,6 +123,7 @@ class Policy:
     rights: Rights = field(default_factory=Rights)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     sources: dict[str, Source] = field(default_factory=dict)
+    partners: dict[str, Partner] = field(default_factory=dict)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -144,7 +155,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         return PolicyError(f"policy {origin}: {message}")
 
     unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources"}
+                          "sources", "partners"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -218,8 +229,12 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
             raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
         outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields),
                                       tuple(consent))
+    partners = parse_partners(data.get("partners"), origin, sources, outputs, STRATEGIES)
+    outputs.update({partner.topic: partner_output(partner) for partner in partners.values()})
     retention = parse_retention(data.get("retention", {}), CATEGORIES, origin, sources)
     rights = parse_rights(data.get("rights", {}), origin)
     rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
     consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources)
+    check_consent_purposes(partners, consent_policy.opt_in, origin)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
+                  partners)

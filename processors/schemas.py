@@ -62,18 +62,23 @@ class SchemaCatalog:
                 catalog.by_fingerprint.setdefault(schema.fingerprint, schema)
         return catalog
 
-    def output(self, topic: str, source: TopicSchema) -> TopicSchema:
+    def output(self, topic: str, source: TopicSchema, projection: tuple[str, ...] | None = None,
+               partner: str | None = None) -> TopicSchema:
         """An anonymized output's schema, derived from its source's (processors/derive.py) at start-up.
 
         A checked-in ``<topic>.avsc`` is not read for this: the derivation is what the output
-        carries, so a new source needs no output schema file.
+        carries, so a new source needs no output schema file. A partner's output (``projection``:
+        its declared paths) holds those fields and ``lethe`` only (processors/partners.py).
         """
         from processors.derive import derive_anonymized
+        from processors.partners import project_schema
 
         derived = self.derived.get(topic)
         if derived is None:
             try:
                 raw = derive_anonymized(source.raw, topic)
+                if projection is not None:
+                    raw = project_schema(raw, projection, partner)
             except ValueError as exc:
                 raise SchemaError(f"cannot derive the schema of {topic} from {source.topic}: {exc}") from None
             derived = self.derived[topic] = _from_raw(topic, raw, f"{topic} (derived from {source.topic})")

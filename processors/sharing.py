@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from processors.records import sharing_entry
+
+if TYPE_CHECKING:
+    from processors.policy import Policy
 
 Key = tuple[str, str, str]   # (subject, partner, category)
 Entry = dict[str, Any]       # a privacy.sharing.v1 record
@@ -43,11 +46,10 @@ class Recipient:
         return commands_topic(self.name)
 
 
-def recipients_of(policy: Any) -> dict[str, Recipient]:
-    """The policy's partners as the ledger sees them."""
-    # STAND-IN until h-P (partners) is merged: a policy without [partners] has none
+def recipients_of(policy: Policy) -> dict[str, Recipient]:
+    """The policy's partners (processors/partners.py) as the ledger sees them."""
     return {name: Recipient(name, p.topic, p.basis, p.region, p.safeguard, p.purpose, p.store)
-            for name, p in getattr(policy, "partners", {}).items()}
+            for name, p in policy.partners.items()}
 
 
 def commands_topic(partner: str) -> str:

@@ -199,6 +199,7 @@ def every_field(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, 
 
 def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
     """Check every source against its schema and every output against its source (start-up)."""
+    from processors.partners import check_partners
     from processors.policy import CATEGORIES
 
     origin = policy.path
@@ -245,6 +246,8 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                                   "(rule: categories are the policy's data categories)")
             carried.setdefault(category, dotted)
         for output in policy.outputs_for(source.topic):
+            if output.projection is not None:   # a partner: undeclared fields are dropped
+                continue
             for category, dotted in carried.items():
                 if category not in output.categories and category not in policy.categories:
                     raise PolicyError(
@@ -252,6 +255,7 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                         f"source {source.topic} carries (field {dotted}) (rule: an output needs a strategy for "
                         f'every category of its source; add categories."{category}" or '
                         f'outputs."{output.topic}".categories."{category}")')
+    check_partners(policy, catalog)
     for rule in policy.retention.values():
         source = policy.sources[rule.source]
         if rule.trigger != "order_event" or source.status is None:

@@ -108,12 +108,22 @@ def changelog_name(settings: Settings, kind: str) -> str:
     return f"{settings.app_id}-{CHANGELOGS[kind].name}"
 
 
+def partner_topics(name: str) -> tuple[TopicSpec, TopicSpec]:
+    """A partner's two topics: the projection it receives and the erasure/rectification commands for it.
+
+    The projection holds personal data the partner needs: kept a week like raw input, long enough
+    for a partner's outage, then gone (the partner keeps its own copy under its contract)."""
+    return (TopicSpec(f"partners.{name}.v1", "partner", f"partners.{name}.v1", WEEK),
+            TopicSpec(f"partners.{name}.commands.v1", "lifecycle", "lifecycle.commands.v1", MONTH))
+
+
 def topic_table(settings: Settings, outputs: Iterable[str] = (),
-                sources: Mapping[str, str] | None = None) -> dict[str, TopicSpec]:
+                sources: Mapping[str, str] | None = None, partners: Iterable[str] = ()) -> dict[str, TopicSpec]:
     """Every topic a deployment needs, by its real name: the table, the changelogs, each policy source
     (``sources``: canonical topic -> schema name) as an input and each policy output (``outputs``:
-    canonical names) that the table does not know, as an anonymized output. With ``sources`` given,
-    the shipped example topics (orders, logs and their outputs) are only there if the policy declares them."""
+    canonical names) that the table does not know, as an anonymized output, and each partner's two
+    topics (``partners``: names). With ``sources`` given, the shipped example topics (orders, logs and
+    their outputs) are only there if the policy declares them."""
     outputs = list(outputs)
     table = {}
     for spec in TOPICS:
@@ -127,6 +137,9 @@ def topic_table(settings: Settings, outputs: Iterable[str] = (),
     for output in outputs:
         if output not in BY_NAME:
             table[settings.topics.name(output)] = TopicSpec(output, "output", output, MONTH)
+    for partner in partners:
+        for spec in partner_topics(partner):
+            table[settings.topics.name(spec.name)] = spec
     for kind in CHANGELOGS:
         table[changelog_name(settings, kind)] = CHANGELOGS[kind]
     return table
@@ -141,6 +154,15 @@ def policy_topics(settings: Settings) -> tuple[list[str], dict[str, str]]:
             {topic: source.schema_name for topic, source in policy.sources.items()})
 
 
+def policy_table(settings: Settings) -> dict[str, TopicSpec]:
+    """:func:`topic_table` of the deployment's policy: its sources, outputs and partners."""
+    from processors.policy import load_policy
+
+    policy = load_policy(settings.policy_path)
+    return topic_table(settings, [output.topic for output in policy.outputs.values()],
+                       {topic: source.schema_name for topic, source in policy.sources.items()}, policy.partners)
+
+
 def policy_outputs(settings: Settings) -> list[str]:
     """The output topics the deployment's policy declares (already checked at start-up)."""
     return policy_topics(settings)[0]
@@ -153,7 +175,8 @@ def input_topics(settings: Settings) -> list[str]:
 
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
-    """Create every missing Lethe topic (the table, the changelogs, the policy's outputs); return those created.
+    """Create every missing Lethe topic (the table, the changelogs, the policy's outputs and partners); return
+    those created.
 
     A worker refuses existing topics with another partition count, with no override: its consent,
     request and hold state would sit on another partition than the subject's records, and records
@@ -172,8 +195,7 @@ def provision(settings: Settings, bootstrap: str,
     subject: a PartitionMismatch names them, or (``allow_partition_mismatch``, `lethe topics create`
     only) a warning does.
     """
-    outputs, sources = policy_topics(settings)
-    table = topic_table(settings, outputs, sources)
+    table = policy_table(settings)
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())

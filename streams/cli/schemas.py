@@ -32,7 +32,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     for output in policy.outputs.values():
         source = catalog.for_topic(policy.sources[output.source].schema_name)
         target = out / f"{output.topic}.avsc"
-        text = dumps(catalog.output(output.topic, source).raw) + "\n"
+        text = dumps(catalog.output(output.topic, source, output.projection, output.partner).raw) + "\n"
         if target.is_file() and target.read_text(encoding="utf-8") == text:
             print(f"lethe: {target} is up to date", file=sys.stderr)
             continue
@@ -44,6 +44,8 @@ def cmd_schemas(args: argparse.Namespace) -> int:
         verb = "awaits" if count == 1 else "await"
         print(f"lethe: source {topic}: {plural(count, 'schema field')} {verb} review (\"review\" attribute)",
               file=sys.stderr)
-    print(f"lethe: policy {settings.policy_path}: {plural(len(policy.sources), 'source')} and "
-          f"{plural(len(policy.outputs), 'output')} check out", file=sys.stderr)
+    outputs = plural(len(policy.outputs) - len(policy.partners), "output")
+    partners = f" and {plural(len(policy.partners), 'partner')}" if policy.partners else ""
+    print(f"lethe: policy {settings.policy_path}: {plural(len(policy.sources), 'source')}"
+          f"{', ' if partners else ' and '}{outputs}{partners} check out", file=sys.stderr)
     return 0

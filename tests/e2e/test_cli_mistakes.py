@@ -157,10 +157,10 @@ def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker:
     first = subprocess.run([LETHE, "topics", "create"], env=dict(here, LETHE_PARTITIONS="2"), cwd=REPO,
                            capture_output=True, timeout=60, check=False)
     assert first.returncode == 0, first.stderr
-    assert b"16 topics created, 0 already existed (16 in all)" in first.stdout
+    assert b"20 topics created, 0 already existed (20 in all)" in first.stdout
 
     line = lethe_fails("topics", "create", env=dict(here, LETHE_PARTITIONS="3"))
-    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert "20 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
     assert f"{prefix}orders.v1 (2 partitions)" in line
     assert "--allow-partition-mismatch" in line
 
@@ -168,7 +168,7 @@ def test_topics_create_refuses_a_partition_mismatch(env: dict[str, str], broker:
                              env=dict(here, LETHE_PARTITIONS="3"), cwd=REPO, capture_output=True, timeout=60,
                              check=False)
     assert allowed.returncode == 0, allowed.stderr
-    assert b"0 topics created, 16 already existed (16 in all)" in allowed.stdout
+    assert b"0 topics created, 20 already existed (20 in all)" in allowed.stdout
     assert b"WARNING" in allowed.stderr and b"LETHE_PARTITIONS=3" in allowed.stderr
 
 
@@ -183,7 +183,7 @@ def test_a_worker_refuses_a_partition_mismatch_with_no_override(env: dict[str, s
 
     line = lethe_fails("run", env=dict(here, LETHE_PARTITIONS="3"))
     assert "the worker refuses to start" in line
-    assert "16 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
+    assert "20 existing topics have a partition count other than LETHE_PARTITIONS=3" in line
     assert f"{prefix}consent.v1 (2 partitions)" in line and f"{prefix}app-consent-changelog (2 partitions)" in line
     assert "Set LETHE_PARTITIONS to the topics' count, or recreate those topics with 3 partitions" in line
     assert "--allow-partition-mismatch" not in line   # no override for a worker

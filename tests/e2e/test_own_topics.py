@@ -34,7 +34,7 @@ def test_the_your_own_topics_walk_through_runs_as_written(tmp_path: Path) -> Non
     assert '[sources."loyalty.v1"]' in stanza and 'subject = "mitglied.mitgliedsnummer"' in stanza, stanza
     assert '[outputs."loyalty.anonymized.v1"]' in stanza, stanza
     # the start-up checks and the worker took the new source
-    assert "3 sources and 3 outputs check out" in text, text[-4000:]
+    assert "3 sources, 3 outputs and 2 partners check out" in text, text[-4000:]
     assert "loyalty.anonymized.v1" in text and "policy .lethe/my-policy.toml" in text, text[-4000:]
     # every sample event came out anonymized, tagged, keyed by a pseudonym
     sample = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]

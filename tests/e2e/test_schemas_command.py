@@ -36,7 +36,7 @@ def test_the_outputs_schemas_are_written(user: Path, capsys: pytest.CaptureFixtu
     fastavro.parse_schema(written)
     assert written["fields"][-1]["name"] == "lethe"
     assert {"orders.anonymized.v1.avsc", "logs.anonymized.v1.avsc"} <= {p.name for p in user.iterdir()}
-    assert "3 sources and 3 outputs check out" in capsys.readouterr().err
+    assert "3 sources, 3 outputs and 2 partners check out" in capsys.readouterr().err
     assert main(["schemas"]) == 0   # again: up to date
     assert "is up to date" in capsys.readouterr().err
 

@@ -55,12 +55,15 @@ def test_default_policy_loads(default_policy_path: Path) -> None:
     assert policy.options == Options()
     assert set(policy.categories) == set(CATEGORIES)
     assert set(policy.categories.values()) <= set(STRATEGIES)
-    assert set(policy.outputs) == {ORDERS_OUT, LOGS_OUT}
+    assert set(policy.outputs) == {ORDERS_OUT, LOGS_OUT, "partners.parcelco.v1", "partners.paynow.v1"}
+    assert set(policy.partners) == {"parcelco", "paynow"}
     orders = policy.outputs[ORDERS_OUT]
     assert (orders.source, orders.purpose) == ("orders.v1", "analytics")
     assert orders.fields == {"order_id": "pseudonym", "shipping_address.postcode": "generalize",
                              "tracking_number": "mask"}
     assert [o.topic for o in policy.outputs_for("logs.v1")] == [LOGS_OUT]
+    assert [o.topic for o in policy.outputs_for("orders.v1")] == [ORDERS_OUT, "partners.parcelco.v1",
+                                                                  "partners.paynow.v1"]
     assert policy.outputs_for("consent.v1") == []
 
 
