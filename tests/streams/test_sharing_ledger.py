@@ -91,8 +91,8 @@ def ledger(stack: Stack) -> dict[tuple[str, str, str], dict[str, Any]]:
 
 
 def commands_on(stack: Stack, partner: str) -> list[dict[str, Any]]:
-    return [json.loads(r.value or b"{}") for r in read(stack.bootstrap, [f"{stack.prefix}partners.{partner}.commands.v1"],
-                                                       timeout=10, idle=1.5)]
+    topic = f"{stack.prefix}partners.{partner}.commands.v1"
+    return [json.loads(r.value or b"{}") for r in read(stack.bootstrap, [topic], timeout=10, idle=1.5)]
 
 
 def test_the_ledger_survives_a_sigkill_lists_recipients_and_erasure_reaches_exactly_them(
