@@ -34,6 +34,7 @@ from processors.rights import (
     kind_of,
     on_ack,
     on_tick,
+    waiting_for,
 )
 from processors.sharing import commands_topic
 from processors.time import parse_time
@@ -74,6 +75,7 @@ class Requests:
         self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self._reported: set[tuple[str, str]] = set()
+        self._partners_reported: set[str] = set(self.context.partners)
         self._shredded = False   # a request of the batch in hand destroyed a secret
 
     # -- request events ---------------------------------------------------------------------
@@ -231,6 +233,26 @@ class Requests:
         self._reported = set(counts) | self._reported
         self.metrics.requests_overdue.set(overdue)
         self.metrics.request_oldest_open.set(oldest)
+        self._report_partners(now)
+
+    def _report_partners(self, now: float) -> None:
+        """Commands each partner has not acked yet, and the age of the oldest (per partner)."""
+        unacked: dict[str, int] = {}
+        oldest: dict[str, float] = {}
+        for _, state in self.store.open_states():
+            partners = state.get("partners") or {}
+            if state["status"] not in OPEN or not partners:
+                continue
+            since = now - parse_time(state.get("partners_sent_at") or state["accepted_at"])
+            for _, store in waiting_for(state):
+                partner = partners.get(store)
+                if partner is not None:
+                    unacked[partner] = unacked.get(partner, 0) + 1
+                    oldest[partner] = max(oldest.get(partner, 0.0), since)
+        for partner in self._partners_reported | set(unacked):
+            self.metrics.partner_unacked.labels(partner).set(unacked.get(partner, 0))
+            self.metrics.partner_oldest_unacked.labels(partner).set(oldest.get(partner, 0.0))
+        self._partners_reported |= set(unacked)
 
     def _audit_out(self, state: dict[str, Any], partition: int, audit: dict[str, Any]) -> Any:
         return (self.audit_topic, orjson.dumps(audit), state["subject"].encode(), partition, None)

@@ -125,6 +125,7 @@ def to_recipients(state: State, view: SubjectView) -> dict[str, str]:
     partners = partner_stores(view.shared, view.context.partners)
     state["stores"] = list(dict.fromkeys([*state["stores"], *partners]))
     state["partners"] = partners
+    state["partners_sent_at"] = iso(view.now)   # retries move sent_at on: a partner's wait counts from here
     return partners
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from processors.pipeline import TopicPipeline
+from processors.policy import Policy
 from processors.records import sharing_entry
+from processors.sample import Traffic
+from processors.schemas import SchemaCatalog
 from processors.sharing import (
     Recipient,
     Share,
@@ -103,3 +109,42 @@ def test_partner_stores_only_of_partners_that_received() -> None:
                           PARTNERS) == {"psp-db": "paynow"}
     gone = {**entry("c1", "parcelco", NAME, T0, T0, 1), "partner": "oldco"}
     assert partner_stores([gone], PARTNERS) == {"partner.oldco": "oldco"}
+
+
+# --- the pipeline records a share per record published to a partner ---------------------------------
+
+class View:
+    """Every subject has a secret; ``gated`` subjects are held back from paynow."""
+
+    def __init__(self, gated: set[str]) -> None:
+        self.gated = gated
+
+    def secret(self, subject: str, partition: int) -> bytes | None:
+        return b"s" * 32
+
+    def gates(self, subject: str, partition: int) -> dict[str, str] | None:
+        return {"partners.paynow.v1": "restrict"} if subject in self.gated else None
+
+
+def test_the_pipeline_shares_what_each_partner_record_carries(catalog: SchemaCatalog, default_policy: Policy,
+                                                              examples_dir: Path) -> None:
+    traffic = Traffic(examples_dir, subjects=3, seed=5)
+    orders = [traffic.order(p) for p in traffic.people]
+    pipe = TopicPipeline(catalog, default_policy, "orders.v1", b"M" * 32)
+    held = orders[0]["customer_id"]
+    result = pipe.process([orjson.dumps(o) for o in orders], [7, 8, 9], View({held}))
+    published = {(out.topic, out.index): orjson.loads(out.value) for out in result.outputs}
+    expected = []
+    for index, order in enumerate(orders):
+        for partner in ("parcelco", "paynow"):
+            record = published.get((f"partners.{partner}.v1", index))
+            if partner == "paynow" and order["customer_id"] == held:
+                assert record is None   # gated: not published, so not shared
+                continue
+            assert record is not None
+            expected.append((7 + index, Share(order["customer_id"], partner,
+                                              categories_of(record["lethe"]["tags"]))))
+    assert sorted(result.shares, key=repr) == sorted(expected, key=repr)
+    by_partner = {s.partner: s.categories for _, s in result.shares if s.subject != held}
+    assert "identity.name" in by_partner["parcelco"] and "identity.name" not in by_partner["paynow"]
+    assert not any(s.partner not in ("parcelco", "paynow") for _, s in result.shares)

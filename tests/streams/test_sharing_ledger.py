@@ -170,11 +170,17 @@ def test_the_ledger_survives_a_sigkill_lists_recipients_and_erasure_reaches_exac
             assert set(state["partners"].values()) == {"parcelco", "paynow", "webstats"}
             assert b.customer_id not in partners["parcelco"].customers() | partners["webstats"].customers()
             assert b.customer_id in partners["paynow"].customers()
+            wait_for(lambda: stack.worker.metric("lethe_partner_commands_unacked", partner="paynow") == 2, 10,
+                     "paynow's two commands (orders, logs) unacked")
+            assert stack.worker.metric("lethe_partner_commands_unacked", partner="parcelco") == 0
+            assert stack.worker.metric("lethe_partner_oldest_unacked_seconds", partner="paynow") > 0
 
             partners["paynow"].start()   # on PostgreSQL
             status = json.loads(lethe(stack.env, "request", "status", b_request, "--wait", "60").stdout)
             assert status["status"] == "completed", status
             assert partners["paynow"].customers() == {a.customer_id, c.customer_id}
+            wait_for(lambda: stack.worker.metric("lethe_partner_commands_unacked", partner="paynow") == 0, 10,
+                     "no command left unacked")
             assert partners["parcelco"].customers() == {a.customer_id, c.customer_id}
             assert partners["webstats"].customers() == {a.customer_id}
 
