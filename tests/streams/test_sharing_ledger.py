@@ -97,7 +97,7 @@ def commands_on(stack: Stack, partner: str) -> list[dict[str, Any]]:
 
 def test_the_ledger_survives_a_sigkill_lists_recipients_and_erasure_reaches_exactly_them(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "ledger")
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "ledger", partners=True)
     policy = Path(stack.worker.env["LETHE_POLICY"])
     policy.write_text(policy.read_text() + WEBSTATS)
     a, b, c = stack.traffic.people[:3]
