@@ -282,6 +282,7 @@ def _prune_record(record: dict[str, Any], tree: Tree, named: dict[str, Any], emi
     if full in emitted:   # the same record type cut down at another path: a name of its own
         out["name"] = f"{record['name']}_{at.replace('.', '_')}"
     emitted.add(_full(out["name"], ns))
+    emitted.add(f"cut:{_full(out['name'], ns)}")   # not the whole type: a whole use elsewhere needs its own
     fields = []
     for f in record["fields"]:
         if f["name"] not in tree:
@@ -318,8 +319,6 @@ def _inline(avro_type: Any, named: dict[str, Any], emitted: set[str], namespace:
         if avro_type not in named:
             return avro_type
         definition, ns = named[avro_type]
-        if _full(definition["name"], ns) in emitted:
-            return avro_type
         inlined = copy.deepcopy(definition)
         inlined.setdefault("namespace", ns)
         return _inline(inlined, named, emitted, ns)
@@ -329,7 +328,15 @@ def _inline(avro_type: Any, named: dict[str, Any], emitted: set[str], namespace:
         kind = avro_type.get("type")
         ns = avro_type.get("namespace", namespace)
         if kind in ("record", "enum", "fixed"):
-            emitted.add(_full(avro_type["name"], ns))
+            full = _full(avro_type["name"], ns)
+            if full in emitted and f"cut:{full}" not in emitted:
+                return full   # defined already: referenced by name
+            if full in emitted:   # only a cut-down copy is defined so far: the whole type under its own name
+                avro_type["name"] = f"{avro_type['name']}_whole"
+                full = _full(avro_type["name"], ns)
+                if full in emitted:
+                    return full
+            emitted.add(full)
         if kind == "record":
             avro_type["fields"] = [{**f, "type": _inline(f["type"], named, emitted, ns)} for f in avro_type["fields"]]
         elif kind == "array":
@@ -339,3 +346,22 @@ def _inline(avro_type: Any, named: dict[str, Any], emitted: set[str], namespace:
         elif isinstance(kind, (dict, list)):
             avro_type["type"] = _inline(kind, named, emitted, ns)
     return avro_type
+
+
+def partners_table(policy: Policy, catalog: SchemaCatalog) -> str:
+    """docs/sharing.md's "What each partner gets": one Markdown row per partner of ``policy``."""
+    from processors.plan import personal_fields
+
+    rows = ["| partner | purpose | basis | destination | key | fields (strategy) | data categories |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for partner in policy.partners.values():
+        schema = catalog.current[policy.sources[partner.source].schema_name].raw
+        categories = {info.dotted: info.category for info in personal_fields(schema)}
+        basis = f"consent ({partner.consent})" if partner.consent else partner.basis
+        key = ".".join(partner.key) if partner.key else "subject's pseudonym"
+        fields = ", ".join(f"`{path}`" + ("" if strategy == "keep" else f" ({strategy})")
+                           for path, strategy in partner.fields.items())
+        found = ", ".join(dict.fromkeys(categories[p] for p in partner.fields if p in categories))
+        rows.append(f"| `{partner.name}` from `{partner.source}` | {partner.purpose} | {basis} | "
+                    f"{partner.region}, {partner.safeguard} | `{key}` | {fields} | {found} |")
+    return "\n".join(rows)

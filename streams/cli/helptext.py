@@ -85,10 +85,10 @@ HELP: dict[str, tuple[str, str]] = {
         "Manage Lethe's topics on the broker at LETHE_BOOTSTRAP_SERVERS.",
         "  lethe topics create"),
     "topics create": (
-        "Create every Lethe topic (the policy's sources and outputs, DLQ, privacy and lifecycle topics, "
-        "changelogs) with\nLETHE_PARTITIONS partitions, LETHE_REPLICATION_FACTOR replicas and each "
-        "topic's retention; run it once per\ndeployment, before the workers. Existing topics are left "
-        "as they are.",
+        "Create every Lethe topic (the policy's sources, outputs and partners' topics, DLQ, privacy and\n"
+        "lifecycle topics, changelogs) with LETHE_PARTITIONS partitions, LETHE_REPLICATION_FACTOR replicas\n"
+        "and each topic's retention; run it once per deployment, before the workers. Existing topics are\n"
+        "left as they are.",
         "  lethe topics create\n"
         "  LETHE_PARTITIONS=12 LETHE_REPLICATION_FACTOR=3 lethe topics create"),
 }

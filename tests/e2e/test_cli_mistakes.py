@@ -227,3 +227,14 @@ def test_verbose_shows_the_details_the_default_hides(env: dict[str, str]) -> Non
     assert result.returncode == 2, stderr
     assert "Traceback" in stderr and "ConnectionRefusedError" in stderr   # where, and the underlying error
     assert stderr.splitlines()[-1] == line   # the same clear line, last
+
+
+def test_a_bad_partner_entry_stops_the_worker_naming_entry_and_rule(env: dict[str, str], broker: EmbeddedBroker,
+                                                                    tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    text = (REPO / "deploy" / "policy.toml").read_text()
+    assert 'safeguard = "scc"' in text
+    policy.write_text(text.replace('safeguard = "scc"', 'safeguard = "handshake"'))
+    line = lethe_fails("run", env=dict(env, LETHE_POLICY=str(policy), LETHE_BOOTSTRAP_SERVERS=broker.bootstrap,
+                                       LETHE_TOPIC_PREFIX=unique_prefix("badpartner")))
+    assert 'partners."paynow".safeguard' in line and "adequacy, scc, bcr, none" in line, line

@@ -43,7 +43,8 @@ def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBr
     created = ensure_topics(settings, broker.bootstrap)
     changelogs = [f"{prefix}lethe-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests",
                                                             "consent")]
-    assert set(created) == {prefix + t for t in ALL_TOPICS} | set(changelogs)
+    partners = [f"{prefix}partners.{name}.{kind}" for name in ("parcelco", "paynow") for kind in ("v1", "commands.v1")]
+    assert set(created) == {prefix + t for t in ALL_TOPICS} | set(changelogs) | set(partners)
     assert ensure_topics(settings, broker.bootstrap) == []   # idempotent
     admin = admin_client(broker.bootstrap)
     try:
@@ -60,6 +61,17 @@ def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBr
         assert "retention.ms" not in requested[changelog]
     secrets = requested[changelogs[0]]   # a shredded secret's old record is compacted away within a week
     assert int(secrets["max.compaction.lag.ms"]) <= 7 * 86_400_000
+    for topic in partners:   # a partner's projection holds personal data: it expires like raw input
+        assert int(requested[topic]["retention.ms"]) > 0, topic
+
+
+def test_each_policy_partner_gets_its_topic_and_its_command_topic(tmp_path: Path) -> None:
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p.", "LETHE_DATA_DIR": str(tmp_path)})
+    table = topic_table(settings, ["orders.anonymized.v1", "partners.parcelco.v1"], None, ["parcelco"])
+    assert (table["p.partners.parcelco.v1"].role, table["p.partners.parcelco.v1"].schema) == (
+        "partner", "partners.parcelco.v1")
+    assert table["p.partners.parcelco.commands.v1"].role == "lifecycle"
+    assert table["p.partners.parcelco.commands.v1"].schema == "lifecycle.commands.v1"
 
 
 def test_a_policy_output_the_table_does_not_know_gets_its_topic(tmp_path: Path) -> None:

@@ -97,10 +97,12 @@ def test_every_record_comes_out_anonymized_or_dead_lettered(run: Run) -> None:
 def test_metrics_account_for_records_in_out_and_dead(run: Run) -> None:
     w = run.worker
     records_in = w.metric("lethe_records_in_total")
-    out = w.metric("lethe_records_out_total")
+    out = sum(w.metric("lethe_records_out_total", topic=w.prefix + t) for t in OUTPUTS[:2])
     dead = w.metric("lethe_records_dead_lettered_total")
     assert records_in == run.sent
     assert records_in == out + dead
+    for partner in ("parcelco", "paynow"):   # the default partners get every valid order too
+        assert w.metric("lethe_records_out_total", topic=f"{w.prefix}partners.{partner}.v1") == run.valid_orders
     assert dead == run.malformed
     assert w.metric("lethe_fields_tagged_total", category="contact.email") > 0
     assert w.metric("lethe_batch_processing_seconds_count", topic=w.prefix + "orders.v1") > 0
