@@ -7,10 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from rights_cases import CONTEXT, NOW, check_records, request, view
+from rights_cases import CONTEXT, NOW, check_records, hold, request, view
 
 from processors.records import sharing_entry
 from processors.rights import REQUEST_TYPES, on_ack, on_tick
+from processors.rights import erase as erase_type
 from processors.sharing import Recipient
 
 PARTNERS = {
@@ -30,7 +31,7 @@ def shared(*partners: str) -> tuple[dict[str, Any], ...]:
 RECTIFY = {"contact.email": "new@example.com"}
 
 
-@pytest.mark.parametrize("kind", ["erase", "rectify"])
+@pytest.mark.parametrize("kind", ["erase", "rectify", "minor_flag"])
 @pytest.mark.parametrize(("received", "stores", "partners"), [
     ((), ["shop-db", "crm"], {}),
     (("parcelco",), ["shop-db", "crm", "partner.parcelco"], {"partner.parcelco": "parcelco"}),
@@ -85,3 +86,14 @@ def test_a_partner_that_does_not_ack_gets_the_command_again_on_its_topic_only() 
     assert outcome.waiting_for == ["partner.parcelco"]
     assert [a["action"] for a in outcome.audits] == ["retry"]
     assert outcome.audits[0]["details"]["waiting_for"] == "partner.parcelco"
+
+
+def test_an_erasure_a_hold_suspended_reaches_the_partners_the_ledger_lists_when_it_resumes() -> None:
+    suspended = erase_type.accept(request("erase"), view(context=WITH_PARTNERS, shared=shared("parcelco"),
+                                                         holds=(hold("h-1"),)))
+    assert suspended.partner_commands == [] and suspended.states[-1]["stores"] == ["shop-db", "crm"]
+    # shared with paynow too while the hold stood
+    resumed = erase_type.resume(suspended.states[-1], view(context=WITH_PARTNERS, shared=shared("parcelco", "paynow")))
+    assert resumed is not None
+    assert resumed.states[-1]["partners"] == {"partner.parcelco": "parcelco", "psp-db": "paynow"}
+    assert {p for p, _ in resumed.partner_commands} == {"parcelco", "paynow"}
