@@ -9,8 +9,9 @@ ledger does not know of, so an erasure always reaches it.
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -26,7 +27,8 @@ class SharingStore(PartitionedState):
                  clock: Callable[[], float] = time.time, on_share: Callable[[Entry, int], None] | None = None) -> None:
         super().__init__(bootstrap, topic)
         self.partners, self.clock, self.on_share = dict(partners), clock, on_share
-        self.partitions: dict[int, dict[Key, Entry]] = {}
+        # entries packed as tuples of interned words (a batch's entries share one time): less than half a dict
+        self.partitions: dict[int, dict[Key, Packed]] = {}
         self.by_subject: dict[str, set[Key]] = {}
 
     def load(self, partition: int, records: list[Any]) -> None:
@@ -35,8 +37,8 @@ class SharingStore(PartitionedState):
             if record.value is None:
                 continue   # the ledger is never tombstoned today; a tombstone would carry no entry
             entry = orjson.loads(record.value)
-            key = entry_key(entry)
-            entries[key] = entry
+            key = _interned(entry_key(entry))
+            entries[key] = _packed(entry)
             self.by_subject.setdefault(key[0], set()).add(key)
 
     def drop(self, partition: int) -> None:
@@ -52,9 +54,9 @@ class SharingStore(PartitionedState):
         found = []
         for key in self.by_subject.get(subject, ()):
             for entries in self.partitions.values():
-                entry = entries.get(key)
-                if entry is not None:
-                    found.append(entry)
+                packed = entries.get(key)
+                if packed is not None:
+                    found.append(_unpacked(key, packed))
                     break
         return found
 
@@ -67,13 +69,61 @@ class SharingStore(PartitionedState):
         written = 0
         for partition, batch in by_partition.items():
             entries = self.partitions.setdefault(partition, {})
-            changed = aggregate(entries, batch, self.partners, now)
+            changed = aggregate(_Unpacking(entries), batch, self.partners, now)
             for key, entry in changed.items():
-                added = entry["count"] - (entries[key]["count"] if key in entries else 0)
-                entries[key] = entry
+                old = entries.get(key)
+                added = entry["count"] - (old[-1] if old is not None else 0)
+                key = _interned(key)
+                entries[key] = _packed(entry)
                 self.by_subject.setdefault(key[0], set()).add(key)
                 self.stage(partition, record_key(key), orjson.dumps(entry))
                 if self.on_share is not None:
                     self.on_share(entry, added)
             written += len(changed)
         return written
+
+
+# (purpose, basis, region, safeguard, first_shared_at, last_shared_at, count)
+Packed = tuple[str | None, str, str, str | None, str, str, int]
+_FIELDS = ("purpose", "basis", "region", "safeguard", "first_shared_at", "last_shared_at", "count")
+
+
+def _word(value: str | None) -> str | None:
+    return sys.intern(value) if value is not None else None
+
+
+def _interned(key: Key) -> Key:
+    subject, partner, category = key
+    return subject, sys.intern(partner), sys.intern(category)
+
+
+def _packed(entry: Mapping[str, Any]) -> Packed:
+    return (_word(entry.get("purpose")), sys.intern(entry["basis"]), sys.intern(entry["region"]),
+            _word(entry.get("safeguard")), sys.intern(entry["first_shared_at"]), sys.intern(entry["last_shared_at"]),
+            int(entry["count"]))
+
+
+def _unpacked(key: Key, packed: Packed) -> Entry:
+    """The entry as the topic holds it (processors.records.sharing_entry's field order)."""
+    subject, partner, category = key
+    values = dict(zip(_FIELDS, packed, strict=True))
+    return {"subject": subject, "partner": partner, "category": category, "purpose": values["purpose"],
+            "basis": values["basis"], "region": values["region"], "safeguard": values["safeguard"],
+            "first_shared_at": values["first_shared_at"], "last_shared_at": values["last_shared_at"],
+            "count": values["count"]}
+
+
+class _Unpacking(Mapping[Key, Entry]):
+    """A partition's packed entries, read as entries (what processors.sharing.aggregate looks up)."""
+
+    def __init__(self, entries: Mapping[Key, Packed]) -> None:
+        self.entries = entries
+
+    def __getitem__(self, key: Key) -> Entry:
+        return _unpacked(key, self.entries[key])
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
