@@ -13,6 +13,7 @@ from processors.records import sharing_entry
 from processors.rights import REQUEST_TYPES, on_ack, on_tick
 from processors.rights import erase as erase_type
 from processors.sharing import Recipient
+from processors.time import parse_time
 
 PARTNERS = {
     "parcelco": Recipient("parcelco", "partners.parcelco.v1", "contract", "EU", "adequacy", "order_fulfilment"),
@@ -97,3 +98,16 @@ def test_an_erasure_a_hold_suspended_reaches_the_partners_the_ledger_lists_when_
     assert resumed is not None
     assert resumed.states[-1]["partners"] == {"partner.parcelco": "parcelco", "psp-db": "paynow"}
     assert {p for p, _ in resumed.partner_commands} == {"parcelco", "paynow"}
+
+
+def test_an_erasure_waiting_for_a_partner_turns_overdue() -> None:
+    kind = REQUEST_TYPES["erase"]
+    effects = kind.accept(request("erase"), view(context=WITH_PARTNERS, shared=shared("webstats")))
+    state = effects.states[-1]
+    for command in effects.commands:
+        for store in ("shop-db", "crm"):
+            state = on_ack(state, kind, command["command_id"], store, "applied", "1", NOW + 1).state or state
+    outcome = on_tick(state, kind, WITH_PARTNERS, parse_time(state["due_at"]) + 1)
+    assert outcome.state is not None and outcome.state["status"] == "overdue"
+    assert [a["action"] for a in outcome.audits] == ["overdue", "retry"]
+    assert {p for p, _ in outcome.partner_commands} == {"webstats"} and outcome.commands == []
