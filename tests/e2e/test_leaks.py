@@ -3,9 +3,10 @@
 A worker, the reference sink, a store agent and the partners' store agents run on the embedded
 broker with a policy whose retention deadlines are seconds. They get leaky orders and logs,
 malformed and invalid records that quote personal values, consent events, a legal hold, and
-erase, rectify and access requests whose free text carries personal data. Then every log line of every process, every metric (labels
-included) of the worker and the store agent, every DLQ header, every ack, the sharing ledger (but
-for the subject id it is keyed by) and every command-line output are scanned for those values.
+erase, rectify and access requests whose free text carries personal data. Then every log line of
+every process, every metric (labels included) of the worker and the store agent, every DLQ header,
+every ack, the sharing ledger (but for the subject id it is keyed by) and every command-line
+output are scanned for those values.
 """
 
 from __future__ import annotations
