@@ -26,6 +26,7 @@ from processors.policy import OutputPolicy, Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
+from processors.sharing import Share, categories_of
 
 ENCODINGS = ("json", "avro")
 
@@ -53,6 +54,8 @@ class BatchResult:
     # (output, origin, destination, decision, subject) -> a subject's records a transfer rule blocked or
     # pseudonymized
     transfer_held: Counter[tuple[str, str, str, str, str | None]] = field(default_factory=Counter)
+    # (partition, share): records published to partners, for the sharing ledger (processors/sharing.py)
+    shares: list[tuple[int, Share]] = field(default_factory=list)
 
     def merge(self, other: BatchResult, index: int) -> None:
         """Add the result of a one-record batch whose record is at ``index`` of this batch."""
@@ -67,6 +70,7 @@ class BatchResult:
         self.unscheduled += other.unscheduled
         self.transfers.update(other.transfers)
         self.transfer_held.update(other.transfer_held)
+        self.shares += other.shares
 
 
 class SubjectView(Protocol):
@@ -126,6 +130,8 @@ class TopicPipeline:
         self.key_paths = [out.key for out in outputs]
         self._raw_keys = any(path is not None for path in self.key_paths)
         self.policy_version = policy.version
+        # the partner each output is (None: not a partner), for the sharing ledger
+        self.partners = [out.partner for out in outputs]
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
@@ -187,6 +193,7 @@ class TopicPipeline:
                     unscheduled += 1
         result = self.anonymize(decoded, secrets, gates)
         result.new_secrets, result.timers, result.unscheduled = new_secrets, timers, unscheduled
+        result.shares = [(partitions[index], share) for index, share in result.shares]
         return result
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],
@@ -248,6 +255,9 @@ class TopicPipeline:
                 raw_key = raw_keys is not None and self.key_paths[n] is not None and plan is self.plans[n]
                 out_key = raw_keys[n] if raw_keys is not None and raw_key else key_bytes
                 result.outputs.append(Output(plan.output, index, out_key, encode(target)))
+                partner = self.partners[n]
+                if partner is not None and subject is not None:
+                    result.shares.append((index, Share(subject, partner, categories_of(tags))))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():

@@ -6,6 +6,7 @@
 * :func:`audit_record` (``privacy.audit.v1``), with the audits of commands, holds, suspensions and
   transfers;
 * :func:`export_part` (``privacy.exports.v1``);
+* :func:`sharing_entry` (``privacy.sharing.v1``), one entry of the sharing ledger;
 * :func:`dlq_headers`, the envelope of a dead letter (``dlq.v1``: the value is the original bytes,
   every other field a header).
 
@@ -118,6 +119,17 @@ def export_part(request_id: str, subject: str, source: str, family: str | None, 
     """One chunk of an access export: a store's rows of one family, or Lethe's own state (``family`` None)."""
     return {"request_id": request_id, "subject": subject, "source": source, "family": family,
             "created_at": _stamp(created_at), "document": document, "chunk": chunk, "chunks": chunks}
+
+
+# --- the sharing ledger ---------------------------------------------------------------------------
+
+def sharing_entry(subject: str, partner: str, category: str, *, basis: str, region: str, first_shared_at: Stamp,
+                  last_shared_at: Stamp, count: int, purpose: str | None = None,
+                  safeguard: str | None = None) -> dict[str, Any]:
+    """One entry of the sharing ledger: ``count`` records of ``subject`` with ``category`` went to ``partner``."""
+    return {"subject": subject, "partner": partner, "category": category, "purpose": purpose, "basis": basis,
+            "region": region, "safeguard": safeguard, "first_shared_at": _stamp(first_shared_at),
+            "last_shared_at": _stamp(last_shared_at), "count": count}
 
 
 # --- dead letters ---------------------------------------------------------------------------------

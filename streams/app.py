@@ -26,6 +26,7 @@ from processors.pipeline import TopicPipeline
 from processors.policy import Policy, load_policy
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
+from processors.sharing import recipients_of
 from processors.sources import check_sources, fields_for_review
 from streams.consent import ConsentHandler
 from streams.handler import BatchHandler, InputHandler
@@ -40,6 +41,7 @@ from streams.state.consent import ConsentStore, consent_topic
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore, changelog_topic
+from streams.state.sharing import SharingStore
 from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
 
@@ -170,10 +172,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()})
+    sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
+                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added))
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
-                        {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds,
+                        {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds, sharing,
                         retention.ack, clock)
-    subjects = SubjectState(store, retention, request_store, consent)
+    subjects = SubjectState(store, retention, request_store, consent, sharing)
 
     async def every_second() -> None:
         await requests.tick()
@@ -199,7 +203,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         handlers[settings.topics.name(name)] = InputHandler(
             settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
     services.append(DirectIngest(
-        settings, bootstrap, handlers, [store, holds, timers, request_store, consent], metrics,
+        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing], metrics,
         background=[_firing(retention), _every(1.0, every_second)]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))

@@ -1,6 +1,6 @@
 """``lethe demo``: the embedded broker, a real worker process, sample traffic and what came out.
 
-SIGTERM or Ctrl-C stops the demo and its children (worker, sink, store agent, broker); the children
+SIGTERM or Ctrl-C stops the demo and its children (worker, sink, store agents, broker); the children
 also get SIGTERM if the demo itself dies (Linux), so a stopped demo leaves no process behind.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from processors.sample import Traffic, invalid_enum, malformed_records
 from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
+from streams.demo_partners import start_partner_agents
 from streams.settings import Settings
 from streams.text import plural
 from streams.topics import ensure_topics
@@ -76,6 +77,10 @@ def _run_demo(settings: Settings, events: int, subjects: int, keep_running: bool
                                                       env={**env, "LETHE_STORE_URL": store_url, **extra},
                                                       stdout=log_file, stderr=subprocess.STDOUT,
                                                       preexec_fn=_die_with_parent))
+            partners = start_partner_agents(settings, env)   # so that erasures reach them and complete
+            processes += [process for _, process in partners]
+            if partners:
+                say("      partner store agents (demo-partner-*.log): " + ", ".join(name for name, _ in partners))
             say("      /metrics, /healthz, /readyz: " + ", ".join(
                 f"{name} :{ports[command]}" for command, name in (("run", "worker"), ("sink", "sink"),
                                                                   ("store-agent", "store agent"))))
@@ -117,7 +122,8 @@ def _keep_running(settings: Settings, bootstrap: str, store_url: str, metrics_po
     customer = "cust-100003"
     say(f"""
 Lethe keeps running: broker {bootstrap}, worker, reference sink and store agent "shop-db" on
-{store_url}. {env_file} points the CLI at it. In another terminal, from this directory:
+{store_url}, and a store agent per partner (demo-partner-*.log: erasures reach the partners that
+received the subject). {env_file} points the CLI at it. In another terminal, from this directory:
 
   . {env_file}          # export LETHE_BOOTSTRAP_SERVERS={bootstrap} LETHE_DATA_DIR={settings.data_dir}
   ID=$(.venv/bin/lethe request erase --customer {customer})     # prints the request id

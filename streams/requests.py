@@ -34,7 +34,9 @@ from processors.rights import (
     kind_of,
     on_ack,
     on_tick,
+    waiting_for,
 )
+from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all
@@ -43,6 +45,7 @@ from streams.state.consent import ConsentStore
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore
+from streams.state.sharing import SharingStore
 from streams.state.timers import TimerStore
 
 log = logging.getLogger(__name__)
@@ -55,20 +58,24 @@ class Requests:
                  producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
+                 sharing: SharingStore | None = None,
                  on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
-        self.timers, self.holds = timers, holds
+        self.timers, self.holds, self.sharing = timers, holds, sharing
+        self.topic_name = settings.topics.name
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.context = RightsContext(
             rights, consent.policy if consent is not None else None, consent.version if consent is not None else "",
-            dict(output_purposes), {o: settings.topics.name(o) for o in output_purposes})
+            dict(output_purposes), {o: settings.topics.name(o) for o in output_purposes},
+            sharing.partners if sharing is not None else {})
         self.commands_topic = settings.topics.name("lifecycle.commands.v1")
         self.audit_topic = settings.topics.name("privacy.audit.v1")
         self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self._reported: set[tuple[str, str]] = set()
+        self._partners_reported: set[str] = set(self.context.partners)
         self._shredded = False   # a request of the batch in hand destroyed a secret
 
     # -- request events ---------------------------------------------------------------------
@@ -102,7 +109,8 @@ class Requests:
             requests=tuple(self.store.of_subject(subject)),
             secret_held=any(key in secrets for secrets in self.secrets.partitions.values()),
             # the subject's partition only (a scan of its timers: see docs/rights.md)
-            deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else ())
+            deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else (),
+            shared=tuple(self.sharing.of_subject(subject)) if self.sharing is not None else ())
 
     def _apply(self, effects: Effects, partition: int, subject: str, request_type: str) -> list[Outgoing]:
         """Carry out ``effects`` on this worker's state; return the records they publish."""
@@ -122,8 +130,15 @@ class Requests:
             m.commands_emitted.labels(command["action"], "request").inc()
         key = subject.encode()
         return [*((self.commands_topic, orjson.dumps(c), key, partition, None) for c in effects.commands),
+                *self._to_partners(effects.partner_commands, key, partition),
                 *((self.exports_topic, orjson.dumps(p), key, partition, None) for p in effects.exports),
                 *((self.audit_topic, orjson.dumps(a), key, partition, None) for a in effects.audits)]
+
+    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], key: bytes, partition: int) -> list[Outgoing]:
+        """A partner's copy of a command, on its own commands topic, on the subject's partition (its store
+        agent acks there, so the ack comes back to this worker)."""
+        return [(self.topic_name(commands_topic(partner)), orjson.dumps(c), key, partition, None)
+                for partner, c in commands]
 
     def _holds_on(self, subject: str) -> list[Any]:
         if self.holds is None:
@@ -186,6 +201,7 @@ class Requests:
             state = outcome.state
             out += [(self.commands_topic, orjson.dumps(c), state["subject"].encode(), partition, None)
                     for c in outcome.commands]
+            out += self._to_partners(outcome.partner_commands, state["subject"].encode(), partition)
             if outcome.waiting_for:
                 self.metrics.request_retries.labels(state["type"]).inc()
                 log.warning("request %s: no ack from %s within %.0fs; commands sent again (retry %d)",
@@ -217,6 +233,26 @@ class Requests:
         self._reported = set(counts) | self._reported
         self.metrics.requests_overdue.set(overdue)
         self.metrics.request_oldest_open.set(oldest)
+        self._report_partners(now)
+
+    def _report_partners(self, now: float) -> None:
+        """Commands each partner has not acked yet, and the age of the oldest (per partner)."""
+        unacked: dict[str, int] = {}
+        oldest: dict[str, float] = {}
+        for _, state in self.store.open_states():
+            partners = state.get("partners") or {}
+            if state["status"] not in OPEN or not partners:
+                continue
+            since = now - parse_time(state.get("partners_sent_at") or state["accepted_at"])
+            for _, store in waiting_for(state):
+                partner = partners.get(store)
+                if partner is not None:
+                    unacked[partner] = unacked.get(partner, 0) + 1
+                    oldest[partner] = max(oldest.get(partner, 0.0), since)
+        for partner in self._partners_reported | set(unacked):
+            self.metrics.partner_unacked.labels(partner).set(unacked.get(partner, 0))
+            self.metrics.partner_oldest_unacked.labels(partner).set(oldest.get(partner, 0.0))
+        self._partners_reported |= set(unacked)
 
     def _audit_out(self, state: dict[str, Any], partition: int, audit: dict[str, Any]) -> Any:
         return (self.audit_topic, orjson.dumps(audit), state["subject"].encode(), partition, None)

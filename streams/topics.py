@@ -60,7 +60,7 @@ class TopicSpec:
     """One Lethe topic: its canonical name (a deployment may prefix it), role, schema and config."""
 
     name: str
-    role: str            # input | output | lifecycle | audit | dlq | changelog
+    role: str            # input | output | lifecycle | audit | ledger | dlq | changelog
     schema: str | None   # schemas/<schema>.avsc describes its records (None: internal state)
     config: Mapping[str, str]
 
@@ -82,6 +82,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("lifecycle.acks.v1", "lifecycle", "lifecycle.acks.v1", MONTH),
     TopicSpec("privacy.audit.v1", "audit", "privacy.audit.v1", FOREVER),
     TopicSpec("privacy.exports.v1", "lifecycle", "privacy.exports.v1", WEEK),
+    # the sharing ledger: one entry per subject, partner and category (key subject|partner|category)
+    TopicSpec("privacy.sharing.v1", "ledger", "privacy.sharing.v1", COMPACTED),
     TopicSpec("dlq.v1", "dlq", "dlq.v1", {"retention.ms": str(14 * DAY_MS)}),
 )
 # State a worker owns per partition, named "<app id>-<name>" (streams/state/base.py restores them).

@@ -1,6 +1,6 @@
 """access (policy section 5): every store exports the subject's rows; Lethe's own part (consent,
-legal holds, pending deadlines, requests) is published at once. Complete when every store's part
-is in (``lethe request export ID --out DIR`` writes them)."""
+legal holds, pending deadlines, requests, the partners its data was shared with) is published at
+once. Complete when every store's part is in (``lethe request export ID --out DIR`` writes them)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from processors.retention import parse_time
 from processors.rights.base import Request, export_commands, request_audit
 from processors.rights.effects import Effects, RequestType, RightsContext, State, SubjectView, received, sent
 from processors.rights.erase import request_of
+from processors.sharing import recipients
 
 REQUEST_FIELDS = ("request_id", "type", "status", "received_at", "due_at", "completed_at")
 # what an export document says first: the request that produced it (docs/rights.md, "Exports")
@@ -33,6 +34,8 @@ def accept(request: Request, view: SubjectView) -> Effects:
         "legal_holds": [{"hold_id": h.hold_id, "order_id": h.order_id, "case_ref": h.case_ref,
                          "placed_at": h.occurred_at} for h in view.holds],
         "requests": [{k: other[k] for k in REQUEST_FIELDS} for other in view.requests],
+        # GDPR Art. 15(1)(c): the partners its data was disclosed to (the sharing ledger)
+        "recipients": recipients(view.shared),
     }
     # the deadlines can be many: chunks of about 256 KB, the rest of the document with the first
     deadlines = chunked(list(view.deadlines), lambda d: len(orjson.dumps(d)))

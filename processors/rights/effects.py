@@ -15,6 +15,7 @@ from typing import Any
 from processors.consent import ConsentPolicy
 from processors.retention import Hold, iso
 from processors.rights.base import Request, Rights, new_state, request_audit
+from processors.sharing import Recipient, partner_stores
 
 State = dict[str, Any]   # a request's tracked state (processors.rights.base.new_state), as stored
 
@@ -28,6 +29,7 @@ class RightsContext:
     consent_version: str = ""
     output_purposes: Mapping[str, str] = field(default_factory=dict)   # output -> its purpose
     output_names: Mapping[str, str] = field(default_factory=dict)      # output -> its topic's name
+    partners: Mapping[str, Recipient] = field(default_factory=dict)   # the policy's partners, by name
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SubjectView:
     requests: tuple[State, ...] = ()              # its other requests, open or not
     secret_held: bool = False                     # whether this worker holds its secret
     deadlines: tuple[Mapping[str, Any], ...] = ()   # its pending retention deadlines (export types only)
+    shared: tuple[Mapping[str, Any], ...] = ()    # its sharing-ledger entries (processors/sharing.py)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Effects:
 
     states: list[State] = field(default_factory=list)         # request states to save (the request's last)
     commands: list[dict[str, Any]] = field(default_factory=list)   # lifecycle.commands.v1
+    # (partner, command): also on partners.<partner>.commands.v1, for the partners that received the subject
+    partner_commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     exports: list[dict[str, Any]] = field(default_factory=list)    # privacy.exports.v1 parts
     audits: list[dict[str, Any]] = field(default_factory=list)     # privacy.audit.v1
     shred: bool = False                        # destroy the subject's secret (crypto-shredding)
@@ -112,6 +117,21 @@ def sent(state: State, commands: list[dict[str, Any]], now: float) -> None:
     """Track ``commands`` in the state: the request waits for every store's ack of each."""
     state["commands"] = {c["command_id"]: c["selector"]["family"] for c in commands}
     state["status"], state["sent_at"] = "in_progress", iso(now)
+
+
+def to_recipients(state: State, view: SubjectView) -> dict[str, str]:
+    """Add the stores of the partners the ledger says received the subject's data to the stores the
+    request waits for (store -> partner also kept in the state, for retries); return them."""
+    partners = partner_stores(view.shared, view.context.partners)
+    state["stores"] = list(dict.fromkeys([*state["stores"], *partners]))
+    state["partners"] = partners
+    state["partners_sent_at"] = iso(view.now)   # retries move sent_at on: a partner's wait counts from here
+    return partners
+
+
+def partner_copies(partners: Mapping[str, str], commands: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each command once more for every partner (published on its own commands topic)."""
+    return [(partner, command) for partner in partners.values() for command in commands]
 
 
 def completed(state: State, now: float) -> None:

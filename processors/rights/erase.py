@@ -16,8 +16,10 @@ from processors.rights.effects import (
     RightsContext,
     State,
     SubjectView,
+    partner_copies,
     received,
     sent,
+    to_recipients,
 )
 
 
@@ -38,16 +40,19 @@ def erase_unless_held(request: Request, state: State, audits: list[dict[str, Any
 def erase(request: Request, state: State, audits: list[dict[str, Any]], view: SubjectView) -> Effects:
     now = view.now
     commands = erase_commands(request, now, parse_time(state["due_at"]), view.context.rights.families)
+    partners = to_recipients(state, view)   # the partners that received the subject's data, and no other
     sent(state, commands, now)
     for command in commands:
         audits.append(request_audit(state, "command", now, command["command_id"], {
             "command_id": command["command_id"], "command_action": "delete",
-            "family": command["selector"]["family"], "stores": ",".join(state["stores"])}))
+            "family": command["selector"]["family"], "stores": ",".join(state["stores"]),
+            "partners": ",".join(sorted(partners.values()))}))
     consent = ConsentWrite(after_erasure(view.consent)) if view.context.consent is not None else None
     audits.append(request_audit(state, "shred", now, "shred",
                                 {"secret": "destroyed" if view.secret_held else "none held by this worker",
                                  "effect": "earlier pseudonyms of the subject can no longer be linked"}))
-    return Effects(states=[state], commands=commands, audits=audits, shred=True, consent=consent)
+    return Effects(states=[state], commands=commands, partner_commands=partner_copies(partners, commands),
+                   audits=audits, shred=True, consent=consent)
 
 
 def resume(state: State, view: SubjectView) -> Effects | None:

@@ -46,8 +46,9 @@ def on_ack(state: State, kind: RequestType, command_id: str, store: str, status:
 class TickOutcome:
     state: State | None                       # to save; None: nothing changed
     audits: list[dict[str, Any]] = field(default_factory=list)
-    commands: list[dict[str, Any]] = field(default_factory=list)   # sent again
+    commands: list[dict[str, Any]] = field(default_factory=list)   # sent again (lifecycle.commands.v1)
     waiting_for: list[str] = field(default_factory=list)           # the stores retried, when it was retried
+    partner_commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)   # (partner, command) again
 
 
 def on_tick(state: State, kind: RequestType, context: RightsContext, now: float) -> TickOutcome:
@@ -66,9 +67,17 @@ def on_tick(state: State, kind: RequestType, context: RightsContext, now: float)
         return TickOutcome(new if audits else None, audits)
     new["retries"] += 1
     new["sent_at"] = iso(now)
-    wanted = {c for c, _ in missing}
-    commands = [c for c in kind.retry(new, context, now) if c["command_id"] in wanted]
+    partners: dict[str, str] = new.get("partners") or {}   # store -> partner (processors/sharing.py)
+    wanted: dict[str, set[str]] = {}
+    for command_id, store in missing:
+        wanted.setdefault(command_id, set()).add(store)
+    commands, copies = [], []
+    for command in kind.retry(new, context, now):
+        waiting = wanted.get(command["command_id"], set())
+        if waiting - set(partners):   # a store of the policy's: the shared commands topic
+            commands.append(command)
+        copies += [(partners[s], command) for s in sorted(waiting & set(partners))]
     stores = sorted({s for _, s in missing})
     audits.append(request_audit(new, "retry", now, f"retry:{new['retries']}", {
         "waiting_for": ",".join(stores), "retry": str(new["retries"])}))
-    return TickOutcome(new, audits, commands, stores)
+    return TickOutcome(new, audits, commands, stores, copies)

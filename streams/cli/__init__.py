@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--mapping", type=Path, default=None,
                        help="mapping file: tables, subject/key columns, column categories "
                             "(default deploy/store-mapping.toml)")
+    agent.add_argument("--commands-topic", default="lifecycle.commands.v1", metavar="TOPIC",
+                       help="the commands topic to apply (a partner's agent: partners.<name>.commands.v1; "
+                            "default lifecycle.commands.v1)")
+    agent.add_argument("--name", default=None, metavar="STORE",
+                       help="the store name its acks carry (default the mapping's 'store'; a partner's agent: "
+                            "the partner's store, partner.<name> unless its policy entry says otherwise)")
     agent.set_defaults(func=cmd_store_agent)
 
     sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")

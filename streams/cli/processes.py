@@ -52,7 +52,8 @@ def cmd_store_agent(args: argparse.Namespace) -> int:
     from streams.settings import REPO_ROOT
     from streams.store.agent import run_store_agent
 
-    return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml")
+    return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml",
+                           args.commands_topic, args.name)
 
 
 def cmd_sink(args: argparse.Namespace) -> int:

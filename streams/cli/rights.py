@@ -179,7 +179,8 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _status_view(state: dict[str, Any]) -> dict[str, Any]:
     return {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
-                                        "stores", "retries", "reason", "export") if key in state} | {
+                                        "stores", "partners", "retries", "reason", "export")
+            if key in state} | {
         "acks": state.get("acks", {})}
 
 

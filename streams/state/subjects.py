@@ -2,9 +2,9 @@
 
 An input batch needs, for each of its subjects, the secret its pseudonyms are keyed with and the
 outputs its records must not reach (consent, restriction, objection, quarantine); it leaves new
-secrets and retention deadlines behind. :class:`SubjectState` answers the first from the stores
-the worker owns and keeps the second, so that ``processors`` is entered once per batch and no
-callable reaches back into ``streams/`` mid-batch.
+secrets, retention deadlines and shares with partners (the sharing ledger) behind.
+:class:`SubjectState` answers the first from the stores the worker owns and keeps the second, so
+that ``processors`` is entered once per batch and no callable reaches back into ``streams/`` mid-batch.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from streams.retention import Retention
 from streams.state.consent import ConsentStore
 from streams.state.requests import RequestStore
 from streams.state.secrets import SecretStore
+from streams.state.sharing import SharingStore
 
 
 class SubjectState:
     def __init__(self, secrets: SecretStore, retention: Retention | None = None,
-                 requests: RequestStore | None = None, consent: ConsentStore | None = None) -> None:
+                 requests: RequestStore | None = None, consent: ConsentStore | None = None,
+                 sharing: SharingStore | None = None) -> None:
         self.secrets, self.retention, self.requests, self.consent = secrets, retention, requests, consent
+        self.sharing = sharing
 
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self.secrets.secret_of(subject, partition)
@@ -45,10 +48,15 @@ class SubjectState:
         changed = bool(result.new_secrets)
         if result.timers and self.retention is not None:
             changed |= self.retention.schedule_timers(result.timers) > 0
+        if result.shares and self.sharing is not None:
+            changed |= self.sharing.share(result.shares) > 0
         return changed
 
     async def flush(self) -> None:
-        """Write what the batches staged (secrets, then deadlines) and wait for the broker to have it."""
+        """Write what the batches staged (secrets, deadlines, the sharing ledger) and wait for the broker
+        to have it: before any output of the batch, so a partner never holds a record the ledger misses."""
         await self.secrets.flush()
         if self.retention is not None:
             await self.retention.timers.flush()
+        if self.sharing is not None:
+            await self.sharing.flush()

@@ -1,8 +1,9 @@
 """``lethe store-agent``: apply lifecycle commands to one database and acknowledge each one.
 
-Consumes ``lifecycle.commands.v1`` in the group ``<app id>.store.<store>``, applies every command
-through :func:`apply_command` (one transaction, idempotent) and publishes its ack to
-``lifecycle.acks.v1`` before committing the command's offset. A command that fails on the database
+Consumes ``lifecycle.commands.v1`` (a partner's agent: its ``partners.<name>.commands.v1``,
+``--commands-topic``) in the group ``<app id>.store.<store>``, applies every command through
+:func:`apply_command` (one transaction, idempotent) and publishes its ack to ``lifecycle.acks.v1``
+(on the command's partition) before committing the command's offset. A command that fails on the database
 is acked as ``failed`` and retried with backoff until it applies: it is never dropped. A command
 that cannot be read is acked ``failed`` with a reason and skipped (it cannot succeed later).
 """
@@ -10,6 +11,7 @@ that cannot be read is acked ``failed`` with a reason and skipped (it cannot suc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -42,8 +44,13 @@ from streams.text import plural
 log = logging.getLogger(__name__)
 
 
-def run_store_agent(settings: Settings, mapping_path: Path) -> int:
+def run_store_agent(settings: Settings, mapping_path: Path, commands_topic: str = "lifecycle.commands.v1",
+                    name: str | None = None) -> int:
+    """``commands_topic``: a partner's agent reads its own (``partners.<name>.commands.v1``, the commands
+    for the subjects the sharing ledger says it received); ``name`` overrides the mapping's store name."""
     mapping = load_mapping(mapping_path)
+    if name is not None:
+        mapping = dataclasses.replace(mapping, store=name)
     inputs = Inputs(SchemaCatalog.load(settings.schemas_dir), Limits(max_record_bytes=settings.max_record_bytes))
     if settings.bootstrap_servers is None:
         raise LetheError("the store agent needs LETHE_BOOTSTRAP_SERVERS (the cluster the workers use)")
@@ -56,7 +63,7 @@ def run_store_agent(settings: Settings, mapping_path: Path) -> int:
     oldest.labels(mapping.store).set_function(lambda: time.time() - in_hand[0] if in_hand else 0.0)
     if settings.metrics_port:
         metrics.serve(settings.metrics_port)
-    consumer = group_consumer(settings, [settings.topics.name("lifecycle.commands.v1")],
+    consumer = group_consumer(settings, [settings.topics.name(commands_topic)],
                               f"{settings.app_id}.store.{mapping.store}", f"lethe-store-{mapping.store}")
     producer = KafkaProducer(**kafka_python_options(), bootstrap_servers=settings.bootstrap_servers, acks="all",
                              client_id=f"lethe-store-{mapping.store}", max_block_ms=10_000)

@@ -1,10 +1,11 @@
 """The whole pipeline, fed personal values no code has seen, leaks none of them where it must not.
 
-A worker, the reference sink and a store agent run on the embedded broker with a policy whose
-retention deadlines are seconds. They get leaky orders and logs, malformed and invalid records
-that quote personal values, consent events, a legal hold, and erase, rectify and access requests
-whose free text carries personal data. Then every log line of every process, every metric (labels
-included) of the worker and the store agent, every DLQ header, every ack and every command-line
+A worker, the reference sink, a store agent and the partners' store agents run on the embedded
+broker with a policy whose retention deadlines are seconds. They get leaky orders and logs,
+malformed and invalid records that quote personal values, consent events, a legal hold, and
+erase, rectify and access requests whose free text carries personal data. Then every log line of
+every process, every metric (labels included) of the worker and the store agent, every DLQ header,
+every ack, the sharing ledger (but for the subject id it is keyed by) and every command-line
 output are scanned for those values.
 """
 
@@ -23,6 +24,7 @@ from support import REPO, Service, Worker, policy_with, unique_prefix, wait_for
 from processors.sample import malformed_records
 from streams.broker import EmbeddedBroker, free_port
 from streams.client import publish, read
+from streams.demo_partners import demo_partner_mapping, partner_store_url
 
 LETHE = str(Path(sys.executable).parent / "lethe")
 RULES = """
@@ -57,6 +59,12 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
     env = {**worker.env, "LETHE_METRICS_PORT": "0"}
     sink = Service("sink", env, tmp_path / "sink.log")
     agent = Service("store-agent", {**env, "LETHE_METRICS_PORT": str(agent_port)}, tmp_path / "agent.log")
+    # the partners that receive the subjects' orders ack their erasures and rectifications too
+    partners = [Service("store-agent", {**env, "LETHE_STORE_URL": partner_store_url(tmp_path, name)},
+                        tmp_path / f"partner-{name}.log", "--commands-topic", f"partners.{name}.commands.v1",
+                        "--name", f"partner.{name}", "--mapping",
+                        str(demo_partner_mapping(tmp_path, name, f"partner.{name}", "orders.v1", "orders")))
+                for name in ("parcelco", "paynow")]
     cli_output: list[bytes] = []
 
     def lethe(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -112,20 +120,27 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
         worker_metrics = metrics_text(worker.metrics_port)
         agent_metrics = metrics_text(agent_port)
     finally:
-        codes = [sink.stop(), agent.stop()]
+        codes = [sink.stop(), agent.stop(), *(p.stop() for p in partners)]
         assert worker.stop() == 0, worker.log()[-3000:]
-    assert codes == [0, 0], [sink.log()[-2000:], agent.log()[-2000:]]
+    assert codes == [0, 0, 0, 0], [sink.log()[-2000:], agent.log()[-2000:], *(p.log()[-2000:] for p in partners)]
 
     dlq = list(read(broker.bootstrap, [prefix + "dlq.v1"], timeout=20, idle=2))
     assert len(dlq) >= 3 + len(malformed_records())
     headers = b"\n".join(k.encode() + b"=" + v for record in dlq for k, v in record.headers.items())
     acks = b"\n".join(r.value or b"" for r in read(broker.bootstrap, [prefix + "lifecycle.acks.v1"], timeout=20,
                                                     idle=2))
+    # the ledger names the subject (its id, as the audit trail does) and nothing else of it
+    entries = [json.loads(r.value or b"{}") for r in read(broker.bootstrap, [prefix + "privacy.sharing.v1"],
+                                                          timeout=20, idle=2)]
+    assert entries   # the partners received orders: the ledger has entries to scan
+    ledger = json.dumps([{k: v for k, v in e.items() if k != "subject"} for e in entries]).encode()
     secrets = traffic.secrets
     found = {
         "worker log": leaks(worker.log().encode(), secrets),
         "sink log": leaks(sink.log().encode(), secrets),
         "store agent log": leaks(agent.log().encode(), secrets),
+        "partner agent logs": leaks(b"\n".join(p.log().encode() for p in partners), secrets),
+        "sharing ledger": leaks(ledger, secrets),
         "worker metrics": leaks(worker_metrics, secrets),
         "store agent metrics": leaks(agent_metrics, secrets),
         "DLQ headers": leaks(headers, secrets),

@@ -22,6 +22,7 @@ from processors.records import (
     hold_audit,
     lifecycle_ack,
     lifecycle_command,
+    sharing_entry,
     transfer_audit,
 )
 from processors.retention.holds import Hold
@@ -71,6 +72,13 @@ RECORDS: list[tuple[str, str, Build]] = [
      lambda: export_part("req-1", "cust-8841", "shop-db", "orders", MOMENT, "[]", 1, 3)),
     ("privacy.exports.v1", "Lethe's own part (family null)",
      lambda: export_part("req-1", "cust-8841", "lethe", None, NOW, "{}")),
+    ("privacy.sharing.v1", "every field",
+     lambda: sharing_entry("cust-8841", "parcelco", "contact.address", basis="contract", region="EU",
+                           first_shared_at=NOW - 60, last_shared_at=MOMENT, count=3, purpose="order_fulfilment",
+                           safeguard="adequacy")),
+    ("privacy.sharing.v1", "no purpose or safeguard",
+     lambda: sharing_entry("cust-8841", "paynow", "transaction.payment", basis="contract", region="US",
+                           first_shared_at=NOW, last_shared_at=NOW, count=1)),
 ]
 
 

@@ -34,6 +34,7 @@ TOPICS = [
     "lifecycle.acks.v1",
     "privacy.audit.v1",
     "privacy.exports.v1",
+    "privacy.sharing.v1",
     "dlq.v1",
 ]
 FORMATS = frozenset(

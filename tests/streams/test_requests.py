@@ -41,9 +41,13 @@ def lethe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]
 DEFAULT_RETENTION = (REPO / "deploy" / "policy.toml").read_text().split("# Retention (policy section 3.1")[1]
 
 
-def short_rights(tmp_path: Path, retention: str = "") -> Path:
+def short_rights(tmp_path: Path, retention: str = "", partners: bool = False) -> Path:
+    """The shipped policy with a short ack timeout; without its partners unless ``partners`` (their store
+    agents would have to ack every erasure: tests/streams/test_sharing_ledger.py runs them)."""
     policy = policy_with(tmp_path, retention)
     text = policy.read_text().replace('ack_timeout = "60s"', 'ack_timeout = "3s"')
+    if not partners:
+        text = without_partners(text)
     # logs serve a second purpose, so objecting to analytics can spare them
     text = text.replace('[outputs."logs.anonymized.v1"]\nsource = "logs.v1"\npurpose = "analytics"',
                         '[outputs."logs.anonymized.v1"]\nsource = "logs.v1"\npurpose = "security"')
@@ -52,12 +56,23 @@ def short_rights(tmp_path: Path, retention: str = "") -> Path:
     return policy
 
 
+def without_partners(policy: str) -> str:
+    """Policy text without its [partners.*] tables (each runs until the next table that is not one)."""
+    kept, skipping = [], False
+    for line in policy.splitlines(keepends=True):
+        if line.startswith("["):
+            skipping = line.startswith("[partners.")
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
 class Stack:
     def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str,
-                 retention: str = "") -> None:
+                 retention: str = "", partners: bool = False) -> None:
         self.prefix = unique_prefix(name)
         self.bootstrap = broker.bootstrap
-        policy = short_rights(tmp_path, retention)
+        policy = short_rights(tmp_path, retention, partners)
         self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(policy),
                              LETHE_STORE_URL=store_url)
         self.env = {**self.worker.env, "LETHE_METRICS_PORT": "0"}

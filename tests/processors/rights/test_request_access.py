@@ -8,11 +8,16 @@ import orjson
 import pytest
 from rights_cases import CONSENT, CONTEXT, NOW, check_records, hold, request, summary, view
 
+from processors.records import sharing_entry
 from processors.rights import REQUEST_TYPES, new_state
 
 EXPORTS = [("export", "orders"), ("export", "logs")]
 DEADLINE = {"timer": "orders-completed/o-1", "rule": "orders-completed", "action": "anonymize",
             "family": "orders", "record_key": "o-1", "due_at": "2033-11-21T09:15:00Z"}
+SHARED = tuple(sharing_entry("cust-8841", "parcelco", category, basis="contract", region="EU",
+                            first_shared_at=NOW - 86_400, last_shared_at=last, count=2, purpose="order_fulfilment",
+                            safeguard="adequacy")
+               for category, last in (("identity.name", NOW - 3600), ("contact.address", NOW - 1800)))
 EARLIER = new_state(request("erase", request_id="req-0"), CONTEXT.rights, NOW - 86_400)
 
 
@@ -22,12 +27,16 @@ def document(part: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("changes", "content"), [
-    ({}, {"consent": None, "legal_holds": [], "requests": [], "pending_deadlines": []}),
-    ({"consent": CONSENT, "holds": (hold("h-1", "o-1"),), "deadlines": (DEADLINE,), "requests": (EARLIER,)},
+    ({}, {"consent": None, "legal_holds": [], "requests": [], "recipients": [], "pending_deadlines": []}),
+    ({"consent": CONSENT, "holds": (hold("h-1", "o-1"),), "deadlines": (DEADLINE,), "requests": (EARLIER,),
+      "shared": SHARED},
      {"consent": CONSENT,
       "legal_holds": [{"hold_id": "h-1", "order_id": "o-1", "case_ref": "case-7", "placed_at": "2026-11-20T00:00:00Z"}],
       "requests": [{"request_id": "req-0", "type": "erase", "status": "received", "received_at": EARLIER["received_at"],
                     "due_at": EARLIER["due_at"], "completed_at": None}],
+      "recipients": [{"partner": "parcelco", "categories": ["contact.address", "identity.name"],
+                      "first_shared_at": "2026-11-20T09:15:02.500000Z", "last_shared_at": "2026-11-21T08:45:02.500000Z",
+                      "basis": "contract", "region": "EU", "safeguard": "adequacy", "purpose": "order_fulfilment"}],
       "pending_deadlines": [DEADLINE]}),
 ])
 def test_access(changes: dict[str, Any], content: dict[str, Any]) -> None:

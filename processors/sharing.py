@@ -1,0 +1,144 @@
+"""The sharing ledger (policy section 4; GDPR Art. 15(1)(c) and 19): which partner received which data
+categories of a subject, when first and last, how many records. Pure: shares in, changed entries out.
+
+An entry (``processors.records.sharing_entry``, schemas/privacy.sharing.v1.avsc) is kept per subject,
+partner and category, so the ledger's volume is bounded by subjects x partners x categories however
+many records are shared; a batch writes one record per entry it creates or changes
+(streams/state/sharing.py keeps the entries of the partitions a worker owns). Erasure and
+rectification are sent to the stores of the partners the ledger lists for the subject
+(:func:`partner_stores`); the access export lists them (:func:`recipients`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from processors.records import sharing_entry
+
+if TYPE_CHECKING:
+    from processors.policy import Policy
+
+Key = tuple[str, str, str]   # (subject, partner, category)
+Entry = dict[str, Any]       # a privacy.sharing.v1 record
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A partner as the ledger and the rights requests see it (the policy's [partners.<name>])."""
+
+    name: str
+    output: str                 # the canonical topic its records are published on (partners.<name>.v1)
+    basis: str
+    region: str
+    safeguard: str = "none"
+    purpose: str | None = None
+    store: str = ""             # the store agent that acks its commands; default partner.<name>
+
+    @property
+    def store_name(self) -> str:
+        return self.store or f"partner.{self.name}"
+
+    @property
+    def commands_topic(self) -> str:
+        """Canonical topic of the erasure and rectification commands for this partner."""
+        return commands_topic(self.name)
+
+
+def recipients_of(policy: Policy) -> dict[str, Recipient]:
+    """The policy's partners (processors/partners.py) as the ledger sees them."""
+    return {name: Recipient(name, p.topic, p.basis, p.region, p.safeguard, p.purpose, p.store)
+            for name, p in policy.partners.items()}
+
+
+def commands_topic(partner: str) -> str:
+    return f"partners.{partner}.commands.v1"
+
+
+@dataclass(frozen=True)
+class Share:
+    """One record of ``subject`` published to ``partner``, carrying ``categories``."""
+
+    subject: str
+    partner: str
+    categories: frozenset[str]
+
+
+def categories_of(tags: Mapping[str, str]) -> frozenset[str]:
+    """The data categories present in a published record, from its tags (path -> ``category:strategy``,
+    a redacting op's findings in brackets): every tagged field not dropped. What a redaction found and
+    removed from free text is not shared, so it is not counted."""
+    present = set()
+    for tag in tags.values():
+        category, _, strategy = tag.split("[", 1)[0].partition(":")
+        if strategy != "drop":
+            present.add(category)
+    return frozenset(present)
+
+
+def entry_key(entry: Mapping[str, Any]) -> Key:
+    return entry["subject"], entry["partner"], entry["category"]
+
+
+def record_key(key: Key) -> bytes:
+    """The ledger topic's record key: compaction keeps the last entry per subject, partner, category."""
+    return "|".join(key).encode()
+
+
+def aggregate(ledger: Mapping[Key, Entry], shares: Iterable[Share], partners: Mapping[str, Recipient],
+              now: float) -> dict[Key, Entry]:
+    """The entries ``shares`` create or change, as new records (``ledger`` is not changed).
+
+    One entry per (subject, partner, category): its count grows by the records carrying the category,
+    its last time is ``now``, its basis, region, safeguard and purpose are the partner's now; its first
+    time stays. A share for a partner the policy no longer declares is ignored.
+    """
+    changed: dict[Key, Entry] = {}
+    for share in shares:
+        partner = partners.get(share.partner)
+        if partner is None:
+            continue
+        for category in share.categories:
+            key = (share.subject, share.partner, category)
+            entry = changed.get(key)
+            if entry is None:
+                old = ledger.get(key)
+                entry = changed[key] = sharing_entry(
+                    share.subject, share.partner, category, basis=partner.basis, region=partner.region,
+                    first_shared_at=now, last_shared_at=now, count=old["count"] if old else 0,
+                    purpose=partner.purpose, safeguard=partner.safeguard)
+                if old:
+                    entry["first_shared_at"] = old["first_shared_at"]
+            entry["count"] += 1
+    return changed
+
+
+def recipients(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The recipients of a subject's data for its access export, one per partner (by name): the
+    categories it received, first and last shared, and the basis, region and safeguard of the last share."""
+    by_partner: dict[str, dict[str, Any]] = {}
+    for entry in sorted(entries, key=lambda e: (e["partner"], e["last_shared_at"], e["category"])):
+        found = by_partner.get(entry["partner"])
+        if found is None:
+            found = by_partner[entry["partner"]] = {
+                "partner": entry["partner"], "categories": [], "first_shared_at": entry["first_shared_at"],
+                "last_shared_at": entry["last_shared_at"]}
+        found["categories"].append(entry["category"])
+        found["first_shared_at"] = min(found["first_shared_at"], entry["first_shared_at"])
+        found["last_shared_at"] = entry["last_shared_at"]   # sorted: the last one is the latest
+        found.update(basis=entry["basis"], region=entry["region"], safeguard=entry.get("safeguard"),
+                     purpose=entry.get("purpose"))
+    for found in by_partner.values():
+        found["categories"] = sorted(set(found["categories"]))
+    return [by_partner[name] for name in sorted(by_partner)]
+
+
+def partner_stores(entries: Iterable[Mapping[str, Any]], partners: Mapping[str, Recipient]) -> dict[str, str]:
+    """Store agent -> partner, for every partner the ledger says received the subject's data (a partner
+    no longer in the policy keeps its default store name ``partner.<name>``)."""
+    stores = {}
+    for name in sorted({e["partner"] for e in entries}):
+        partner = partners.get(name)
+        stores[partner.store_name if partner else f"partner.{name}"] = name
+    return stores
