@@ -78,14 +78,6 @@ class Metrics:
                                          ["rule"], buckets=LATENESS_BUCKETS, registry=r)
         self.holds_active = Gauge("lethe_legal_holds_active", "Legal holds in force on this worker's partitions",
                                   registry=r)
-        self.shares = Counter("lethe_shares", "Records of a subject shared with a partner, by partner and data "
-                              "category present (the sharing ledger)", ["partner", "category"], registry=r)
-        self.partner_unacked = Gauge("lethe_partner_commands_unacked",
-                                     "Erasure and rectification commands a partner has not acked yet", ["partner"],
-                                     registry=r)
-        self.partner_oldest_unacked = Gauge("lethe_partner_oldest_unacked_seconds",
-                                            "Age of the oldest command a partner has not acked", ["partner"],
-                                            registry=r)
         self.commands_emitted = Counter("lethe_lifecycle_commands_emitted",
                                         "Lifecycle commands published, by action and cause", ["action", "cause"],
                                         registry=r)
