@@ -1,14 +1,17 @@
 """The production files hang together (Docker itself does not run here).
 
 docker-compose.yml: three KRaft brokers, the Lethe services with settings Lethe reads and accepts,
-pinned images, scrape targets that are services serving metrics, mounts that exist, Grafana's
-provisioning where it is mounted. deploy/Dockerfile: its install step, run in a fresh virtual
-environment on a copy of its build context, gives a working `lethe` (slow: about 20 s).
+a store agent for every partner of the shipped policy (on its own database, which the postgres
+init script creates with the tables its mapping names), pinned images, scrape targets that are
+services serving metrics, mounts that exist, Grafana's provisioning where it is mounted.
+deploy/Dockerfile: its install step, run in a fresh virtual environment on a copy of its build
+context, gives a working `lethe` (slow: about 20 s).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -23,11 +26,16 @@ import yaml
 from support import REPO
 
 from processors.errors import ConfigError
+from processors.partners import Partner
+from processors.plan import personal_fields
+from processors.policy import Policy, load_policy
 from streams.settings import Settings
+from streams.store.mapping import StoreMapping, load_mapping
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
+POSTGRES_INIT = "/docker-entrypoint-initdb.d"
 VALID_KEY = "ab" * 32
 
 
@@ -171,6 +179,72 @@ def mount_source(service: dict[str, Any], target: str) -> Path:
     return (REPO / sources[0]).resolve()
 
 
+def option(cmd: list[str], flag: str) -> str | None:
+    """The value given to ``flag`` in a command line (``--flag VALUE`` or ``--flag=VALUE``)."""
+    for i, arg in enumerate(cmd):
+        if arg == flag and i + 1 < len(cmd):
+            return cmd[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def shipped_policy() -> Policy:
+    """The policy the compose services load (their LETHE_POLICY, inside the image)."""
+    [path] = {environment(s)["LETHE_POLICY"] for s in lethe_services().values()}
+    return load_policy(Path(host_path(path, REPO)))
+
+
+def partner_agents() -> dict[str, str]:
+    """Store agent services reading a partner's commands topic: service -> its --commands-topic."""
+    return {name: topic for name, s in lethe_services().items() if command(s)[:1] == ["store-agent"]
+            and (topic := option(command(s), "--commands-topic") or "").startswith("partners.")}
+
+
+def agent_of(partner: Partner) -> tuple[str, dict[str, Any]]:
+    found = [(name, services()[name]) for name, topic in partner_agents().items() if topic == partner.commands_topic]
+    assert len(found) == 1, f"partner {partner.name}: expected one store agent on {partner.commands_topic}, " \
+                            f"found {[name for name, _ in found]}"
+    return found[0]
+
+
+def agent_mapping(service: dict[str, Any]) -> StoreMapping:
+    path = option(command(service), "--mapping")
+    assert path is not None, "a partner's agent names its own mapping (the default is the shop's)"
+    return load_mapping(Path(host_path(path, REPO)))
+
+
+def categories_received(policy: Policy, partner: Partner) -> set[str]:
+    schema = json.loads((REPO / "schemas" / policy.sources[partner.source].schema).read_text())
+    categories = {info.dotted: info.category for info in personal_fields(schema)}
+    return {categories[path] for path in partner.fields if path in categories}
+
+
+def postgres_init_sql() -> str:
+    postgres = services()["postgres"]
+    sources = [s for kind, s, t in volume_mounts(postgres) if kind == "bind" and t.startswith(POSTGRES_INIT + "/")]
+    assert len(sources) == 1, f"expected one init script mounted into {POSTGRES_INIT}, found {sources}"
+    return (REPO / sources[0]).read_text()
+
+
+def init_databases(sql: str, default: str) -> dict[str, dict[str, Any]]:
+    """What the init script makes per database: its owner, its tables (name -> columns)."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    databases: dict[str, dict[str, Any]] = {default: {"owner": None, "tables": {}}}
+    for name, owner in re.findall(r"CREATE DATABASE (\w+)(?: OWNER (\w+))?", sql, re.IGNORECASE):
+        databases[name] = {"owner": owner or None, "tables": {}}
+    for chunk in re.split(r"^\\(?:connect|c) ", sql, flags=re.MULTILINE)[1:]:
+        database, _, body = chunk.partition("\n")
+        for table, columns in re.findall(r"CREATE TABLE (\w+) \((.*?)\);", body, re.IGNORECASE | re.DOTALL):
+            databases[database.strip()]["tables"][table] = {
+                line.split()[0] for line in columns.split(",") if line.strip() and line.split()[0].isidentifier()}
+    return databases
+
+
+def init_roles(sql: str) -> dict[str, str]:
+    return dict(re.findall(r"CREATE ROLE (\w+) LOGIN PASSWORD '([^']*)'", sql, re.IGNORECASE))
+
+
 def scrape_targets() -> dict[str, list[str]]:
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     return {job["job_name"]: [t for static in job["static_configs"] for t in static["targets"]]
@@ -183,7 +257,7 @@ def test_compose_parses_and_has_the_production_services() -> None:
     found = services()
     assert {"kafka-1", "kafka-2", "kafka-3", "postgres", "prometheus", "grafana", "lethe-topics",
             "lethe-worker-1", "lethe-worker-2", "lethe-sink", "lethe-store-agent"} <= set(found)
-    commands = {name: command(s) for name, s in lethe_services().items()}
+    commands = {name: command(s) for name, s in lethe_services().items() if name not in partner_agents()}
     assert commands == {"lethe-topics": ["topics", "create"], "lethe-worker-1": ["run"], "lethe-worker-2": ["run"],
                         "lethe-sink": ["sink"], "lethe-store-agent": ["store-agent"]}
     for name, service in lethe_services().items():
@@ -225,8 +299,10 @@ def test_lethe_services_share_one_deployment() -> None:
     """Same consumer group, key, topics and partitioning everywhere; partitions for every worker."""
     envs = {name: environment(service) for name, service in lethe_services().items()}
     for variable in ("LETHE_APP_ID", "LETHE_PSEUDONYM_KEY", "LETHE_BOOTSTRAP_SERVERS", "LETHE_PARTITIONS",
-                     "LETHE_REPLICATION_FACTOR", "LETHE_STORE_URL", "LETHE_TOPIC_PREFIX"):
-        values = {env.get(variable) for env in envs.values()}
+                     "LETHE_REPLICATION_FACTOR", "LETHE_STORE_URL", "LETHE_TOPIC_PREFIX", "LETHE_POLICY"):
+        # a partner's agent stands for the partner's side: its own database
+        values = {env.get(variable) for name, env in envs.items()
+                  if variable != "LETHE_STORE_URL" or name not in partner_agents()}
         assert len(values) == 1, f"{variable} differs between Lethe services: {values}"
     workers = [name for name, service in lethe_services().items() if command(service) == ["run"]]
     assert len(workers) >= 2
@@ -250,7 +326,62 @@ def test_store_url_names_the_postgres_service() -> None:
     url = f"postgresql://{postgres['POSTGRES_USER']}:{postgres['POSTGRES_PASSWORD']}@postgres:5432/" \
           f"{postgres['POSTGRES_DB']}"
     for name, service in lethe_services().items():
-        assert environment(service)["LETHE_STORE_URL"] == url, name
+        if name not in partner_agents():
+            assert environment(service)["LETHE_STORE_URL"] == url, name
+
+
+# -- compose: the partners' store agents ---------------------------------------------------------------
+
+def test_every_partner_of_the_shipped_policy_has_a_store_agent() -> None:
+    """An erasure of a subject shared with a partner waits for that partner's acks: without its agent
+    in the stack, every such erasure would turn overdue."""
+    policy = shipped_policy()
+    assert policy.partners, "the shipped policy declares partners"
+    agents = {}
+    for partner in policy.partners.values():
+        name, service = agent_of(partner)
+        agents[name] = partner.commands_topic
+        assert option(command(service), "--name") == partner.store, f"{name} acks under another store name"
+        mapping = agent_mapping(service)
+        family = policy.sources[partner.source].family
+        assert mapping.for_family(family), f"{name}'s mapping has no table of {family}, the partner's source"
+        mapped = {category for table in mapping.tables for category in table.columns.values()}
+        received = categories_received(policy, partner)
+        assert mapped <= received, f"{name} maps {sorted(mapped - received)}, which {partner.name} never receives"
+        assert "depends_on" in service and "postgres" in service["depends_on"], name
+        port = environment(service)["LETHE_METRICS_PORT"]
+        assert f"{name}:{port}" in scrape_targets()["lethe-store-agent"], f"Prometheus does not scrape {name}"
+    assert partner_agents() == agents, "a store agent reads the commands topic of a partner the policy lacks"
+
+
+def test_each_partner_agent_has_its_own_database_made_by_the_postgres_init_script() -> None:
+    postgres = environment(services()["postgres"])
+    sql = postgres_init_sql()
+    databases, roles = init_databases(sql, postgres["POSTGRES_DB"]), init_roles(sql)
+    seen = set()
+    for partner in shipped_policy().partners.values():
+        name, service = agent_of(partner)
+        url = re.fullmatch(r"postgresql://(\w+):([^@]*)@postgres:5432/(\w+)", environment(service)["LETHE_STORE_URL"])
+        assert url, f"{name}: LETHE_STORE_URL is not a database of the postgres service"
+        user, password, database = url.groups()
+        assert database != postgres["POSTGRES_DB"] and database not in seen, f"{name} shares a database"
+        seen.add(database)
+        assert database in databases, f"{name}: the init script does not create database {database}"
+        assert roles.get(user) == password or (user, password) == (postgres["POSTGRES_USER"],
+                                                                     postgres["POSTGRES_PASSWORD"]), name
+        assert databases[database]["owner"] in (user, None), f"{name}: {user} does not own {database}"
+        for table in agent_mapping(service).tables:
+            created = databases[database]["tables"].get(table.table)
+            assert created is not None, f"{name}: table {table.table} is not created in {database}"
+            wanted = {table.subject_column, *([table.key_column] if table.key_column else []), *table.columns}
+            assert wanted <= created, f"{name}: {table.table} lacks {sorted(wanted - created)}"
+
+
+def test_init_script_reading_finds_databases_owners_and_columns() -> None:
+    sql = ("CREATE DATABASE p OWNER p;\n\\connect p\n-- a comment, (x)\n"
+           "CREATE TABLE t (\n    a text PRIMARY KEY,\n    b numeric(12, 2)\n);\n")
+    assert init_databases(sql, "lethe") == {"lethe": {"owner": None, "tables": {}},
+                                            "p": {"owner": "p", "tables": {"t": {"a", "b"}}}}
 
 
 # -- compose: Kafka ---------------------------------------------------------------------------------------
@@ -353,14 +484,15 @@ def test_scrape_config_targets_the_metrics_port_of_each_service() -> None:
     found = services()
     jobs = scrape_targets()
     assert jobs["lethe-worker"] == ["lethe-worker-1:9108", "lethe-worker-2:9108"]
-    assert jobs["lethe-store-agent"] == ["lethe-store-agent:9108"]
+    assert jobs["lethe-store-agent"][0] == "lethe-store-agent:9108"
+    assert sorted(jobs["lethe-store-agent"][1:]) == sorted(f"{name}:9108" for name in partner_agents())
     assert jobs["lethe-sink"] == ["lethe-sink:9108"]
-    serving = {"lethe-worker": ["run"], "lethe-store-agent": ["store-agent"], "lethe-sink": ["sink"]}
+    serving = {"lethe-worker": "run", "lethe-store-agent": "store-agent", "lethe-sink": "sink"}
     for job, targets in jobs.items():
         for target in targets:
             host, _, port = target.rpartition(":")
             assert host in found, f"{job} scrapes {target}, but there is no service {host}"
-            assert command(found[host]) == serving[job], f"{target} does not run a {job}"
+            assert command(found[host])[0] == serving[job], f"{target} does not run a {job}"
             assert environment(found[host])["LETHE_METRICS_PORT"] == port, target
             assert not container_ports(found[host]) or int(port) in container_ports(found[host]), target
             healthcheck = " ".join(found[host].get("healthcheck", {}).get("test", []))
@@ -368,7 +500,7 @@ def test_scrape_config_targets_the_metrics_port_of_each_service() -> None:
     # and every process that serves metrics is scraped
     scraped = {target.rpartition(":")[0] for targets in jobs.values() for target in targets}
     for name, service in lethe_services().items():
-        if command(service) in serving.values():
+        if command(service)[0] in serving.values():
             assert name in scraped, f"{name} serves metrics that Prometheus does not scrape"
 
 
