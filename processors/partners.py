@@ -226,10 +226,21 @@ def project(record: Mapping[str, Any], tree: Tree) -> dict[str, Any]:
     return out
 
 
-def project_tags(tags: Mapping[str, str], paths: tuple[str, ...]) -> dict[str, str]:
-    """The tags of the declared fields (and of what free text among them was found to hold)."""
-    return {path: tag for path, tag in tags.items()
-            if any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p in paths)}
+def project_tags(tags: Mapping[str, str], paths: tuple[str, ...],
+                 kept: dict[str, bool] | None = None) -> dict[str, str]:
+    """The tags of the declared fields (and of what free text among them was found to hold).
+
+    ``kept`` caches the answer per tag path (the same few paths recur in every record)."""
+    kept = {} if kept is None else kept
+    out: dict[str, str] = {}
+    for path, tag in tags.items():
+        keep = kept.get(path)
+        if keep is None:
+            keep = kept[path] = any(path == p or path.startswith(p + ".") or path.startswith(p + "[")
+                                    for p in paths)
+        if keep:
+            out[path] = tag
+    return out
 
 
 def project_schema(derived: dict[str, Any], paths: tuple[str, ...], partner: str | None = None) -> dict[str, Any]:
