@@ -61,3 +61,18 @@ class Strategy:
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:
         raise NotImplementedError
+
+
+class TextStrategy(Strategy):
+    """A strategy that reads free text (redact, derive): string fields marked ``scan`` only."""
+
+    scans_text: ClassVar[bool] = True
+
+    def unsupported(self, info: FieldInfo) -> str | None:
+        if info.avro_type != "string":
+            return f"needs a string field, {info.dotted} is {info.avro_type}"
+        if not info.scan:
+            # it works on what is found inside text; a name or an email field would pass whole
+            return (f"applies to free-text fields (schema attribute scan), {info.dotted} is not one; "
+                    "use drop, mask, pseudonym or generalize")
+        return None

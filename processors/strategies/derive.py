@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from processors.policy import Options
-from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+from processors.strategies.base import FieldInfo, RecordContext, TextStrategy, Transform
 from processors.strategies.redact import redact_text
 
 # Short, frequent words that are words in one of these languages only (no "la", "con", "is", "du").
@@ -53,17 +53,8 @@ def describe(text: str, categories: list[str]) -> str:
     return f"[free_text: {'; '.join(parts)}]"
 
 
-class Derive(Strategy):
+class Derive(TextStrategy):
     name = "derive"
-    scans_text = True
-
-    def unsupported(self, info: FieldInfo) -> str | None:
-        if info.avro_type != "string":
-            return f"needs a string field, {info.dotted} is {info.avro_type}"
-        if not info.scan:
-            return (f"applies to free-text fields (schema attribute scan), {info.dotted} is not one; "
-                    "use drop, mask, pseudonym or generalize")
-        return None
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:
         def derive(value: Any, ctx: RecordContext) -> Any:

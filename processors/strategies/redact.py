@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from processors.detect import redact as redact_spans
 from processors.detect import scan
 from processors.policy import Options
-from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+from processors.strategies.base import FieldInfo, RecordContext, TextStrategy, Transform
 
 CACHE_LIMIT = 65_536
 
@@ -118,18 +118,8 @@ class CleanCache:
         self.entries[value] = result
 
 
-class Redact(Strategy):
+class Redact(TextStrategy):
     name = "redact"
-    scans_text = True
-
-    def unsupported(self, info: FieldInfo) -> str | None:
-        if info.avro_type != "string":
-            return f"needs a string field, {info.dotted} is {info.avro_type}"
-        if not info.scan:
-            # redaction removes what is found inside text; a name or an email field would pass whole
-            return (f"applies to free-text fields (schema attribute scan), {info.dotted} is not one; "
-                    "use drop, mask, pseudonym or generalize")
-        return None
 
     def compile(self, info: FieldInfo, options: Options) -> Transform:
         cache = CleanCache()
