@@ -43,6 +43,11 @@ _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _REGION = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 KEYS = ("source", "purpose", "basis", "consent", "region", "safeguard", "key", "store", "fields")
 PSEUDONYM_KEY = "pseudonym"
+SUBJECT_REFERENCE = {
+    "name": "subject", "type": ["null", "string"], "default": None,
+    "doc": ("The subject's reference at this partner (processors/pseudonym.partner_reference), null for a record "
+            "of no subject: Lethe's erasure and rectification commands to this partner name the subject by it."),
+}
 
 
 @dataclass(frozen=True)
@@ -254,6 +259,9 @@ def project_schema(derived: dict[str, Any], paths: tuple[str, ...], partner: str
     tree = projection_tree(paths)
     tree["lethe"] = None
     out = _prune_record(derived, tree, named, emitted, derived.get("namespace", ""), "")
+    if partner:   # the subject's reference at this partner, which its erasure commands name
+        out["fields"] = [{**f, "type": {**f["type"], "fields": [*f["type"]["fields"], SUBJECT_REFERENCE]}}
+                         if f["name"] == "lethe" else f for f in out["fields"]]
     out["doc"] = (f"Records of {derived['name']} shared with partner {partner}: only the fields its policy entry "
                   "declares (minimum necessary), each transformed by its declared strategy, and field lethe."
                   if partner else out.get("doc", ""))

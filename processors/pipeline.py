@@ -22,7 +22,7 @@ from processors.errors import InvalidRecord, SchemaError
 from processors.partners import project, project_tags, projection_tree
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
 from processors.policy import OutputPolicy, Policy
-from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
+from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, partner_reference, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
 from processors.sharing import Share, categories_of
@@ -135,6 +135,7 @@ class TopicPipeline:
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
+        self._references: dict[tuple[str, str], str] = {}
         first = self.plans[0] if self.plans else None
         self.subject_path = declared.subject if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
@@ -250,12 +251,16 @@ class TopicPipeline:
                     paths, tree = projection
                     target = project(target, tree)
                     tags = project_tags(tags, paths, self._kept_tags[n])
-                target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                partner = self.partners[n]
+                if partner is None:
+                    target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                else:   # a partner's records name the subject by its reference there, never by its id
+                    target["lethe"] = {"policy": self.policy_version, "tags": tags,
+                                       "subject": self.reference(partner, subject) if subject is not None else None}
                 # a raw key only on the partner's own plan: a pseudonymized transfer gets the pseudonym
                 raw_key = raw_keys is not None and self.key_paths[n] is not None and plan is self.plans[n]
                 out_key = raw_keys[n] if raw_keys is not None and raw_key else key_bytes
                 result.outputs.append(Output(plan.output, index, out_key, encode(target)))
-                partner = self.partners[n]
                 if partner is not None and subject is not None:
                     result.shares.append((index, Share(subject, partner, categories_of(tags))))
         result.tagged.update(counts)
@@ -265,6 +270,15 @@ class TopicPipeline:
                 decision = "allow" if route is self.plans[n] else "block" if route is None else "pseudonymize"
                 result.transfers[(output, source_region, self.destinations[n], decision)] += count
         return result
+
+    def reference(self, partner: str, subject: str) -> str:
+        """The subject's reference at a partner (cached: a subject's records recur)."""
+        found = self._references.get((partner, subject))
+        if found is None:
+            if len(self._references) > 200_000:
+                self._references.clear()
+            found = self._references[(partner, subject)] = partner_reference(self._master, partner, subject)
+        return found
 
     def forget(self, secret: bytes) -> None:
         """Drop the derived key of a destroyed or handed-over secret from the cache."""

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from processors.pseudonym import partner_reference
 from processors.rights import (
     OPEN,
     Effects,
@@ -65,6 +66,7 @@ class Requests:
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds, self.sharing = timers, holds, sharing
         self.topic_name = settings.topics.name
+        self._master_key = settings.pseudonym_key.reveal()
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.context = RightsContext(
             rights, consent.policy if consent is not None else None, consent.version if consent is not None else "",
@@ -130,15 +132,21 @@ class Requests:
             m.commands_emitted.labels(command["action"], "request").inc()
         key = subject.encode()
         return [*((self.commands_topic, orjson.dumps(c), key, partition, None) for c in effects.commands),
-                *self._to_partners(effects.partner_commands, key, partition),
+                *self._to_partners(effects.partner_commands, subject, partition),
                 *((self.exports_topic, orjson.dumps(p), key, partition, None) for p in effects.exports),
                 *((self.audit_topic, orjson.dumps(a), key, partition, None) for a in effects.audits)]
 
-    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], key: bytes, partition: int) -> list[Outgoing]:
+    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], subject: str, partition: int) -> list[Outgoing]:
         """A partner's copy of a command, on its own commands topic, on the subject's partition (its store
-        agent acks there, so the ack comes back to this worker)."""
-        return [(self.topic_name(commands_topic(partner)), orjson.dumps(c), key, partition, None)
-                for partner, c in commands]
+        agent acks there, so the ack comes back to this worker). It names the subject, and is keyed, by
+        the subject's reference at that partner (the ``lethe.subject`` of the records it received): a
+        partner never learns the subject's id."""
+        out: list[Outgoing] = []
+        for partner, command in commands:
+            reference = partner_reference(self._master_key, partner, subject)
+            out.append((self.topic_name(commands_topic(partner)), orjson.dumps({**command, "subject": reference}),
+                        reference.encode(), partition, None))
+        return out
 
     def _holds_on(self, subject: str) -> list[Any]:
         if self.holds is None:
@@ -201,7 +209,7 @@ class Requests:
             state = outcome.state
             out += [(self.commands_topic, orjson.dumps(c), state["subject"].encode(), partition, None)
                     for c in outcome.commands]
-            out += self._to_partners(outcome.partner_commands, state["subject"].encode(), partition)
+            out += self._to_partners(outcome.partner_commands, state["subject"], partition)
             if outcome.waiting_for:
                 self.metrics.request_retries.labels(state["type"]).inc()
                 log.warning("request %s: no ack from %s within %.0fs; commands sent again (retry %d)",
