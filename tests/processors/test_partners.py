@@ -17,10 +17,10 @@ import pytest
 from processors.derive import derive_anonymized
 from processors.errors import PolicyError
 from processors.partners import project_schema
-from processors.pseudonym import partner_reference
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.plan import personal_fields
 from processors.policy import Policy, parse_policy
+from processors.pseudonym import partner_reference
 from processors.schemas import SchemaCatalog
 from processors.sources import check_sources
 
