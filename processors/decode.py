@@ -55,13 +55,17 @@ class Decoder:
     ) -> None:
         self.schema = schema
         self.limits = limits
-        self._validate = compile_validator(schema.raw, limits.max_string)
+        # fields the schema does not declare, of the record decoded last (processors/unknown.py)
+        self.unknown: list[tuple[str, str, Any]] = []
+        self._validate = compile_validator(schema.raw, limits.max_string, self.unknown)
         self._writers = writers
 
     def encoding_of(self, raw: bytes | None) -> str:
         return "none" if raw is None else encoding_of(raw)
 
     def decode(self, raw: bytes | None) -> dict[str, Any]:
+        if self.unknown:
+            self.unknown.clear()
         if raw is None:
             raise InvalidRecord("empty", "record has no value (tombstone)")
         if len(raw) > self.limits.max_record_bytes:

@@ -26,6 +26,7 @@ from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
 from processors.sharing import Share, categories_of
+from processors.unknown import Unknown, UnknownFields
 
 ENCODINGS = ("json", "avro")
 
@@ -55,6 +56,7 @@ class BatchResult:
     transfer_held: Counter[tuple[str, str, str, str, str | None]] = field(default_factory=Counter)
     # (partition, share): records published to partners, for the sharing ledger (processors/sharing.py)
     shares: list[tuple[int, Share]] = field(default_factory=list)
+    unknown: Unknown = field(default_factory=Unknown)   # fields the schema does not declare
 
     def merge(self, other: BatchResult, index: int) -> None:
         """Add the result of a one-record batch whose record is at ``index`` of this batch."""
@@ -64,6 +66,9 @@ class BatchResult:
         self.dead += [(index, err) for _, err in other.dead]
         self.tagged.update(other.tagged)
         self.gated.update(other.gated)
+        self.unknown.counts.update(other.unknown.counts)
+        for path, categories in other.unknown.personal.items():
+            self.unknown.personal.setdefault(path, set()).update(categories)
         self.new_secrets += other.new_secrets
         self.timers += other.timers
         self.unscheduled += other.unscheduled
@@ -87,6 +92,7 @@ class Decoded:
     records: list[tuple[int, dict[str, Any]]]
     dead: list[tuple[int, InvalidRecord]]
     subjects: dict[str, int]   # subject -> batch index of its first record
+    unknown: Unknown = field(default_factory=Unknown)
 
 
 class TopicPipeline:
@@ -110,6 +116,7 @@ class TopicPipeline:
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
         self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
+        self.unknown_fields = UnknownFields()
         outputs = policy.outputs_for(source)
         self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]
         self.routes = _transfer_routes(schema.raw, outputs, self.plans, policy, source)
@@ -147,6 +154,7 @@ class TopicPipeline:
         dead: list[tuple[int, InvalidRecord]] = []
         subjects: dict[str, int] = {}
         decode, subject_path = self.decoder.decode, self.subject_path
+        fields, unknown = self.decoder.unknown, Unknown()
         for i, raw in enumerate(values):
             try:
                 record = decode(raw)
@@ -157,11 +165,13 @@ class TopicPipeline:
                 dead.append((i, InvalidRecord("max_depth", "record nested too deeply")))
                 continue
             records.append((i, record))
+            if fields:
+                self.unknown_fields.observe(fields, unknown)
             if subject_path is not None:
                 subject = get_path(record, subject_path)
                 if subject is not None and subject not in subjects:
                     subjects[subject] = i
-        return Decoded(records, dead, subjects)
+        return Decoded(records, dead, subjects, unknown)
 
     def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
         """The whole path of a batch: decode, secrets, deadlines, gates, anonymize, encode.
@@ -205,7 +215,7 @@ class TopicPipeline:
         a subject to the outputs its records must not reach (output topic, or "*" for all) and
         the reason (consent, restrict, object, quarantine); such records are counted in ``gated``.
         """
-        result = BatchResult(dead=list(decoded.dead))
+        result = BatchResult(dead=list(decoded.dead), unknown=decoded.unknown)
         counts: dict[str, int] = {}
         last = len(self.plans) - 1
         routes, origin_path, origins, origin = self.routes, self.origin_path, self._origins, self.default_origin

@@ -65,6 +65,17 @@ def transfer_audits(result: BatchResult, messages: Sequence[Any], names: Mapping
             for (output, origin, destination, decision, subject), count in result.transfer_held.items()]
 
 
+def unknown_audits(result: BatchResult, messages: Sequence[Any], now: float) -> list[dict[str, Any]]:
+    """One audit record per field path of the batch, not in the schema, where personal data was found."""
+    first = messages[0]
+    return [audit_record("unknown_field", None, now, f"{first.topic}:{first.partition}:{first.offset}:{path}",
+                         rule="schema.unknown_field",
+                         details={"source_topic": first.topic, "path": path, "categories": ",".join(sorted(found)),
+                                  "records": str(result.unknown.counts[path]),
+                                  "effect": "dropped from every output; declare it in the schema to tag it"})
+            for path, found in sorted(result.unknown.personal.items())]
+
+
 class BatchHandler:
     """One input topic's batches: into ``processors`` once, then state, outputs, metrics.
 
@@ -145,9 +156,9 @@ class BatchHandler:
             except MessageSizeTooLargeError:   # larger than this producer may send
                 future = await self._send_truncated(producer, message, headers)
             dead.append((message, headers, future))
-        if (result.gated or result.transfer_held) and self.audit_topic is not None:
+        if (result.gated or result.transfer_held or result.unknown.personal) and self.audit_topic is not None:
             now = self.clock()
-            audits = gate_audits(result, messages, self.names, now)
+            audits = gate_audits(result, messages, self.names, now) + unknown_audits(result, messages, now)
             if result.transfer_held:
                 audits += transfer_audits(result, messages, self.names, self.pipeline, now)
             for audit in audits:
@@ -187,6 +198,11 @@ class BatchHandler:
             m.fields_tagged.labels(category).inc(count)
         for (output, reason, _), count in result.gated.items():
             m.records_gated.labels(self.names[output], reason).inc(count)
+        for path, count in result.unknown.counts.items():
+            m.unknown_fields.labels(topic, path).inc(count)
+        for path, categories in result.unknown.personal.items():
+            for category in categories:
+                m.unknown_personal.labels(topic, path, category).inc()
         for (output, origin, destination, decision), count in result.transfers.items():
             m.transfers.labels(self.names[output], origin, destination, decision).inc(count)
         now_ms = time.time() * 1000

@@ -61,6 +61,14 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
+        self.unknown_fields = Counter("lethe_unknown_fields",
+                                      "Input records with a field their schema does not declare (dropped from "
+                                      "every output), by input topic and field path (a name, never a value; at most "
+                                      "50 paths per topic, then <other>)", ["topic", "path"], registry=r)
+        self.unknown_personal = Counter("lethe_unknown_fields_personal",
+                                        "Batches in which an unknown field held personal data the free-text "
+                                        "detectors found, by input topic, field path and data category",
+                                        ["topic", "path", "category"], registry=r)
         # retention (issue 3): timers, holds, commands
         self.timers_pending = Gauge("lethe_retention_timers_pending",
                                     "Retention deadlines pending on this worker (including held ones)", registry=r)
