@@ -22,6 +22,11 @@ class SchemaError(LetheError):
     """A schema file is missing or malformed."""
 
 
+class RegistryUnavailable(LetheError):
+    """The schema registry did not answer (or failed): the batch waits and is retried, nothing is
+    dead-lettered. The message names the error type only."""
+
+
 class InvalidRecord(LetheError):
     """An input record cannot be decoded or does not validate.
 

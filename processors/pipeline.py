@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import orjson
 from fastavro import schemaless_writer
 
-from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
+from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
 from processors.errors import InvalidRecord, SchemaError
 from processors.partners import project, project_tags, projection_tree
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
@@ -105,6 +105,7 @@ class TopicPipeline:
         limits: Limits = DEFAULT_LIMITS,
         encoding: str = "json",
         retention: RetentionPlan | None = None,
+        registry: Registry | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
@@ -115,7 +116,7 @@ class TopicPipeline:
         self.family = declared.family
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
-        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
+        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits, registry)
         self.unknown_fields = UnknownFields()
         outputs = policy.outputs_for(source)
         self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]

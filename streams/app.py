@@ -34,6 +34,7 @@ from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
 from streams.outputs import OutputProducer
+from streams.registry import registry_from
 from streams.requests import Requests
 from streams.retention import FIRE_LIMIT, TICK_SECONDS, HoldHandler, Retention
 from streams.settings import Settings
@@ -116,10 +117,11 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     limits = Limits(max_record_bytes=settings.max_record_bytes)
     key = settings.pseudonym_key.reveal()
     retention = RetentionPlan(policy.retention, policy.sources)
+    registry = registry_from(settings.schema_registry_url)   # Confluent wire-format input
     return policy, {
-        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention)
+        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention, registry)
         for source in policy.sources
-    }, Inputs(catalog, limits)
+    }, Inputs(catalog, limits, registry)
 
 
 def _host_app(settings: Settings, bootstrap: str) -> faust.App:

@@ -61,6 +61,10 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
+        self.registry_unavailable = Counter("lethe_schema_registry_unavailable",
+                                            "Batches that waited because the schema registry did not answer a "
+                                            "schema id lookup (retried; nothing dead-lettered)", ["topic"],
+                                            registry=r)
         self.unknown_fields = Counter("lethe_unknown_fields",
                                       "Input records with a field their schema does not declare (dropped from "
                                       "every output), by input topic and field path (a name, never a value; at most "
