@@ -66,10 +66,10 @@ class DirectIngest(Service):
         owned = set.intersection(*(state.owned for state in self.states)) if self.states else set()
         self.metrics.partitions_owned.set(len(owned))
 
-    async def release(self, partitions: set[int]) -> None:
+    async def release(self, partitions: set[int], within: float | None = None) -> None:
         """Write what the states hold back for the partitions (the sharing ledger's held entries)."""
         for state in self.states:
-            await state.release(partitions & state.owned)
+            await state.release(partitions & state.owned, within)
 
     def forget(self, partitions: set[int]) -> None:
         for state in self.states:
@@ -120,8 +120,10 @@ class DirectIngest(Service):
                             "processed again")
         try:
             if locked:   # while the partitions are still ours: a new owner restores what this writes
-                owned = set().union(*(state.owned for state in self.states))
-                await _stop_within(self.release(owned), "writing the held-back state")
+                try:
+                    await self.release(set().union(*(state.owned for state in self.states)), STOP_WAIT_S)
+                except Exception as exc:   # the stop goes on: what was held back is lost as in a crash
+                    log.warning("writing the held-back state failed (%s)", type(exc).__name__)
             if self.consumer is not None:
                 await _stop_within(self.consumer.stop(), "the ingest consumer")
         finally:

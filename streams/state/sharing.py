@@ -13,6 +13,8 @@ counts and last times, never an entry.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,6 +35,8 @@ from processors.sharing import (
     write_now,
 )
 from streams.state.base import PartitionedState
+
+log = logging.getLogger(__name__)
 
 
 class SharingStore(PartitionedState):
@@ -120,18 +124,30 @@ class SharingStore(PartitionedState):
         """Write the held-back entries whose resolution has passed since their last write."""
         return await self._write(self.held.due(self.clock()))
 
-    async def release(self, partitions: set[int]) -> None:
+    async def release(self, partitions: set[int], within: float | None = None) -> None:
         """Write the held-back entries of ``partitions`` before they go (revoked, or the worker stops)."""
-        await self._write(self.held.of_partitions(partitions))
+        await self._write(self.held.of_partitions(partitions), within)
 
-    async def _write(self, taken: list[tuple[int, Key]]) -> int:
+    async def _write(self, taken: list[tuple[int, Key]], within: float | None = None) -> int:
+        """Write ``taken`` in chunks; with ``within``, give up (a stop) once a chunk takes longer than that."""
         now = self.clock()
-        for partition, key in taken:
-            entries = self.partitions[partition]
-            packed = entries[key] = (*entries[key][:-1], now)
-            self.stage(partition, record_key(key), orjson.dumps(_unpacked(key, packed)))
-        await self.flush()
+        for start in range(0, len(taken), WRITE_CHUNK):
+            for partition, key in taken[start:start + WRITE_CHUNK]:
+                entries = self.partitions[partition]
+                packed = entries[key] = (*entries[key][:-1], now)
+                self.stage(partition, record_key(key), orjson.dumps(_unpacked(key, packed)))
+            try:
+                await asyncio.wait_for(self.flush(), within)
+            except TimeoutError:
+                self._pending = []
+                log.warning("the broker did not take %d held-back sharing-ledger entries within %.0fs; their "
+                            "last counts and times are not written (the entries are)", len(taken) - start, within)
+                return start
         return len(taken)
+
+
+# entries per write of held-back ones: a stop that gives each chunk seconds goes on while the broker takes them
+WRITE_CHUNK = 5000
 
 
 # (purpose, basis, region, safeguard, first_shared_at, last_shared_at, count, written_at): written_at is

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import REPO, Worker, unique_prefix, wait_for, wait_for_assignment
+from support import REPO, Worker, own_topics, unique_prefix, wait_for, wait_for_assignment
 
 from processors.sample import Traffic
 from processors.sharing import Recipient, Share, Sharing
 from streams.broker import EmbeddedBroker
 from streams.client import publish, read
-from streams.settings import Settings
 from streams.state.sharing import SharingStore
-from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -43,11 +41,7 @@ def history(bootstrap: str, topic: str) -> dict[str, list[int]]:
 
 def test_n_shares_within_the_resolution_write_once_and_revoke_and_stop_write_the_rest(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
-    prefix = unique_prefix("ledres")
-    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
-                                  "LETHE_DATA_DIR": str(tmp_path)})
-    ensure_topics(settings, broker.bootstrap)
-    topic = settings.topics.name("privacy.sharing.v1")
+    topic = own_topics(broker.bootstrap, "ledres", tmp_path).topics.name("privacy.sharing.v1")
     now = [T0]
 
     def store() -> SharingStore:
