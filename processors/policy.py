@@ -13,6 +13,7 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
     [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
+    [sharing]              # how the sharing ledger is written (processors/sharing.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
 applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
@@ -30,6 +31,7 @@ from processors.errors import PolicyError
 from processors.partners import Partner, check_consent_purposes, parse_partners, partner_output
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
+from processors.sharing import Sharing, parse_sharing
 from processors.sources import Source, parse_sources
 from processors.transfers import Transfers, check_destinations, check_partner_safeguards, parse_transfers
 
@@ -127,6 +129,7 @@ class Policy:
     sources: dict[str, Source] = field(default_factory=dict)
     transfers: Transfers | None = None   # None: no [transfers], no output is a transfer
     partners: dict[str, Partner] = field(default_factory=dict)
+    sharing: Sharing = field(default_factory=Sharing)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -158,7 +161,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         return PolicyError(f"policy {origin}: {message}")
 
     unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources", "transfers", "partners"}
+                          "sources", "transfers", "partners", "sharing"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -248,7 +251,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
                                              for p in partners.values()), origin)
     check_consent_purposes(partners, consent_policy.opt_in, origin)
     return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
-                  transfers, partners)
+                  transfers, partners, parse_sharing(data.get("sharing", {}), origin))
 
 
 def _stanza(output: OutputPolicy) -> str:

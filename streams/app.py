@@ -65,11 +65,11 @@ def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
     return _loop("retention timers", fire, TICK_SECONDS)
 
 
-def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> Callable[[DirectIngest], Awaitable[None]]:
+def _every(seconds: float, step: Callable[[], Awaitable[Any]], what: str) -> Callable[[DirectIngest], Awaitable[None]]:
     async def once() -> bool:
         await step()
         return False
-    return _loop("request deadlines", once, seconds)
+    return _loop(what, once, seconds)
 
 
 def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Callable[[DirectIngest], Awaitable[None]]:
@@ -175,7 +175,8 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()})
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
-                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added))
+                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
+                           policy.sharing)
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds, sharing,
                         retention.ack, clock)
@@ -206,7 +207,8 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
             settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
     services.append(DirectIngest(
         settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing], metrics,
-        background=[_firing(retention), _every(1.0, every_second)]))
+        background=[_firing(retention), _every(1.0, every_second, "request deadlines"),
+                    _every(1.0, sharing.write_due, "sharing ledger")]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)
