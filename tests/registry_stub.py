@@ -30,7 +30,7 @@ class RegistryStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 stub.requests += 1
                 match = _PATH.match(self.path)
                 schema = stub.schemas.get(int(match.group(1))) if match else None

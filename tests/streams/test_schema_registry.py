@@ -95,7 +95,9 @@ def test_a_worker_reads_confluent_wire_format_and_waits_out_a_registry_outage(br
         send([(4, framed(23, writer, order(4)))])
         wait_for(lambda: worker.metric("lethe_schema_registry_unavailable_total", topic=prefix + "orders.v1") >= 1,
                  60, "the batch waiting for the registry")
-        stub = RegistryStub(port).start()             # and comes back on the same address
+        schemas, stub = stub.schemas, RegistryStub(port)
+        stub.schemas.update(schemas)
+        stub.start()                                  # and comes back on the same address
         outs = list(read(broker.bootstrap, [prefix + "orders.anonymized.v1"], expect=2, timeout=90))
         assert len(outs) == 2
         assert len(list(read(broker.bootstrap, [prefix + "dlq.v1"], timeout=5, idle=1.5))) == 2   # nothing more
