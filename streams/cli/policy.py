@@ -130,10 +130,12 @@ def _event(args: argparse.Namespace, settings: Settings) -> tuple[str, bytes]:
     if path is None:
         candidates = [settings.schemas_dir / "examples" / f"{args.topic}.json",
                       default_schema_dir() / "examples" / f"{args.topic}.json"]
-        path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
             raise UsageError(f"no example event for {args.topic} in {candidates[0].parent}: give an event file, "
                              f"e.g. lethe policy explain --topic {args.topic} event.json")
+        relative = os.path.relpath(found)
+        path = Path(relative) if not relative.startswith("..") else found
     text = _read_text(path)
     try:
         events = _parse(str(path), text)
