@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -91,6 +91,8 @@ class Explanation:
     destinations: tuple[Destination, ...] = ()
     deadlines: tuple[Deadline, ...] = ()
     rules: tuple[str, ...] = ()         # the source's retention rules, described
+    # fields the schema does not declare (dropped from every output): path -> data categories found in them
+    unknown: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -147,8 +149,9 @@ def explain(policy: Policy, catalog: SchemaCatalog, source: str, raw: bytes, mas
             out is not None, key, ".".join(output.key) if output.key else "the subject's pseudonym",
             transfer, rows, tags))
     deadlines = tuple(Deadline(t.rule, t.action, iso(t.due), t.record_key, t.categories) for _, t in result.timers)
+    unknown = {path: tuple(sorted(result.unknown.personal.get(path, ()))) for path in result.unknown.counts}
     return Explanation(source, True, None, ".".join(declared.subject) if declared.subject else None,
-                       tuple(destinations), deadlines, describe_rules(policy, source))
+                       tuple(destinations), deadlines, describe_rules(policy, source), unknown)
 
 
 def _transfer(policy: Policy, pipeline: TopicPipeline, decided: tuple[str, str, str] | None,

@@ -160,6 +160,11 @@ def _explain_lines(result: Explanation, name: str) -> list[str]:
     lines = [f"{result.source}: the event of {name} is valid ({subject})", f"note: {THROWAWAY}"]
     for destination in result.destinations:
         lines += ["", *_destination_lines(destination)]
+    if result.unknown:
+        lines += ["", "fields the schema does not declare (dropped from every output; counted, and audited when "
+                      "personal data is found in them):"]
+        lines += [f"  {path}" + (f": found inside: {', '.join(found)}" if found else "")
+                  for path, found in result.unknown.items()]
     lines += ["", "gates (none in force here; any of these holds the event back):"]
     lines += [f"  {text}" for text in GATES.values()]
     lines += ["", "retention: deadlines this event sets" if result.deadlines

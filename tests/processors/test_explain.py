@@ -177,6 +177,18 @@ def test_an_invalid_event_gets_the_reason_a_worker_dead_letters_it_with(
     assert "8841" not in json.dumps(result.as_json())   # the reason names the rule, never the value
 
 
+def test_fields_the_schema_does_not_declare_are_named_with_what_they_hold(
+        default_policy: Policy, catalog: SchemaCatalog) -> None:
+    order = copy.deepcopy(example("orders.v1"))
+    order["customer"]["second_email"] = "alice.private@example.org"
+    order["loyalty_points"] = 120
+    result = run(default_policy, catalog, "orders.v1", order)
+    assert result.unknown == {"customer.second_email": ("contact.email",), "loyalty_points": ()}
+    analytics = destination(result, "orders.anonymized.v1")
+    assert "customer.second_email" not in analytics.tags   # dropped, like every undeclared field
+    assert "alice.private" not in json.dumps(result.unknown)
+
+
 def test_pseudonyms_are_the_runs_own(default_policy: Policy, catalog: SchemaCatalog) -> None:
     order, key, secret = example("orders.v1"), os.urandom(32), os.urandom(32)
 
