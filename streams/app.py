@@ -22,12 +22,12 @@ from mode import Service
 
 from processors.decode import Limits
 from processors.inputs import Inputs
-from processors.pipeline import TopicPipeline
+from processors.pipeline import TopicPipeline, compile_pipelines
 from processors.policy import Policy, load_policy
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from processors.sharing import recipients_of
-from processors.sources import check_sources, fields_for_review
+from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
 from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest
@@ -110,18 +110,14 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     """Load the policy and schemas and compile every plan: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
-    check_sources(policy, catalog)
+    limits = Limits(max_record_bytes=settings.max_record_bytes)
+    registry = registry_from(settings.schema_registry_url)   # Confluent wire-format input
+    pipelines = compile_pipelines(policy, catalog, settings.pseudonym_key.reveal(), limits, settings.output_encoding,
+                                  registry)
     for source, count in fields_for_review(policy, catalog).items():
         log.warning("source %s: schema fields awaiting review: %d (\"review\" attribute; see lethe discover)",
                     source, count)
-    limits = Limits(max_record_bytes=settings.max_record_bytes)
-    key = settings.pseudonym_key.reveal()
-    retention = RetentionPlan(policy.retention, policy.sources)
-    registry = registry_from(settings.schema_registry_url)   # Confluent wire-format input
-    return policy, {
-        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention, registry)
-        for source in policy.sources
-    }, Inputs(catalog, limits, registry)
+    return policy, pipelines, Inputs(catalog, limits, registry)
 
 
 def _host_app(settings: Settings, bootstrap: str) -> faust.App:
