@@ -62,7 +62,8 @@ def test_tables_are_named_after_store_and_table() -> None:
         "lethe.consent_choices.csv": (["occurred_at", "purpose", "granted", "source", "policy_version"], [CHOICE]),
         "shop-db.orders.csv": (["order_id", "customer_name", "notes", "late"],
                                [{k: v for k, v in ORDER.items() if k != "table"},
-                                {"order_id": "o-2", "customer_name": "Ada Lovelace", "notes": "ring twice", "late": 1}]),
+                                {"order_id": "o-2", "customer_name": "Ada Lovelace", "notes": "ring twice",
+                                 "late": 1}]),
         "shop-db.public.logs.csv": (["event_id"], [{"event_id": "e-1"}]),
         "crm.orders.csv": (["order_id"], [{"order_id": "o-1"}]),
     }

@@ -75,7 +75,7 @@ def test_a_name_that_merely_starts_like_a_marked_field_is_not_inside_it() -> Non
 def test_provided_is_true_or_false(value: Any) -> None:
     schema = marked(TICKETS, "reporter.name")
     schema["fields"][3]["type"]["fields"][1]["provided"] = value
-    with pytest.raises(PolicyError, match=r"tickets.v1: field reporter.name has provided = .* \(rule: provided is true or false\)"):
+    with pytest.raises(PolicyError, match=r"field reporter.name has provided = .* \(rule: provided is true or false\)"):
         provided_in(schema, "tickets.v1")
 
 
