@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from processors.errors import LetheError
+from processors.exports import FORMATS
 from streams.cli.discover import cmd_discover
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
@@ -191,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
                          help="a detail of the request (repeatable), e.g. purpose=analytics or action=lift")
     request.add_argument("--channel", default="internal", help="how the request reached you (default internal)")
+    request.add_argument("--format", choices=FORMATS, default=None,
+                         help="with 'export' (or access/portability --out): json writes <request id>.json, csv one "
+                              "CSV file per table into DIR/<request id>/ (portability only), both does both "
+                              "(default: both for portability, json for access)")
     request.add_argument("--id", dest="new_id", help="request id (default: generated)")
     request.add_argument("--wait", type=float, default=0.0, metavar="S",
                          help="with 'status' or 'export': wait up to S seconds for the request to complete")
