@@ -44,8 +44,9 @@ def pending(state: Mapping[str, Any]) -> tuple[str, ...]:
     if state["status"] not in OPEN:
         return ()
     partners: Mapping[str, str] = state.get("partners") or {}
-    stores = dict.fromkeys(store for _, store in waiting_for(dict(state)))
-    return tuple(f"partner:{partners[store]}" if store in partners else store for store in stores)
+    missing = {store for _, store in waiting_for(dict(state))}
+    return tuple(f"partner:{partners[store]}" if store in partners else store
+                 for store in state["stores"] if store in missing)
 
 
 def row(state: Mapping[str, Any], now: float) -> Row:

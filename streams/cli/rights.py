@@ -50,9 +50,8 @@ def cmd_request(args: argparse.Namespace) -> int:
 
     from processors.errors import InvalidRecord
     from processors.rights import REQUEST_TYPES
-    from streams.client import publish
-
     from streams.cli.request_list import check_list_options, cmd_request_list
+    from streams.client import publish
 
     check_list_options(args)
     if args.what == "list":
