@@ -82,11 +82,13 @@ def test_a_subjects_story_and_the_request_list(broker: EmbeddedBroker, tmp_path:
         # an erasure while the store agent is down: open, due, waiting for the shop's store
         filed = lethe(stack.env, "request", "erase", "--customer", subject.customer_id)
         request_id = filed.stdout.split()[0].decode()
-        wait_for(lambda: stack.state(request_id) and stack.state(request_id)["status"] == "in_progress", 60,
-                 "the erasure to be sent")
+        def status() -> str | None:
+            return (stack.state(request_id) or {}).get("status")
+
+        wait_for(lambda: status() == "in_progress", 60, "the erasure to be sent")
         [row] = [r for r in listed(stack.env, "--status", "open") if r["request_id"] == request_id]
         assert row["type"] == "erase" and row["waiting_for"] == ["shop-db"]
-        assert row["due_at"] == stack.state(request_id)["due_at"]
+        assert row["due_at"] == (stack.state(request_id) or {})["due_at"]
         assert row["seconds_to_due"] > 0
         assert listed(stack.env, "--status", "completed") == []
         assert listed(stack.env, "--type", "access") == []
@@ -96,7 +98,7 @@ def test_a_subjects_story_and_the_request_list(broker: EmbeddedBroker, tmp_path:
         assert abs(due - (parse_time(row["due_at"]) - time.time())) < 600
 
         stack.start("store-agent")
-        wait_for(lambda: stack.state(request_id)["status"] == "completed", 90, "the erasure to complete")
+        wait_for(lambda: status() == "completed", 90, "the erasure to complete")
         [done] = listed(stack.env, "--status", "completed", "--type", "erase")
         assert done["request_id"] == request_id and done["waiting_for"] == [] and done["completed_at"]
         assert listed(stack.env, "--status", "open") == []
