@@ -28,7 +28,7 @@ AUDIT_KINDS = {
     "suspended": "deadline",           # ... or was suspended by a legal hold
     "transfer_blocked": "transfer", "transfer_pseudonymized": "transfer",
 }
-# what the ``command`` audit of a fired deadline is called in the story
+# what an audit action is called in the story, but for a request's (the ``command`` of a fired deadline)
 AUDIT_ACTIONS = {"command": "fired", "hold_place": "placed", "hold_release": "released"}
 COLUMNS = ("TIME", "KIND", "WHAT", "REF", "DETAILS")
 
@@ -67,7 +67,8 @@ def audit_entry(audit: Mapping[str, Any], topic: str) -> Entry:
     kind = "request" if audit.get("request_id") else AUDIT_KINDS.get(action, "audit")
     details = _clean({"rule": audit.get("rule"), **audit.get("details", {})})
     ref = audit.get("request_id") or details.get("hold_id") or details.get("command_id") or details.get("timer") or ""
-    return Entry(_utc(audit["occurred_at"]), kind, AUDIT_ACTIONS.get(action, action), ref, topic, details)
+    named = action if kind == "request" else AUDIT_ACTIONS.get(action, action)   # a request's command: "command"
+    return Entry(_utc(audit["occurred_at"]), kind, named, ref, topic, details)
 
 
 def event_entry(source: Source, record: dict[str, Any], topic: str) -> Entry:

@@ -54,6 +54,8 @@ LOGS = Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id"
                     records=2, source_topic="orders.v1"), "transfer", "transfer_blocked", ""),
     (audit_record("completion", "c", T, "6", rule="request.erase", request_id="req-1"), "request", "completion",
      "req-1"),
+    (audit_record("command", "c", T, "8", rule="request.erase", request_id="req-1", details={"command_id": "cmd-2"}),
+     "request", "command", "req-1"),
     (audit_record("something_new", "c", T, "7"), "audit", "something_new", ""),
 ])
 def test_an_audit_record_is_an_entry_of_its_kind(audit: dict[str, Any], kind: str, action: str, ref: str) -> None:
