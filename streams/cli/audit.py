@@ -93,11 +93,12 @@ class SubjectStory:
             [audit_entry(value, topic)] if value.get("subject") == subject else []))
         for topic in ["lifecycle.commands.v1", *(commands_topic(partner) for partner in policy.partners)]:
             self.readers[name(topic)] = self._json(self._command)
-        self.readers[name("lifecycle.acks.v1")] = self._json(self._ack)
+        self.readers[name("lifecycle.acks.v1")] = self._acks
         self.readers[name("privacy.sharing.v1")] = self._json(lambda value, topic: (
             [share_entry(value, topic)] if value.get("subject") == subject else []))
         self.readers[settings.topics.dlq] = self._dead_letters
         self.readers[timers_topic(settings)] = self._deadlines
+        self._ack_entries = self._json(lambda ack, topic: [ack_entry(ack, topic)])
         self.commands: set[str] = set()
         self.acks: list[Entry] = []
 
@@ -108,8 +109,10 @@ class SubjectStory:
         yield from (ack for ack in self.acks if ack.ref in self.commands)
 
     def _json(self, entry: Callable[[dict[str, Any], str], list[Entry]]) -> Reader:
+        """A reader of JSON records; ``entry`` keeps the subject's (by the record's subject field: the
+        ledger's key is subject|partner|category)."""
         def read(record: Record) -> Iterator[Entry]:
-            if record.value is None or record.key != self.key:
+            if record.value is None:
                 return
             try:
                 value = orjson.loads(record.value)
@@ -136,9 +139,11 @@ class SubjectStory:
         self.commands.add(command["command_id"])
         return [command_entry(command, topic)]
 
-    def _ack(self, ack: dict[str, Any], topic: str) -> list[Entry]:
-        self.acks.append(ack_entry(ack, topic))
-        return []
+    def _acks(self, record: Record) -> Iterator[Entry]:
+        """An ack names its command, not its subject: kept until the subject's commands are all read."""
+        if record.key == self.key:   # acked on the command's key and partition
+            self.acks += self._ack_entries(record)
+        yield from ()
 
     def _dead_letters(self, record: Record) -> Iterator[Entry]:
         if record.key == self.key:

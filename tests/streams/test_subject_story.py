@@ -178,3 +178,47 @@ def test_a_partition_is_read_to_its_end_also_where_the_broker_lists_less(broker:
     values = [r.value for r in read_to_end(broker.bootstrap, [(topic, 0)])]
     assert len(values) == 2000 and values[-1] == b"4-399" and b"other" not in values
     assert list(read_to_end(broker.bootstrap, [])) == []
+
+
+def test_each_topic_gives_the_subjects_records_only() -> None:
+    """The readers of `lethe audit`, record by record: the sharing ledger is keyed subject|partner|category,
+    an ack by its command's subject, a deadline by its timer id; another subject's records give nothing."""
+    from processors.records import lifecycle_ack, lifecycle_command, sharing_entry
+    from streams.cli.audit import SubjectStory
+    from streams.client import Record
+    from streams.settings import Settings
+
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p."})
+    told = SubjectStory(settings, "cust-1")
+
+    def record(topic: str, key: str, value: Any) -> Record:
+        topic = topic if topic.startswith(settings.app_id) else settings.topics.name(topic)
+        return Record(topic, 0, 0, key.encode(), json.dumps(value).encode(), {}, 1_790_000_000_000)
+
+    def share(subject: str) -> dict[str, Any]:
+        return sharing_entry(subject, "paynow", "transaction.payment", basis="contract", region="US",
+                             first_shared_at=1.0, last_shared_at=2.0, count=2)
+
+    def command(subject: str, command_id: str) -> dict[str, Any]:
+        return lifecycle_command(command_id, "delete", subject, "orders", None, issued_at=1.0, due_at=2.0,
+                                 rule="req-1", cause="request")
+
+    timer = ["orders-completed", "anonymize", "orders", "cust-1", "ORD-1", [], 9.0, "records"]
+    records = [
+        record("lifecycle.acks.v1", "cust-1", lifecycle_ack("cmd-1", "shop-db", "applied", 1, 3.0)),   # before its command
+        record("lifecycle.acks.v1", "cust-2", lifecycle_ack("cmd-2", "shop-db", "applied", 1, 3.0)),
+        record("privacy.sharing.v1", "cust-1|paynow|transaction.payment", share("cust-1")),
+        record("privacy.sharing.v1", "cust-2|paynow|transaction.payment", share("cust-2")),
+        record("partners.paynow.commands.v1", "cust-1", command("cust-1", "cmd-1")),
+        record("lifecycle.commands.v1", "cust-2", command("cust-2", "cmd-2")),
+        record(f"{settings.app_id}-retention-timers-changelog", "orders-completed/ORD-1", timer),
+        record(f"{settings.app_id}-retention-timers-changelog", "orders-completed/ORD-2", [*timer[:3], "cust-2",
+                                                                                          *timer[4:]]),
+        Record("p.dlq.v1", 0, 0, b"cust-1", b"\x00secret", {"rule": b"required", "source_topic": b"orders.v1"},
+               1_790_000_000_000),
+        Record("p.privacy.audit.v1", 0, 0, b"cust-1", b"not json", {}, None),
+    ]
+    kinds = [(e.kind, e.ref) for e in told.entries(iter(records))]
+    assert kinds == [("share", "paynow"), ("command", "cmd-1"), ("deadline", "orders-completed/ORD-1"),
+                     ("dlq", ""), ("ack", "cmd-1")]
+    assert told.unreadable == 1
