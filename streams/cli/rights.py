@@ -50,8 +50,12 @@ def cmd_request(args: argparse.Namespace) -> int:
 
     from processors.errors import InvalidRecord
     from processors.rights import REQUEST_TYPES
+    from streams.cli.request_list import check_list_options, cmd_request_list
     from streams.client import publish
 
+    check_list_options(args)
+    if args.what == "list":
+        return cmd_request_list(args)
     settings = Settings.from_env()
     if args.what == "status":
         if not args.request_id:
@@ -88,7 +92,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         path = Path(args.what)
         if not path.is_file():
             raise LetheError(f"{args.what!r} is not a request type ({', '.join(REQUEST_TYPES)}), "
-                             "'status', 'export' or a JSON file")
+                             "'status', 'list', 'export' or a JSON file")
         events = list(_read_events([path]))
         if len(events) != 1:
             raise LetheError(f"{path}: holds {plural(len(events), 'event')}; file one request at a time")

@@ -35,7 +35,7 @@ def test_the_hold_and_request_walk_throughs_run_as_written(tmp_path: Path) -> No
     script = "\n".join([block("README.md", "scripts/demo --keep-running"),
                         block("docs/retention.md", "lethe hold place"),
                         block("docs/rights.md", "lethe request erase"),
-                        block("docs/rights.md", "consume privacy.audit.v1"),
+                        block("docs/rights.md", "lethe audit --customer cust-100005"),
                         stop])
     code, text, all_gone = run(script, tmp_path)
     home = tmp_path / "clone"
@@ -74,8 +74,13 @@ def test_the_hold_and_request_walk_throughs_run_as_written(tmp_path: Path) -> No
     tables = home / ".lethe" / "exports" / filed["portability"]
     assert sorted(p.name for p in tables.iterdir()) == ["lethe.consent_choices.csv", "shop-db.orders.csv"]
     assert (tables / "shop-db.orders.csv").stat().st_mode & 0o777 == 0o600
-    # the audit block: the erased subject's history
-    actions = {r["action"] for r in audit_lines(text, "cust-100005")}
-    assert {"request_received", "command", "ack", "shred", "completion"} <= actions, actions
+    # the audit block: the erased subject's story, as a table and as JSON Lines
+    story = [json.loads(line) for line in text.splitlines() if line.startswith('{"at": ')]
+    erased = re.search(r"lethe: erase request (req-[\w-]+) filed", text)   # the first: cust-100005's
+    assert erased, text[-5000:]
+    steps = {e["action"] for e in story if e["kind"] == "request" and e["ref"] == erased[1]}
+    assert {"request_received", "shred", "ack", "completion"} <= steps, story
+    assert {"event", "command", "ack"} <= {e["kind"] for e in story}, story
+    assert re.search(r"^TIME +KIND +WHAT +REF +DETAILS$", text, re.M), text[-5000:]
     # the README's last line stops the demo and everything it started
     assert all_gone, "processes the walk-throughs started were still running after the demo was stopped"
