@@ -5,8 +5,11 @@ letter or count. This test runs sample traffic (``processors.sample.Traffic``, f
 the labelled multilingual notes of ``bench/free_text_corpus.py`` in the free-text fields and a few
 malformed records, through ``TopicPipeline.process`` of each source, with a fixed master key, fixed
 subject secrets and a few gated subjects, for the default policy (``deploy/policy.toml``, partners
-and transfers included) and the same policy with free text redacted (so that every detector span
-shows in the bytes), with JSON output from JSON input and Avro output from Avro input.
+and transfers included), the same policy with free text redacted (so that every detector span
+shows in the bytes), and a variant whose first output of orders is a partner that receives the
+notes (its tag counts and record context come from fields it does not publish) and whose transfers
+from the UK to the US are pseudonymized, with JSON output from JSON input and Avro output from Avro
+input.
 
 It compares, per case, a sha256 over the inputs (so a changed generator is told apart from a
 changed pipeline), a sha256 over all (output topic, index, key, value) in order, one over the
@@ -41,7 +44,7 @@ REGENERATE = os.environ.get("LETHE_REGEN_GOLDEN") == "1"
 MASTER = bytes(range(32))
 SOURCES = ("orders.v1", "logs.v1")
 ENCODINGS = ("json", "avro")
-POLICIES = ("default", "redact")
+POLICIES = ("default", "redact", "partner_text")
 EVENTS = 2000   # per source
 BATCH = 500
 SingleObject = Callable[[TopicSchema, dict[str, Any]], bytes]
@@ -74,7 +77,17 @@ def policies(default_policy_path: Path) -> dict[str, Policy]:
     data = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
     redacting = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
     redacting["categories"]["free_text"] = "redact"
-    return {"default": parse_policy(data, "policy.toml"), "redact": parse_policy(redacting, "redacting.toml")}
+    partner_text = tomllib.loads(default_policy_path.read_text(encoding="utf-8"))
+    partner_text["categories"]["free_text"] = "redact"
+    del partner_text["outputs"]["orders.anonymized.v1"]
+    partner_text["partners"]["parcelco"]["fields"]["notes"] = "redact"
+    partner_text["partners"]["paynow"]["fields"]["notes"] = "derive"
+    for rule in partner_text["transfers"]["rules"]:
+        if (rule["origin"], rule["destination"]) == ("UK", "US"):
+            rule["decision"] = "pseudonymize"
+            del rule["safeguard"]
+    return {"default": parse_policy(data, "policy.toml"), "redact": parse_policy(redacting, "redacting.toml"),
+            "partner_text": parse_policy(partner_text, "partner_text.toml")}
 
 
 @pytest.fixture(scope="module")
