@@ -131,6 +131,7 @@ class TopicPipeline:
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
+        self._shared: dict[tuple[str, ...], frozenset[str]] = {}   # tag values -> categories_of(tags)
         first = self.plans[0] if self.plans else None
         self.subject_path = declared.subject if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
@@ -247,7 +248,7 @@ class TopicPipeline:
                 result.outputs.append(Output(plan.output, index, out_key, encode(target)))
                 partner = self.partners[n]
                 if partner is not None and subject is not None:
-                    result.shares.append((index, Share(subject, partner, categories_of(tags))))
+                    result.shares.append((index, Share(subject, partner, self._categories(tags))))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():
@@ -259,6 +260,16 @@ class TopicPipeline:
     def forget(self, secret: bytes) -> None:
         """Drop the derived key of a destroyed or handed-over secret from the cache."""
         self._derived.pop(secret, None)
+
+    def _categories(self, tags: dict[str, str]) -> frozenset[str]:
+        """``categories_of(tags)``, cached: a partner's records carry the same few tag sets."""
+        key = tuple(tags.values())
+        categories = self._shared.get(key)
+        if categories is None:
+            if len(self._shared) > 4096:
+                self._shared.clear()
+            categories = self._shared[key] = categories_of(tags)
+        return categories
 
     def _subject_key(self, secret: bytes) -> bytes:
         derived = self._derived.get(secret)
