@@ -17,14 +17,16 @@ from typing import Any, Protocol
 import orjson
 from fastavro import schemaless_writer
 
-from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
-from processors.errors import InvalidRecord, SchemaError
+from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
+from processors.errors import InvalidRecord, Problems, SchemaError
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
 from processors.policy import OutputPolicy, Policy
-from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, pseudonym
+from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, partner_reference, pseudonym
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
 from processors.sharing import Share, categories_of
+from processors.sources import check_sources
+from processors.unknown import Unknown, UnknownFields
 
 ENCODINGS = ("json", "avro")
 
@@ -54,6 +56,7 @@ class BatchResult:
     transfer_held: Counter[tuple[str, str, str, str, str | None]] = field(default_factory=Counter)
     # (partition, share): records published to partners, for the sharing ledger (processors/sharing.py)
     shares: list[tuple[int, Share]] = field(default_factory=list)
+    unknown: Unknown = field(default_factory=Unknown)   # fields the schema does not declare
 
     def merge(self, other: BatchResult, index: int) -> None:
         """Add the result of a one-record batch whose record is at ``index`` of this batch."""
@@ -63,6 +66,9 @@ class BatchResult:
         self.dead += [(index, err) for _, err in other.dead]
         self.tagged.update(other.tagged)
         self.gated.update(other.gated)
+        self.unknown.counts.update(other.unknown.counts)
+        for path, categories in other.unknown.personal.items():
+            self.unknown.personal.setdefault(path, set()).update(categories)
         self.new_secrets += other.new_secrets
         self.timers += other.timers
         self.unscheduled += other.unscheduled
@@ -86,6 +92,7 @@ class Decoded:
     records: list[tuple[int, dict[str, Any]]]
     dead: list[tuple[int, InvalidRecord]]
     subjects: dict[str, int]   # subject -> batch index of its first record
+    unknown: Unknown = field(default_factory=Unknown)
 
 
 class TopicPipeline:
@@ -98,6 +105,7 @@ class TopicPipeline:
         limits: Limits = DEFAULT_LIMITS,
         encoding: str = "json",
         retention: RetentionPlan | None = None,
+        registry: Registry | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
@@ -108,20 +116,23 @@ class TopicPipeline:
         self.family = declared.family
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
-        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
+        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits, registry)
+        self.unknown_fields = UnknownFields()
         outputs = policy.outputs_for(source)
-        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]
+        problems = Problems()   # every output's problem at once
+        plans = [problems.run(compile_plan, schema.raw, out, policy) for out in outputs]
+        problems.check()
+        self.plans: list[Plan] = [plan for plan in plans if plan is not None]
         self.routes = _transfer_routes(schema.raw, outputs, self.plans, policy, source)
         self.transfers = transfers = policy.transfers
         self.origin_path = transfers.origin.get(source) if transfers is not None else None
         self.default_origin = transfers.default_origin if transfers is not None else ""
         self._origins = transfers.country_regions if transfers is not None else {}
         self.destinations = [out.region or "" for out in outputs]
-        self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
-            _json_encode if encoding == "json"
-            else _avro_encoder(catalog.output(out.topic, schema, out.projection, out.partner))
-            for out in outputs
-        ]
+        encoders = [_json_encode if encoding == "json"
+                    else problems.run(_avro_encoder, catalog.output, out, schema) for out in outputs]
+        problems.check()
+        self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
         # partners (processors/partners.py): keyed as the partner needs
         self.key_paths = [out.key for out in outputs]
         self._raw_keys = any(path is not None for path in self.key_paths)
@@ -131,6 +142,7 @@ class TopicPipeline:
         self._master = master_key
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
+        self._references: dict[tuple[str, str], str] = {}
         self._shared: dict[tuple[str, ...], frozenset[str]] = {}   # tag values -> categories_of(tags)
         first = self.plans[0] if self.plans else None
         self.subject_path = declared.subject if self.plans else None
@@ -143,6 +155,7 @@ class TopicPipeline:
         dead: list[tuple[int, InvalidRecord]] = []
         subjects: dict[str, int] = {}
         decode, subject_path = self.decoder.decode, self.subject_path
+        fields, unknown = self.decoder.unknown, Unknown()
         for i, raw in enumerate(values):
             try:
                 record = decode(raw)
@@ -153,11 +166,13 @@ class TopicPipeline:
                 dead.append((i, InvalidRecord("max_depth", "record nested too deeply")))
                 continue
             records.append((i, record))
+            if fields:
+                self.unknown_fields.observe(fields, unknown)
             if subject_path is not None:
                 subject = get_path(record, subject_path)
                 if subject is not None and subject not in subjects:
                     subjects[subject] = i
-        return Decoded(records, dead, subjects)
+        return Decoded(records, dead, subjects, unknown)
 
     def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
         """The whole path of a batch: decode, secrets, deadlines, gates, anonymize, encode.
@@ -201,7 +216,7 @@ class TopicPipeline:
         a subject to the outputs its records must not reach (output topic, or "*" for all) and
         the reason (consent, restrict, object, quarantine); such records are counted in ``gated``.
         """
-        result = BatchResult(dead=list(decoded.dead))
+        result = BatchResult(dead=list(decoded.dead), unknown=decoded.unknown)
         counts: dict[str, int] = {}
         last = len(self.plans) - 1
         routes, origin_path, origins, origin = self.routes, self.origin_path, self._origins, self.default_origin
@@ -241,12 +256,16 @@ class TopicPipeline:
                             continue
                         plan = route
                 target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last)
-                target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                partner = self.partners[n]
+                if partner is None:
+                    target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                else:   # a partner's records name the subject by its reference there, never by its id
+                    target["lethe"] = {"policy": self.policy_version, "tags": tags,
+                                       "subject": self.reference(partner, subject) if subject is not None else None}
                 # a raw key only on the partner's own plan: a pseudonymized transfer gets the pseudonym
                 raw_key = raw_keys is not None and self.key_paths[n] is not None and plan is self.plans[n]
                 out_key = raw_keys[n] if raw_keys is not None and raw_key else key_bytes
                 result.outputs.append(Output(plan.output, index, out_key, encode(target)))
-                partner = self.partners[n]
                 if partner is not None and subject is not None:
                     result.shares.append((index, Share(subject, partner, self._categories(tags))))
         result.tagged.update(counts)
@@ -256,6 +275,15 @@ class TopicPipeline:
                 decision = "allow" if route is self.plans[n] else "block" if route is None else "pseudonymize"
                 result.transfers[(output, source_region, self.destinations[n], decision)] += count
         return result
+
+    def reference(self, partner: str, subject: str) -> str:
+        """The subject's reference at a partner (cached: a subject's records recur)."""
+        found = self._references.get((partner, subject))
+        if found is None:
+            if len(self._references) > 200_000:
+                self._references.clear()
+            found = self._references[(partner, subject)] = partner_reference(self._master, partner, subject)
+        return found
 
     def forget(self, secret: bytes) -> None:
         """Drop the derived key of a destroyed or handed-over secret from the cache."""
@@ -278,6 +306,21 @@ class TopicPipeline:
                 self._derived.clear()
             derived = self._derived[secret] = derive_subject_key(self._master, secret)
         return derived
+
+
+def compile_pipelines(policy: Policy, catalog: SchemaCatalog, master_key: bytes, limits: Limits = DEFAULT_LIMITS,
+                      encoding: str = "json", registry: Registry | None = None) -> dict[str, TopicPipeline]:
+    """What a worker compiles at start-up, all configuration errors surfacing here: every source
+    checked against its schema (processors/sources.py), then per source its decoder, every output's
+    plan and transfer routes, and with ``encoding="avro"`` every output's derived schema. Every
+    problem of a stage is raised at once; the plans are compiled once the sources check out."""
+    check_sources(policy, catalog)
+    retention = RetentionPlan(policy.retention, policy.sources)
+    problems = Problems()
+    pipelines = {source: problems.run(TopicPipeline, catalog, policy, source, master_key, limits, encoding,
+                                      retention, registry) for source in policy.sources}
+    problems.check()
+    return {source: pipeline for source, pipeline in pipelines.items() if pipeline is not None}
 
 
 def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], plans: Sequence[Plan], policy: Policy,
@@ -310,7 +353,10 @@ def _json_encode(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record)
 
 
-def _avro_encoder(schema: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
+def _avro_encoder(derive: Callable[..., TopicSchema], out: OutputPolicy,
+                  source: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
+    """The encoder of an output's records, in its schema derived from its source's."""
+    schema = derive(out.topic, source, out.projection, out.partner)
     header = SINGLE_OBJECT_MAGIC + schema.fingerprint
     parsed = schema.parsed
 

@@ -15,6 +15,7 @@ import os
 SECRET_BYTES = 32
 _SUBJECT_PERSON = b"lethe.subject.v1"
 _ANONYMOUS = b"lethe.anonymous.v1"
+_PARTNER = b"lethe.partner.v1"
 
 
 def new_subject_secret() -> bytes:
@@ -33,3 +34,17 @@ def anonymous_key(master_key: bytes) -> bytes:
 def pseudonym(subject_key: bytes, domain: bytes, value: str) -> str:
     """A 20-hex-digit pseudonym of ``value`` within ``domain`` (at most 16 bytes, e.g. b"order_id")."""
     return hashlib.blake2b(value.encode("utf-8"), key=subject_key, digest_size=10, person=domain).hexdigest()
+
+
+def partner_reference(master_key: bytes, partner: str, subject: str) -> str:
+    """The subject's reference at one partner (docs/sharing.md): a 32-hex-digit keyed hash of the
+    partner's name and the subject's id under the deployment's master key.
+
+    A partner receives it in every record (``lethe.subject``) instead of the subject's id, and
+    Lethe's erasure and rectification commands to that partner name the subject by it. It is
+    stable (a later command still finds the rows, also after the subject's secret is destroyed),
+    differs per partner (two partners cannot join their records on it), and only a holder of the
+    master key can compute it from a subject's id.
+    """
+    value = partner.encode("utf-8") + b"\x00" + subject.encode("utf-8")
+    return hashlib.blake2b(value, key=master_key, digest_size=16, person=_PARTNER).hexdigest()

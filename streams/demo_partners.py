@@ -24,11 +24,11 @@ def demo_partner_mapping(data_dir: Path, name: str, store: str, source: str, fam
 
     table = f"received_{family}".replace("-", "_").replace(".", "_")
     engine = create_engine(partner_store_url(data_dir, name))
-    Table(table, MetaData(), Column("record_key", String, primary_key=True), Column("customer_id", String),
+    Table(table, MetaData(), Column("record_key", String, primary_key=True), Column("subject_ref", String),
           Column("note", String)).metadata.create_all(engine)
     engine.dispose()
     path = data_dir / f"demo-partner-{name}-mapping.toml"
-    path.write_text(f'store = "{store}"\n\n[tables.{table}]\nsource = "{source}"\nsubject_column = "customer_id"\n'
+    path.write_text(f'store = "{store}"\n\n[tables.{table}]\nsource = "{source}"\nsubject_column = "subject_ref"\n'
                     f'key_column = "record_key"\n\n[tables.{table}.columns]\nnote = "free_text"\n')
     return path
 

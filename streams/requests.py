@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from processors.errors import LetheError
+from processors.pseudonym import partner_reference
 from processors.rights import (
     OPEN,
     Effects,
@@ -36,6 +38,7 @@ from processors.rights import (
     on_tick,
     waiting_for,
 )
+from processors.rights.listing import soonest_due
 from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
@@ -65,6 +68,7 @@ class Requests:
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds, self.sharing = timers, holds, sharing
         self.topic_name = settings.topics.name
+        self._master_key = settings.pseudonym_key.reveal()
         self.producer, self.metrics, self.clock = producer, metrics, clock
         self.context = RightsContext(
             rights, consent.policy if consent is not None else None, consent.version if consent is not None else "",
@@ -75,6 +79,7 @@ class Requests:
         self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self._reported: set[tuple[str, str]] = set()
+        self._due_reported: set[str] = set()
         self._partners_reported: set[str] = set(self.context.partners)
         self._shredded = False   # a request of the batch in hand destroyed a secret
 
@@ -130,15 +135,21 @@ class Requests:
             m.commands_emitted.labels(command["action"], "request").inc()
         key = subject.encode()
         return [*((self.commands_topic, orjson.dumps(c), key, partition, None) for c in effects.commands),
-                *self._to_partners(effects.partner_commands, key, partition),
+                *self._to_partners(effects.partner_commands, subject, partition),
                 *((self.exports_topic, orjson.dumps(p), key, partition, None) for p in effects.exports),
                 *((self.audit_topic, orjson.dumps(a), key, partition, None) for a in effects.audits)]
 
-    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], key: bytes, partition: int) -> list[Outgoing]:
+    def _to_partners(self, commands: list[tuple[str, dict[str, Any]]], subject: str, partition: int) -> list[Outgoing]:
         """A partner's copy of a command, on its own commands topic, on the subject's partition (its store
-        agent acks there, so the ack comes back to this worker)."""
-        return [(self.topic_name(commands_topic(partner)), orjson.dumps(c), key, partition, None)
-                for partner, c in commands]
+        agent acks there, so the ack comes back to this worker). It names the subject, and is keyed, by
+        the subject's reference at that partner (the ``lethe.subject`` of the records it received): a
+        partner never learns the subject's id."""
+        out: list[Outgoing] = []
+        for partner, command in commands:
+            reference = partner_reference(self._master_key, partner, subject)
+            out.append((self.topic_name(commands_topic(partner)), orjson.dumps({**command, "subject": reference}),
+                        reference.encode(), partition, None))
+        return out
 
     def _holds_on(self, subject: str) -> list[Any]:
         if self.holds is None:
@@ -201,7 +212,7 @@ class Requests:
             state = outcome.state
             out += [(self.commands_topic, orjson.dumps(c), state["subject"].encode(), partition, None)
                     for c in outcome.commands]
-            out += self._to_partners(outcome.partner_commands, state["subject"].encode(), partition)
+            out += self._to_partners(outcome.partner_commands, state["subject"], partition)
             if outcome.waiting_for:
                 self.metrics.request_retries.labels(state["type"]).inc()
                 log.warning("request %s: no ack from %s within %.0fs; commands sent again (retry %d)",
@@ -233,7 +244,19 @@ class Requests:
         self._reported = set(counts) | self._reported
         self.metrics.requests_overdue.set(overdue)
         self.metrics.request_oldest_open.set(oldest)
+        self._report_due(now)
         self._report_partners(now)
+
+    def _report_due(self, now: float) -> None:
+        """The time left to the soonest due date, per type; a type with none left open loses its series
+        (the near-deadline alert then has nothing to compare)."""
+        soonest = soonest_due((state for _, state in self.store.open_states()), now)
+        gauge = self.metrics.request_seconds_to_due
+        for request_type in self._due_reported - soonest.keys():
+            gauge.remove(request_type)
+        for request_type, seconds in soonest.items():
+            gauge.labels(request_type).set(seconds)
+        self._due_reported = set(soonest)
 
     def _report_partners(self, now: float) -> None:
         """Commands each partner has not acked yet, and the age of the oldest (per partner)."""
@@ -261,13 +284,27 @@ class Requests:
         await publish_all(self.producer, out, "request commands and audit records")
 
 
+def read_request_states(bootstrap: str, settings: Settings) -> dict[str, dict[str, Any]]:
+    """Every request's latest state, read from the requests changelog to its end observed at the start
+    (``lethe request status`` and ``list``)."""
+    from streams.client import partition_counts, read_to_end
+
+    topic = requests_topic(settings)
+    count = partition_counts(bootstrap, [topic]).get(topic)
+    if count is None:
+        raise LetheError(f"no topic {topic}: no worker with LETHE_APP_ID={settings.app_id} has run on this "
+                         "cluster yet (it creates the topic at start)")
+    states: dict[str, dict[str, Any]] = {}
+    for record in read_to_end(bootstrap, [(topic, p) for p in range(count)]):
+        if record.key is None:
+            continue
+        if record.value is None:
+            states.pop(record.key.decode(), None)
+        else:
+            states[record.key.decode()] = orjson.loads(record.value)
+    return states
+
+
 def read_request_state(bootstrap: str, settings: Settings, request_id: str) -> dict[str, Any] | None:
     """The latest state of a request, read from the requests changelog (for ``lethe request status``)."""
-    from streams.client import read
-
-    key = request_id.encode()
-    state = None
-    for record in read(bootstrap, [requests_topic(settings)], timeout=30, idle=1.0):
-        if record.key == key:
-            state = orjson.loads(record.value) if record.value is not None else None
-    return state
+    return read_request_states(bootstrap, settings).get(request_id)

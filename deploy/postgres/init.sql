@@ -10,7 +10,7 @@ CREATE DATABASE parcelco OWNER parcelco;
 \connect parcelco
 CREATE TABLE shipments (
     order_id          text PRIMARY KEY,
-    customer_id       text,
+    subject_ref       text,   -- the subject's reference at parcelco (lethe.subject of the records)
     customer_name     text,
     shipping_street   text,
     shipping_city     text,
@@ -27,7 +27,7 @@ CREATE DATABASE paynow OWNER paynow;
 \connect paynow
 CREATE TABLE payments (
     order_id       text PRIMARY KEY,
-    customer_id    text,
+    subject_ref    text,      -- the subject's reference at paynow (lethe.subject of the records)
     total_amount   numeric(12, 2),
     payment_status text
 );

@@ -20,6 +20,7 @@ from processors.partners import project_schema
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.plan import personal_fields
 from processors.policy import Policy, parse_policy
+from processors.pseudonym import partner_reference
 from processors.schemas import SchemaCatalog
 from processors.sources import check_sources
 
@@ -118,7 +119,7 @@ BAD: list[tuple[str, Callable[[Data], None], str, str]] = [
     ("safeguard other than its transfer rule's", parcelco(region="US"), 'partners."parcelco".safeguard',
      "the one its transfer rules name"),
     ("topic taken by an output", lambda d: d["outputs"].__setitem__(PARCELCO, {"source": "orders.v1",
-                                                                               "purpose": "x"}),
+                                                                               "purpose": "x", "region": "EU"}),
      'partners."parcelco"', "a topic has one producer"),
 ]
 
@@ -209,6 +210,8 @@ def test_parcelco_gets_name_and_address_and_nothing_else_personal(
     assert leaked == set()
     assert order["customer_id"] not in raw and order["customer"]["email"] not in raw
     assert set(record["lethe"]["tags"]) <= allowed
+    # the subject is named by its reference at parcelco, which parcelco's erasure commands use
+    assert record["lethe"]["subject"] == partner_reference(MASTER, "parcelco", order["customer_id"])
 
 
 @pytest.mark.parametrize("encoding", ["json", "avro"])
@@ -226,6 +229,8 @@ def test_paynow_gets_neither_name_nor_address(data: Data, catalog: SchemaCatalog
     personal = personal_values(order, catalog)
     assert [path for path, value in personal.items() if path not in declared and value in raw] == []
     assert order["customer"]["name"] not in raw and order["shipping_address"]["street"] not in raw
+    assert record["lethe"]["subject"] == partner_reference(MASTER, "paynow", order["customer_id"])
+    assert record["lethe"]["subject"] != partner_reference(MASTER, "parcelco", order["customer_id"])
 
 
 def test_the_derived_partner_schema_holds_only_the_declared_fields(data: Data, catalog: SchemaCatalog) -> None:
@@ -252,7 +257,7 @@ def test_a_named_type_cut_away_is_inlined_where_a_declared_field_uses_it() -> No
     projected = project_schema(derived, ("to.kind", "mood", "from.street", "via"), "x")
     parsed = fastavro.parse_schema(projected)   # every name defined once, before its use
     record = {"from": {"street": "1 Main St"}, "to": {"kind": "work"}, "via": {"street": "2 Side St", "kind": "home"},
-              "mood": "home", "lethe": {"policy": "v", "tags": {}}}
+              "mood": "home", "lethe": {"policy": "v", "tags": {}, "subject": "ab12"}}
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, parsed, record)
     buffer.seek(0)

@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from processors.pseudonym import SECRET_BYTES, anonymous_key, derive_subject_key, new_subject_secret, pseudonym
+from processors.pseudonym import (
+    SECRET_BYTES,
+    anonymous_key,
+    derive_subject_key,
+    new_subject_secret,
+    partner_reference,
+    pseudonym,
+)
 
 MASTER = b"m" * 32
 OTHER_MASTER = b"n" * 32
@@ -92,3 +99,19 @@ def test_known_answer() -> None:
     spec = hashlib.blake2b(SECRET, key=MASTER, digest_size=32, person=b"lethe.subject.v1").digest()
     assert key == spec
     assert pseudonym(key, b"subject", "cust-8841") == "d57fdc940fa21d1bf72b"
+
+
+@pytest.mark.parametrize(("master", "partner", "subject"), [
+    (OTHER_MASTER, "parcelco", "cust-1"),   # another deployment
+    (MASTER, "paynow", "cust-1"),           # another partner: two partners cannot join on it
+    (MASTER, "parcelco", "cust-2"),         # another subject
+    (MASTER, "parcelc", "ocust-1"),         # the partner/subject boundary is not ambiguous
+], ids=["master-key", "partner", "subject", "boundary"])
+def test_a_partner_reference_differs_with_each_input(master: bytes, partner: str, subject: str) -> None:
+    assert partner_reference(master, partner, subject) != partner_reference(MASTER, "parcelco", "cust-1")
+
+
+def test_a_partner_reference_is_stable_and_reveals_nothing() -> None:
+    reference = partner_reference(MASTER, "parcelco", "cust-1")
+    assert reference == partner_reference(MASTER, "parcelco", "cust-1")
+    assert re.fullmatch(r"[0-9a-f]{32}", reference) and "cust" not in reference
