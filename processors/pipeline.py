@@ -19,7 +19,6 @@ from fastavro import schemaless_writer
 
 from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
 from processors.errors import InvalidRecord, Problems, SchemaError
-from processors.partners import project, project_tags, projection_tree
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
 from processors.policy import OutputPolicy, Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, partner_reference, pseudonym
@@ -134,10 +133,7 @@ class TopicPipeline:
                     else problems.run(_avro_encoder, catalog.output, out, schema) for out in outputs]
         problems.check()
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
-        # partners (processors/partners.py): only the declared fields, keyed as the partner needs
-        self.projections = [(out.projection, projection_tree(out.projection)) if out.projection is not None
-                            else None for out in outputs]
-        self._kept_tags: list[dict[str, bool]] = [{} for _ in outputs]   # per output: tag path -> declared?
+        # partners (processors/partners.py): keyed as the partner needs
         self.key_paths = [out.key for out in outputs]
         self._raw_keys = any(path is not None for path in self.key_paths)
         self.policy_version = policy.version
@@ -147,6 +143,7 @@ class TopicPipeline:
         self._anonymous = anonymous_key(master_key)
         self._derived: dict[bytes, bytes] = {}
         self._references: dict[tuple[str, str], str] = {}
+        self._shared: dict[tuple[str, ...], frozenset[str]] = {}   # tag values -> categories_of(tags)
         first = self.plans[0] if self.plans else None
         self.subject_path = declared.subject if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
@@ -258,13 +255,7 @@ class TopicPipeline:
                         if route is None:
                             continue
                         plan = route
-                target = record if n == last else _clone(record)
-                tags = plan.apply(target, subject_key, counts if n == 0 else None)
-                projection = self.projections[n]
-                if projection is not None:
-                    paths, tree = projection
-                    target = project(target, tree)
-                    tags = project_tags(tags, paths, self._kept_tags[n])
+                target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last)
                 partner = self.partners[n]
                 if partner is None:
                     target["lethe"] = {"policy": self.policy_version, "tags": tags}
@@ -276,7 +267,7 @@ class TopicPipeline:
                 out_key = raw_keys[n] if raw_keys is not None and raw_key else key_bytes
                 result.outputs.append(Output(plan.output, index, out_key, encode(target)))
                 if partner is not None and subject is not None:
-                    result.shares.append((index, Share(subject, partner, categories_of(tags))))
+                    result.shares.append((index, Share(subject, partner, self._categories(tags))))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():
@@ -297,6 +288,16 @@ class TopicPipeline:
     def forget(self, secret: bytes) -> None:
         """Drop the derived key of a destroyed or handed-over secret from the cache."""
         self._derived.pop(secret, None)
+
+    def _categories(self, tags: dict[str, str]) -> frozenset[str]:
+        """``categories_of(tags)``, cached: a partner's records carry the same few tag sets."""
+        key = tuple(tags.values())
+        categories = self._shared.get(key)
+        if categories is None:
+            if len(self._shared) > 4096:
+                self._shared.clear()
+            categories = self._shared[key] = categories_of(tags)
+        return categories
 
     def _subject_key(self, secret: bytes) -> bytes:
         derived = self._derived.get(secret)
@@ -346,16 +347,6 @@ def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], pl
 def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
     value = get_path(record, path) if path is not None else None
     return value.encode() if isinstance(value, str) else None
-
-
-def _clone(value: Any) -> Any:
-    """A deep copy of a decoded record: dicts and lists rebuilt, everything else (str, int, float,
-    bool, bytes, None) is immutable and shared; about five times faster than ``copy.deepcopy``."""
-    if type(value) is dict:
-        return {key: _clone(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_clone(item) for item in value]
-    return value
 
 
 def _json_encode(record: dict[str, Any]) -> bytes:

@@ -12,6 +12,7 @@ A value that cannot be parsed (an IP that is not one) is dropped rather than pas
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
 from typing import Any
 
@@ -39,13 +40,16 @@ def user_agent_family(agent: str) -> str:
     return f"{browser} / {system}"
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"   # 0-255, no leading zero
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def generalize_ip(value: str, v4_prefix: int, v6_prefix: int) -> str | None:
     if v4_prefix == 24:
-        parts = value.split(".")
         # plain ASCII dotted quads only; anything unusual takes the strict ipaddress path
-        if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0")
-                                   and int(p) <= 255 for p in parts):
-            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+        quad = _DOTTED_QUAD.fullmatch(value)
+        if quad is not None:
+            return f"{quad[1]}.{quad[2]}.{quad[3]}.0"
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:
