@@ -13,6 +13,7 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
     [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
+    [minors]               # age = 18: under age by a source's date_of_birth -> quarantine, erasure (processors/minors.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
 applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
@@ -27,6 +28,7 @@ from typing import Any
 
 from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError
+from processors.minors import Minors, parse_minors
 from processors.partners import Partner, check_consent_purposes, parse_partners, partner_output
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
@@ -35,6 +37,7 @@ from processors.transfers import Transfers, check_destinations, check_partner_sa
 
 CATEGORIES = (
     "identity.name",
+    "identity.dob",
     "contact.email",
     "contact.phone",
     "contact.address",
@@ -127,6 +130,7 @@ class Policy:
     sources: dict[str, Source] = field(default_factory=dict)
     transfers: Transfers | None = None   # None: no [transfers], no output is a transfer
     partners: dict[str, Partner] = field(default_factory=dict)
+    minors: Minors = field(default_factory=Minors)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -158,7 +162,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         return PolicyError(f"policy {origin}: {message}")
 
     unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources", "transfers", "partners"}
+                          "sources", "transfers", "partners", "minors"}
     if unknown:
         raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -247,8 +251,12 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         check_partner_safeguards(transfers, ((f'partners."{p.name}"', p.source, p.region, p.safeguard)
                                              for p in partners.values()), origin)
     check_consent_purposes(partners, consent_policy.opt_in, origin)
+    minors = parse_minors(data.get("minors"), origin)
+    if "minors" in data and not any(source.date_of_birth for source in sources.values()):
+        raise fail("[minors] applies to a source's date of birth, but no source declares one (add "
+                   'date_of_birth = "<dotted path>" to its [sources."<topic>"] stanza, or remove [minors])')
     return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
-                  transfers, partners)
+                  transfers, partners, minors)
 
 
 def _stanza(output: OutputPolicy) -> str:

@@ -61,6 +61,9 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
+        self.minors_found = Counter("lethe_minors_found",
+                                    "Subjects found under the policy's age by a date of birth, by source topic; a "
+                                    "minor_flag request is filed for each (docs/rights.md)", ["topic"], registry=r)
         # retention (issue 3): timers, holds, commands
         self.timers_pending = Gauge("lethe_retention_timers_pending",
                                     "Retention deadlines pending on this worker (including held ones)", registry=r)

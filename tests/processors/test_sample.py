@@ -63,7 +63,8 @@ def test_order_belongs_to_the_person(examples_dir: Path) -> None:
     person = traffic.people[2]
     order = traffic.order(person)
     assert order["customer_id"] == person.customer_id
-    assert order["customer"] == {"name": person.name, "email": person.email, "phone": person.phone}
+    assert order["customer"] == {"name": person.name, "email": person.email, "phone": person.phone,
+                                 "date_of_birth": person.date_of_birth}
     assert order["shipping_address"]["street"] == person.street
     assert order["shipping_address"]["postcode"] == person.postcode
 
