@@ -82,7 +82,7 @@ class MinorsRule:
 
     def __init__(self, date_of_birth: tuple[str, ...], event_time: tuple[str, ...], subject: tuple[str, ...],
                  age: int) -> None:
-        from processors.plan import get_path   # plan imports the policy, which imports this module
+        from processors.plan import get_path  # plan imports the policy, which imports this module
 
         self.date_of_birth, self.event_time, self.subject, self.age = date_of_birth, event_time, subject, age
         self.get_path = get_path

@@ -13,7 +13,8 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
     [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
-    [minors]               # age = 18: under age by a source's date_of_birth -> quarantine, erasure (processors/minors.py)
+    [minors]               # age = 18: under age by a source's date_of_birth -> quarantine and erasure
+                           # (processors/minors.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
 applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.

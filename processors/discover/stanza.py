@@ -42,7 +42,8 @@ def output_fields(schema: dict[str, Any], defaults: dict[str, str]) -> dict[str,
             chosen[info.dotted] = ("mask", "a number that identifies a parcel, card or account")
         elif info.format == "postcode" and not STRATEGIES["generalize"].unsupported(info):
             chosen[info.dotted] = ("generalize", "postcode area only (as orders.v1)")
-        elif info.format == "date" and info.category == "identity.dob" and not STRATEGIES["generalize"].unsupported(info):
+        elif info.format == "date" and info.category == "identity.dob" \
+                and not STRATEGIES["generalize"].unsupported(info):
             chosen[info.dotted] = ("generalize", "year of birth only (as orders.v1)")
         elif info.format == "user_agent" and default == "keep" and not STRATEGIES["generalize"].unsupported(info):
             chosen[info.dotted] = ("generalize", "browser and OS family only (as logs.v1)")
