@@ -56,6 +56,9 @@ CATEGORIES = (
     "identifier.customer",
     "identifier.session",
 )
+# Categories added after policy files were first written, with the strategy a policy that does not
+# list one gets: the safest, so that an upgrade neither stops a worker nor publishes the new field.
+ADDED_CATEGORIES = {"identity.dob": "drop"}   # orders.v1 version 2: customer.date_of_birth
 TIMESTAMP_UNITS = ("second", "minute", "hour", "day")
 
 
@@ -202,6 +205,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         if category not in CATEGORIES:
             raise fail(f'categories."{category}": unknown data category')
         check_strategy(f'categories."{category}"', strategy)
+    categories = {**ADDED_CATEGORIES, **categories}
     # a category without a default is fine unless a source carries it (processors/sources.py checks)
     sources = parse_sources(data.get("sources"), origin)
 

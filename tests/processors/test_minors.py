@@ -227,3 +227,22 @@ def test_rule_find_reads_the_declared_paths() -> None:
                (1, {"who": "b", "at": "2026-01-01T00:00:00Z", "profile": None}),
                (2, {"who": None, "at": "2026-01-01T00:00:00Z", "profile": {"born": "2010-01-01"}})]
     assert rule.find(records, {}) == [(0, "a")]
+
+
+def test_a_policy_written_before_dates_of_birth_drops_them(shipped: dict[str, Any], catalog: SchemaCatalog,
+                                                           example: Any) -> None:
+    """An older policy file (no identity.dob, no [minors], no date_of_birth) still starts, drops the date
+    and, reading the shipped sources, applies the rule at 18."""
+    data = json.loads(json.dumps(shipped))
+    del data["categories"]["identity.dob"], data["minors"], data["sources"]
+    del data["outputs"]["orders.anonymized.v1"]["fields"]["customer.date_of_birth"]
+    policy = parse_policy(data, "old.toml")
+    check_sources(policy, catalog)
+    assert policy.categories["identity.dob"] == "drop" and policy.minors.age == 18
+    pipe = TopicPipeline(catalog, policy, "orders.v1", MASTER)
+    result = pipe.process([json.dumps(order(example, "adult", "1988-04-17")).encode(),
+                           json.dumps(order(example, "kid", "2012-04-17")).encode()], [0, 0], View())
+    assert result.minors == [(0, "kid")]
+    out = next(json.loads(o.value) for o in result.outputs if o.topic == "orders.anonymized.v1")
+    assert out["customer"]["date_of_birth"] is None and out["lethe"]["tags"]["customer.date_of_birth"] == \
+        "identity.dob:drop"
