@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from processors.errors import PolicyError
@@ -62,13 +62,9 @@ def under_age(date_of_birth: Any, event_time: Any, age: int) -> bool:
     """Whether a subject born on ``date_of_birth`` is younger than ``age`` on the day of ``event_time``
     (RFC 3339); False when either is not a date, or the birth would come after the event."""
     born = parse_date(date_of_birth)
-    if born is None or not isinstance(event_time, str):
-        return False
-    try:
-        day = datetime.fromisoformat(event_time[:-1] + "Z" if event_time[-1:] == "z" else event_time).date()
-    except ValueError:
-        return False
-    return born <= day and age_on(born, day) < age
+    # an RFC 3339 time starts with its date in its own offset: the day of the event where it happened
+    day = parse_date(event_time[:10]) if born is not None and isinstance(event_time, str) else None
+    return day is not None and born is not None and born <= day and age_on(born, day) < age
 
 
 def minor_request_id(subject: str) -> str:
