@@ -4,6 +4,12 @@
 decoded JSON value and returns a clean copy: only the schema's fields (unknown fields are
 dropped so that nothing untagged can reach an output), defaults filled in, numbers normalized.
 It raises :class:`InvalidRecord` with the field path and the rule; never with the value.
+
+Given a list as ``unknown``, each validation appends ``(path, name, value)`` for every field of
+an object that its record type does not declare (``path`` names the record, e.g. ``customer`` or
+``items[]``; empty at the top): the caller clears the list before a record and reads it after
+(processors/unknown.py counts and scans them). A record type used at several paths is compiled
+once per path, so that the path is where the field was found.
 """
 
 from __future__ import annotations
@@ -22,34 +28,59 @@ LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 DEFAULT_MAX_STRING = 65_536
 
 
-def compile_validator(schema: Any, max_string: int = DEFAULT_MAX_STRING) -> Validator:
-    return _Compiler(max_string).build(schema, namespace="")
+Unknown = list[tuple[str, str, Any]]
+
+
+def compile_validator(schema: Any, max_string: int = DEFAULT_MAX_STRING, unknown: Unknown | None = None) -> Validator:
+    return _Compiler(max_string, unknown).build(schema, namespace="")
 
 
 class _Compiler:
-    def __init__(self, max_string: int) -> None:
+    def __init__(self, max_string: int, unknown: Unknown | None = None) -> None:
         self.max_string = max_string
+        self.unknown = unknown
         self.named: dict[str, Validator] = {}
+        self.records: dict[str, tuple[dict[str, Any], str]] = {}   # record type name -> (schema, namespace)
+        self.at: dict[tuple[str, str], Validator] = {}   # (record type, path) -> its validator there
+        self.building: set[str] = set()   # record types whose fields are being compiled
 
-    def build(self, schema: Any, namespace: str, fmt: str | None = None) -> Validator:
+    def build(self, schema: Any, namespace: str, fmt: str | None = None, path: str = "") -> Validator:
         if isinstance(schema, str):
+            record = self.records.get(schema) or self.records.get(f"{namespace}.{schema}")
+            if record is not None and self.unknown is not None:   # the same record type at another path
+                full = _full_name(record[0], record[1])
+                found = self.at.get((full, path))
+                if found is not None:
+                    return found
+                if full in self.building:   # within itself (recursive): compiled when data goes that deep
+                    return self._lazy(record, full, path)
+                return self._record(record[0], record[1], path)
             return self._primitive(schema, namespace, fmt)
         if isinstance(schema, list):
-            return self._union([self.build(branch, namespace, fmt) for branch in schema], schema)
+            return self._union([self.build(branch, namespace, fmt, path) for branch in schema], schema)
         if isinstance(schema, dict):
             kind = schema.get("type")
             if kind == "record" or kind == "error":
-                return self._record(schema, namespace)
+                return self._record(schema, namespace, path)
             if kind == "enum":
                 return self._register(schema, namespace, self._enum(schema))
             if kind == "array":
-                return self._array(self.build(schema["items"], namespace))
+                return self._array(self.build(schema["items"], namespace, path=f"{path}[]"))
             if kind == "map":
-                return self._map(self.build(schema["values"], namespace))
+                return self._map(self.build(schema["values"], namespace, path=f"{path}{{}}"))
             if kind == "fixed":
                 return self._register(schema, namespace, self._fixed(int(schema["size"])))
-            return self.build(kind, namespace, fmt or schema.get("format"))
+            return self.build(kind, namespace, fmt or schema.get("format"), path)
         raise SchemaError(f"unsupported schema node {schema!r}")
+
+    def _lazy(self, record: tuple[dict[str, Any], str], full: str, path: str) -> Validator:
+        compiled: list[Validator] = []
+
+        def check_lazily(v: Any) -> Any:
+            if not compiled:
+                compiled.append(self.at.get((full, path)) or self._record(record[0], record[1], path))
+            return compiled[0](v)
+        return check_lazily
 
     def _register(self, schema: dict[str, Any], namespace: str, validator: Validator) -> Validator:
         self.named[_full_name(schema, namespace)] = validator
@@ -190,17 +221,20 @@ class _Compiler:
             return out
         return check_map
 
-    def _record(self, schema: dict[str, Any], namespace: str) -> Validator:
+    def _record(self, schema: dict[str, Any], namespace: str, path: str = "") -> Validator:
         full = _full_name(schema, namespace)
         inner_ns = full.rpartition(".")[0]
         fields: list[tuple[str, Validator, bool, Any]] = []
+        unknown = self.unknown
 
         def check_record(v: Any) -> Any:
             if type(v) is not dict:
                 raise InvalidRecord("type", "expected an object")
             out = {}
+            known = 0
             for name, check, has_default, default in fields:
                 if name in v:
+                    known += 1
                     try:
                         out[name] = check(v[name])
                     except InvalidRecord as exc:
@@ -209,15 +243,22 @@ class _Compiler:
                     out[name] = copy.copy(default)
                 else:
                     raise InvalidRecord("required", "required field is missing", name)
+            if known != len(v) and unknown is not None:
+                declared = {f[0] for f in fields}
+                unknown.extend((path, name, value) for name, value in v.items() if name not in declared)
             return out
 
         # registered before its fields are built so that recursive types resolve
         self.named[full] = check_record
         self.named[schema["name"]] = check_record
+        self.records[full] = self.records[schema["name"]] = (schema, namespace)
+        self.at[(full, path)] = check_record
+        self.building.add(full)
         for f in schema["fields"]:
-            fields.append(
-                (f["name"], self.build(f["type"], inner_ns, f.get("format")), "default" in f, f.get("default"))
-            )
+            name = f["name"]
+            fields.append((name, self.build(f["type"], inner_ns, f.get("format"), f"{path}.{name}" if path else name),
+                           "default" in f, f.get("default")))
+        self.building.discard(full)
         return check_record
 
 

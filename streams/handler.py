@@ -17,7 +17,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
-from processors.errors import InvalidRecord
+from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
@@ -66,6 +66,17 @@ def transfer_audits(result: BatchResult, messages: Sequence[Any], names: Mapping
             for (output, origin, destination, decision, subject), count in result.transfer_held.items()]
 
 
+def unknown_audits(result: BatchResult, messages: Sequence[Any], now: float) -> list[dict[str, Any]]:
+    """One audit record per field path of the batch, not in the schema, where personal data was found."""
+    first = messages[0]
+    return [audit_record("unknown_field", None, now, f"{first.topic}:{first.partition}:{first.offset}:{path}",
+                         rule="schema.unknown_field",
+                         details={"source_topic": first.topic, "path": path, "categories": ",".join(sorted(found)),
+                                  "records": str(result.unknown.counts[path]),
+                                  "effect": "dropped from every output; declare it in the schema to tag it"})
+            for path, found in sorted(result.unknown.personal.items())]
+
+
 class BatchHandler:
     """One input topic's batches: into ``processors`` once, then state, outputs, metrics.
 
@@ -97,7 +108,7 @@ class BatchHandler:
 
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
-        result, changed = self.process(messages)
+        result, changed = await self.process_waiting(messages)
         if changed:
             # new subject secrets must be in their changelog before any output uses them and
             # the batch is acked, or a crash now would re-key these subjects after recovery;
@@ -106,12 +117,26 @@ class BatchHandler:
         await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
         self.observe(result, messages, started)
 
+    async def process_waiting(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
+        """:meth:`process`, waiting while the schema registry does not answer (nothing is dead-lettered
+        for it: the batch is decoded again once the registry is back)."""
+        async def step() -> tuple[BatchResult, bool]:
+            try:
+                return self.process(messages)
+            except RegistryUnavailable:
+                self.metrics.registry_unavailable.labels(self.topic).inc()
+                raise
+        return await retrying(f"decoding a batch from {self.topic} (schema registry)", step,
+                              errors=(RegistryUnavailable,))
+
     def process(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """The batch's result and whether it changed state to flush; a bug costs only its record."""
         pipeline, state = self.pipeline, self.state
         try:
             result = pipeline.process([m.value for m in messages], [m.partition for m in messages], state)
             return result, state.absorb(result)
+        except RegistryUnavailable:
+            raise   # not a bug: the batch waits for the registry
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -120,6 +145,8 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 one = pipeline.process([message.value], [message.partition], state)
+            except RegistryUnavailable:
+                raise
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)
@@ -149,9 +176,9 @@ class BatchHandler:
             except MessageSizeTooLargeError:   # larger than this producer may send
                 future = await self._send_truncated(producer, message, headers)
             dead.append((message, headers, future))
-        if (result.gated or result.transfer_held) and self.audit_topic is not None:
+        if (result.gated or result.transfer_held or result.unknown.personal) and self.audit_topic is not None:
             now = self.clock()
-            audits = gate_audits(result, messages, self.names, now)
+            audits = gate_audits(result, messages, self.names, now) + unknown_audits(result, messages, now)
             if result.transfer_held:
                 audits += transfer_audits(result, messages, self.names, self.pipeline, now)
             for audit in audits:
@@ -200,6 +227,11 @@ class BatchHandler:
             m.records_gated.labels(self.names[output], reason).inc(count)
         if result.minors:
             m.minors_found.labels(topic).inc(len(result.minors))
+        for path, count in result.unknown.counts.items():
+            m.unknown_fields.labels(topic, path).inc(count)
+        for path, categories in result.unknown.personal.items():
+            for category in categories:
+                m.unknown_personal.labels(topic, path, category).inc()
         for (output, origin, destination, decision), count in result.transfers.items():
             m.transfers.labels(self.names[output], origin, destination, decision).inc(count)
         now_ms = time.time() * 1000
@@ -231,12 +263,23 @@ class InputHandler(Generic[T]):
         self.positions: dict[int, int] = {}
         metrics.records_in.labels(topic)
 
+    async def decode_waiting(self, raw: bytes | None) -> T:
+        """``decode``, waiting while the schema registry does not answer (the record is not dead-lettered)."""
+        async def step() -> T:
+            try:
+                return self.decode(raw)
+            except RegistryUnavailable:
+                self.metrics.registry_unavailable.labels(self.topic).inc()
+                raise
+        return await retrying(f"decoding a record from {self.topic} (schema registry)", step,
+                              errors=(RegistryUnavailable,))
+
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.clock()
         out: list[Outgoing] = []
         for message in messages:
             try:
-                out += self.act(message, self.decode(message.value), now)
+                out += self.act(message, await self.decode_waiting(message.value), now)
             except InvalidRecord as exc:
                 out.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()

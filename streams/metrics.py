@@ -64,6 +64,18 @@ class Metrics:
         self.minors_found = Counter("lethe_minors_found",
                                     "Subjects found under the policy's age by a date of birth, by source topic; a "
                                     "minor_flag request is filed for each (docs/rights.md)", ["topic"], registry=r)
+        self.registry_unavailable = Counter("lethe_schema_registry_unavailable",
+                                            "Batches that waited because the schema registry did not answer a "
+                                            "schema id lookup (retried; nothing dead-lettered)", ["topic"],
+                                            registry=r)
+        self.unknown_fields = Counter("lethe_unknown_fields",
+                                      "Input records with a field their schema does not declare (dropped from "
+                                      "every output), by input topic and field path (a name, never a value; at most "
+                                      "50 paths per topic, then <other>)", ["topic", "path"], registry=r)
+        self.unknown_personal = Counter("lethe_unknown_fields_personal",
+                                        "Batches in which an unknown field held personal data the free-text "
+                                        "detectors found, by input topic, field path and data category",
+                                        ["topic", "path", "category"], registry=r)
         # retention (issue 3): timers, holds, commands
         self.timers_pending = Gauge("lethe_retention_timers_pending",
                                     "Retention deadlines pending on this worker (including held ones)", registry=r)

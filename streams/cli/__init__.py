@@ -12,6 +12,7 @@ from processors.errors import LetheError
 from streams.cli.discover import cmd_discover
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
+from streams.cli.policy import cmd_policy_check, cmd_policy_explain
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
 from streams.cli.rights import cmd_hold, cmd_request
 from streams.cli.schemas import cmd_schemas
@@ -116,6 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write <output>.avsc here (default LETHE_SCHEMAS_DIR)")
     schemas.add_argument("--force", action="store_true", help="overwrite a file that differs from the derivation")
     schemas.set_defaults(func=cmd_schemas)
+
+    policy = sub.add_parser("policy", help="check a policy file, or show what it does to an event (no broker needed)")
+    policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = policy_sub.add_parser("check",
+                                  help="check a policy file as a worker's start-up does; every problem at once")
+    check.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                       help="the policy file (default LETHE_POLICY, else deploy/policy.toml)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(func=cmd_policy_check)
+    explain = policy_sub.add_parser("explain", help="show what the policy does to one event, output by output")
+    explain.add_argument("--topic", required=True, metavar="TOPIC", help="the event's source topic, e.g. orders.v1")
+    explain.add_argument("event", nargs="?", type=Path, metavar="EVENT_FILE",
+                         help="a file holding the JSON event (default the topic's example, "
+                              "schemas/examples/TOPIC.json)")
+    explain.add_argument("--index", type=int, default=1, metavar="N",
+                         help="with a file of several events (a JSON array or JSON lines): the Nth (default 1)")
+    explain.add_argument("--policy", type=Path, default=None, metavar="FILE",
+                         help="the policy file (default LETHE_POLICY, else deploy/policy.toml)")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    explain.set_defaults(func=cmd_policy_explain)
 
     agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
     agent.add_argument("--mapping", type=Path, default=None,

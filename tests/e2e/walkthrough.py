@@ -34,6 +34,8 @@ CLAIMS: dict[tuple[str, str], str] = {
     ("README.md", "scripts/demo --keep-running"): RIGHTS,   # test_docs.py runs it too, to start the demo
     ("README.md", "request erase --customer cust-100003"): RIGHTS,
     ("README.md", "lethe discover loyalty.v1"): OWN_TOPICS,
+    ("README.md", "lethe policy check .lethe/draft-policy.toml"):
+        "test_policy_command.py::test_the_readme_walk_through_runs_as_written",
     ("docs/retention.md", "lethe hold place"): DOCS_AGAINST_DEMO,
     ("docs/rights.md", "lethe request erase"): DOCS_AGAINST_DEMO,
     ("docs/rights.md", "consume privacy.audit.v1"): DOCS_AGAINST_DEMO,
