@@ -246,3 +246,18 @@ def test_a_policy_written_before_dates_of_birth_drops_them(shipped: dict[str, An
     out = next(json.loads(o.value) for o in result.outputs if o.topic == "orders.anonymized.v1")
     assert out["customer"]["date_of_birth"] is None and out["lethe"]["tags"]["customer.date_of_birth"] == \
         "identity.dob:drop"
+
+
+def test_policy_explain_says_the_rule_fired(catalog: SchemaCatalog, default_policy: Policy, example: Any) -> None:
+    from processors.explain import explain
+
+    minor = explain(default_policy, catalog, "orders.v1", json.dumps(order(example, "kid", "2012-06-01")).encode(),
+                    MASTER, b"s" * 32)
+    assert minor.minor is not None and minor.minor.startswith("minors.age: the date of birth (customer.date_of_birth)")
+    assert minor.destinations and not any(d.published for d in minor.destinations)
+    adult = explain(default_policy, catalog, "orders.v1", json.dumps(order(example, "a", "1988-04-17")).encode(),
+                    MASTER, b"s" * 32)
+    assert adult.minor is None and all(d.published for d in adult.destinations)
+    row = next(r for d in adult.destinations if d.topic == "orders.anonymized.v1" for r in d.fields
+               if r.path == "customer.date_of_birth")
+    assert (row.category, row.strategy, row.value, row.result) == ("identity.dob", "generalize", "1988-04-17", "1988")
