@@ -24,6 +24,7 @@ from processors.decode import Limits
 from processors.inputs import Inputs
 from processors.pipeline import TopicPipeline, compile_pipelines
 from processors.policy import Policy, load_policy
+from processors.provided import with_provided
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from processors.sharing import recipients_of
@@ -173,7 +174,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)
-    requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
+    rights, notes = with_provided(policy.rights, policy.sources, SchemaCatalog.load(settings.schemas_dir))
+    for note in notes:   # what a portability export holds (processors/provided.py)
+        log.warning("%s", note)
+    requests = Requests(settings, rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds, sharing,
                         retention.ack, clock)
     subjects = SubjectState(store, retention, request_store, consent, sharing)

@@ -112,6 +112,10 @@ class Metrics:
                                       registry=r)
         self.request_oldest_open = Gauge("lethe_request_oldest_open_seconds",
                                          "Age of the oldest open rights request on this worker", registry=r)
+        self.request_seconds_to_due = Gauge("lethe_request_seconds_to_due",
+                                            "Seconds until the due date of the open rights request due soonest on "
+                                            "this worker, by type, among those not yet past it (no series: none)",
+                                            ["type"], registry=r)
         self.erasure_seconds = Histogram("lethe_erasure_completion_seconds",
                                          "From an erase request to the last store's ack",
                                          buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,

@@ -106,6 +106,15 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe hold place --customer cust-8841 --case LIT-1     # prints the hold id\n"
         "  lethe hold release --customer cust-8841 --hold-id HOLD_ID"),
     "request": ("", ""),
+    "audit": (
+        "One data subject's story in time order: events received, consents, rights requests and their steps "
+        "(acks,\nretries, completion), legal holds, retention deadlines set and fired, lifecycle commands and "
+        "acks, what was\nheld back from an output or a transfer, shares with partners, dead-lettered records. "
+        "It reads only the subject's\npartition of each topic, to the end observed at start (no time limit), "
+        "and prints nothing about other subjects.\n--json writes JSON Lines: one object per entry with at, kind, "
+        "action, ref, source and details\n(docs/rights.md, \"A subject's story\").",
+        "  lethe audit --customer cust-8841\n"
+        "  lethe audit --customer cust-8841 --json > cust-8841.jsonl      # for tools: one JSON object a line"),
     "topics": (
         "Manage Lethe's topics on the broker at LETHE_BOOTSTRAP_SERVERS.",
         "  lethe topics create"),
