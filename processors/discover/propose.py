@@ -22,7 +22,7 @@ from processors.discover.shapes import share
 from processors.discover.tokens import has, tokens
 
 # categories the shipped policy drops by default: the safe choice for a container of personal data
-DROPPED = ("identity.name", "contact.email", "contact.phone", "contact.address", "account.profile",
+DROPPED = ("identity.name", "identity.dob", "contact.email", "contact.phone", "contact.address", "account.profile",
            "location.approximate")
 EVENT_TIMES = ("occurred_at", "event_time", "timestamp", "time", "ts", "created_at", "date", "datetime",
                "sent_at", "received_at", "updated_at")
