@@ -19,6 +19,7 @@ from fastavro import schemaless_writer
 
 from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
 from processors.errors import InvalidRecord, Problems, SchemaError
+from processors.minors import QUARANTINED, MinorsRule
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
 from processors.policy import OutputPolicy, Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, partner_reference, pseudonym
@@ -56,6 +57,8 @@ class BatchResult:
     transfer_held: Counter[tuple[str, str, str, str, str | None]] = field(default_factory=Counter)
     # (partition, share): records published to partners, for the sharing ledger (processors/sharing.py)
     shares: list[tuple[int, Share]] = field(default_factory=list)
+    # (partition, subject): subjects found under age (processors/minors.py), for a minor_flag request each
+    minors: list[tuple[int, str]] = field(default_factory=list)
     unknown: Unknown = field(default_factory=Unknown)   # fields the schema does not declare
 
     def merge(self, other: BatchResult, index: int) -> None:
@@ -75,6 +78,7 @@ class BatchResult:
         self.transfers.update(other.transfers)
         self.transfer_held.update(other.transfer_held)
         self.shares += other.shares
+        self.minors += other.minors
 
 
 class SubjectView(Protocol):
@@ -149,6 +153,8 @@ class TopicPipeline:
         self.fallback_key_path = first.fallback_key_path if first else None
         # blake2b's person is at most 16 bytes, as in the pseudonym strategy
         self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""
+        self.minors = (MinorsRule(declared.date_of_birth, declared.event_time, declared.subject, policy.minors.age)
+                       if declared.date_of_birth and declared.subject and self.plans else None)
 
     def decode(self, values: Sequence[bytes | None]) -> Decoded:
         records: list[tuple[int, dict[str, Any]]] = []
@@ -194,6 +200,9 @@ class TopicPipeline:
             gate = state.gates(subject, partition)
             if gate:
                 gates[subject] = gate
+        minors = self.minors.find(decoded.records, gates) if self.minors is not None else []
+        for _, subject in minors:   # its records of this batch already reach no output
+            gates[subject] = QUARANTINED
         timers: list[tuple[int, Timer]] = []
         unscheduled = 0
         if self.retention is not None:   # before anonymize, which rewrites the records in place
@@ -206,6 +215,7 @@ class TopicPipeline:
         result = self.anonymize(decoded, secrets, gates)
         result.new_secrets, result.timers, result.unscheduled = new_secrets, timers, unscheduled
         result.shares = [(partitions[index], share) for index, share in result.shares]
+        result.minors = [(partitions[index], subject) for index, subject in minors]
         return result
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],

@@ -4,7 +4,8 @@
 * ``latitude`` / ``longitude``: rounded to ``coordinate_decimals`` places;
 * ``timestamp``: truncated to ``timestamp_unit`` (offset kept);
 * ``user_agent``: reduced to "<browser family> / <OS family>";
-* ``postcode``: the first ``postcode_keep`` characters.
+* ``postcode``: the first ``postcode_keep`` characters;
+* ``date`` (``YYYY-MM-DD``, e.g. a date of birth): the year (a string).
 
 A value that cannot be parsed (an IP that is not one) is dropped rather than passed through.
 """
@@ -18,8 +19,9 @@ from typing import Any
 
 from processors.policy import Options
 from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+from processors.time import parse_date
 
-FORMATS = ("ip", "latitude", "longitude", "timestamp", "user_agent", "postcode")
+FORMATS = ("ip", "latitude", "longitude", "timestamp", "user_agent", "postcode", "date")
 
 # order matters: Edge and Opera also say Chrome, Chrome also says Safari
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
@@ -94,6 +96,10 @@ class Generalize(Strategy):
                 except ValueError:
                     return None
             return timestamp
+        if fmt == "date":
+            def year(value: Any, ctx: RecordContext) -> Any:
+                return value[:4] if parse_date(value) is not None else None
+            return year
         if fmt == "user_agent":
             def agent(value: Any, ctx: RecordContext) -> Any:
                 return user_agent_family(value)
