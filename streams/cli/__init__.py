@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",
                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--processes", type=_processes, default=None, metavar="N",
-                     help=f"run N worker processes in one consumer group on this machine, supervised (1..{MAX_PROCESSES}; "
-                          "default LETHE_PROCESSES, else 1): one per core")
+                     help="run N worker processes in one consumer group on this machine, supervised "
+                          f"(1..{MAX_PROCESSES}; default LETHE_PROCESSES, else 1): one per core")
     run.set_defaults(func=cmd_run)
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
