@@ -70,9 +70,16 @@ def child_ports(base: int, processes: int) -> list[int]:
 def supervise(settings: Settings) -> int:
     build_pipelines(settings)   # a bad policy or schema stops us before any child or broker starts
     children = [Child(i, port) for i, port in enumerate(child_ports(settings.metrics_port, settings.processes), 1)]
-    if settings.metrics_port:
-        for port in (settings.metrics_port, *(c.port for c in children)):
-            check_port_free(port)
+    base = settings.metrics_port
+    if base:
+        check_port_free(base)
+        for child in children:
+            try:
+                check_port_free(child.port)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (with {len(children)} worker processes, LETHE_METRICS_PORT={base} takes "
+                                  f"the ports {base}..{children[-1].port}: the supervisor's, then one per process)"
+                                  ) from None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
