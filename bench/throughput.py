@@ -217,9 +217,9 @@ def family_cpu(pid: int | None) -> tuple[float, float]:
     """thread_cpu of a process plus its direct children's (a supervisor and its worker processes)."""
     children: list[int] = []
     if pid is not None:
-        for entry in os.listdir("/proc"):
+        for entry in filter(str.isdigit, os.listdir("/proc")):
             with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{entry}/stat") as handle:
-                if entry.isdigit() and int(handle.read().rpartition(")")[2].split()[1]) == pid:
+                if int(handle.read().rpartition(")")[2].split()[1]) == pid:   # the parent pid field
                     children.append(int(entry))
     totals = [thread_cpu(p) for p in (pid, *children)]
     return sum(t[0] for t in totals), sum(t[1] for t in totals)
