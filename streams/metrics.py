@@ -235,6 +235,30 @@ class BrokerMetrics(Metrics):
         return (True, "ready") if self._answers() else (False, "the broker does not answer Kafka requests")
 
 
+class SupervisorMetrics(Metrics):
+    """`lethe run --processes N`'s endpoints on LETHE_METRICS_PORT: /healthz while its loop runs, /readyz
+    when every worker process answers its own /readyz (``readiness``), /metrics with the supervisor's
+    series; each worker process serves its own /metrics on the next ports (docs/operations.md)."""
+
+    def __init__(self, processes: int, readiness: Callable[[], tuple[bool, str]],
+                 registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry, worker=False)
+        self._readiness = readiness
+        r = self.registry
+        self.processes_wanted = Gauge("lethe_worker_processes_desired",
+                                      "Worker processes this supervisor runs (--processes, LETHE_PROCESSES)",
+                                      registry=r)
+        self.processes_wanted.set(processes)
+        self.processes_running = Gauge("lethe_worker_processes_running",
+                                       "Worker processes of this supervisor that are running now", registry=r)
+        self.restarts = Counter("lethe_worker_process_restarts",
+                                "Worker processes restarted after they exited unasked (crash, kill, error)",
+                                registry=r)
+
+    def readiness(self) -> tuple[bool, str]:
+        return self._readiness()
+
+
 def store_agent_metrics(metrics: Metrics) -> tuple[Counter, Gauge]:
     """The store agent's own series, on its registry."""
     commands = Counter("lethe_store_commands", "Lifecycle commands handled by this store agent",
