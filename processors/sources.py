@@ -8,6 +8,9 @@
     record_id = "order_id"        # dotted path of the record id (records: the row; events: the event)
     event_time = "occurred_at"    # dotted path of the RFC 3339 event time
     status = "event_type"         # records only, optional: the values retention rules' `on` match
+    session = "session_id"        # optional: dotted path of the visitor's session id; a record is
+                                  # then gated by its session's cookie-banner choice where its
+                                  # customer has no decision of their own (processors/consent.py)
 
 A source's *family* (what lifecycle commands, store mappings and timers name) is its topic without
 a trailing ``.v<N>``: ``orders.v1`` -> ``orders``. :func:`parse_sources` checks the stanza alone;
@@ -34,7 +37,8 @@ PERSONAL_FORMATS = ("ip", "user_agent", "latitude", "longitude", "postcode", "su
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _VERSION = re.compile(r"\.v\d+$")
 FAMILY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-PATH_KEYS = ("subject", "record_id", "event_time", "status")
+PATH_KEYS = ("subject", "record_id", "event_time", "status", "session")
+OPTIONAL_PATHS = ("status", "session")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Source:
     record_id: tuple[str, ...]
     event_time: tuple[str, ...]
     status: tuple[str, ...] | None = None
+    session: tuple[str, ...] | None = None   # the session id whose banner choice gates a record
 
     @property
     def family(self) -> str:
@@ -72,7 +77,8 @@ def family_of(topic: str) -> str:
 SHIPPED: dict[str, Source] = {
     "orders.v1": Source("orders.v1", "orders.v1.avsc", "records", ("customer_id",), ("order_id",),
                         ("occurred_at",), ("event_type",)),
-    "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",)),
+    "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",),
+                      session=("session_id",)),
 }
 
 
@@ -104,7 +110,7 @@ def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
         paths: dict[str, tuple[str, ...] | None] = {}
         for key in PATH_KEYS:
             value = spec.get(key)
-            if value is None and (key == "status" or (key == "subject" and kind == "events")):
+            if value is None and (key in OPTIONAL_PATHS or (key == "subject" and kind == "events")):
                 paths[key] = None
                 continue
             if not isinstance(value, str) or not _PATH.match(value):
@@ -113,7 +119,7 @@ def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
         if kind == "events" and paths["status"] is not None:
             raise fail(".status is for kind = 'records' only")
         sources[topic] = Source(topic, schema, kind, paths["subject"], paths["record_id"] or (),
-                                paths["event_time"] or (), paths["status"])
+                                paths["event_time"] or (), paths["status"], paths["session"])
     return sources
 
 
@@ -228,11 +234,13 @@ def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
                 raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
                                   f"(rule: {key} must always be present"
                                   + ("; only events may lack a subject)" if key == "subject" else ")"))
-        subject_field = field_at(schema, source.subject) if source.subject else None
-        if subject_field is not None and source.subject and "category" not in subject_field[0]:
-            raise PolicyError(f"{where}.subject = {'.'.join(source.subject)!r}: the field has no category in "
-                              f"{source.schema} (rule: the subject's id is personal data; tag it, e.g. "
-                              '"category": "identifier.customer")')
+        for key, tag in (("subject", "identifier.customer"), ("session", "identifier.session")):
+            path = getattr(source, key)
+            found = field_at(schema, path) if path else None
+            if found is not None and path and "category" not in found[0]:
+                raise PolicyError(f"{where}.{key} = {'.'.join(path)!r}: the field has no category in "
+                                  f"{source.schema} (rule: the {key}'s id is personal data; tag it, e.g. "
+                                  f'"category": "{tag}")')
         carried: dict[str, str] = {}
         for dotted, f in every_field(schema):
             category = f.get("category")

@@ -41,6 +41,7 @@ from streams.state.consent import ConsentStore, consent_topic
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore, changelog_topic
+from streams.state.sessions import SessionChoices, session_consent_topic
 from streams.state.sharing import SharingStore
 from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
@@ -64,11 +65,11 @@ def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
     return _loop("retention timers", fire, TICK_SECONDS)
 
 
-def _every(seconds: float, step: Callable[[], Awaitable[None]]) -> Callable[[DirectIngest], Awaitable[None]]:
+def _every(seconds: float, step: Callable[[], Awaitable[None]], what: str) -> Callable[[DirectIngest], Awaitable[None]]:
     async def once() -> bool:
         await step()
         return False
-    return _loop("request deadlines", once, seconds)
+    return _loop(what, once, seconds)
 
 
 def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Callable[[DirectIngest], Awaitable[None]]:
@@ -170,8 +171,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
                           metrics, clock)
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+    sessions = SessionChoices(bootstrap, session_consent_topic(settings), settings.partitions, metrics,
+                              policy.consent.session_choice_max_age, clock)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
-                           {o.topic: o.consent for o in policy.outputs.values()})
+                           {o.topic: o.consent for o in policy.outputs.values()}, sessions)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added))
     requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
@@ -203,8 +206,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         handlers[settings.topics.name(name)] = InputHandler(
             settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
     services.append(DirectIngest(
-        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing], metrics,
-        background=[_firing(retention), _every(1.0, every_second)]))
+        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
+        background=[_firing(retention), _every(1.0, every_second, "request deadlines"),
+                    _every(min(3600.0, max(1.0, policy.consent.session_choice_max_age / 10)), sessions.sweep,
+                           "session choice expiry")]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)
