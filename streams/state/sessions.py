@@ -17,10 +17,12 @@ the choice. Session choices are therefore not partitioned state: every worker ho
 * Choices older than ``[consent] session_choice_max_age`` (default 395 days: 13 months) are
   forgotten by every worker and tombstoned by the partition's owner (:meth:`SessionChoices.sweep`).
 
-Memory: a session is held as one dict entry of interned words (the purpose, source and policy
-version are shared by every session), about 600 bytes with one choice and 900 with two
-(tests/streams/test_session_choices.py measures it); a million sessions with two choices take
-about 0.9 GB on every worker. ``lethe_session_choices`` shows how many a worker holds.
+Memory: a session is held as one dict entry of tuples (the purpose, source and policy version
+are interned, shared by every session; its id, event ids and times are its own): about 500 bytes
+with one choice and 750 with two, for a 37-character session id and uuid event ids
+(tests/streams/test_session_choices.py measures it). A million sessions with two choices take
+about 750 MB on every worker, which ``session_choice_max_age`` bounds; ``lethe_session_choices``
+shows how many a worker holds.
 """
 
 from __future__ import annotations
