@@ -5,7 +5,13 @@ Accepted encodings on input topics:
 * JSON (UTF-8), validated against the topic's Avro schema;
 * Avro binary in the Avro single-object encoding (``C3 01`` + 8-byte CRC-64-AVRO fingerprint +
   body). The fingerprint selects the writer schema from ``schemas/`` (current or released
-  version); the record is resolved to the topic's current schema and validated like JSON.
+  version); the record is resolved to the topic's current schema and validated like JSON;
+* with a schema registry configured (``LETHE_SCHEMA_REGISTRY_URL``), the Confluent wire format
+  (``00`` + 4-byte big-endian schema id + Avro body): the writer schema is looked up by id
+  (``registry``, cached by streams/registry.py), the body read with it, and the result validated
+  like JSON, which is Avro's schema resolution for what Lethe's schemas use (missing fields take
+  their defaults, promoted numbers are accepted, a field or symbol Lethe's schema cannot take is
+  dead-lettered) and reports the writer's extra fields as unknown fields.
 
 Everything that fails raises :class:`InvalidRecord`, whose message never carries a value.
 """
@@ -25,6 +31,9 @@ from processors.schemas import TopicSchema
 from processors.validate import DEFAULT_MAX_STRING, compile_validator
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
+# a schema id -> its parsed writer schema, None if the registry has no such id; raises RegistryUnavailable
+Registry = Callable[[int], Any]
 DEFAULT_MAX_RECORD_BYTES = 1_048_576
 
 
@@ -41,6 +50,8 @@ def encoding_of(raw: bytes | None) -> str:
     """The input encoding a record claims: avro (single-object header), json, or unknown (empty)."""
     if not raw:
         return "unknown"
+    if raw[:1] == CONFLUENT_MAGIC:
+        return "confluent"
     return "avro" if raw[:2] == SINGLE_OBJECT_MAGIC else "json"
 
 
@@ -52,8 +63,10 @@ class Decoder:
         schema: TopicSchema,
         writers: Callable[[bytes], TopicSchema | None],
         limits: Limits = DEFAULT_LIMITS,
+        registry: Registry | None = None,
     ) -> None:
         self.schema = schema
+        self._registry = registry
         self.limits = limits
         # fields the schema does not declare, of the record decoded last (processors/unknown.py)
         self.unknown: list[tuple[str, str, Any]] = []
@@ -70,9 +83,21 @@ class Decoder:
             raise InvalidRecord("empty", "record has no value (tombstone)")
         if len(raw) > self.limits.max_record_bytes:
             raise InvalidRecord("max_size", f"record larger than {self.limits.max_record_bytes} bytes")
-        value = self._decode_avro(raw) if raw[:2] == SINGLE_OBJECT_MAGIC else self._decode_json(raw)
+        if raw[:2] == SINGLE_OBJECT_MAGIC:
+            value = self._decode_avro(raw)
+        elif raw[:1] == CONFLUENT_MAGIC:
+            value = self._decode_confluent(raw)
+        else:
+            value = self._decode_json(raw)
         if type(value) is not dict:
             raise InvalidRecord("type", "record must be a JSON object")
+        if raw[:1] == CONFLUENT_MAGIC:
+            try:
+                resolved: dict[str, Any] = self._validate(value)
+            except InvalidRecord as exc:   # the writer's schema does not resolve to the topic's
+                raise InvalidRecord("registry_incompatible", f"writer schema {int.from_bytes(raw[1:5], 'big')} is "
+                                    f"not compatible with {self.schema.topic}: {exc.reason}", exc.path) from None
+            return resolved
         result: dict[str, Any] = self._validate(value)
         return result
 
@@ -105,4 +130,26 @@ class Decoder:
             raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
         if buffer.tell() != len(raw) - 10:
             raise InvalidRecord("avro", "trailing bytes after the Avro body")
+        return value
+
+    def _decode_confluent(self, raw: bytes) -> Any:
+        if self._registry is None:
+            raise InvalidRecord("registry_unconfigured", "Confluent wire format (schema id header) but no schema "
+                                "registry is configured (set LETHE_SCHEMA_REGISTRY_URL)")
+        if len(raw) < 5:
+            raise InvalidRecord("avro", "Confluent wire header is truncated")
+        writer = self._registry(int.from_bytes(raw[1:5], "big"))   # RegistryUnavailable: the batch waits
+        if writer is None:
+            raise InvalidRecord("registry_unknown_id", "the schema registry has no schema with this id")
+        buffer = io.BytesIO(raw[5:])
+        try:
+            value = schemaless_reader(buffer, writer, None)
+        except RecursionError:
+            raise InvalidRecord("max_depth", "Avro record nested too deeply") from None
+        except Exception as exc:  # fastavro raises many kinds on corrupt input
+            raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
+        if buffer.tell() != len(raw) - 5:
+            raise InvalidRecord("avro", "trailing bytes after the Avro body")
+        if type(value) is not dict:
+            raise InvalidRecord("registry_incompatible", "the writer schema is not a record")
         return value

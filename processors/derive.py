@@ -2,8 +2,9 @@
 
 Same fields, order, names, types and attributes, except that every field carrying a ``category``
 becomes ``["null", T]`` with default null (a strategy may drop it), named types move to the
-namespace ``lethe.<output topic>``, and a field ``lethe`` (what was done) is appended. Lethe
-derives each output's schema at start-up (:meth:`processors.schemas.SchemaCatalog.output`); the
+namespace ``lethe.<output topic>``, the ``provided`` attribute is dropped (it is about what the
+subject gave upstream, processors/provided.py), and a field ``lethe`` (what was done) is appended.
+Lethe derives each output's schema at start-up (:meth:`processors.schemas.SchemaCatalog.output`); the
 checked-in ``orders.anonymized.v1.avsc`` and ``logs.anonymized.v1.avsc`` equal the derivation.
 """
 
@@ -64,6 +65,7 @@ def _derive_type(avro_type: Json, old_ns: str, new_ns: str) -> Json:
 
 
 def _derive_field(field: dict[str, Json], old_ns: str, new_ns: str) -> dict[str, Json]:
+    field = {key: value for key, value in field.items() if key != "provided"}   # what upstream received only
     avro_type = _derive_type(field["type"], old_ns, new_ns)
     if "category" not in field:
         return {**field, "type": avro_type}

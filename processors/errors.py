@@ -5,6 +5,11 @@ Messages name the topic, the field path and the rule, never a personal value.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class LetheError(Exception):
     """Root of every error Lethe raises on purpose."""
@@ -20,6 +25,44 @@ class PolicyError(LetheError):
 
 class SchemaError(LetheError):
     """A schema file is missing or malformed."""
+
+
+class RegistryUnavailable(LetheError):
+    """The schema registry did not answer (or failed): the batch waits and is retried, nothing is
+    dead-lettered. The message names the error type only."""
+
+
+class PolicyProblems(PolicyError):
+    """Several independent problems of one policy, one message each (naming its entry)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.problems[0] if len(self.problems) == 1 else
+                         f"{len(self.problems)} problems:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class Problems:
+    """Collects the error of each independent entry of a policy, so that all are reported at once.
+
+    ``run`` calls a check of one entry and returns its result, or None after recording its
+    problems; ``check`` raises them together (:class:`PolicyProblems`) if there are any.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def run(self, check: Callable[..., T], *args: object) -> T | None:
+        try:
+            return check(*args)
+        except PolicyProblems as exc:
+            self.messages += exc.problems
+        except (PolicyError, SchemaError) as exc:
+            self.messages.append(str(exc))
+        return None
+
+    def check(self) -> None:
+        if self.messages:
+            raise PolicyProblems(self.messages)
 
 
 class InvalidRecord(LetheError):

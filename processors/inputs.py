@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from processors.consent import ConsentEvent
-from processors.decode import DEFAULT_LIMITS, Decoder, Limits
+from processors.decode import DEFAULT_LIMITS, Decoder, Limits, Registry
 from processors.errors import InvalidRecord
 from processors.retention.holds import Hold
 from processors.rights import IDENTIFIER, Request
@@ -29,9 +29,10 @@ TOPICS = ("consent.v1", "legal-holds.v1", "privacy-requests.v1", "lifecycle.comm
 class Inputs:
     """One decoder per topic, built once from the schema catalogue; each method decodes one record."""
 
-    def __init__(self, catalog: SchemaCatalog, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, catalog: SchemaCatalog, limits: Limits = DEFAULT_LIMITS,
+                 registry: Registry | None = None) -> None:
         writers = catalog.by_fingerprint.get
-        self.decoders = {topic: Decoder(catalog.for_topic(topic), writers, limits) for topic in TOPICS}
+        self.decoders = {topic: Decoder(catalog.for_topic(topic), writers, limits, registry) for topic in TOPICS}
         self._consent, self._holds, self._requests, self._commands, self._acks = (
             self.decoders[topic] for topic in TOPICS)
 

@@ -17,7 +17,7 @@ the same gates as any output (restriction, objection, quarantine, and for basis 
 current grant of its consent purpose), and a projection: its records and its derived Avro schema
 hold the declared fields and the ``lethe`` meta field, nothing else. Personal fields it does not
 declare are dropped before projection, so free text it does declare is still searched for them.
-:func:`parse_partners` checks an entry alone, :func:`check_partners` against its source's schema;
+:func:`parse_partners` checks each entry alone, :func:`check_partner` against its source's schema;
 each error names the entry and the rule it breaks.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from processors.errors import PolicyError
+from processors.errors import PolicyError, Problems
 
 if TYPE_CHECKING:
     from processors.policy import OutputPolicy, Policy
@@ -81,79 +81,91 @@ def partner_topic(name: str) -> str:
 
 
 def parse_partners(raw: Any, origin: str, sources: Mapping[str, Source], outputs: Mapping[str, Any],
-                   strategies: Mapping[str, Any]) -> dict[str, Partner]:
-    """The [partners] tables, each checked alone (names, values, its source declared)."""
+                   strategies: Mapping[str, Any], problems: Problems | None = None) -> dict[str, Partner]:
+    """The [partners] tables, each checked alone (names, values, its source declared). With
+    ``problems``, an entry with a problem is recorded there and left out; without, the problems of
+    every entry are raised together."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise PolicyError(f"policy {origin}: [partners] must hold one table per partner")
+    collected = Problems() if problems is None else problems
     partners = {}
     for name, spec in raw.items():
-        where = f'partners."{name}"'
-
-        def fail(message: str, where: str = where) -> PolicyError:
-            return PolicyError(f"policy {origin}: {where}{message}")
-
-        if not NAME.match(name):
-            raise fail(": not a partner name (rule: lower-case letters, digits, _ and -, up to 64; "
-                       "it names the topic partners.<name>.v1)")
-        if not isinstance(spec, dict):
-            raise fail(" must be a table")
-        extra = set(spec) - set(KEYS)
-        if extra:
-            raise fail(f": unknown key(s) {', '.join(sorted(extra))} (rule: a partner sets {', '.join(KEYS)})")
-        source = spec.get("source")
-        if not isinstance(source, str) or source not in sources:
-            raise fail(f".source = {source!r}: not a declared source (rule: a partner receives records of a "
-                       f"source in [sources]; declared: {', '.join(sources)})")
-        purpose = spec.get("purpose")
-        if not isinstance(purpose, str) or not purpose.strip():
-            raise fail(".purpose: missing (rule: every partner states the purpose it receives data for)")
-        basis = spec.get("basis")
-        if basis not in BASES:
-            raise fail(f".basis = {basis!r}: not a legal basis (rule: one of {', '.join(BASES)})")
-        consent = spec.get("consent")
-        if basis == "consent" and not isinstance(consent, str):
-            raise fail(".consent: missing (rule: basis = \"consent\" names the consent purpose that needs a "
-                       "current grant)")
-        if basis != "consent" and consent is not None:
-            raise fail(f".consent: set but basis = {basis!r} (rule: a consent purpose only with basis = \"consent\")")
-        region = spec.get("region")
-        if not isinstance(region, str) or not _REGION.match(region):
-            raise fail(f".region = {region!r}: missing or malformed (rule: every partner names its destination "
-                       "region, e.g. \"EU\" or \"US\")")
-        safeguard = spec.get("safeguard")
-        if safeguard not in SAFEGUARDS:
-            raise fail(f".safeguard = {safeguard!r}: not a transfer safeguard (rule: one of {', '.join(SAFEGUARDS)})")
-        key_raw = spec.get("key", PSEUDONYM_KEY)
-        if not isinstance(key_raw, str) or not (key_raw == PSEUDONYM_KEY or _PATH.match(key_raw)):
-            raise fail(f".key = {key_raw!r}: give \"pseudonym\" or the dotted path of a field of {source} "
-                       "(rule: a partner's records are keyed as it needs)")
-        store = spec.get("store", f"partner.{name}")
-        if not isinstance(store, str) or not store.strip():
-            raise fail(".store: give the name of the store agent that acks this partner's erasure commands")
-        fields = spec.get("fields")
-        if not isinstance(fields, dict) or not fields:
-            raise fail(".fields: missing or empty (rule: minimum necessary: a partner lists every field it "
-                       "receives and its strategy; nothing else is published)")
-        for path, strategy in fields.items():
-            if not _PATH.match(path):
-                raise fail(f'.fields."{path}": not a dotted field path (rule: fields through records, e.g. '
-                           "customer.name)")
-            if not isinstance(strategy, str) or strategy not in strategies:
-                raise fail(f'.fields."{path}" = {strategy!r}: unknown strategy (rule: one of '
-                           f"{', '.join(sorted(strategies))})")
-        for path in fields:
-            inner = [other for other in fields if other.startswith(path + ".")]
-            if inner:
-                raise fail(f'.fields."{path}": also lists {inner[0]} inside it (rule: list a record\'s fields '
-                           "one by one, or the record, not both)")
-        topic = partner_topic(name)
-        if topic in outputs:
-            raise fail(f": its topic {topic} is also declared as an output (rule: a topic has one producer)")
-        partners[name] = Partner(name, source, purpose, basis, region, safeguard, dict(fields), consent,
-                                 None if key_raw == PSEUDONYM_KEY else tuple(key_raw.split(".")), store)
+        partner = collected.run(_parse_partner, name, spec, origin, sources, outputs, strategies)
+        if partner is not None:
+            partners[name] = partner
+    if problems is None:
+        collected.check()
     return partners
+
+
+def _parse_partner(name: str, spec: Any, origin: str, sources: Mapping[str, Source], outputs: Mapping[str, Any],
+                   strategies: Mapping[str, Any]) -> Partner:
+    where = f'partners."{name}"'
+
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: {where}{message}")
+
+    if not NAME.match(name):
+        raise fail(": not a partner name (rule: lower-case letters, digits, _ and -, up to 64; "
+                   "it names the topic partners.<name>.v1)")
+    if not isinstance(spec, dict):
+        raise fail(" must be a table")
+    extra = set(spec) - set(KEYS)
+    if extra:
+        raise fail(f": unknown key(s) {', '.join(sorted(extra))} (rule: a partner sets {', '.join(KEYS)})")
+    source = spec.get("source")
+    if not isinstance(source, str) or source not in sources:
+        raise fail(f".source = {source!r}: not a declared source (rule: a partner receives records of a "
+                   f"source in [sources]; declared: {', '.join(sources)})")
+    purpose = spec.get("purpose")
+    if not isinstance(purpose, str) or not purpose.strip():
+        raise fail(".purpose: missing (rule: every partner states the purpose it receives data for)")
+    basis = spec.get("basis")
+    if basis not in BASES:
+        raise fail(f".basis = {basis!r}: not a legal basis (rule: one of {', '.join(BASES)})")
+    consent = spec.get("consent")
+    if basis == "consent" and not isinstance(consent, str):
+        raise fail(".consent: missing (rule: basis = \"consent\" names the consent purpose that needs a "
+                   "current grant)")
+    if basis != "consent" and consent is not None:
+        raise fail(f".consent: set but basis = {basis!r} (rule: a consent purpose only with basis = \"consent\")")
+    region = spec.get("region")
+    if not isinstance(region, str) or not _REGION.match(region):
+        raise fail(f".region = {region!r}: missing or malformed (rule: every partner names its destination "
+                   "region, e.g. \"EU\" or \"US\")")
+    safeguard = spec.get("safeguard")
+    if safeguard not in SAFEGUARDS:
+        raise fail(f".safeguard = {safeguard!r}: not a transfer safeguard (rule: one of {', '.join(SAFEGUARDS)})")
+    key_raw = spec.get("key", PSEUDONYM_KEY)
+    if not isinstance(key_raw, str) or not (key_raw == PSEUDONYM_KEY or _PATH.match(key_raw)):
+        raise fail(f".key = {key_raw!r}: give \"pseudonym\" or the dotted path of a field of {source} "
+                   "(rule: a partner's records are keyed as it needs)")
+    store = spec.get("store", f"partner.{name}")
+    if not isinstance(store, str) or not store.strip():
+        raise fail(".store: give the name of the store agent that acks this partner's erasure commands")
+    fields = spec.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise fail(".fields: missing or empty (rule: minimum necessary: a partner lists every field it "
+                   "receives and its strategy; nothing else is published)")
+    for path, strategy in fields.items():
+        if not _PATH.match(path):
+            raise fail(f'.fields."{path}": not a dotted field path (rule: fields through records, e.g. '
+                       "customer.name)")
+        if not isinstance(strategy, str) or strategy not in strategies:
+            raise fail(f'.fields."{path}" = {strategy!r}: unknown strategy (rule: one of '
+                       f"{', '.join(sorted(strategies))})")
+    for path in fields:
+        inner = [other for other in fields if other.startswith(path + ".")]
+        if inner:
+            raise fail(f'.fields."{path}": also lists {inner[0]} inside it (rule: list a record\'s fields '
+                       "one by one, or the record, not both)")
+    topic = partner_topic(name)
+    if topic in outputs:
+        raise fail(f": its topic {topic} is also declared as an output (rule: a topic has one producer)")
+    return Partner(name, source, purpose, basis, region, safeguard, dict(fields), consent,
+                   None if key_raw == PSEUDONYM_KEY else tuple(key_raw.split(".")), store)
 
 
 def check_consent_purposes(partners: Mapping[str, Partner], opt_in: tuple[str, ...], origin: str) -> None:
@@ -173,35 +185,34 @@ def partner_output(partner: Partner) -> OutputPolicy:
                         region=partner.region, key=partner.key, partner=partner.name)
 
 
-def check_partners(policy: Policy, catalog: SchemaCatalog) -> None:
-    """Each partner against its source's schema: declared fields and key exist and fit their strategy."""
+def check_partner(policy: Policy, catalog: SchemaCatalog, partner: Partner) -> None:
+    """A partner against its source's schema: declared fields and key exist and fit their strategy."""
     from processors.plan import personal_fields
     from processors.sources import field_at
 
-    for partner in policy.partners.values():
-        where = f"policy {policy.path}: {partner.where}"
-        source = policy.sources[partner.source]
-        schema = catalog.current[source.schema_name].raw
-        personal = {info.dotted: info for info in personal_fields(schema)}
-        for path, strategy in partner.fields.items():
-            found = field_at(schema, tuple(path.split(".")))
-            if found is None:
-                raise PolicyError(f'{where}.fields."{path}": not a field of {source.schema} (rule: every declared '
-                                  "field exists, through records only)")
-            inside = [p for p in personal if p.startswith(path + ".") or p.startswith(path + "[")
-                      or p.startswith(path + "{")]
-            if inside:
-                raise PolicyError(f'{where}.fields."{path}": holds personal field {inside[0]} (rule: minimum '
-                                  "necessary: list the personal fields inside it one by one)")
-            if path not in personal and strategy != "keep":
-                raise PolicyError(f'{where}.fields."{path}" = {strategy!r}: the field carries no data category '
-                                  '(rule: a field without a category is passed as it is: "keep")')
-        if partner.key is not None:
-            dotted = ".".join(partner.key)
-            found = field_at(schema, partner.key)
-            if found is None or found[1] != "string":
-                raise PolicyError(f"{where}.key = {dotted!r}: not a string field of {source.schema} (rule: the "
-                                  'key is a string field of the source, or "pseudonym")')
+    where = f"policy {policy.path}: {partner.where}"
+    source = policy.sources[partner.source]
+    schema = catalog.current[source.schema_name].raw
+    personal = {info.dotted: info for info in personal_fields(schema)}
+    for path, strategy in partner.fields.items():
+        found = field_at(schema, tuple(path.split(".")))
+        if found is None:
+            raise PolicyError(f'{where}.fields."{path}": not a field of {source.schema} (rule: every declared '
+                              "field exists, through records only)")
+        inside = [p for p in personal if p.startswith(path + ".") or p.startswith(path + "[")
+                  or p.startswith(path + "{")]
+        if inside:
+            raise PolicyError(f'{where}.fields."{path}": holds personal field {inside[0]} (rule: minimum '
+                              "necessary: list the personal fields inside it one by one)")
+        if path not in personal and strategy != "keep":
+            raise PolicyError(f'{where}.fields."{path}" = {strategy!r}: the field carries no data category '
+                              '(rule: a field without a category is passed as it is: "keep")')
+    if partner.key is not None:
+        dotted = ".".join(partner.key)
+        found = field_at(schema, partner.key)
+        if found is None or found[1] != "string":
+            raise PolicyError(f"{where}.key = {dotted!r}: not a string field of {source.schema} (rule: the "
+                              'key is a string field of the source, or "pseudonym")')
 
 
 # --- projection of records and schemas ---------------------------------------------------------

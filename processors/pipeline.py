@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import orjson
 from fastavro import schemaless_writer
 
-from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits
-from processors.errors import InvalidRecord, SchemaError
+from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
+from processors.errors import InvalidRecord, Problems, SchemaError
 from processors.partners import project, project_tags, projection_tree
 from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
 from processors.policy import OutputPolicy, Policy
@@ -26,6 +26,7 @@ from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_
 from processors.retention import RetentionPlan, Timer
 from processors.schemas import SchemaCatalog, TopicSchema
 from processors.sharing import Share, categories_of
+from processors.sources import check_sources
 from processors.unknown import Unknown, UnknownFields
 
 ENCODINGS = ("json", "avro")
@@ -108,6 +109,7 @@ class TopicPipeline:
         limits: Limits = DEFAULT_LIMITS,
         encoding: str = "json",
         retention: RetentionPlan | None = None,
+        registry: Registry | None = None,
     ) -> None:
         if encoding not in ENCODINGS:
             raise SchemaError(f"output encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
@@ -118,21 +120,23 @@ class TopicPipeline:
         self.family = declared.family
         self.retention = retention if retention is not None and retention.has_rules(source) else None
         schema = catalog.for_topic(declared.schema_name)
-        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits)
+        self.decoder = Decoder(schema, catalog.by_fingerprint.get, limits, registry)
         self.unknown_fields = UnknownFields()
         outputs = policy.outputs_for(source)
-        self.plans: list[Plan] = [compile_plan(schema.raw, out, policy) for out in outputs]
+        problems = Problems()   # every output's problem at once
+        plans = [problems.run(compile_plan, schema.raw, out, policy) for out in outputs]
+        problems.check()
+        self.plans: list[Plan] = [plan for plan in plans if plan is not None]
         self.routes = _transfer_routes(schema.raw, outputs, self.plans, policy, source)
         self.transfers = transfers = policy.transfers
         self.origin_path = transfers.origin.get(source) if transfers is not None else None
         self.default_origin = transfers.default_origin if transfers is not None else ""
         self._origins = transfers.country_regions if transfers is not None else {}
         self.destinations = [out.region or "" for out in outputs]
-        self.encoders: list[Callable[[dict[str, Any]], bytes]] = [
-            _json_encode if encoding == "json"
-            else _avro_encoder(catalog.output(out.topic, schema, out.projection, out.partner))
-            for out in outputs
-        ]
+        encoders = [_json_encode if encoding == "json"
+                    else problems.run(_avro_encoder, catalog.output, out, schema) for out in outputs]
+        problems.check()
+        self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
         # partners (processors/partners.py): only the declared fields, keyed as the partner needs
         self.projections = [(out.projection, projection_tree(out.projection)) if out.projection is not None
                             else None for out in outputs]
@@ -314,6 +318,21 @@ class TopicPipeline:
         return derived
 
 
+def compile_pipelines(policy: Policy, catalog: SchemaCatalog, master_key: bytes, limits: Limits = DEFAULT_LIMITS,
+                      encoding: str = "json", registry: Registry | None = None) -> dict[str, TopicPipeline]:
+    """What a worker compiles at start-up, all configuration errors surfacing here: every source
+    checked against its schema (processors/sources.py), then per source its decoder, every output's
+    plan and transfer routes, and with ``encoding="avro"`` every output's derived schema. Every
+    problem of a stage is raised at once; the plans are compiled once the sources check out."""
+    check_sources(policy, catalog)
+    retention = RetentionPlan(policy.retention, policy.sources)
+    problems = Problems()
+    pipelines = {source: problems.run(TopicPipeline, catalog, policy, source, master_key, limits, encoding,
+                                      retention, registry) for source in policy.sources}
+    problems.check()
+    return {source: pipeline for source, pipeline in pipelines.items() if pipeline is not None}
+
+
 def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], plans: Sequence[Plan], policy: Policy,
                      source: str) -> list[dict[str, Plan | None]] | None:
     """Per output, per origin region its source's records can have: the plan a record of that origin
@@ -354,7 +373,10 @@ def _json_encode(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record)
 
 
-def _avro_encoder(schema: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
+def _avro_encoder(derive: Callable[..., TopicSchema], out: OutputPolicy,
+                  source: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
+    """The encoder of an output's records, in its schema derived from its source's."""
+    schema = derive(out.topic, source, out.projection, out.partner)
     header = SINGLE_OBJECT_MAGIC + schema.fingerprint
     parsed = schema.parsed
 

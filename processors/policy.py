@@ -13,24 +13,28 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
     [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
+    [sharing]              # how the sharing ledger is written (processors/sharing.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
-applies to the fields it is given. Any problem raises :class:`PolicyError` naming the entry.
+applies to the fields it is given. Problems raise :class:`PolicyError` naming the entry, all of a
+stage at once (:class:`processors.errors.PolicyProblems`; ``lethe policy check`` lists them).
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
-from processors.errors import PolicyError
+from processors.errors import PolicyError, Problems
 from processors.partners import Partner, check_consent_purposes, parse_partners, partner_output
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
-from processors.sources import Source, parse_sources
+from processors.sharing import Sharing, parse_sharing
+from processors.sources import SHIPPED, Source, family_of, parse_sources
 from processors.transfers import Transfers, check_destinations, check_partner_safeguards, parse_transfers
 
 CATEGORIES = (
@@ -127,6 +131,7 @@ class Policy:
     sources: dict[str, Source] = field(default_factory=dict)
     transfers: Transfers | None = None   # None: no [transfers], no output is a transfer
     partners: dict[str, Partner] = field(default_factory=dict)
+    sharing: Sharing = field(default_factory=Sharing)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -152,20 +157,82 @@ def load_policy(path: Path) -> Policy:
 
 
 def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
+    """The policy of a parsed TOML document, every entry checked.
+
+    Each entry is checked on its own and every problem is raised at once (:class:`PolicyProblems`,
+    one message per entry). An entry that names a source with problems of its own, and the checks
+    across entries (each destination's transfer rules, partners' safeguards and consent purposes),
+    are checked once the entries they rest on are fixed.
+    """
     from processors.strategies import STRATEGIES
 
+    problems = Problems()
+
+    def report(message: str) -> None:
+        problems.messages.append(f"policy {origin}: {message}")
+
+    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
+                          "sources", "transfers", "partners", "sharing"}
+    if unknown:
+        report(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        report("'version' must be a non-empty string")
+    options = problems.run(_parse_options, data.get("options", {}), origin) or Options()
+    categories = data.get("categories", {})
+    if not isinstance(categories, dict):
+        report("[categories] must be a table of category = strategy")
+        categories = {}
+    for category, strategy in categories.items():
+        problems.run(_check_category, origin, "", category, strategy, STRATEGIES)
+    # a category without a default is fine unless a source carries it (processors/sources.py checks)
+    raw_sources = data.get("sources")
+    sources = problems.run(parse_sources, raw_sources, origin, problems) or {}
+    declared = set(SHIPPED if raw_sources is None else raw_sources if isinstance(raw_sources, dict) else ())
+    broken = declared - set(sources)   # entries naming these are checked once they are fixed
+
+    outputs: dict[str, OutputPolicy] = {}
+    raw_outputs = data.get("outputs", {})
+    if not isinstance(raw_outputs, dict) or not raw_outputs:
+        report("[outputs] must declare at least one output topic")
+        raw_outputs = {}
+    for topic, spec in _not_naming(raw_outputs, broken).items():
+        output = problems.run(_parse_output, topic, spec, origin, sources, STRATEGIES)
+        if output is not None:
+            outputs[topic] = output
+    partners = problems.run(parse_partners, _not_naming(data.get("partners"), broken), origin, sources, outputs,
+                            STRATEGIES, problems) or {}
+    outputs.update({partner.topic: partner_output(partner) for partner in partners.values()})
+    retention = problems.run(parse_retention, _not_naming(data.get("retention", {}), broken), CATEGORIES, origin,
+                             sources, problems) or {}
+    rights = problems.run(parse_rights, data.get("rights", {}), origin) or Rights()
+    rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
+    consent_policy = problems.run(parse_consent_policy, data.get("consent", {}), CATEGORIES, origin)
+    if consent_policy is not None:
+        for partner in partners.values():
+            problems.run(check_consent_purposes, {partner.name: partner}, consent_policy.opt_in, origin)
+    raw_transfers = data.get("transfers")
+    if broken and isinstance(raw_transfers, dict) and isinstance(raw_transfers.get("origin"), dict):
+        raw_transfers = {**raw_transfers, "origin": {topic: path for topic, path in raw_transfers["origin"].items()
+                                                     if topic not in broken}}
+    before = len(problems.messages)
+    transfers = problems.run(parse_transfers, raw_transfers, origin, sources, problems)
+    if transfers is not None and len(problems.messages) == before:
+        for o in outputs.values():
+            problems.run(check_destinations, transfers, [(_stanza(o), o.source, o.region)], origin)
+        for p in partners.values() if len(problems.messages) == before else ():
+            problems.run(check_partner_safeguards, transfers, [(p.where, p.source, p.region, p.safeguard)], origin)
+    sharing = problems.run(parse_sharing, data.get("sharing", {}), origin) or Sharing()
+    problems.check()
+    assert isinstance(version, str)
+    return Policy(version, options, dict(categories), outputs, origin, retention, rights,
+                  consent_policy or ConsentPolicy(), sources, transfers, partners, sharing)
+
+
+def _parse_options(raw_options: Any, origin: str) -> Options:
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: {message}")
 
-    unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources", "transfers", "partners"}
-    if unknown:
-        raise fail(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
-    version = data.get("version")
-    if not isinstance(version, str) or not version:
-        raise fail("'version' must be a non-empty string")
-
-    raw_options = data.get("options", {})
     known = {f.name: f.type for f in fields(Options)}
     if not isinstance(raw_options, dict) or set(raw_options) - set(known):
         raise fail(f"[options] may only set: {', '.join(known)}")
@@ -184,71 +251,64 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         options.check()
     except PolicyError as exc:
         raise fail(str(exc)) from None
+    return options
 
-    def check_strategy(where: str, name: Any) -> str:
-        if not isinstance(name, str) or name not in STRATEGIES:
-            raise fail(f"{where} = {name!r}: unknown strategy; use one of {', '.join(sorted(STRATEGIES))}")
-        return name
 
-    categories = data.get("categories", {})
-    if not isinstance(categories, dict):
-        raise fail("[categories] must be a table of category = strategy")
-    for category, strategy in categories.items():
-        if category not in CATEGORIES:
-            raise fail(f'categories."{category}": unknown data category')
-        check_strategy(f'categories."{category}"', strategy)
-    # a category without a default is fine unless a source carries it (processors/sources.py checks)
-    sources = parse_sources(data.get("sources"), origin)
+def _check_strategy(origin: str, where: str, name: Any, strategies: Mapping[str, Any]) -> None:
+    if not isinstance(name, str) or name not in strategies:
+        raise PolicyError(f"policy {origin}: {where} = {name!r}: unknown strategy; use one of "
+                          f"{', '.join(sorted(strategies))}")
 
-    outputs: dict[str, OutputPolicy] = {}
-    raw_outputs = data.get("outputs", {})
-    if not isinstance(raw_outputs, dict) or not raw_outputs:
-        raise fail("[outputs] must declare at least one output topic")
-    for topic, spec in raw_outputs.items():
-        where = f'outputs."{topic}"'
-        if not isinstance(spec, dict):
-            raise fail(f"{where} must be a table")
-        extra = set(spec) - {"source", "purpose", "categories", "fields", "consent", "region"}
-        if extra:
-            raise fail(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
-        source, purpose = spec.get("source"), spec.get("purpose")
-        if not isinstance(source, str) or not isinstance(purpose, str):
-            raise fail(f"{where} needs 'source' (an input topic) and 'purpose' (a string)")
-        if source not in sources:
-            raise fail(f"{where}.source = {source!r}: not a declared source (declare it in "
-                       f'[sources."{source}"]; declared: {", ".join(sources)})')
-        over_categories = spec.get("categories", {})
-        over_fields = spec.get("fields", {})
-        if not isinstance(over_categories, dict) or not isinstance(over_fields, dict):
-            raise fail(f"{where}.categories and {where}.fields must be tables of name = strategy")
-        for category, strategy in over_categories.items():
-            if category not in CATEGORIES:
-                raise fail(f'{where}.categories."{category}": unknown data category')
-            check_strategy(f'{where}.categories."{category}"', strategy)
-        for path, strategy in over_fields.items():
-            check_strategy(f'{where}.fields."{path}"', strategy)
-        consent = spec.get("consent", [])
-        if not isinstance(consent, list) or any(p not in PURPOSES for p in consent):
-            raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
-        region = spec.get("region")
-        if region is not None and not isinstance(region, str):
-            raise fail(f"{where}.region must be a region name (e.g. \"EU\")")
-        outputs[topic] = OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields),
-                                      tuple(consent), region)
-    partners = parse_partners(data.get("partners"), origin, sources, outputs, STRATEGIES)
-    outputs.update({partner.topic: partner_output(partner) for partner in partners.values()})
-    retention = parse_retention(data.get("retention", {}), CATEGORIES, origin, sources)
-    rights = parse_rights(data.get("rights", {}), origin)
-    rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
-    consent_policy = parse_consent_policy(data.get("consent", {}), CATEGORIES, origin)
-    transfers = parse_transfers(data.get("transfers"), origin, sources)
-    if transfers is not None:
-        check_destinations(transfers, ((_stanza(o), o.source, o.region) for o in outputs.values()), origin)
-        check_partner_safeguards(transfers, ((f'partners."{p.name}"', p.source, p.region, p.safeguard)
-                                             for p in partners.values()), origin)
-    check_consent_purposes(partners, consent_policy.opt_in, origin)
-    return Policy(version, options, dict(categories), outputs, origin, retention, rights, consent_policy, sources,
-                  transfers, partners)
+
+def _check_category(origin: str, where: str, category: str, strategy: Any, strategies: Mapping[str, Any]) -> None:
+    """``<where>categories."<category>" = strategy``: a known category, a known strategy."""
+    if category not in CATEGORIES:
+        raise PolicyError(f'policy {origin}: {where}categories."{category}": unknown data category')
+    _check_strategy(origin, f'{where}categories."{category}"', strategy, strategies)
+
+
+def _parse_output(topic: str, spec: Any, origin: str, sources: Mapping[str, Source],
+                  strategies: Mapping[str, Any]) -> OutputPolicy:
+    where = f'outputs."{topic}"'
+
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: {message}")
+
+    if not isinstance(spec, dict):
+        raise fail(f"{where} must be a table")
+    extra = set(spec) - {"source", "purpose", "categories", "fields", "consent", "region"}
+    if extra:
+        raise fail(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+    source, purpose = spec.get("source"), spec.get("purpose")
+    if not isinstance(source, str) or not isinstance(purpose, str):
+        raise fail(f"{where} needs 'source' (an input topic) and 'purpose' (a string)")
+    if source not in sources:
+        raise fail(f"{where}.source = {source!r}: not a declared source (declare it in "
+                   f'[sources."{source}"]; declared: {", ".join(sources)})')
+    over_categories = spec.get("categories", {})
+    over_fields = spec.get("fields", {})
+    if not isinstance(over_categories, dict) or not isinstance(over_fields, dict):
+        raise fail(f"{where}.categories and {where}.fields must be tables of name = strategy")
+    for category, strategy in over_categories.items():
+        _check_category(origin, f"{where}.", category, strategy, strategies)
+    for path, strategy in over_fields.items():
+        _check_strategy(origin, f'{where}.fields."{path}"', strategy, strategies)
+    consent = spec.get("consent", [])
+    if not isinstance(consent, list) or any(p not in PURPOSES for p in consent):
+        raise fail(f"{where}.consent must list consent purposes ({', '.join(PURPOSES)})")
+    region = spec.get("region")
+    if region is not None and not isinstance(region, str):
+        raise fail(f"{where}.region must be a region name (e.g. \"EU\")")
+    return OutputPolicy(topic, source, purpose, dict(over_categories), dict(over_fields), tuple(consent), region)
+
+
+def _not_naming(raw: Any, broken: set[str]) -> Any:
+    """A table of entries without those naming a source in ``broken`` (by ``source`` or ``family``)."""
+    if not broken or not isinstance(raw, dict):
+        return raw
+    families = {family_of(topic) for topic in broken}
+    return {name: spec for name, spec in raw.items()
+            if not (isinstance(spec, dict) and (spec.get("source") in broken or spec.get("family") in families))}
 
 
 def _stanza(output: OutputPolicy) -> str:

@@ -2,20 +2,25 @@
 categories of a subject, when first and last, how many records. Pure: shares in, changed entries out.
 
 An entry (``processors.records.sharing_entry``, schemas/privacy.sharing.v1.avsc) is kept per subject,
-partner and category, so the ledger's volume is bounded by subjects x partners x categories however
-many records are shared; a batch writes one record per entry it creates or changes
-(streams/state/sharing.py keeps the entries of the partitions a worker owns). Erasure and
+partner and category, so the ledger's size is bounded by subjects x partners x categories however
+many records are shared. Its write volume is bounded in time: a batch writes the entries it creates at
+once, and an entry whose count and last time moved at most once per the policy's ``[sharing]
+resolution`` (:func:`write_now`, :class:`HeldBack`; streams/state/sharing.py keeps the entries of the
+partitions a worker owns and writes them). Erasure and
 rectification are sent to the stores of the partners the ledger lists for the subject
 (:func:`partner_stores`); the access export lists them (:func:`recipients`).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from processors.errors import PolicyError
 from processors.records import sharing_entry
+from processors.retention.rules import parse_duration
 
 if TYPE_CHECKING:
     from processors.policy import Policy
@@ -54,6 +59,29 @@ def recipients_of(policy: Policy) -> dict[str, Recipient]:
 
 def commands_topic(partner: str) -> str:
     return f"partners.{partner}.commands.v1"
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """The policy's ``[sharing]``: how the ledger is written.
+
+        [sharing]
+        resolution = "1h"   # an entry whose count and last time moved is written at most once per this
+    """
+
+    resolution_s: float = 3600.0
+
+
+def parse_sharing(raw: Any, origin: str) -> Sharing:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"policy {origin}: [sharing] must be a table")
+    extra = set(raw) - {"resolution"}
+    if extra:
+        raise PolicyError(f"policy {origin}: [sharing]: unknown key(s) {', '.join(sorted(extra))}")
+    try:
+        return Sharing(parse_duration(raw.get("resolution", "1h")))
+    except ValueError as exc:
+        raise PolicyError(f"policy {origin}: sharing.resolution = {raw.get('resolution')!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,60 @@ def aggregate(ledger: Mapping[Key, Entry], shares: Iterable[Share], partners: Ma
                     entry["first_shared_at"] = old["first_shared_at"]
             entry["count"] += 1
     return changed
+
+
+def write_now(created: bool, terms_changed: bool, written_at: float, now: float, resolution_s: float) -> bool:
+    """Whether an entry a batch creates or changes is written with the batch, before its records reach
+    the partner; otherwise it is held back (:class:`HeldBack`).
+
+    A new entry always is: no partner may hold a record the ledger does not know of. So is one whose
+    terms (purpose, basis, region, safeguard) changed with the policy. One whose count and last time
+    alone moved is written once ``resolution_s`` has passed since its last write (``written_at``).
+    """
+    return created or terms_changed or now - written_at >= resolution_s
+
+
+class HeldBack:
+    """The entries changed since their last write and not written yet, each due ``resolution_s`` after
+    that write. Bookkeeping only: the caller writes what it takes (:meth:`due`, :meth:`of_partitions`)."""
+
+    def __init__(self, resolution_s: float) -> None:
+        self.resolution_s = resolution_s
+        self.held: dict[Key, tuple[int, float]] = {}   # key -> (partition, due)
+        # a heap of (due, key); an item whose entry was written since is passed over when it comes up
+        self._due: list[tuple[float, Key]] = []
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+    def hold(self, partition: int, key: Key, written_at: float) -> None:
+        """An entry written at ``written_at`` changed; it stays due when it was first held since."""
+        if key not in self.held:
+            due = written_at + self.resolution_s
+            self.held[key] = (partition, due)
+            heapq.heappush(self._due, (due, key))
+
+    def written(self, key: Key) -> None:
+        """The entry was written with its batch: nothing of it is held back any more."""
+        self.held.pop(key, None)
+
+    def due(self, now: float) -> list[tuple[int, Key]]:
+        """Take the held entries whose time has come, as (partition, key), for writing."""
+        taken = []
+        while self._due and self._due[0][0] <= now:
+            due, key = heapq.heappop(self._due)
+            found = self.held.get(key)
+            if found is not None and found[1] == due:
+                del self.held[key]
+                taken.append((found[0], key))
+        return taken
+
+    def of_partitions(self, partitions: set[int]) -> list[tuple[int, Key]]:
+        """Take the held entries of ``partitions`` whatever their time (a revoke, a clean stop)."""
+        taken = [(partition, key) for key, (partition, _) in self.held.items() if partition in partitions]
+        for _, key in taken:
+            del self.held[key]
+        return taken
 
 
 def recipients(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

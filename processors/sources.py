@@ -26,10 +26,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from processors.errors import PolicyError
+from processors.errors import PolicyError, Problems
 
 if TYPE_CHECKING:
-    from processors.policy import Policy
+    from processors.policy import OutputPolicy, Policy
+    from processors.retention.rules import RetentionRule
     from processors.schemas import SchemaCatalog
 
 KINDS = ("records", "events")
@@ -82,45 +83,56 @@ SHIPPED: dict[str, Source] = {
 }
 
 
-def parse_sources(raw: Any, origin: str) -> dict[str, Source]:
+def parse_sources(raw: Any, origin: str, problems: Problems | None = None) -> dict[str, Source]:
+    """The [sources] tables, each checked alone. With ``problems``, an entry with a problem is
+    recorded there and left out; without, the problems of every entry are raised together."""
     if raw is None:
         return dict(SHIPPED)
     if not isinstance(raw, dict) or not raw:
         raise PolicyError(f"policy {origin}: [sources] must hold one table per input topic")
+    collected = Problems() if problems is None else problems
     sources = {}
     for topic, spec in raw.items():
-        where = f'sources."{topic}"'
-
-        def fail(message: str, where: str = where) -> PolicyError:
-            return PolicyError(f"policy {origin}: {where}{message}")
-
-        if not isinstance(spec, dict):
-            raise fail(" must be a table")
-        extra = set(spec) - {"schema", *PATH_KEYS, "kind"}
-        if extra:
-            raise fail(f": unknown key(s) {', '.join(sorted(extra))}")
-        if not FAMILY_NAME.match(family_of(topic)) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
-            raise fail(": not a Kafka topic name (letters, digits, . _ -)")
-        schema = spec.get("schema", f"{topic}.avsc")
-        if not isinstance(schema, str) or not schema.endswith(".avsc") or "/" in schema or "\\" in schema:
-            raise fail(f".schema = {schema!r}: give a .avsc file name inside the schemas directory")
-        kind = spec.get("kind")
-        if kind not in KINDS:
-            raise fail(f".kind = {kind!r}: use records (rows with a record id) or events (one row per event)")
-        paths: dict[str, tuple[str, ...] | None] = {}
-        for key in PATH_KEYS:
-            value = spec.get(key)
-            if value is None and (key in OPTIONAL_PATHS or (key == "subject" and kind == "events")):
-                paths[key] = None
-                continue
-            if not isinstance(value, str) or not _PATH.match(value):
-                raise fail(f".{key} = {value!r}: give the dotted path of a field (e.g. customer.id)")
-            paths[key] = tuple(value.split("."))
-        if kind == "events" and paths["status"] is not None:
-            raise fail(".status is for kind = 'records' only")
-        sources[topic] = Source(topic, schema, kind, paths["subject"], paths["record_id"] or (),
-                                paths["event_time"] or (), paths["status"], paths["session"])
+        source = collected.run(_parse_source, topic, spec, origin)
+        if source is not None:
+            sources[topic] = source
+    if problems is None:
+        collected.check()
     return sources
+
+
+def _parse_source(topic: str, spec: Any, origin: str) -> Source:
+    where = f'sources."{topic}"'
+
+    def fail(message: str) -> PolicyError:
+        return PolicyError(f"policy {origin}: {where}{message}")
+
+    if not isinstance(spec, dict):
+        raise fail(" must be a table")
+    extra = set(spec) - {"schema", *PATH_KEYS, "kind"}
+    if extra:
+        raise fail(f": unknown key(s) {', '.join(sorted(extra))}")
+    if not FAMILY_NAME.match(family_of(topic)) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
+        raise fail(": not a Kafka topic name (letters, digits, . _ -)")
+    schema = spec.get("schema", f"{topic}.avsc")
+    if not isinstance(schema, str) or not schema.endswith(".avsc") or "/" in schema or "\\" in schema:
+        raise fail(f".schema = {schema!r}: give a .avsc file name inside the schemas directory")
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise fail(f".kind = {kind!r}: use records (rows with a record id) or events (one row per event)")
+    paths: dict[str, tuple[str, ...] | None] = {}
+    for key in PATH_KEYS:
+        value = spec.get(key)
+        if value is None and (key in OPTIONAL_PATHS or (key == "subject" and kind == "events")):
+            paths[key] = None
+            continue
+        if not isinstance(value, str) or not _PATH.match(value):
+            raise fail(f".{key} = {value!r}: give the dotted path of a field (e.g. customer.id)")
+        paths[key] = tuple(value.split("."))
+    if kind == "events" and paths["status"] is not None:
+        raise fail(".status is for kind = 'records' only")
+    return Source(topic, schema, kind, paths["subject"], paths["record_id"] or (), paths["event_time"] or (),
+                  paths["status"], paths["session"])
 
 
 # --- checks against the schemas ---------------------------------------------------------------
@@ -204,79 +216,105 @@ def every_field(schema: Any, prefix: str = "") -> Iterator[tuple[str, dict[str, 
 
 
 def check_sources(policy: Policy, catalog: SchemaCatalog) -> None:
-    """Check every source against its schema and every output against its source (start-up)."""
-    from processors.partners import check_partners
-    from processors.policy import CATEGORIES
+    """Check every source against its schema and every output against its source (start-up).
+
+    Each source, output, partner and retention rule is checked on its own and every problem is
+    raised at once; the outputs and partners of a source whose schema is missing are checked
+    once it is there."""
+    from processors.partners import check_partner
     from processors.transfers import check_origin_fields
 
-    origin = policy.path
+    problems = Problems()
     for source in policy.sources.values():
-        where = f'policy {origin}: sources."{source.topic}"'
-        if source.schema_name not in catalog.current:
-            raise PolicyError(f"{where}.schema = {source.schema!r}: no such file in {catalog.directory} "
-                              "(rule: a source's schema is a .avsc file in LETHE_SCHEMAS_DIR)")
-        schema = catalog.current[source.schema_name].raw
-        for key, path in source.paths():
-            dotted = ".".join(path)
-            found = field_at(schema, path)
-            if found is None:
-                raise PolicyError(f"{where}.{key} = {dotted!r}: not a field of {source.schema} "
-                                  "(rule: every declared path names a field, through records only)")
-            _f, base, nullable = found
-            if key == "status":
-                if not (base == "string" or (isinstance(base, dict) and base.get("type") == "enum")):
-                    raise PolicyError(f"{where}.status = {dotted!r}: is not a string or an enum "
-                                      "(rule: status values are what retention rules' `on` match)")
-            elif base != "string":
-                raise PolicyError(f"{where}.{key} = {dotted!r}: is not a string in {source.schema} "
-                                  f"(rule: {key} must be a string field)")
-            if nullable and (key in ("record_id", "event_time") or (key == "subject" and source.kind == "records")):
-                raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
-                                  f"(rule: {key} must always be present"
-                                  + ("; only events may lack a subject)" if key == "subject" else ")"))
-        for key, tag in (("subject", "identifier.customer"), ("session", "identifier.session")):
-            path = getattr(source, key)
-            found = field_at(schema, path) if path else None
-            if found is not None and path and "category" not in found[0]:
-                raise PolicyError(f"{where}.{key} = {'.'.join(path)!r}: the field has no category in "
-                                  f"{source.schema} (rule: the {key}'s id is personal data; tag it, e.g. "
-                                  f'"category": "{tag}")')
-        carried: dict[str, str] = {}
-        for dotted, f in every_field(schema):
-            category = f.get("category")
-            if category is None:
-                if f.get("scan") or f.get("format") in PERSONAL_FORMATS:
-                    hint = "scan: true" if f.get("scan") else f"format {f.get('format')!r}"
-                    raise PolicyError(f"{where}: field {dotted} of {source.schema} has {hint} but no category "
-                                      "(rule: every personal field carries a data category)")
-                continue
-            if category not in CATEGORIES:
-                raise PolicyError(f"{where}: field {dotted} of {source.schema} has category {category!r} "
-                                  "(rule: categories are the policy's data categories)")
-            carried.setdefault(category, dotted)
-        for output in policy.outputs_for(source.topic):
-            if output.projection is not None:   # a partner: undeclared fields are dropped
-                continue
-            for category, dotted in carried.items():
-                if category not in output.categories and category not in policy.categories:
-                    raise PolicyError(
-                        f'policy {origin}: outputs."{output.topic}": no strategy for category {category} that '
-                        f"source {source.topic} carries (field {dotted}) (rule: an output needs a strategy for "
-                        f'every category of its source; add categories."{category}" or '
-                        f'outputs."{output.topic}".categories."{category}")')
-    check_origin_fields(policy.transfers, policy.sources, catalog, origin)
-    check_partners(policy, catalog)
+        carried = problems.run(_check_source, policy, catalog, source)
+        for output in policy.outputs_for(source.topic) if carried is not None else ():
+            if output.projection is None:   # a partner: undeclared fields are dropped
+                problems.run(_check_output, policy, source, output, carried)
+    problems.run(check_origin_fields, policy.transfers, policy.sources, catalog, policy.path)
+    for partner in policy.partners.values():
+        if policy.sources[partner.source].schema_name in catalog.current:
+            problems.run(check_partner, policy, catalog, partner)
     for rule in policy.retention.values():
-        source = policy.sources[rule.source]
-        if rule.trigger != "order_event" or source.status is None:
+        problems.run(_check_retention_values, policy, catalog, rule)
+    problems.check()
+
+
+def _check_source(policy: Policy, catalog: SchemaCatalog, source: Source) -> dict[str, str]:
+    """One source against its schema; the data categories its schema carries (category -> a field path)."""
+    from processors.policy import CATEGORIES
+
+    where = f'policy {policy.path}: sources."{source.topic}"'
+    if source.schema_name not in catalog.current:
+        raise PolicyError(f"{where}.schema = {source.schema!r}: no such file in {catalog.directory} "
+                          "(rule: a source's schema is a .avsc file in LETHE_SCHEMAS_DIR)")
+    schema = catalog.current[source.schema_name].raw
+    for key, path in source.paths():
+        dotted = ".".join(path)
+        found = field_at(schema, path)
+        if found is None:
+            raise PolicyError(f"{where}.{key} = {dotted!r}: not a field of {source.schema} "
+                              "(rule: every declared path names a field, through records only)")
+        _f, base, nullable = found
+        if key == "status":
+            if not (base == "string" or (isinstance(base, dict) and base.get("type") == "enum")):
+                raise PolicyError(f"{where}.status = {dotted!r}: is not a string or an enum "
+                                  "(rule: status values are what retention rules' `on` match)")
+        elif base != "string":
+            raise PolicyError(f"{where}.{key} = {dotted!r}: is not a string in {source.schema} "
+                              f"(rule: {key} must be a string field)")
+        if nullable and (key in ("record_id", "event_time") or (key == "subject" and source.kind == "records")):
+            raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
+                              f"(rule: {key} must always be present"
+                              + ("; only events may lack a subject)" if key == "subject" else ")"))
+    for key, tag in (("subject", "identifier.customer"), ("session", "identifier.session")):
+        path = getattr(source, key)
+        found = field_at(schema, path) if path else None
+        if found is not None and path and "category" not in found[0]:
+            raise PolicyError(f"{where}.{key} = {'.'.join(path)!r}: the field has no category in "
+                              f"{source.schema} (rule: the {key}'s id is personal data; tag it, e.g. "
+                              f'"category": "{tag}")')
+    carried: dict[str, str] = {}
+    for dotted, f in every_field(schema):
+        category = f.get("category")
+        if category is None:
+            if f.get("scan") or f.get("format") in PERSONAL_FORMATS:
+                hint = "scan: true" if f.get("scan") else f"format {f.get('format')!r}"
+                raise PolicyError(f"{where}: field {dotted} of {source.schema} has {hint} but no category "
+                                  "(rule: every personal field carries a data category)")
             continue
-        found = field_at(catalog.current[source.schema_name].raw, source.status)
-        symbols = found[1].get("symbols") if found is not None and isinstance(found[1], dict) else None
-        wrong = [value for value in rule.on if symbols is not None and value not in symbols]
-        if wrong:
-            raise PolicyError(f'policy {origin}: retention."{rule.name}".on: {", ".join(wrong)} not a value of '
-                              f"{source.topic}'s status {'.'.join(source.status)} (rule: `on` lists its symbols: "
-                              f"{', '.join(symbols or ())})")
+        if category not in CATEGORIES:
+            raise PolicyError(f"{where}: field {dotted} of {source.schema} has category {category!r} "
+                              "(rule: categories are the policy's data categories)")
+        carried.setdefault(category, dotted)
+    return carried
+
+
+def _check_output(policy: Policy, source: Source, output: OutputPolicy, carried: dict[str, str]) -> None:
+    """An output has a strategy for every category its source carries."""
+    missing = [(category, dotted) for category, dotted in carried.items()
+               if category not in output.categories and category not in policy.categories]
+    if missing:
+        category, dotted = missing[0]
+        raise PolicyError(
+            f'policy {policy.path}: outputs."{output.topic}": no strategy for category {category} that '
+            f"source {source.topic} carries (field {dotted}) (rule: an output needs a strategy for "
+            f'every category of its source; add categories."{category}" or '
+            f'outputs."{output.topic}".categories."{category}")'
+            + (f"; nor for {', '.join(c for c, _ in missing[1:])}" if len(missing) > 1 else ""))
+
+
+def _check_retention_values(policy: Policy, catalog: SchemaCatalog, rule: RetentionRule) -> None:
+    """An order_event rule's ``on`` lists values of its source's status enum."""
+    source = policy.sources[rule.source]
+    if rule.trigger != "order_event" or source.status is None or source.schema_name not in catalog.current:
+        return
+    found = field_at(catalog.current[source.schema_name].raw, source.status)
+    symbols = found[1].get("symbols") if found is not None and isinstance(found[1], dict) else None
+    wrong = [value for value in rule.on if symbols is not None and value not in symbols]
+    if wrong:
+        raise PolicyError(f'policy {policy.path}: retention."{rule.name}".on: {", ".join(wrong)} not a value of '
+                          f"{source.topic}'s status {'.'.join(source.status)} (rule: `on` lists its symbols: "
+                          f"{', '.join(symbols or ())})")
 
 
 def fields_for_review(policy: Policy, catalog: SchemaCatalog) -> dict[str, int]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from processors.errors import PolicyError
+from processors.errors import PolicyError, Problems
 
 if TYPE_CHECKING:
     from processors.schemas import SchemaCatalog
@@ -89,10 +89,15 @@ class Transfers:
         return tuple(self.regions) if source in self.origin else (self.default_origin,)
 
 
-def parse_transfers(raw: Any, origin: str, sources: Mapping[str, Source]) -> Transfers | None:
-    """The [transfers] table, checked alone; None when the policy has none (no output is a transfer)."""
+def parse_transfers(raw: Any, origin: str, sources: Mapping[str, Source],
+                    problems: Problems | None = None) -> Transfers | None:
+    """The [transfers] table, checked alone; None when the policy has none (no output is a transfer).
+
+    Each origin entry and rule is checked on its own: with ``problems``, one with a problem is
+    recorded there and left out; without, the problems of every entry are raised together."""
     if raw is None:
         return None
+    collected = Problems() if problems is None else problems
 
     def fail(message: str) -> PolicyError:
         return PolicyError(f"policy {origin}: transfers{message}")
@@ -131,17 +136,24 @@ def parse_transfers(raw: Any, origin: str, sources: Mapping[str, Source]) -> Tra
     raw_origin = raw.get("origin", {})
     if not isinstance(raw_origin, dict):
         raise fail(".origin must be a table of source topic = field path")
-    for source, path in raw_origin.items():
+
+    def origin_path(source: str, path: Any) -> tuple[str, ...]:
         if source not in sources:
             raise fail(f'.origin."{source}": not a declared source ({", ".join(sources)})')
         if not isinstance(path, str) or not _PATH.match(path):
             raise fail(f'.origin."{source}" = {path!r}: must be a dotted field path (e.g. "shipping_address.country")')
-        paths[source] = tuple(path.split("."))
+        return tuple(path.split("."))
+
+    for source, path in raw_origin.items():
+        found = collected.run(origin_path, source, path)
+        if found is not None:
+            paths[source] = found
     rules: dict[tuple[str, str], TransferRule] = {}
     raw_rules = raw.get("rules", [])
     if not isinstance(raw_rules, list):
         raise fail(".rules must be an array of tables ([[transfers.rules]])")
-    for n, spec in enumerate(raw_rules):
+
+    def rule(n: int, spec: Any) -> TransferRule:
         where = f".rules[{n}]"
         if not isinstance(spec, dict):
             raise fail(f"{where} must be a table")
@@ -163,7 +175,14 @@ def parse_transfers(raw: Any, origin: str, sources: Mapping[str, Source]) -> Tra
             raise fail(f"{where}: allow from {source} to {destination} needs a safeguard ({', '.join(SAFEGUARDS)}) "
                        "(policy section 9: transfers only with appropriate safeguards; without one, "
                        "pseudonymize or block)")
-        rules[(source, destination)] = TransferRule(source, destination, decision, safeguard)
+        return TransferRule(source, destination, decision, safeguard)
+
+    for n, spec in enumerate(raw_rules):
+        found_rule = collected.run(rule, n, spec)
+        if found_rule is not None:
+            rules[(found_rule.origin, found_rule.destination)] = found_rule
+    if problems is None:
+        collected.check()
     return Transfers(default, regions, paths, rules)
 
 
@@ -193,7 +212,9 @@ def check_origin_fields(transfers: Transfers | None, sources: Mapping[str, Sourc
 
     for topic, path in (transfers.origin if transfers else {}).items():
         schema = catalog.current.get(sources[topic].schema_name)
-        found = field_at(schema.raw, path) if schema is not None else None
+        if schema is None:   # check_sources reports the missing schema
+            continue
+        found = field_at(schema.raw, path)
         if found is None or found[1] != "string":
             raise PolicyError(f'policy {origin}: transfers.origin."{topic}" = {".".join(path)!r}: '
                               + ("not a field" if found is None else "not a string field")

@@ -22,18 +22,20 @@ from mode import Service
 
 from processors.decode import Limits
 from processors.inputs import Inputs
-from processors.pipeline import TopicPipeline
+from processors.pipeline import TopicPipeline, compile_pipelines
 from processors.policy import Policy, load_policy
+from processors.provided import with_provided
 from processors.retention.timers import RetentionPlan
 from processors.schemas import SchemaCatalog
 from processors.sharing import recipients_of
-from processors.sources import check_sources, fields_for_review
+from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
 from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
 from streams.outputs import OutputProducer
+from streams.registry import registry_from
 from streams.requests import Requests
 from streams.retention import FIRE_LIMIT, TICK_SECONDS, HoldHandler, Retention
 from streams.settings import Settings
@@ -65,7 +67,7 @@ def _firing(retention: Retention) -> Callable[[DirectIngest], Awaitable[None]]:
     return _loop("retention timers", fire, TICK_SECONDS)
 
 
-def _every(seconds: float, step: Callable[[], Awaitable[None]], what: str) -> Callable[[DirectIngest], Awaitable[None]]:
+def _every(seconds: float, step: Callable[[], Awaitable[Any]], what: str) -> Callable[[DirectIngest], Awaitable[None]]:
     async def once() -> bool:
         await step()
         return False
@@ -110,17 +112,14 @@ def build_pipelines(settings: Settings) -> tuple[Policy, dict[str, TopicPipeline
     """Load the policy and schemas and compile every plan: all configuration errors surface here."""
     policy = load_policy(settings.policy_path)
     catalog = SchemaCatalog.load(settings.schemas_dir)
-    check_sources(policy, catalog)
+    limits = Limits(max_record_bytes=settings.max_record_bytes)
+    registry = registry_from(settings.schema_registry_url)   # Confluent wire-format input
+    pipelines = compile_pipelines(policy, catalog, settings.pseudonym_key.reveal(), limits, settings.output_encoding,
+                                  registry)
     for source, count in fields_for_review(policy, catalog).items():
         log.warning("source %s: schema fields awaiting review: %d (\"review\" attribute; see lethe discover)",
                     source, count)
-    limits = Limits(max_record_bytes=settings.max_record_bytes)
-    key = settings.pseudonym_key.reveal()
-    retention = RetentionPlan(policy.retention, policy.sources)
-    return policy, {
-        source: TopicPipeline(catalog, policy, source, key, limits, settings.output_encoding, retention)
-        for source in policy.sources
-    }, Inputs(catalog, limits)
+    return policy, pipelines, Inputs(catalog, limits, registry)
 
 
 def _host_app(settings: Settings, bootstrap: str) -> faust.App:
@@ -176,8 +175,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()}, sessions)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
-                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added))
-    requests = Requests(settings, policy.rights, request_store, store, output.get, metrics,
+                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
+                           policy.sharing)
+    rights, notes = with_provided(policy.rights, policy.sources, SchemaCatalog.load(settings.schemas_dir))
+    for note in notes:   # what a portability export holds (processors/provided.py)
+        log.warning("%s", note)
+    requests = Requests(settings, rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds, sharing,
                         retention.ack, clock)
     subjects = SubjectState(store, retention, request_store, consent, sharing)
@@ -208,6 +211,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     services.append(DirectIngest(
         settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
         background=[_firing(retention), _every(1.0, every_second, "request deadlines"),
+                    _every(1.0, sharing.write_due, "sharing ledger"),
                     _every(min(3600.0, max(1.0, policy.consent.session_choice_max_age / 10)), sessions.sweep,
                            "session choice expiry")]))
     if settings.metrics_port:

@@ -6,8 +6,10 @@ import signal
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner.default import murmur2
 
 from processors.errors import LetheError
 from streams.kafka import kafka_python_options
@@ -22,6 +24,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: dict[str, bytes]
+    timestamp: int | None = None   # milliseconds since the epoch (the producer's or the broker's time)
 
 
 def producer(bootstrap: str) -> KafkaProducer:
@@ -99,6 +102,70 @@ def read(bootstrap: str, topics: list[str], expect: int | None = None, timeout: 
             for messages in batch.values():
                 for m in messages:
                     seen += 1
-                    yield Record(m.topic, m.partition, m.offset, m.key, m.value, dict(m.headers or []))
+                    yield _record(m)
+    finally:
+        consumer.close()
+
+
+def _record(m: Any) -> Record:
+    return Record(m.topic, m.partition, m.offset, m.key, m.value, dict(m.headers or []), m.timestamp)
+
+
+def subject_partition(key: bytes, partitions: int) -> int:
+    """The partition of a record keyed ``key``: Kafka's default partitioner (murmur2), as Lethe's producers
+    (kafka-python, aiokafka) and the Java client's apply it; Lethe writes a subject's state there too."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def partition_counts(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
+    """The partition count of each of ``topics`` that exists."""
+    consumer = KafkaConsumer(**kafka_python_options(), bootstrap_servers=bootstrap, client_id="lethe-read")
+    try:
+        return {topic: len(ids) for topic in topics if (ids := consumer.partitions_for_topic(topic))}
+    finally:
+        consumer.close()
+
+
+def read_to_end(bootstrap: str, partitions: Iterable[tuple[str, int]], stall: float = 60.0) -> Iterator[Record]:
+    """Every record of ``partitions`` ((topic, partition) pairs) from the beginning to the end offset
+    observed at start, however long that takes; no group, nothing committed.
+
+    The end is the larger of the listed end offset and the high watermark of the first fetch: the
+    embedded broker lists the first offset of the last batch + 1 (BROKER-NOTES.md), its fetches
+    give the true end. Records written after that are not read. Only a read that makes no progress
+    for ``stall`` seconds (the broker is gone) stops, with an error, never a silently short answer.
+    """
+    consumer = KafkaConsumer(**kafka_python_options(), bootstrap_servers=bootstrap, client_id="lethe-read",
+                             group_id=None, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, partition) for topic, partition in partitions]
+        ends = {tp: end for tp, end in consumer.end_offsets(tps).items() if end}   # an empty one: nothing to read
+        if not ends:
+            return
+        consumer.assign(list(ends))
+        consumer.seek_to_beginning(*ends)
+        settled: set[TopicPartition] = set()   # the first fetch's high watermark is known
+        progress = time.monotonic()
+        while ends:
+            batch = consumer.poll(timeout_ms=500)
+            if batch:
+                progress = time.monotonic()
+            elif time.monotonic() - progress > stall:
+                left = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in ends)
+                raise LetheError(f"reading {left} made no progress for {stall:.0f} s; is the broker up?")
+            for tp in ends.keys() - settled:
+                highwater = consumer.highwater(tp)
+                if highwater is not None:
+                    ends[tp] = max(ends[tp], highwater)
+                    settled.add(tp)
+            for tp, messages in batch.items():
+                end = ends.get(tp)
+                for m in messages:
+                    if end is not None and m.offset < end:
+                        yield _record(m)
+            for tp in list(ends):
+                if tp in settled and consumer.position(tp) >= ends[tp]:
+                    del ends[tp]
+                    consumer.pause(tp)
     finally:
         consumer.close()

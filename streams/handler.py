@@ -17,7 +17,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
-from processors.errors import InvalidRecord
+from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
 from streams.metrics import Metrics
@@ -104,7 +104,7 @@ class BatchHandler:
 
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
-        result, changed = self.process(messages)
+        result, changed = await self.process_waiting(messages)
         if changed:
             # new subject secrets must be in their changelog before any output uses them and
             # the batch is acked, or a crash now would re-key these subjects after recovery;
@@ -113,12 +113,26 @@ class BatchHandler:
         await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
         self.observe(result, messages, started)
 
+    async def process_waiting(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
+        """:meth:`process`, waiting while the schema registry does not answer (nothing is dead-lettered
+        for it: the batch is decoded again once the registry is back)."""
+        async def step() -> tuple[BatchResult, bool]:
+            try:
+                return self.process(messages)
+            except RegistryUnavailable:
+                self.metrics.registry_unavailable.labels(self.topic).inc()
+                raise
+        return await retrying(f"decoding a batch from {self.topic} (schema registry)", step,
+                              errors=(RegistryUnavailable,))
+
     def process(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """The batch's result and whether it changed state to flush; a bug costs only its record."""
         pipeline, state = self.pipeline, self.state
         try:
             result = pipeline.process([m.value for m in messages], [m.partition for m in messages], state)
             return result, state.absorb(result)
+        except RegistryUnavailable:
+            raise   # not a bug: the batch waits for the registry
         except Exception as exc:  # a bug, not bad input: isolate the record that triggers it
             log.error("batch from %s failed in processing (%s); retrying record by record",
                       self.topic, type(exc).__name__)
@@ -127,6 +141,8 @@ class BatchHandler:
         for index, message in enumerate(messages):
             try:
                 one = pipeline.process([message.value], [message.partition], state)
+            except RegistryUnavailable:
+                raise
             except Exception as exc:
                 log.error("record %s[%d]@%d failed in processing (%s); sent to the DLQ",
                           message.topic, message.partition, message.offset, type(exc).__name__)
@@ -234,12 +250,23 @@ class InputHandler(Generic[T]):
         self.positions: dict[int, int] = {}
         metrics.records_in.labels(topic)
 
+    async def decode_waiting(self, raw: bytes | None) -> T:
+        """``decode``, waiting while the schema registry does not answer (the record is not dead-lettered)."""
+        async def step() -> T:
+            try:
+                return self.decode(raw)
+            except RegistryUnavailable:
+                self.metrics.registry_unavailable.labels(self.topic).inc()
+                raise
+        return await retrying(f"decoding a record from {self.topic} (schema registry)", step,
+                              errors=(RegistryUnavailable,))
+
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.clock()
         out: list[Outgoing] = []
         for message in messages:
             try:
-                out += self.act(message, self.decode(message.value), now)
+                out += self.act(message, await self.decode_waiting(message.value), now)
             except InvalidRecord as exc:
                 out.append(dead_letter(self.dlq_topic, message, exc))
                 self.metrics.records_dead.labels(self.topic, exc.rule).inc()

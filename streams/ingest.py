@@ -66,6 +66,11 @@ class DirectIngest(Service):
         owned = set.intersection(*(state.owned for state in self.states)) if self.states else set()
         self.metrics.partitions_owned.set(len(owned))
 
+    async def release(self, partitions: set[int], within: float | None = None) -> None:
+        """Write what the states hold back for the partitions (the sharing ledger's held entries)."""
+        for state in self.states:
+            await state.release(partitions & state.owned, within)
+
     def forget(self, partitions: set[int]) -> None:
         for state in self.states:
             state.forget(partitions)
@@ -114,6 +119,11 @@ class DirectIngest(Service):
                 log.warning("stopping before the batch in hand was published; it is not committed and will be "
                             "processed again")
         try:
+            if locked:   # while the partitions are still ours: a new owner restores what this writes
+                try:
+                    await self.release(set().union(*(state.owned for state in self.states)), STOP_WAIT_S)
+                except Exception as exc:   # the stop goes on: what was held back is lost as in a crash
+                    log.warning("writing the held-back state failed (%s)", type(exc).__name__)
             if self.consumer is not None:
                 await _stop_within(self.consumer.stop(), "the ingest consumer")
         finally:
@@ -181,7 +191,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         # wait for the batch in hand to be produced and committed before the partitions go
         async with self.ingest.lock:
-            self.ingest.forget({tp.partition for tp in revoked})
+            partitions = {tp.partition for tp in revoked}
+            await self.ingest.release(partitions)   # before the new owner restores them
+            self.ingest.forget(partitions)
             lag = self.ingest.metrics.consumer_lag
             for tp in revoked:   # a partition it no longer owns must not keep reporting its last lag
                 with contextlib.suppress(KeyError):

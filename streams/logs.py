@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-CLIENT_LIBRARIES = ("kafka", "aiokafka")
+CLIENT_LIBRARIES = ("kafka", "aiokafka", "httpx2", "httpcore2", "confluent_kafka")   # schema registry: httpx2
 FRAMEWORKS = ("faust", "mode")
 
 _verbose = False

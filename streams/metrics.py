@@ -61,6 +61,10 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
+        self.registry_unavailable = Counter("lethe_schema_registry_unavailable",
+                                            "Batches that waited because the schema registry did not answer a "
+                                            "schema id lookup (retried; nothing dead-lettered)", ["topic"],
+                                            registry=r)
         self.unknown_fields = Counter("lethe_unknown_fields",
                                       "Input records with a field their schema does not declare (dropped from "
                                       "every output), by input topic and field path (a name, never a value; at most "
@@ -105,6 +109,10 @@ class Metrics:
                                       registry=r)
         self.request_oldest_open = Gauge("lethe_request_oldest_open_seconds",
                                          "Age of the oldest open rights request on this worker", registry=r)
+        self.request_seconds_to_due = Gauge("lethe_request_seconds_to_due",
+                                            "Seconds until the due date of the open rights request due soonest on "
+                                            "this worker, by type, among those not yet past it (no series: none)",
+                                            ["type"], registry=r)
         self.erasure_seconds = Histogram("lethe_erasure_completion_seconds",
                                          "From an erase request to the last store's ack",
                                          buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,

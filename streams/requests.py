@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from processors.errors import LetheError
 from processors.pseudonym import partner_reference
 from processors.rights import (
     OPEN,
@@ -37,6 +38,7 @@ from processors.rights import (
     on_tick,
     waiting_for,
 )
+from processors.rights.listing import soonest_due
 from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
@@ -77,6 +79,7 @@ class Requests:
         self.exports_topic = settings.topics.name("privacy.exports.v1")
         self.dlq_topic = settings.topics.dlq
         self._reported: set[tuple[str, str]] = set()
+        self._due_reported: set[str] = set()
         self._partners_reported: set[str] = set(self.context.partners)
         self._shredded = False   # a request of the batch in hand destroyed a secret
 
@@ -241,7 +244,19 @@ class Requests:
         self._reported = set(counts) | self._reported
         self.metrics.requests_overdue.set(overdue)
         self.metrics.request_oldest_open.set(oldest)
+        self._report_due(now)
         self._report_partners(now)
+
+    def _report_due(self, now: float) -> None:
+        """The time left to the soonest due date, per type; a type with none left open loses its series
+        (the near-deadline alert then has nothing to compare)."""
+        soonest = soonest_due((state for _, state in self.store.open_states()), now)
+        gauge = self.metrics.request_seconds_to_due
+        for request_type in self._due_reported - soonest.keys():
+            gauge.remove(request_type)
+        for request_type, seconds in soonest.items():
+            gauge.labels(request_type).set(seconds)
+        self._due_reported = set(soonest)
 
     def _report_partners(self, now: float) -> None:
         """Commands each partner has not acked yet, and the age of the oldest (per partner)."""
@@ -269,13 +284,27 @@ class Requests:
         await publish_all(self.producer, out, "request commands and audit records")
 
 
+def read_request_states(bootstrap: str, settings: Settings) -> dict[str, dict[str, Any]]:
+    """Every request's latest state, read from the requests changelog to its end observed at the start
+    (``lethe request status`` and ``list``)."""
+    from streams.client import partition_counts, read_to_end
+
+    topic = requests_topic(settings)
+    count = partition_counts(bootstrap, [topic]).get(topic)
+    if count is None:
+        raise LetheError(f"no topic {topic}: no worker with LETHE_APP_ID={settings.app_id} has run on this "
+                         "cluster yet (it creates the topic at start)")
+    states: dict[str, dict[str, Any]] = {}
+    for record in read_to_end(bootstrap, [(topic, p) for p in range(count)]):
+        if record.key is None:
+            continue
+        if record.value is None:
+            states.pop(record.key.decode(), None)
+        else:
+            states[record.key.decode()] = orjson.loads(record.value)
+    return states
+
+
 def read_request_state(bootstrap: str, settings: Settings, request_id: str) -> dict[str, Any] | None:
     """The latest state of a request, read from the requests changelog (for ``lethe request status``)."""
-    from streams.client import read
-
-    key = request_id.encode()
-    state = None
-    for record in read(bootstrap, [requests_topic(settings)], timeout=30, idle=1.0):
-        if record.key == key:
-            state = orjson.loads(record.value) if record.value is not None else None
-    return state
+    return read_request_states(bootstrap, settings).get(request_id)

@@ -82,6 +82,7 @@ class Settings:
     log_level: str
     ingest: str = "direct"
     kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
+    schema_registry_url: str | None = None   # Confluent wire-format input (streams/registry.py)
 
     @property
     def embedded(self) -> bool:
@@ -130,6 +131,11 @@ class Settings:
                 "(LETHE_INGEST=direct or unset): the Faust-agents mode enforced no consent, restriction, objection "
                 "or quarantine gate, no retention, no legal hold and no rights request, and was 2.7x slower "
                 "(docs/architecture.md). Unset LETHE_INGEST.")
+        registry = env.get("LETHE_SCHEMA_REGISTRY_URL", "").strip() or None
+        if registry is not None and registry.split("://")[0] not in ("http", "https", "mock"):
+            raise ConfigError(f"LETHE_SCHEMA_REGISTRY_URL={registry!r}: give the registry's http:// or https:// URL "
+                              "(e.g. http://schema-registry:8081; mock://NAME is the client's in-memory registry, "
+                              "for tests)")
         kafka = KafkaSecurity.from_env(env)
         configure(kafka)   # every Kafka client this process makes connects this way
         level = get("LETHE_LOG_LEVEL", "info").lower()
@@ -157,6 +163,7 @@ class Settings:
             log_level=level,
             ingest=ingest,
             kafka=kafka,
+            schema_registry_url=registry,
         )
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from streams.broker import free_port
 from streams.client import read
+from streams.settings import Settings
+from streams.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -35,6 +37,15 @@ def keys_by_event(bootstrap: str, topic: str, wanted: set[str], timeout: float =
 
 def unique_prefix(name: str) -> str:
     return f"t{os.getpid()}-{next(_counter)}-{name}."
+
+
+def own_topics(bootstrap: str, name: str, data_dir: Path) -> Settings:
+    """Settings of a test's own topics and app id (a unique prefix), every Lethe topic created."""
+    prefix = unique_prefix(name)
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
+                                  "LETHE_DATA_DIR": str(data_dir)})
+    ensure_topics(settings, bootstrap)
+    return settings
 
 
 def wait_for(check: Any, timeout: float, what: str, interval: float = 0.3) -> Any:

@@ -5,6 +5,7 @@ Built from the decisions only: field names, types, categories and reasons, never
 
 from __future__ import annotations
 
+from processors.columns import aligned
 from processors.discover.propose import Discovery
 
 COLUMNS = ("path", "type", "category", "format", "conf", "reasons", "review")
@@ -20,8 +21,7 @@ def report_text(result: Discovery, reason_width: int = 60) -> str:
             reasons = reasons[: reason_width - 1] + "…"
         rows.append((field.path, field.avro_type, decision.category or "-", fmt.strip() or "-",
                      f"{decision.confidence:.2f}", reasons, "REVIEW" if decision.review else ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = aligned(rows)
     personal = sum(1 for field in result.fields if field.decision.category)
     lines.append("")
     lines.append(f"{result.records} records sampled from {result.topic}: {len(result.fields)} field paths, "

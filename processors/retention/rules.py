@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from processors.errors import PolicyError
+from processors.errors import PolicyError, Problems
 from processors.sources import SHIPPED, Source
 
 TRIGGERS = ("event_time", "order_event")
@@ -48,11 +48,22 @@ def parse_duration(text: str) -> float:
 
 
 def parse_retention(raw: Any, categories: tuple[str, ...], origin: str,
-                    sources: dict[str, Source] | None = None) -> dict[str, RetentionRule]:
+                    sources: dict[str, Source] | None = None, problems: Problems | None = None
+                    ) -> dict[str, RetentionRule]:
+    """The [retention] rules, each checked alone. With ``problems``, a rule with a problem is
+    recorded there and left out; without, the problems of every rule are raised together."""
     if not isinstance(raw, dict):
         raise PolicyError(f"policy {origin}: [retention] must hold tables, one per rule")
     sources = SHIPPED if sources is None else sources
-    return {name: _rule(name, spec, categories, origin, sources) for name, spec in raw.items()}
+    collected = Problems() if problems is None else problems
+    rules = {}
+    for name, spec in raw.items():
+        rule = collected.run(_rule, name, spec, categories, origin, sources)
+        if rule is not None:
+            rules[name] = rule
+    if problems is None:
+        collected.check()
+    return rules
 
 
 def _rule(name: str, spec: Any, known_categories: tuple[str, ...], origin: str,

@@ -4,6 +4,7 @@ once. Complete when every store's part is in (``lethe request export ID --out DI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,8 +13,18 @@ from processors import records
 from processors.chunks import chunked
 from processors.retention import parse_time
 from processors.rights.base import Request, export_commands, request_audit
-from processors.rights.effects import Effects, RequestType, RightsContext, State, SubjectView, received, sent
+from processors.rights.effects import (
+    Effects,
+    RequestType,
+    RightsContext,
+    State,
+    SubjectView,
+    completed,
+    received,
+    sent,
+)
 from processors.rights.erase import request_of
+from processors.rights.progress import export_ready
 from processors.sharing import recipients
 
 REQUEST_FIELDS = ("request_id", "type", "status", "received_at", "due_at", "completed_at")
@@ -25,10 +36,6 @@ EXPORT_REQUEST_FIELDS = ("request_id", "type", "subject", "channel", "received_a
 
 def accept(request: Request, view: SubjectView) -> Effects:
     """Ask every store for the subject's rows; publish Lethe's own part now."""
-    state, audits = received(request, view)
-    now = view.now
-    commands = export_commands(request, now, parse_time(state["due_at"]), view.context.rights.families)
-    sent(state, commands, now)
     document: dict[str, Any] = {
         "consent": view.consent,
         "legal_holds": [{"hold_id": h.hold_id, "order_id": h.order_id, "case_ref": h.case_ref,
@@ -39,11 +46,27 @@ def accept(request: Request, view: SubjectView) -> Effects:
     }
     # the deadlines can be many: chunks of about 256 KB, the rest of the document with the first
     deadlines = chunked(list(view.deadlines), lambda d: len(orjson.dumps(d)))
-    parts = [export_part(request, {**(document if n == 0 else {}), "pending_deadlines": piece}, now, n,
-                         len(deadlines)) for n, piece in enumerate(deadlines)]
+    lethe = [{**(document if n == 0 else {}), "pending_deadlines": piece} for n, piece in enumerate(deadlines)]
+    return exporting(request, view, lethe, lambda due: export_commands(request, view.now, due,
+                                                                        view.context.rights.families))
+
+
+def exporting(request: Request, view: SubjectView, lethe: list[dict[str, Any]],
+              commands_due: Callable[[float], list[dict[str, Any]]]) -> Effects:
+    """An export request: the stores' commands (``commands_due(due date)``) sent, Lethe's own part
+    (its chunks ``lethe``) published; complete when every store has answered (at once if none is asked)."""
+    state, audits = received(request, view)
+    now = view.now
+    commands = commands_due(parse_time(state["due_at"]))
+    sent(state, commands, now)
+    parts = [export_part(request, content, now, n, len(lethe)) for n, content in enumerate(lethe)]
     state["export"] = {"parts": 1 + len(commands) * len(state["stores"])}
     audits.append(request_audit(state, "export_requested", now, "export_requested", {
         "parts_expected": str(state["export"]["parts"]), "stores": ",".join(state["stores"])}))
+    if not commands:
+        completed(state, now)
+        audits += [request_audit(state, "completion", now, "completed", {"note": "no store is asked"}),
+                   export_ready(state, now)]
     return Effects(states=[state], commands=commands, exports=parts, audits=audits)
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ class Rights:
     business_days: bool = True
     ack_timeout_s: float = 60.0
     families: tuple[str, ...] = FAMILIES   # of the policy's sources: one command per family
+    # family -> the categories of the fields its subjects provide (processors/provided.py; set at start-up)
+    provided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def parse_rights(raw: Any, origin: str) -> Rights:

@@ -36,10 +36,14 @@ def on_ack(state: State, kind: RequestType, command_id: str, store: str, status:
             erasure_seconds = max(took, 0.0)
         audits.append(request_audit(state, "completion", now, "completed", {"seconds_to_complete": f"{took:.3f}"}))
         if kind.export:
-            audits.append(request_audit(state, "export_ready", now, "export_ready", {
-                "parts": str(state["export"]["parts"]),
-                "write_with": f"lethe request export {state['request_id']} --out DIR"}))
+            audits.append(export_ready(state, now))
     return AckOutcome(state, audits, erasure_seconds)
+
+
+def export_ready(state: State, now: float) -> dict[str, Any]:
+    """The audit record saying that a complete export request's parts are all in."""
+    return request_audit(state, "export_ready", now, "export_ready", {
+        "parts": str(state["export"]["parts"]), "write_with": f"lethe request export {state['request_id']} --out DIR"})
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,14 @@ import traceback
 from pathlib import Path
 
 from processors.errors import LetheError
+from processors.exports import FORMATS
+from streams.cli.audit import cmd_audit
 from streams.cli.discover import cmd_discover
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
+from streams.cli.policy import cmd_policy_check, cmd_policy_explain
 from streams.cli.processes import cmd_broker, cmd_demo, cmd_run, cmd_sink, cmd_store_agent, cmd_topics_create
+from streams.cli.request_list import STATUS_CHOICES
 from streams.cli.rights import cmd_hold, cmd_request
 from streams.cli.schemas import cmd_schemas
 from streams.logs import quiet_libraries, set_verbose
@@ -117,6 +121,26 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--force", action="store_true", help="overwrite a file that differs from the derivation")
     schemas.set_defaults(func=cmd_schemas)
 
+    policy = sub.add_parser("policy", help="check a policy file, or show what it does to an event (no broker needed)")
+    policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = policy_sub.add_parser("check",
+                                  help="check a policy file as a worker's start-up does; every problem at once")
+    check.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                       help="the policy file (default LETHE_POLICY, else deploy/policy.toml)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(func=cmd_policy_check)
+    explain = policy_sub.add_parser("explain", help="show what the policy does to one event, output by output")
+    explain.add_argument("--topic", required=True, metavar="TOPIC", help="the event's source topic, e.g. orders.v1")
+    explain.add_argument("event", nargs="?", type=Path, metavar="EVENT_FILE",
+                         help="a file holding the JSON event (default the topic's example, "
+                              "schemas/examples/TOPIC.json)")
+    explain.add_argument("--index", type=int, default=1, metavar="N",
+                         help="with a file of several events (a JSON array or JSON lines): the Nth (default 1)")
+    explain.add_argument("--policy", type=Path, default=None, metavar="FILE",
+                         help="the policy file (default LETHE_POLICY, else deploy/policy.toml)")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    explain.set_defaults(func=cmd_policy_explain)
+
     agent = sub.add_parser("store-agent", help="apply lifecycle commands to the database at LETHE_STORE_URL")
     agent.add_argument("--mapping", type=Path, default=None,
                        help="mapping file: tables, subject/key columns, column categories "
@@ -148,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     hold.set_defaults(func=cmd_hold)
 
     request = sub.add_parser(
-        "request", help="file a data-subject request, show its status or write its export",
-        description="File a rights request on privacy-requests.v1, show a filed request's status, or write "
+        "request", help="file a data-subject request, list requests, show one's status or write its export",
+        description="File a rights request on privacy-requests.v1, list the requests the workers track (due "
+                    "dates, which store or partner has not acked), show a filed request's status, or write "
                     "the export of an access or portability request.",
         epilog="examples:\n"
                "  lethe request erase --customer cust-8841\n"
@@ -157,23 +182,43 @@ def build_parser() -> argparse.ArgumentParser:
                "  lethe request object --customer cust-8841 --detail purpose=analytics\n"
                "  lethe request request.json            (a JSON privacy-requests.v1 event)\n"
                "  lethe request status req-1a2b3c --wait 60\n"
+               "  lethe request list --status overdue      (what each is waiting for)\n"
+               "  lethe request list --status open --type erase --json\n"
                "  lethe request access --customer cust-8841 --out .lethe/exports/   (files, waits, writes the export)\n"
                "  lethe request export req-1a2b3c --out .lethe/exports/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     request.add_argument("what", help="a request type (access, rectify, erase, restrict, object, portability, "
-                                      "withdraw_consent, minor_flag), a JSON file, 'status' or 'export'")
+                                      "withdraw_consent, minor_flag), a JSON file, 'status', 'list' or 'export'")
     request.add_argument("request_id", nargs="?", help="with 'status' or 'export': the request id")
     request.add_argument("--out", type=Path, default=None, metavar="DIR",
                          help="with 'export' (or access/portability): write <request id>.json into DIR, "
                               "once every store has answered")
-    request.add_argument("--customer", help="customer_id of the data subject")
+    request.add_argument("--customer", help="customer_id of the data subject (with 'list': only that subject's)")
     request.add_argument("--detail", action="append", default=[], metavar="NAME=VALUE",
                          help="a detail of the request (repeatable), e.g. purpose=analytics or action=lift")
     request.add_argument("--channel", default="internal", help="how the request reached you (default internal)")
+    request.add_argument("--format", choices=FORMATS, default=None,
+                         help="with 'export' (or access/portability --out): json writes <request id>.json, csv one "
+                              "CSV file per table into DIR/<request id>/ (portability only), both does both "
+                              "(default: both for portability, json for access)")
     request.add_argument("--id", dest="new_id", help="request id (default: generated)")
     request.add_argument("--wait", type=float, default=0.0, metavar="S",
                          help="with 'status' or 'export': wait up to S seconds for the request to complete")
+    request.add_argument("--status", choices=STATUS_CHOICES, default=None,
+                         help="with 'list': open (received, in progress or overdue), overdue (past the due date), "
+                              "completed or failed (default: all)")
+    request.add_argument("--type", default=None, metavar="TYPE", help="with 'list': requests of this type only")
+    request.add_argument("--json", action="store_true",
+                         help="with 'list': a JSON array of objects (request_id, type, status, received_at, due_at, "
+                              "seconds_to_due, completed_at, waiting_for) instead of a table")
     request.set_defaults(func=cmd_request)
+
+    audit = sub.add_parser("audit", help="one data subject's story in time order, from the subject's partition")
+    audit.add_argument("--customer", required=True, metavar="ID", help="customer_id of the data subject")
+    audit.add_argument("--json", action="store_true",
+                       help="JSON Lines (one object per entry: at, kind, action, ref, source, details) "
+                            "instead of a table")
+    audit.set_defaults(func=cmd_audit)
 
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")

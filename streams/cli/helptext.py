@@ -64,6 +64,28 @@ HELP: dict[str, tuple[str, str]] = {
         "is kept unless --force.",
         "  lethe schemas\n"
         "  LETHE_POLICY=my-policy.toml LETHE_SCHEMAS_DIR=my-schemas/ lethe schemas --out consumers/"),
+    "policy": (
+        "A policy author's dry runs, without a broker: check a policy file, or show what it does to one event.",
+        "  lethe policy check\n"
+        "  lethe policy explain --topic orders.v1"),
+    "policy check": (
+        "Check a policy file as a worker's start-up checks it, without a broker: every entry of the file, each\n"
+        "source against its schema in LETHE_SCHEMAS_DIR, then every output's and partner's plan, transfer routes and\n"
+        "derived Avro schema, compiled by the worker's own code. Prints a summary and exits 0, or one line per\n"
+        "problem (each naming its entry) and exits 1. A stage runs once the stages before it have no problems.",
+        "  lethe policy check\n"
+        "  lethe policy check my-policy.toml\n"
+        "  LETHE_SCHEMAS_DIR=my-schemas/ lethe policy check my-policy.toml --json"),
+    "policy explain": (
+        "Run one event through its source's pipeline as a worker would, without a broker, and show for every output\n"
+        "and partner each personal field's category, strategy, the policy entry that chose it, its value and what\n"
+        "is published, the free text findings, the transfer decision and the consent the output needs; then the\n"
+        "gates that could hold the event back and the retention deadlines it sets. Pseudonyms come from a key made\n"
+        "for the run (a deployment's differ). An invalid event gets the reason a worker would dead-letter it with,\n"
+        "and exit 1. Values shown are the event's own: run it on your terminal, not into a shared log.",
+        "  lethe policy explain --topic orders.v1                 # the topic's example event\n"
+        "  lethe policy explain --topic logs.v1 event.json --json\n"
+        "  lethe policy explain --topic loyalty.v1 loyalty.v1.jsonl --index 3 --policy my-policy.toml"),
     "store-agent": (
         "Apply lifecycle commands (retention deletes and updates, erasure, rectification, exports) from "
         "lifecycle.commands.v1\nto the database at LETHE_STORE_URL, through a mapping of its tables, and "
@@ -84,6 +106,15 @@ HELP: dict[str, tuple[str, str]] = {
         "  lethe hold place --customer cust-8841 --case LIT-1     # prints the hold id\n"
         "  lethe hold release --customer cust-8841 --hold-id HOLD_ID"),
     "request": ("", ""),
+    "audit": (
+        "One data subject's story in time order: events received, consents, rights requests and their steps "
+        "(acks,\nretries, completion), legal holds, retention deadlines set and fired, lifecycle commands and "
+        "acks, what was\nheld back from an output or a transfer, shares with partners, dead-lettered records. "
+        "It reads only the subject's\npartition of each topic, to the end observed at start (no time limit), "
+        "and prints nothing about other subjects.\n--json writes JSON Lines: one object per entry with at, kind, "
+        "action, ref, source and details\n(docs/rights.md, \"A subject's story\").",
+        "  lethe audit --customer cust-8841\n"
+        "  lethe audit --customer cust-8841 --json > cust-8841.jsonl      # for tools: one JSON object a line"),
     "topics": (
         "Manage Lethe's topics on the broker at LETHE_BOOTSTRAP_SERVERS.",
         "  lethe topics create"),

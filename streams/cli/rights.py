@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from processors.errors import LetheError
 from streams.cli.common import _bootstrap, _inputs, _read_events
+from streams.cli.exports import write_export
 from streams.settings import Settings
 from streams.text import a_or_an, plural
 
@@ -50,8 +50,12 @@ def cmd_request(args: argparse.Namespace) -> int:
 
     from processors.errors import InvalidRecord
     from processors.rights import REQUEST_TYPES
+    from streams.cli.request_list import check_list_options, cmd_request_list
     from streams.client import publish
 
+    check_list_options(args)
+    if args.what == "list":
+        return cmd_request_list(args)
     settings = Settings.from_env()
     if args.what == "status":
         if not args.request_id:
@@ -71,7 +75,7 @@ def cmd_request(args: argparse.Namespace) -> int:
     if args.what == "export":
         if not args.request_id or args.out is None:
             raise LetheError("usage: lethe request export REQUEST_ID --out DIR")
-        return _write_export(settings, args.request_id, args.out, args.wait)
+        return write_export(settings, args.request_id, args.out, args.wait, args.format)
     if args.what in REQUEST_TYPES:
         if not args.customer:
             raise LetheError(f"{a_or_an(args.what)} request needs --customer CUSTOMER_ID")
@@ -88,7 +92,7 @@ def cmd_request(args: argparse.Namespace) -> int:
         path = Path(args.what)
         if not path.is_file():
             raise LetheError(f"{args.what!r} is not a request type ({', '.join(REQUEST_TYPES)}), "
-                             "'status', 'export' or a JSON file")
+                             "'status', 'list', 'export' or a JSON file")
         events = list(_read_events([path]))
         if len(events) != 1:
             raise LetheError(f"{path}: holds {plural(len(events), 'event')}; file one request at a time")
@@ -104,77 +108,8 @@ def cmd_request(args: argparse.Namespace) -> int:
           f"follow it with: lethe request status {request.request_id}", file=sys.stderr)
     print(request.request_id, flush=True)   # stdout is the id alone: ID=$(lethe request erase ...)
     if request.type in ("access", "portability") and args.out is not None:
-        return _write_export(settings, request.request_id, args.out, max(args.wait, 120.0))
+        return write_export(settings, request.request_id, args.out, max(args.wait, 120.0), args.format)
     return 0
-
-
-def _write_export(settings: Settings, request_id: str, out: Path, wait: float) -> int:
-    """Assemble an access export from privacy.exports.v1 once the request is complete, and audit it."""
-    import time
-    from datetime import UTC, datetime
-
-    from processors.records import audit_record
-    from processors.rights.access import EXPORT_FORMAT, export_request
-    from streams.client import publish, read
-    from streams.requests import read_request_state
-
-    bootstrap = _bootstrap()
-    deadline = time.monotonic() + wait
-    waiting = False
-    while True:
-        state = read_request_state(bootstrap, settings, request_id)
-        if state is not None and state["type"] not in ("access", "portability"):
-            raise LetheError(f"request {request_id} is {a_or_an(state['type'])} request; only access and "
-                             "portability requests have an export")
-        if state is not None and state["status"] == "completed":
-            break
-        if time.monotonic() >= deadline:
-            if state is None:
-                raise LetheError(_unknown_request(settings, request_id))
-            raise LetheError(f"request {request_id} is not complete yet (status {state['status']}); "
-                             "retry later or pass --wait SECONDS")
-        if not waiting:
-            print(f"lethe: waiting up to {wait:.0f} s for every store to answer request {request_id} ...",
-                  file=sys.stderr, flush=True)
-            waiting = True
-        time.sleep(2.0)
-    # the request first, so the reader sees what produced the file before the data (docs/rights.md)
-    document: dict[str, Any] = {"format": EXPORT_FORMAT, "request": export_request(state),
-                                "generated_at": datetime.now(UTC).isoformat(), "lethe": None, "stores": {}}
-    # a repeated part (a retried command) replaces the earlier one: keyed by source, family, chunk
-    pieces: dict[tuple[str, str | None], dict[int, Any]] = {}
-    for record in read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5):
-        part = json.loads(record.value or b"{}")
-        if part.get("request_id") == request_id:
-            pieces.setdefault((part["source"], part["family"]), {})[part.get("chunk", 0)] = json.loads(part["document"])
-    parts = sum(len(chunks) for chunks in pieces.values())
-    for (source, family), chunks in sorted(pieces.items(), key=lambda item: (item[0][0], item[0][1] or "")):
-        ordered = [chunks[n] for n in sorted(chunks)]
-        if source == "lethe":
-            lethe_part = ordered[0]
-            for more in ordered[1:]:
-                lethe_part["pending_deadlines"] += more["pending_deadlines"]
-            document["lethe"] = lethe_part
-        else:
-            document["stores"].setdefault(source, {})[family] = [row for rows in ordered for row in rows]
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new directory is the owner's only
-    path = out / f"{request_id}.json"
-    _write_private(path, json.dumps(document, indent=2, ensure_ascii=False).encode())
-    audit = audit_record("export_written", state["subject"], time.time(), f"{request_id}:written",
-                         rule=f"request.{state['type']}", request_id=request_id,
-                         details={"file": path.name, "parts": str(parts), "stores": ",".join(document["stores"])})
-    publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
-                         json.dumps(audit).encode())])
-    print(f"lethe: export of request {request_id} written to {path} ({plural(parts, 'part')})")
-    return 0
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write personal data readable by the owner only (0600) from the first byte, over an older file too."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        os.fchmod(fd, 0o600)   # an existing file keeps its mode on open
-        file.write(data)
 
 
 def _status_view(state: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,11 @@ class PartitionedState:
     def restored(self, partitions: list[int]) -> None:
         """Called once the partitions are loaded."""
 
+    async def release(self, partitions: set[int], within: float | None = None) -> None:
+        """Write what the state holds back for ``partitions`` before they go (revoked, or the worker
+        stops: then a write that takes longer than ``within`` seconds is given up). Most kinds hold
+        nothing back: a batch writes their updates before its outputs."""
+
     # -----------------------------------------------------------------------------------------
     async def restore(self, partitions: set[int]) -> None:
         missing = sorted(partitions - self.owned)

@@ -96,7 +96,8 @@ def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]
 
 
 def export_rows(engine: Engine, mapping: StoreMapping, command: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The subject's rows of the command's family, every column, as JSON-ready dicts (for an export)."""
+    """The subject's rows of the command's family as JSON-ready dicts (for an export): every column,
+    or with the command's ``categories`` (portability) the key column and the columns mapped to them."""
     selector = command["selector"]
     if not command["subject"]:
         return []
@@ -106,10 +107,14 @@ def export_rows(engine: Engine, mapping: StoreMapping, command: Mapping[str, Any
         for target in mapping.for_family(selector["family"]):
             schema, _, name = target.table.rpartition(".")
             tbl = Table(name, metadata, schema=schema or None, autoload_with=conn)
+            wanted = target.export_columns(command.get("categories", []))
+            columns = list(tbl.c) if wanted is None else [tbl.c[c] for c in wanted if c in tbl.c]
+            if not columns:
+                continue
             condition = tbl.c[target.subject_column] == command["subject"]
             if selector.get("record_key") is not None and target.key_column is not None:
                 condition = condition & (tbl.c[target.key_column] == selector["record_key"])
-            for row in conn.execute(select(tbl).where(condition)):
+            for row in conn.execute(select(*columns).where(condition)):
                 found.append({"table": target.table, **{k: _plain(v) for k, v in row._mapping.items()}})
     return found
 

@@ -34,7 +34,9 @@ class StoreAdapter(ABC):
 
     @abstractmethod
     def export_rows(self, command: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The subject's rows that an export command selects, as JSON-ready dicts.
+        """The subject's rows that an export command selects, as JSON-ready dicts: every column, or
+        with the command's ``categories`` (a portability export) only the mapping's key column and the
+        columns it maps to those categories (:meth:`TableMapping.export_columns`).
 
         Raises :class:`StoreUnavailable` when the database fails (the agent acks failed and retries).
         """

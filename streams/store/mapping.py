@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ class TableMapping:
 
     def columns_for(self, categories: set[str]) -> list[str]:
         return [column for column, category in self.columns.items() if category in categories]
+
+    def export_columns(self, categories: Collection[str]) -> list[str] | None:
+        """The columns an export command reads: every one (None) when it names no category (access);
+        else the key column and the columns mapped to its categories (portability: what the subject
+        provided), in the mapping's order. A column the mapping does not categorize is not among them."""
+        if not categories:
+            return None
+        return list(dict.fromkeys([*([self.key_column] if self.key_column else []),
+                                   *self.columns_for(set(categories))]))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from streams.client import group_consumer, stop_flag
 from streams.connection import BrokerWatch
 from streams.kafka import check_reachable
 from streams.metrics import Metrics, sink_metrics
+from streams.registry import registry_from, waiting_for_registry
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,11 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     catalog = SchemaCatalog.load(settings.schemas_dir)
     declared = load_policy(settings.policy_path).sources
     # the reference tables fit the shipped example sources only; other sources need a sink of their own
-    decoders = {settings.topics.name(t): (Decoder(catalog.for_topic(declared[t].schema_name),
-                                                  catalog.by_fingerprint.get), shape, table)
+    registry = registry_from(settings.schema_registry_url)
+    stopping = stop_flag()
+    decoders = {settings.topics.name(t): (waiting_for_registry(Decoder(
+                    catalog.for_topic(declared[t].schema_name), catalog.by_fingerprint.get,
+                    registry=registry).decode, lambda: bool(stopping)), shape, table)
                 for t, shape, table in (("orders.v1", order_row, orders), ("logs.v1", log_row, logs))
                 if t in declared}
     if not decoders:
@@ -110,7 +114,6 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     metadata.create_all(engine, checkfirst=True)
     group = f"{settings.app_id}.sink" + (f".{name}" if name else "")
     consumer = group_consumer(settings, list(decoders), group, "lethe-sink")
-    stopping = stop_flag()
     watch = BrokerWatch(settings.bootstrap_servers, metrics).start()   # says once if it goes away
     print(f"lethe: reference sink writing {', '.join(decoders)} to tables orders and logs", file=sys.stderr,
           flush=True)
@@ -123,10 +126,10 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
                 continue
             pending: dict[str, dict[Any, dict[str, Any]]] = {"orders": {}, "logs": {}}
             for tp, records in batch.items():
-                decoder, shape, table = decoders[tp.topic]
+                decode, shape, table = decoders[tp.topic]
                 for record in records:
                     try:
-                        row = shape(decoder.decode(record.value))
+                        row = shape(decode(record.value))
                     except InvalidRecord:
                         skipped.labels(table.name).inc()
                         continue

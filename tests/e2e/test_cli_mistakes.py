@@ -238,8 +238,9 @@ def test_a_bad_partner_entry_stops_the_worker_naming_entry_and_rule(env: dict[st
                                                                     tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     text = (REPO / "deploy" / "policy.toml").read_text()
-    assert 'safeguard = "scc"' in text
-    policy.write_text(text.replace('safeguard = "scc"', 'safeguard = "handshake"'))
+    paynow = 'region = "US"\nsafeguard = "scc"'   # the partner's, not the transfer rules' (each a problem too)
+    assert text.count(paynow) == 1
+    policy.write_text(text.replace(paynow, 'region = "US"\nsafeguard = "handshake"'))
     line = lethe_fails("run", env=dict(env, LETHE_POLICY=str(policy), LETHE_BOOTSTRAP_SERVERS=broker.bootstrap,
                                        LETHE_TOPIC_PREFIX=unique_prefix("badpartner")))
     assert 'partners."paynow".safeguard' in line and "adequacy, scc, bcr, none" in line, line

@@ -35,7 +35,7 @@ def test_the_hold_and_request_walk_throughs_run_as_written(tmp_path: Path) -> No
     script = "\n".join([block("README.md", "scripts/demo --keep-running"),
                         block("docs/retention.md", "lethe hold place"),
                         block("docs/rights.md", "lethe request erase"),
-                        block("docs/rights.md", "consume privacy.audit.v1"),
+                        block("docs/rights.md", "lethe audit --customer cust-100005"),
                         stop])
     code, text, all_gone = run(script, tmp_path)
     home = tmp_path / "clone"
@@ -59,16 +59,28 @@ def test_the_hold_and_request_walk_throughs_run_as_written(tmp_path: Path) -> No
     assert "req-2026-11-000042" in views   # the example event, filed from its file
     for request_id in [*checked, "req-2026-11-000042"]:
         assert views[request_id]["status"] == "completed", views.get(request_id, text[-5000:])
-    # both exports written, the owner's only, holding the subject's rows
+    # both exports written, the owner's only, holding the subject's rows (portability: what it provided)
+    orders = {}
     for kind in ("access", "portability"):
         path = home / ".lethe" / "exports" / f"{filed[kind]}.json"
         assert path.stat().st_mode & 0o777 == 0o600
         document = json.loads(path.read_text())
         assert document["request"]["type"] == kind and document["request"]["subject"] == "cust-100006"
         rows = document["stores"]["shop-db"]["orders"]
-        assert rows and all(row["customer_id"] == "cust-100006" for row in rows), document
-    # the audit block: the erased subject's history
-    actions = {r["action"] for r in audit_lines(text, "cust-100005")}
-    assert {"request_received", "command", "ack", "shred", "completion"} <= actions, actions
+        orders[kind] = sorted(row["order_id"] for row in rows)
+        assert rows and all(row["customer_id"] == "cust-100006" for row in rows if kind == "access"), document
+        assert all("total_amount" not in row and row["customer_email"] for row in rows if kind == "portability")
+    assert orders["access"] == orders["portability"]
+    tables = home / ".lethe" / "exports" / filed["portability"]
+    assert sorted(p.name for p in tables.iterdir()) == ["lethe.consent_choices.csv", "shop-db.orders.csv"]
+    assert (tables / "shop-db.orders.csv").stat().st_mode & 0o777 == 0o600
+    # the audit block: the erased subject's story, as a table and as JSON Lines
+    story = [json.loads(line) for line in text.splitlines() if line.startswith('{"at": ')]
+    erased = re.search(r"lethe: erase request (req-[\w-]+) filed", text)   # the first: cust-100005's
+    assert erased, text[-5000:]
+    steps = {e["action"] for e in story if e["kind"] == "request" and e["ref"] == erased[1]}
+    assert {"request_received", "shred", "ack", "completion"} <= steps, story
+    assert {"event", "command", "ack"} <= {e["kind"] for e in story}, story
+    assert re.search(r"^TIME +KIND +WHAT +REF +DETAILS$", text, re.M), text[-5000:]
     # the README's last line stops the demo and everything it started
     assert all_gone, "processes the walk-throughs started were still running after the demo was stopped"

@@ -66,3 +66,27 @@ def test_rights_requests_against_the_demo_run_as_written(tmp_path: Path) -> None
     # the last line stops the demo and everything it started; the demo leaves no env file behind
     assert all_gone, "processes the README started were still running after its last line"
     assert not (tmp_path / "clone" / ".lethe" / "demo.env").exists()
+
+
+def test_the_privacy_officers_commands_against_the_demo_run_as_written(tmp_path: Path) -> None:
+    script = block("README.md", "scripts/demo --keep-running") + "\n" + \
+        block("README.md", "lethe audit --customer cust-100009")
+    code, text, all_gone = run(script, tmp_path)
+    home = tmp_path / "clone"
+    demo_out = home / ".lethe" / "demo.out"
+    assert code == 0, text[-4000:] + (demo_out.read_text(errors="replace")[-3000:] if demo_out.exists() else "")
+    # the list: the erasure, completed, waiting for nobody; nothing overdue
+    request_id = re.search(r"lethe: erase request (req-\w+) filed", text)
+    assert request_id, text[-4000:]
+    assert re.search(r"^REQUEST +TYPE +STATUS +RECEIVED +DUE +DUE IN +WAITING FOR$", text, re.M), text[-4000:]
+    assert re.search(rf"^{request_id[1]} +erase +completed .* -$", text, re.M), text[-4000:]
+    assert re.search(r"^\[\]$", text, re.M), text[-4000:]
+    # the story, as a table and as JSON Lines, of this subject only
+    assert re.search(r"^TIME +KIND +WHAT +REF +DETAILS$", text, re.M), text[-4000:]
+    story = [json.loads(line) for line in (home / ".lethe" / "cust-100009.jsonl").read_text().splitlines()]
+    assert {"event", "request", "command", "ack"} <= {e["kind"] for e in story}, story
+    steps = [e["action"] for e in story if e["ref"] == request_id[1]]
+    assert steps[0] == "request_received" and steps[-1] == "completion", steps
+    table = text[text.index("TIME "):]
+    assert not re.search(r"cust-1000(?!09)\d\d", table + json.dumps(story)), "another subject in the story"
+    assert all_gone, "processes the README started were still running after its last line"

@@ -27,6 +27,7 @@ SESSION = "test_readme.py::test_the_session_and_retention_walk_throughs_run_as_w
 RIGHTS = "test_readme.py::test_rights_requests_against_the_demo_run_as_written"
 DOCS_AGAINST_DEMO = "test_docs.py::test_the_hold_and_request_walk_throughs_run_as_written"
 OWN_TOPICS = "test_own_topics.py::test_the_your_own_topics_walk_through_runs_as_written"
+OFFICER = "test_readme.py::test_the_privacy_officers_commands_against_the_demo_run_as_written"
 # (document, a substring found in exactly one of its shell blocks) -> the test that runs that block
 CLAIMS: dict[tuple[str, str], str] = {
     ("README.md", "lethe broker --port 9092"): SESSION,
@@ -34,9 +35,12 @@ CLAIMS: dict[tuple[str, str], str] = {
     ("README.md", "scripts/demo --keep-running"): RIGHTS,   # test_docs.py runs it too, to start the demo
     ("README.md", "request erase --customer cust-100003"): RIGHTS,
     ("README.md", "lethe discover loyalty.v1"): OWN_TOPICS,
+    ("README.md", "lethe policy check .lethe/draft-policy.toml"):
+        "test_policy_command.py::test_the_readme_walk_through_runs_as_written",
+    ("README.md", "lethe audit --customer cust-100009"): OFFICER,
     ("docs/retention.md", "lethe hold place"): DOCS_AGAINST_DEMO,
     ("docs/rights.md", "lethe request erase"): DOCS_AGAINST_DEMO,
-    ("docs/rights.md", "consume privacy.audit.v1"): DOCS_AGAINST_DEMO,
+    ("docs/rights.md", "lethe audit --customer cust-100005"): DOCS_AGAINST_DEMO,
 }
 
 

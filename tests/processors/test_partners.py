@@ -119,7 +119,7 @@ BAD: list[tuple[str, Callable[[Data], None], str, str]] = [
     ("safeguard other than its transfer rule's", parcelco(region="US"), 'partners."parcelco".safeguard',
      "the one its transfer rules name"),
     ("topic taken by an output", lambda d: d["outputs"].__setitem__(PARCELCO, {"source": "orders.v1",
-                                                                               "purpose": "x"}),
+                                                                               "purpose": "x", "region": "EU"}),
      'partners."parcelco"', "a topic has one producer"),
 ]
 

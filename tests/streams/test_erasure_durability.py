@@ -117,32 +117,3 @@ def test_an_erased_subject_stays_unlinkable_after_a_handover(broker: EmbeddedBro
         stack.stop()
         first.stop()
 
-
-def test_a_portability_request_produces_an_export_of_the_subjects_data(broker: EmbeddedBroker,
-                                                                       tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "portability")
-    stack.worker.start()
-    stack.start("sink", "store-agent")
-    a, b = stack.traffic.people[:2]
-    try:
-        a_orders = [stack.traffic.order(a) for _ in range(2)]
-        stack.send("orders.v1", [*a_orders, stack.traffic.order(b)])
-        stack.send("logs.v1", [stack.traffic.log(a), stack.traffic.log(b)])
-        wait_for(lambda: (lambda o, lg: len(o) == 3 and len(lg) == 2)(*stack.rows()), 60, "rows")
-        out = tmp_path / "exports"
-        result = lethe(stack.env, "request", "portability", "--customer", a.customer_id, "--out", str(out))
-        assert result.returncode == 0, result.stderr[-2000:]
-        [path] = list(out.glob("*.json"))
-        text = path.read_text()
-        document = json.loads(text)
-        assert document["format"] == "lethe.export.v2"
-        assert document["request"]["subject"] == a.customer_id and document["request"]["type"] == "portability"
-        rows = document["stores"]["shop-db"]
-        assert sorted(r["order_id"] for r in rows["orders"]) == sorted(o["order_id"] for o in a_orders)
-        assert [r["customer_id"] for r in rows["logs"]] == [a.customer_id]
-        for value in (b.customer_id, b.email, b.name):   # nothing of anyone else
-            assert value not in text
-        audit = [e for e in stack.audit() if e["request_id"] == document["request"]["request_id"]]
-        assert {"export_requested", "export_ready", "export_written", "completion"} <= {e["action"] for e in audit}
-    finally:
-        stack.stop()

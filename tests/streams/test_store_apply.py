@@ -12,8 +12,8 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, select, t
 from sqlalchemy.engine import Engine
 
 from processors.errors import ConfigError
-from streams.store.apply import apply_command, prepare
-from streams.store.mapping import StoreMapping, parse_mapping
+from streams.store.apply import apply_command, export_rows, prepare
+from streams.store.mapping import StoreMapping, TableMapping, parse_mapping
 
 pytestmark = pytest.mark.integration
 POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -144,3 +144,41 @@ def test_bad_mappings_are_named(change: dict[str, Any], message: str) -> None:
 def test_a_table_is_mapped_to_a_source_by_its_topic_or_family(spec: dict[str, Any], family: str) -> None:
     mapping = parse_mapping({"store": "s", "tables": {"t": {**spec, "subject_column": "c"}}}, "m")
     assert [t.table for t in mapping.for_family(family)] == ["t"]
+
+
+
+@pytest.mark.parametrize(("categories", "record_key", "columns", "keys"), [
+    ([], None, ["table", "order_id", "customer_id", "customer_email", "customer_name", "carrier"], ["o1", "o2"]),
+    (["contact.email"], None, ["table", "order_id", "customer_email"], ["o1", "o2"]),
+    # in the mapping's order; a category the mapping does not have adds nothing
+    (["identity.name", "contact.email", "free_text"], None, ["table", "order_id", "customer_email", "customer_name"],
+     ["o1", "o2"]),
+    # carrier is not categorized by the mapping: never in a portability export
+    (["transaction.logistics"], None, ["table", "order_id"], ["o1", "o2"]),
+    (["contact.email"], "o2", ["table", "order_id", "customer_email"], ["o2"]),
+])
+def test_an_export_reads_every_column_or_the_key_and_the_commands_categories(
+        engine: Engine, orders: tuple[StoreMapping, Table], categories: list[str], record_key: str | None,
+        columns: list[str], keys: list[str]) -> None:
+    mapping, tbl = orders
+    found = export_rows(engine, mapping, command("export", "c1", record_key, categories=categories))
+    assert sorted(row["order_id"] for row in found) == keys
+    assert all(list(row) == columns for row in found)
+    assert all(row["table"] == tbl.name for row in found)
+    stored = rows(engine, tbl)
+    assert all(row[c] == stored[row["order_id"]][c] for row in found for c in columns[1:])
+    assert export_rows(engine, mapping, command("export", "c3", categories=categories)) == []
+
+
+@pytest.mark.parametrize(("key_column", "categories", "columns"), [
+    ("order_id", [], None),
+    ("order_id", ["contact.email"], ["order_id", "customer_email"]),
+    ("order_id", ["transaction.payment"], ["order_id"]),
+    (None, ["contact.email", "identity.name"], ["customer_email", "customer_name"]),
+    (None, ["transaction.payment"], []),
+    ("customer_email", ["contact.email"], ["customer_email"]),   # once, even as key and categorized
+])
+def test_export_columns(key_column: str | None, categories: list[str], columns: list[str] | None) -> None:
+    table = TableMapping("orders", "orders", "customer_id", key_column,
+                         {"customer_email": "contact.email", "customer_name": "identity.name"})
+    assert table.export_columns(categories) == columns

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from support import unique_prefix
+from support import own_topics
 
 from processors.inputs import Inputs
 from processors.retention.holds import Hold
@@ -27,7 +27,6 @@ from streams.retention import Retention
 from streams.settings import Settings
 from streams.state.holds import HoldStore
 from streams.state.timers import TimerStore, timers_topic
-from streams.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -89,10 +88,8 @@ async def scenario(bootstrap: str, settings: Settings) -> tuple[int, int]:
 
 def test_a_crash_between_publishing_and_tombstoning_refires_the_same_commands(
         broker: EmbeddedBroker, tmp_path: Path) -> None:
-    prefix = unique_prefix("crash")
-    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
-                                  "LETHE_DATA_DIR": str(tmp_path)})
-    ensure_topics(settings, broker.bootstrap)
+    settings = own_topics(broker.bootstrap, "crash", tmp_path)
+    prefix = settings.topics.prefix
     restored, fired = asyncio.run(scenario(broker.bootstrap, settings))
     assert (restored, fired) == (41, 40)
     commands = [json.loads(r.value or b"") for r in read(broker.bootstrap, [prefix + "lifecycle.commands.v1"],
@@ -107,10 +104,8 @@ def test_a_crash_between_publishing_and_tombstoning_refires_the_same_commands(
 
 
 def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    prefix = unique_prefix("held")
-    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": prefix, "LETHE_APP_ID": f"{prefix}lethe",
-                                  "LETHE_DATA_DIR": str(tmp_path)})
-    ensure_topics(settings, broker.bootstrap)
+    settings = own_topics(broker.bootstrap, "held", tmp_path)
+    prefix = settings.topics.prefix
 
     async def run() -> tuple[int, int, int, int]:
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
