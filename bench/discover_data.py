@@ -166,7 +166,7 @@ LABELS: dict[str, dict[str, str | None]] = {
         "evento_id": None, "tipo": None, "fecha": None, "socio.id_socio": "identifier.customer",
         "socio.nombre": "identity.name", "socio.apellidos": "identity.name",
         "socio.correo_electronico": "contact.email",
-        "socio.movil": "contact.phone", "socio.fecha_nacimiento": "account.profile",
+        "socio.movil": "contact.phone", "socio.fecha_nacimiento": "identity.dob",
         "socio.direccion.calle": "contact.address", "socio.direccion.ciudad": "contact.address",
         "socio.direccion.codigo_postal": "contact.address", "socio.direccion.provincia": "contact.address",
         "socio.direccion.pais": None, "tarjeta_fidelidad": "identifier.customer", "puntos": None,
@@ -203,7 +203,7 @@ LABELS: dict[str, dict[str, str | None]] = {
     "orders": {
         "id_commande": "transaction.order", "cree_le": None, "client.id_client": "identifier.customer",
         "client.prenom": "identity.name", "client.nom": "identity.name", "client.courriel": "contact.email",
-        "client.telephone": "contact.phone", "client.date_naissance": "account.profile",
+        "client.telephone": "contact.phone", "client.date_naissance": "identity.dob",
         "adresse_livraison.ligne1": "contact.address", "adresse_livraison.ligne2": "contact.address",
         "adresse_livraison.ville": "contact.address", "adresse_livraison.code_postal": "contact.address",
         "adresse_livraison.pays": None, "lignes[].produit_id": None, "lignes[].libelle": None,

@@ -80,7 +80,7 @@ LABELS: dict[str, dict[str, str | None]] = {
     "appointments": {
         "afspraak_id": None, "tijdstip": None, "patient.patientnummer": "identifier.customer",
         "patient.voornaam": "identity.name", "patient.achternaam": "identity.name",
-        "patient.geboortedatum": "account.profile", "patient.bsn": "account.profile",
+        "patient.geboortedatum": "identity.dob", "patient.bsn": "account.profile",
         "patient.adres.straat": "contact.address", "patient.adres.huisnummer": "contact.address",
         "patient.adres.postcode": "contact.address", "patient.adres.woonplaats": "contact.address",
         "arts.naam": "identity.name", "arts.specialisme": None, "opmerkingen": "free_text",

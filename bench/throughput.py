@@ -478,7 +478,7 @@ def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int 
 
 def measure_processors(workload: Workload) -> Sample:
     catalog = SchemaCatalog.load(REPO_ROOT / "schemas")
-    policy = load_policy(REPO_ROOT / "deploy" / "policy.toml")
+    policy = load_policy(Path(os.environ.get("LETHE_POLICY", REPO_ROOT / "deploy" / "policy.toml")))
     master = secrets.token_bytes(32)
     pipelines = {s: TopicPipeline(catalog, policy, s, master, Limits(), "json") for s in SOURCES}
     subject_secrets = {k.decode(): new_subject_secret() for _, k, _ in workload.records if k}
@@ -607,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per path; the median is reported (default 3)")
     parser.add_argument("--subjects", type=int, default=10_000, help="distinct customers (default 10000)")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"comma-separated subset of {', '.join(PATHS)}")
+    parser.add_argument("--policy", type=Path, default=None,
+                        help="the policy both Lethe paths run (default deploy/policy.toml; sets LETHE_POLICY)")
     parser.add_argument("--profile", action="store_true",
                         help="run only the lethe path, once, with the worker under cProfile; print its top functions")
     parser.add_argument("--profile-out", type=Path, default=None, help="keep the .prof file here")
@@ -620,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fingerprint = code_fingerprint()
     progress(f"code under test: {fingerprint}")
+    if args.policy is not None:   # the worker (lethe path) inherits it, the processors path reads it
+        os.environ["LETHE_POLICY"] = str(args.policy.resolve())
     progress(f"building {args.events:,} sample events over {args.subjects:,} subjects")
     workload = build_workload(args.events, args.subjects)
     sizes = Counter(s for s, _, _ in workload.records)

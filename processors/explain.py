@@ -19,6 +19,7 @@ import orjson
 
 from processors.decode import DEFAULT_LIMITS, Limits
 from processors.errors import PolicyError
+from processors.minors import RULE
 from processors.pipeline import TopicPipeline, compile_pipelines
 from processors.plan import FieldOp, get_path, personal_fields
 from processors.policy import OutputPolicy, Policy
@@ -33,7 +34,8 @@ GATES = {
     "restrict": "a restriction holds the subject's records back from every output and partner until lifted",
     "object": "an objection holds them back from the outputs and partners of the purpose objected to "
               "(every one if it names none) until lifted",
-    "minor_flag": "a quarantine (minor_flag) holds them back from every output and partner, and erases the subject",
+    "minor_flag": "a quarantine (minor_flag) holds them back from every output and partner, and erases the subject "
+                  "(filed by Lethe itself when a date of birth shows a minor: [minors])",
 }
 
 
@@ -93,6 +95,7 @@ class Explanation:
     rules: tuple[str, ...] = ()         # the source's retention rules, described
     # fields the schema does not declare (dropped from every output): path -> data categories found in them
     unknown: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    minor: str | None = None            # the minors rule fired: what it does (processors/minors.py)
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -150,8 +153,11 @@ def explain(policy: Policy, catalog: SchemaCatalog, source: str, raw: bytes, mas
             transfer, rows, tags))
     deadlines = tuple(Deadline(t.rule, t.action, iso(t.due), t.record_key, t.categories) for _, t in result.timers)
     unknown = {path: tuple(sorted(result.unknown.personal.get(path, ()))) for path in result.unknown.counts}
+    minor = (f"{RULE}: the date of birth ({'.'.join(declared.date_of_birth or ())}) makes the subject younger than "
+             f"{policy.minors.age} at the event's time: the event reaches no output or partner, and Lethe files one "
+             "minor_flag request that quarantines and erases the subject" if result.minors else None)
     return Explanation(source, True, None, ".".join(declared.subject) if declared.subject else None,
-                       tuple(destinations), deadlines, describe_rules(policy, source), unknown)
+                       tuple(destinations), deadlines, describe_rules(policy, source), unknown, minor)
 
 
 def _transfer(policy: Policy, pipeline: TopicPipeline, decided: tuple[str, str, str] | None,

@@ -242,21 +242,10 @@ def project(record: Mapping[str, Any], tree: Tree) -> dict[str, Any]:
     return out
 
 
-def project_tags(tags: Mapping[str, str], paths: tuple[str, ...],
-                 kept: dict[str, bool] | None = None) -> dict[str, str]:
-    """The tags of the declared fields (and of what free text among them was found to hold).
-
-    ``kept`` caches the answer per tag path (the same few paths recur in every record)."""
-    kept = {} if kept is None else kept
-    out: dict[str, str] = {}
-    for path, tag in tags.items():
-        keep = kept.get(path)
-        if keep is None:
-            keep = kept[path] = any(path == p or path.startswith(p + ".") or path.startswith(p + "[")
-                                    for p in paths)
-        if keep:
-            out[path] = tag
-    return out
+def declares(paths: tuple[str, ...], path: str) -> bool:
+    """Whether a partner declaring ``paths`` publishes the field tagged at ``path`` (a declared field,
+    or free text inside one, whose findings are tagged at its own path)."""
+    return any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p in paths)
 
 
 def project_schema(derived: dict[str, Any], paths: tuple[str, ...], partner: str | None = None) -> dict[str, Any]:

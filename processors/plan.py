@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from processors.errors import PolicyError
+from processors.partners import Tree, declares, project, projection_tree
 from processors.plan_codegen import ApplyFn, generate_apply
 from processors.policy import OutputPolicy, Policy
 from processors.strategies import STRATEGIES, FieldInfo, Transform
@@ -47,16 +48,35 @@ class Plan:
     context_min_length: int
 
     _apply: ApplyFn | None = None
+    # a partner's declared fields (None: the output publishes every field)
+    projection: Tree | None = None
+    # the records the ops write into, by path (a leaf None: a whole array or map, deep)
+    writes: Tree | None = None
 
     def apply(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None = None) -> dict[str, str]:
         """Anonymize ``record`` in place; return its tags (field path -> category:strategy).
 
         ``tagged``, when given, counts tagged fields and free-text findings per category.
         Redacting ops come last; the ops before them hand their original values to the record
-        context on the way, so free text is searched for every other personal value.
+        context on the way, so free text is searched for every other personal value. A partner's
+        plan leaves the fields it does not publish as they are (:meth:`publish` cuts them away).
         """
         assert self._apply is not None
-        return self._apply(record, subject_key, tagged)
+        return self._apply(record, subject_key, tagged, record)
+
+    def publish(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None,
+                keep: bool) -> tuple[dict[str, Any], dict[str, str]]:
+        """The record this plan's output publishes, and its tags. With ``keep``, ``record`` is left as it
+        was (a later output reads it): only the records the plan writes into are copied, the rest is
+        shared. A partner's record is its projection, built anew, so ``record`` is never rewritten."""
+        assert self._apply is not None
+        if self.projection is not None:
+            target = project(record, self.projection)
+            return target, self._apply(target, subject_key, tagged, record)
+        if keep:
+            assert self.writes is not None
+            record = _copy_for_writes(record, self.writes)
+        return record, self._apply(record, subject_key, tagged, None)
 
 
 def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -66,6 +86,47 @@ def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
             return None
         value = value.get(segment)
     return value
+
+
+def _copy_for_writes(record: dict[str, Any], writes: Tree) -> dict[str, Any]:
+    copied = dict(record)
+    for name, sub in writes.items():
+        value = copied.get(name)
+        if sub is None:
+            if value is not None:
+                copied[name] = clone(value)
+        elif type(value) is dict:
+            copied[name] = _copy_for_writes(value, sub)
+    return copied
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a decoded record: dicts and lists rebuilt, everything else (str, int, float,
+    bool, bytes, None) is immutable and shared; about five times faster than ``copy.deepcopy``."""
+    if type(value) is dict:
+        return {key: clone(item) for key, item in value.items()}
+    if type(value) is list:
+        return [clone(item) for item in value]
+    return value
+
+
+def _written(ops: tuple[FieldOp, ...]) -> Tree:
+    """The records ``ops`` write into: each op's parents, up to the first array or map (copied whole)."""
+    tree: Tree = {}
+    for op in ops:
+        if op.strategy == "keep" and not op.found_inside:
+            continue
+        node: Tree | None = tree
+        for n, segment in enumerate(op.parents):
+            if node is None:
+                break
+            if n + 1 < len(op.parents) and op.parents[n + 1] in CONTAINERS:
+                node[segment] = None
+                break
+            if segment not in node:
+                node[segment] = {}
+            node = node[segment]
+    return tree
 
 
 def personal_fields(schema: dict[str, Any]) -> Iterator[FieldInfo]:
@@ -188,8 +249,12 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
     ops.sort(key=lambda op: op.found_inside)
     ordered = tuple(ops)
     minimum = policy.options.context_min_length
+    if output.projection is None:
+        return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
+                    generate_apply(ordered, minimum, _NAME_TOKEN), writes=_written(ordered))
+    published = [declares(output.projection, op.dotted) for op in ordered]
     return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
-                generate_apply(ordered, minimum, _NAME_TOKEN))
+                generate_apply(ordered, minimum, _NAME_TOKEN, published), projection=projection_tree(output.projection))
 
 
 # what a pseudonymize-only transfer does to a field the output would otherwise publish in some form

@@ -15,20 +15,30 @@ from processors.strategies import RecordContext
 if TYPE_CHECKING:
     from processors.plan import FieldOp
 
-ApplyFn = Callable[[dict[str, Any], bytes, "dict[str, int] | None"], dict[str, str]]
+ApplyFn = Callable[[dict[str, Any], bytes, "dict[str, int] | None", "dict[str, Any] | None"], dict[str, str]]
 
 
-def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: Any) -> ApplyFn:
+def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: Any,
+                   published: Sequence[bool] | None = None) -> ApplyFn:
+    """``apply(record, subject_key, tagged, source)``: rewrite ``record`` in place, return its tags.
+
+    ``published`` (a partner's projection) says per op whether the output publishes its field;
+    ``record`` then holds only those fields (``processors.partners.project``), and the other ops
+    just read ``source``, the whole record, left as it is: to count their categories in ``tagged``
+    and, if the output publishes free text, to hand their values to the record context.
+    """
+    shown = [True] * len(ops) if published is None else list(published)
+    reads_context = any(op.found_inside for op, public in zip(ops, shown, strict=True) if public)
     parents: dict[tuple[str, ...], str] = {(): "record"}
     lines = [
-        "def apply(record, subject_key, tagged):",
+        "def apply(record, subject_key, tagged, source=None):",
         "    ctx = RecordContext(subject_key)",
         "    context = ctx.context",
         "    found = ctx.found",
         "    tags = {}",
     ]
-    for op in ops:
-        if _nested(op):
+    for op, public in zip(ops, shown, strict=True):
+        if _nested(op) or not public:
             continue
         for depth in range(1, len(op.parents) + 1):
             path = op.parents[:depth]
@@ -37,9 +47,12 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                 var = parents[path] = f"p{len(parents)}"
                 lines.append(f"    {var} = {outer}.get({path[-1]!r}) if type({outer}) is dict else None")
     namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each}
-    for i, op in enumerate(ops):
+    for i, (op, public) in enumerate(zip(ops, shown, strict=True)):
         transform = f"T{i}"
         namespace[transform] = op.transform
+        if not public:
+            lines += _unpublished_op(op, context_min_length if reads_context else 0)
+            continue
         if _nested(op):
             lines += _nested_op(op, transform, context_min_length)
             continue
@@ -86,27 +99,53 @@ def _each(value: Any, container: str) -> Any:
 
 def _collect(op: FieldOp, parent: str, transform: str, pad: str, context_min_length: int) -> list[str]:
     """Hand the original value to the record context, then transform it in place."""
-    lines = []
-    cat, field = repr(op.category), repr(op.name)
-    if op.collects_context and context_min_length:
-        lines.append(f"{pad}if type(v) is str and len(v) >= {context_min_length}:")
-        lines.append(f"{pad}    lowered = v.lower()")
-        lines.append(f"{pad}    context.append((lowered, {cat}))")
-        if op.is_name:
-            lines.append(f"{pad}    context.extend((t, 'identity.name') for t in NAME_TOKEN.findall(lowered) "
-                         "if t != lowered)")
+    lines = _context(op, pad, context_min_length)
     if op.strategy != "keep":
-        lines.append(f"{pad}{parent}[{field}] = {transform}(v, ctx)")
+        lines.append(f"{pad}{parent}[{op.name!r}] = {transform}(v, ctx)")
     return lines
 
 
-def _nested_op(op: FieldOp, transform: str, context_min_length: int) -> list[str]:
+def _context(op: FieldOp, pad: str, context_min_length: int) -> list[str]:
+    """Hand ``v``, the op's original value, to the record context (free text is searched for it)."""
+    if not (op.collects_context and context_min_length):
+        return []
+    lines = [
+        f"{pad}if type(v) is str and len(v) >= {context_min_length}:",
+        f"{pad}    lowered = v.lower()",
+        f"{pad}    context.append((lowered, {op.category!r}))",
+    ]
+    if op.is_name:
+        lines.append(f"{pad}    context.extend((t, 'identity.name') for t in NAME_TOKEN.findall(lowered) "
+                     "if t != lowered)")
+    return lines
+
+
+def _unpublished_op(op: FieldOp, context_min_length: int) -> list[str]:
+    """An op whose field the output does not publish: its value, read from ``source``, is counted and
+    handed to the record context (``context_min_length`` 0: not needed), never written or tagged."""
+    assert not op.found_inside, "a partner publishes every free-text field it has a strategy for"
+    if _nested(op):
+        return _nested_op(op, None, context_min_length, root="source")
+    context = _context(op, "        ", context_min_length)
+    lines = ["    if True:" if context else "    if tagged is not None:", "        s = source"]
+    for segment in op.parents:
+        lines.append(f"        s = s.get({segment!r}) if type(s) is dict else None")
+    lines += [
+        f"        v = s.get({op.name!r}) if type(s) is dict else None",
+        "        if v is not None:",
+        f"            if tagged is not None: tagged[{op.category!r}] = tagged.get({op.category!r}, 0) + 1",
+    ]
+    return lines + _context(op, "            ", context_min_length)
+
+
+def _nested_op(op: FieldOp, transform: str | None, context_min_length: int, root: str = "record") -> list[str]:
     """An op below an array or map: a loop per container on its path, the field of every record reached.
 
     Tagged once per path (``lines[].note``), counted once per value; a redacting op's tag lists
-    what was found in any of its values."""
+    what was found in any of its values. Without ``transform`` (a field the output does not
+    publish) the values are only counted and handed to the record context."""
     cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
-    lines = ["    seen = False", "    before = len(found)", "    c0 = record"]
+    lines = ["    seen = False", "    before = len(found)", f"    c0 = {root}"]
     pad, var = "    ", "c0"
     for n, segment in enumerate(op.parents, start=1):
         if segment in ("[]", "{}"):
@@ -120,6 +159,8 @@ def _nested_op(op: FieldOp, transform: str, context_min_length: int) -> list[str
     inner = pad + "    "
     lines.append(f"{inner}seen = True")
     lines.append(f"{inner}if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+    if transform is None:
+        return lines + _context(op, inner, context_min_length)
     if op.found_inside:
         lines.append(f"{inner}{var}[{field}] = {transform}(v, ctx)")
     else:

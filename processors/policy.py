@@ -13,6 +13,8 @@ Format (TOML)::
     [outputs."orders.anonymized.v1".fields]       # optional: field path -> strategy for this output
     [sources."orders.v1"]  # the input topics (processors/sources.py); default: orders.v1 and logs.v1
     [partners.parcelco]    # third parties, each compiled to an output partners.<name>.v1 (processors/partners.py)
+    [minors]               # age = 18: under age by a source's date_of_birth -> quarantine and erasure
+                           # (processors/minors.py)
     [sharing]              # how the sharing ledger is written (processors/sharing.py)
 
 Loading checks every name; :func:`processors.plan.compile_plan` then checks that every strategy
@@ -30,6 +32,7 @@ from typing import Any
 
 from processors.consent import PURPOSES, ConsentPolicy, parse_consent_policy
 from processors.errors import PolicyError, Problems
+from processors.minors import Minors, parse_minors
 from processors.partners import Partner, check_consent_purposes, parse_partners, partner_output
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
@@ -39,6 +42,7 @@ from processors.transfers import Transfers, check_destinations, check_partner_sa
 
 CATEGORIES = (
     "identity.name",
+    "identity.dob",
     "contact.email",
     "contact.phone",
     "contact.address",
@@ -56,6 +60,9 @@ CATEGORIES = (
     "identifier.customer",
     "identifier.session",
 )
+# Categories added after policy files were first written, with the strategy a policy that does not
+# list one gets: the safest, so that an upgrade neither stops a worker nor publishes the new field.
+ADDED_CATEGORIES = {"identity.dob": "drop"}   # orders.v1 version 2: customer.date_of_birth
 TIMESTAMP_UNITS = ("second", "minute", "hour", "day")
 
 
@@ -132,6 +139,7 @@ class Policy:
     transfers: Transfers | None = None   # None: no [transfers], no output is a transfer
     partners: dict[str, Partner] = field(default_factory=dict)
     sharing: Sharing = field(default_factory=Sharing)
+    minors: Minors = field(default_factory=Minors)
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -172,7 +180,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         problems.messages.append(f"policy {origin}: {message}")
 
     unknown = set(data) - {"version", "options", "categories", "outputs", "retention", "rights", "consent",
-                          "sources", "transfers", "partners", "sharing"}
+                          "sources", "transfers", "partners", "sharing", "minors"}
     if unknown:
         report(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     version = data.get("version")
@@ -185,6 +193,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         categories = {}
     for category, strategy in categories.items():
         problems.run(_check_category, origin, "", category, strategy, STRATEGIES)
+    categories = {**ADDED_CATEGORIES, **categories}
     # a category without a default is fine unless a source carries it (processors/sources.py checks)
     raw_sources = data.get("sources")
     sources = problems.run(parse_sources, raw_sources, origin, problems) or {}
@@ -223,10 +232,14 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
         for p in partners.values() if len(problems.messages) == before else ():
             problems.run(check_partner_safeguards, transfers, [(p.where, p.source, p.region, p.safeguard)], origin)
     sharing = problems.run(parse_sharing, data.get("sharing", {}), origin) or Sharing()
+    minors = problems.run(parse_minors, data.get("minors"), origin) or Minors()
+    if "minors" in data and not broken and not any(source.date_of_birth for source in sources.values()):
+        report("[minors] applies to a source's date of birth, but no source declares one (add "
+               'date_of_birth = "<dotted path>" to its [sources."<topic>"] stanza, or remove [minors])')
     problems.check()
     assert isinstance(version, str)
     return Policy(version, options, dict(categories), outputs, origin, retention, rights,
-                  consent_policy or ConsentPolicy(), sources, transfers, partners, sharing)
+                  consent_policy or ConsentPolicy(), sources, transfers, partners, sharing, minors)
 
 
 def _parse_options(raw_options: Any, origin: str) -> Options:

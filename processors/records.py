@@ -7,6 +7,7 @@
   transfers;
 * :func:`export_part` (``privacy.exports.v1``);
 * :func:`sharing_entry` (``privacy.sharing.v1``), one entry of the sharing ledger;
+* :func:`rule_request` (``privacy-requests.v1``), a request a rule of Lethe's files itself;
 * :func:`dlq_headers`, the envelope of a dead letter (``dlq.v1``: the value is the original bytes,
   every other field a header).
 
@@ -130,6 +131,16 @@ def sharing_entry(subject: str, partner: str, category: str, *, basis: str, regi
     return {"subject": subject, "partner": partner, "category": category, "purpose": purpose, "basis": basis,
             "region": region, "safeguard": safeguard, "first_shared_at": _stamp(first_shared_at),
             "last_shared_at": _stamp(last_shared_at), "count": count}
+
+
+# --- requests Lethe files itself -------------------------------------------------------------------
+
+def rule_request(request_id: str, request_type: str, subject: str, occurred_at: Stamp, rule: str,
+                 details: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A rights request that a rule filed (e.g. ``minor_flag`` by ``minors.age``): channel ``internal``,
+    ``details.rule`` naming the rule. Handled as any request; ``details`` never holds a personal value."""
+    return {"request_id": request_id, "occurred_at": _stamp(occurred_at), "customer_id": subject,
+            "type": request_type, "details": {"rule": rule, **(details or {})}, "channel": "internal"}
 
 
 # --- dead letters ---------------------------------------------------------------------------------

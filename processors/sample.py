@@ -42,6 +42,7 @@ class Person:
     postcode: str
     country: str
     ip: str
+    date_of_birth: str | None = None   # three in four say it; every sample customer is an adult
 
 
 def load_example(topic: str, examples_dir: Path) -> dict[str, Any]:
@@ -52,6 +53,7 @@ def load_example(topic: str, examples_dir: Path) -> dict[str, Any]:
 class Traffic:
     def __init__(self, examples_dir: Path, subjects: int = 100, seed: int = 7) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.order_template = load_example("orders.v1", examples_dir)
         self.log_template = load_example("logs.v1", examples_dir)
         self.people = [self._person(i) for i in range(subjects)]
@@ -69,7 +71,17 @@ class Traffic:
             street=f"{rng.randrange(1, 200)} {rng.choice(STREETS)}",
             city=city, postcode=postcode, country=country,
             ip=f"198.51.{rng.randrange(0, 255)}.{rng.randrange(1, 255)}",
+            date_of_birth=self._date_of_birth(i),
         )
+
+    def _date_of_birth(self, i: int) -> str | None:
+        """Drawn apart from the main sequence (which every other value of the traffic follows): born
+        1950 to 2000, so at least 25 on the traffic's dates; a quarter of the customers do not say."""
+        rng = random.Random(f"{self.seed}:date_of_birth:{i}")
+        if rng.random() < 0.25:
+            return None
+        born = datetime(1950, 1, 1) + timedelta(days=rng.randrange(0, 51 * 365))
+        return born.date().isoformat()
 
     def _time(self) -> str:
         return (self.start + timedelta(seconds=self.rng.randrange(0, 30 * 86400))).isoformat()
@@ -83,7 +95,7 @@ class Traffic:
             occurred_at=self._time(),
             order_id=f"ORD-{self.rng.randrange(10**6, 10**7)}",
             customer_id=p.customer_id,
-            customer={"name": p.name, "email": p.email, "phone": p.phone},
+            customer={"name": p.name, "email": p.email, "phone": p.phone, "date_of_birth": p.date_of_birth},
             shipping_address={"street": p.street, "city": p.city, "postcode": p.postcode,
                               "region": None, "country": p.country},
             notes=self.rng.choice((

@@ -11,6 +11,8 @@
     session = "session_id"        # optional: dotted path of the visitor's session id; a record is
                                   # then gated by its session's cookie-banner choice where its
                                   # customer has no decision of their own (processors/consent.py)
+    date_of_birth = "customer.date_of_birth"   # optional: the subject's YYYY-MM-DD date of birth, for
+                                  # the minors rule ([minors], processors/minors.py)
 
 A source's *family* (what lifecycle commands, store mappings and timers name) is its topic without
 a trailing ``.v<N>``: ``orders.v1`` -> ``orders``. :func:`parse_sources` checks the stanza alone;
@@ -38,8 +40,8 @@ PERSONAL_FORMATS = ("ip", "user_agent", "latitude", "longitude", "postcode", "su
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _VERSION = re.compile(r"\.v\d+$")
 FAMILY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-PATH_KEYS = ("subject", "record_id", "event_time", "status", "session")
-OPTIONAL_PATHS = ("status", "session")
+PATH_KEYS = ("subject", "record_id", "event_time", "status", "date_of_birth", "session")
+OPTIONAL_PATHS = ("status", "date_of_birth", "session")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Source:
     record_id: tuple[str, ...]
     event_time: tuple[str, ...]
     status: tuple[str, ...] | None = None
+    date_of_birth: tuple[str, ...] | None = None
     session: tuple[str, ...] | None = None   # the session id whose banner choice gates a record
 
     @property
@@ -77,7 +80,7 @@ def family_of(topic: str) -> str:
 # (one written before sources existed) gets these two.
 SHIPPED: dict[str, Source] = {
     "orders.v1": Source("orders.v1", "orders.v1.avsc", "records", ("customer_id",), ("order_id",),
-                        ("occurred_at",), ("event_type",)),
+                        ("occurred_at",), ("event_type",), ("customer", "date_of_birth")),
     "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",),
                       session=("session_id",)),
 }
@@ -131,8 +134,10 @@ def _parse_source(topic: str, spec: Any, origin: str) -> Source:
         paths[key] = tuple(value.split("."))
     if kind == "events" and paths["status"] is not None:
         raise fail(".status is for kind = 'records' only")
+    if paths["date_of_birth"] is not None and paths["subject"] is None:
+        raise fail(".date_of_birth needs a subject: the minors rule quarantines and erases a data subject")
     return Source(topic, schema, kind, paths["subject"], paths["record_id"] or (), paths["event_time"] or (),
-                  paths["status"], paths["session"])
+                  paths["status"], paths["date_of_birth"], paths["session"])
 
 
 # --- checks against the schemas ---------------------------------------------------------------
@@ -273,6 +278,11 @@ def _check_source(policy: Policy, catalog: SchemaCatalog, source: Source) -> dic
             raise PolicyError(f"{where}.{key} = {'.'.join(path)!r}: the field has no category in "
                               f"{source.schema} (rule: the {key}'s id is personal data; tag it, e.g. "
                               f'"category": "{tag}")')
+    dob_field = field_at(schema, source.date_of_birth) if source.date_of_birth else None
+    if dob_field is not None and dob_field[0].get("category") != "identity.dob":
+        raise PolicyError(f"{where}.date_of_birth = {'.'.join(source.date_of_birth or ())!r}: the field's category "
+                          f"in {source.schema} is {dob_field[0].get('category')!r} (rule: a date of birth is "
+                          'tagged "category": "identity.dob")')
     carried: dict[str, str] = {}
     for dotted, f in every_field(schema):
         category = f.get("category")

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
 from processors.errors import InvalidRecord, RegistryUnavailable
+from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
 from streams.metrics import Metrics
@@ -99,6 +100,9 @@ class BatchHandler:
             for origin, use in route.items():
                 decision = "allow" if use is plan else "block" if use is None else "pseudonymize"
                 metrics.transfers.labels(self.names[plan.output], origin, pipeline.destinations[n], decision)
+        if pipeline.minors is not None:
+            metrics.minors_found.labels(topic)
+        self.requests_topic = topic_name("privacy-requests.v1")   # where the minors rule files its requests
         self.metrics, self.producer = metrics, producer
         self.positions: dict[int, int] = {}
 
@@ -180,6 +184,13 @@ class BatchHandler:
             for audit in audits:
                 futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
                                                    key=(audit["subject"] or "").encode()))
+        for partition, subject in result.minors:   # a minor_flag request each, on the subject's partition
+            assert self.pipeline.minors is not None
+            request, audit = minor_found(subject, self.topic, self.pipeline.minors.age, self.clock())
+            futures.append(await producer.send(self.requests_topic, orjson.dumps(request), key=subject.encode(),
+                                               partition=partition))
+            if self.audit_topic is not None:
+                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=subject.encode()))
         await asyncio.gather(*futures)
         for message, headers, future in dead:
             try:
@@ -214,6 +225,8 @@ class BatchHandler:
             m.fields_tagged.labels(category).inc(count)
         for (output, reason, _), count in result.gated.items():
             m.records_gated.labels(self.names[output], reason).inc(count)
+        if result.minors:
+            m.minors_found.labels(topic).inc(len(result.minors))
         for path, count in result.unknown.counts.items():
             m.unknown_fields.labels(topic, path).inc(count)
         for path, categories in result.unknown.personal.items():

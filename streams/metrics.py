@@ -61,6 +61,9 @@ class Metrics:
         self.records_gated = Counter("lethe_records_gated",
                                      "Records held back from an output, by output topic and reason "
                                      "(consent, restrict, object, quarantine)", ["topic", "reason"], registry=r)
+        self.minors_found = Counter("lethe_minors_found",
+                                    "Subjects found under the policy's age by a date of birth, by source topic; a "
+                                    "minor_flag request is filed for each (docs/rights.md)", ["topic"], registry=r)
         self.registry_unavailable = Counter("lethe_schema_registry_unavailable",
                                             "Batches that waited because the schema registry did not answer a "
                                             "schema id lookup (retried; nothing dead-lettered)", ["topic"],

@@ -22,7 +22,7 @@ from processors.discover.shapes import share
 from processors.discover.tokens import has, tokens
 
 # categories the shipped policy drops by default: the safe choice for a container of personal data
-DROPPED = ("identity.name", "contact.email", "contact.phone", "contact.address", "account.profile",
+DROPPED = ("identity.name", "identity.dob", "contact.email", "contact.phone", "contact.address", "account.profile",
            "location.approximate")
 EVENT_TIMES = ("occurred_at", "event_time", "timestamp", "time", "ts", "created_at", "date", "datetime",
                "sent_at", "received_at", "updated_at")
@@ -69,6 +69,7 @@ def discover(records: list[dict[str, Any]], topic: str, dropped: tuple[str, ...]
     _event_time(result)
     _subject(result)
     _record_id(result)
+    _date_of_birth(result)
     result.fields = [FieldReport(node.dotted, _plan_path(node), _short_type(node), decisions[node.path])
                      for node in nodes if node.path in decisions]
     return result
@@ -220,6 +221,17 @@ def _record_id(result: Discovery) -> None:
         result.source["record_id"] = ids[0].name
     else:
         result.notes.append("no unique event id at the top level: set record_id by hand")
+
+
+def _date_of_birth(result: Discovery) -> None:
+    """The subject's date of birth, for the minors rule: one YYYY-MM-DD field a source stanza can name."""
+    if "subject" not in result.source:
+        return
+    births = [node for node in result.root.walk()[1:] if _plan_path(node) and node.main_kind in ("string", "null")
+              and (decision := result.decisions.get(node.path, _NONE)).category == "identity.dob"
+              and decision.format == "date"]
+    if len(births) == 1:
+        result.source["date_of_birth"] = births[0].dotted
 
 
 def _plan_path(node: Node) -> str | None:

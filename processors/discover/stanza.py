@@ -42,6 +42,9 @@ def output_fields(schema: dict[str, Any], defaults: dict[str, str]) -> dict[str,
             chosen[info.dotted] = ("mask", "a number that identifies a parcel, card or account")
         elif info.format == "postcode" and not STRATEGIES["generalize"].unsupported(info):
             chosen[info.dotted] = ("generalize", "postcode area only (as orders.v1)")
+        elif info.format == "date" and info.category == "identity.dob" \
+                and not STRATEGIES["generalize"].unsupported(info):
+            chosen[info.dotted] = ("generalize", "year of birth only (as orders.v1)")
         elif info.format == "user_agent" and default == "keep" and not STRATEGIES["generalize"].unsupported(info):
             chosen[info.dotted] = ("generalize", "browser and OS family only (as logs.v1)")
         elif info.format == "timestamp" and info.category.startswith("behavior.") \
@@ -56,7 +59,7 @@ def output_fields(schema: dict[str, Any], defaults: dict[str, str]) -> dict[str,
 
 def source_stanza(result: Discovery, schema_file: str) -> str:
     lines = [f"[sources.{_quote(result.topic)}]", f"schema = {_quote(schema_file)}"]
-    for key in ("kind", "subject", "record_id", "event_time", "status"):
+    for key in ("kind", "subject", "record_id", "event_time", "status", "date_of_birth"):
         if key in result.source:
             lines.append(f"{key} = {_quote(result.source[key])}")
     return "\n".join(lines) + "\n"

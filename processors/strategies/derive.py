@@ -28,16 +28,21 @@ _COMMON = {
     "pl": "z na dla proszę nie jest zostawić dostawa zadzwoń",
 }
 STOPWORDS: dict[str, frozenset[str]] = {code: frozenset(words.split()) for code, words in _COMMON.items()}
+# word -> the languages it is a common word of: one lookup per word of the text
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {
+    word: tuple(code for code, words in STOPWORDS.items() if word in words)
+    for word in frozenset().union(*STOPWORDS.values())
+}
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 def language(text: str) -> str | None:
     """The language whose common words the text uses most, if at least two and no tie."""
     counts = dict.fromkeys(STOPWORDS, 0)
+    languages_of = _LANGUAGES_OF.get
     for word in _WORD.findall(text.lower()):
-        for code, words in STOPWORDS.items():
-            if word in words:
-                counts[code] += 1
+        for code in languages_of(word, ()):
+            counts[code] += 1
     ranked = sorted(counts.items(), key=lambda item: -item[1])
     best, count = ranked[0]
     return best if count >= 2 and count > ranked[1][1] else None

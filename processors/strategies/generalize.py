@@ -4,7 +4,8 @@
 * ``latitude`` / ``longitude``: rounded to ``coordinate_decimals`` places;
 * ``timestamp``: truncated to ``timestamp_unit`` (offset kept);
 * ``user_agent``: reduced to "<browser family> / <OS family>";
-* ``postcode``: the first ``postcode_keep`` characters.
+* ``postcode``: the first ``postcode_keep`` characters;
+* ``date`` (``YYYY-MM-DD``, e.g. a date of birth): the year (a string).
 
 A value that cannot be parsed (an IP that is not one) is dropped rather than passed through.
 """
@@ -12,13 +13,15 @@ A value that cannot be parsed (an IP that is not one) is dropped rather than pas
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import datetime
 from typing import Any
 
 from processors.policy import Options
 from processors.strategies.base import FieldInfo, RecordContext, Strategy, Transform
+from processors.time import parse_date
 
-FORMATS = ("ip", "latitude", "longitude", "timestamp", "user_agent", "postcode")
+FORMATS = ("ip", "latitude", "longitude", "timestamp", "user_agent", "postcode", "date")
 
 # order matters: Edge and Opera also say Chrome, Chrome also says Safari
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
@@ -39,13 +42,16 @@ def user_agent_family(agent: str) -> str:
     return f"{browser} / {system}"
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"   # 0-255, no leading zero
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def generalize_ip(value: str, v4_prefix: int, v6_prefix: int) -> str | None:
     if v4_prefix == 24:
-        parts = value.split(".")
         # plain ASCII dotted quads only; anything unusual takes the strict ipaddress path
-        if len(parts) == 4 and all(p.isascii() and p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0")
-                                   and int(p) <= 255 for p in parts):
-            return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0"
+        quad = _DOTTED_QUAD.fullmatch(value)
+        if quad is not None:
+            return f"{quad[1]}.{quad[2]}.{quad[3]}.0"
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:
@@ -90,6 +96,10 @@ class Generalize(Strategy):
                 except ValueError:
                     return None
             return timestamp
+        if fmt == "date":
+            def year(value: Any, ctx: RecordContext) -> Any:
+                return value[:4] if parse_date(value) is not None else None
+            return year
         if fmt == "user_agent":
             def agent(value: Any, ctx: RecordContext) -> Any:
                 return user_agent_family(value)

@@ -158,6 +158,8 @@ def _explain_lines(result: Explanation, name: str) -> list[str]:
                 f"  field_path  {dlq['field_path'] or '(the whole record)'}"]
     subject = f"subject {result.subject}" if result.subject else "no subject"
     lines = [f"{result.source}: the event of {name} is valid ({subject})", f"note: {THROWAWAY}"]
+    if result.minor:
+        lines.append(f"quarantined by {result.minor}")
     for destination in result.destinations:
         lines += ["", *_destination_lines(destination)]
     if result.unknown:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from processors.minors import QUARANTINED
 from processors.pipeline import BatchResult
 from streams.retention import Retention
 from streams.state.consent import ConsentStore
@@ -25,11 +26,16 @@ class SubjectState:
                  sharing: SharingStore | None = None) -> None:
         self.secrets, self.retention, self.requests, self.consent = secrets, retention, requests, consent
         self.sharing = sharing
+        # subjects found under age whose minor_flag request is filed but maybe not yet accepted: quarantined
+        # meanwhile, so that their next records (with a date of birth or not) reach no output either
+        self.minors: dict[str, None] = {}
 
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self.secrets.secret_of(subject, partition)
 
     def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
+        if subject in self.minors:
+            return QUARANTINED
         gates: dict[str, str] | None = None
         if subject is not None and self.requests is not None and self.requests.gating:
             gates = self.requests.blocked({subject: partition}).get(subject)
@@ -46,6 +52,10 @@ class SubjectState:
         for partition, subject, secret in result.new_secrets:
             self.secrets.add(partition, subject, secret)
         changed = bool(result.new_secrets)
+        if result.minors:
+            if len(self.minors) > 100_000:   # their requests are in force long since
+                self.minors.clear()
+            self.minors.update((subject, None) for _, subject in result.minors)
         if result.timers and self.retention is not None:
             changed |= self.retention.schedule_timers(result.timers) > 0
         if result.shares and self.sharing is not None:

@@ -47,6 +47,7 @@ ORDER_FIELDS = [
     ("customer.name", "string", "identity.name", None, False),
     ("customer.email", "string", "contact.email", None, False),
     ("customer.phone", "string", "contact.phone", None, False),
+    ("customer.date_of_birth", "string", "identity.dob", "date", False),
     ("shipping_address.street", "string", "contact.address", None, False),
     ("shipping_address.city", "string", "contact.address", None, False),
     ("shipping_address.postcode", "string", "contact.address", "postcode", False),
@@ -105,7 +106,8 @@ def test_default_orders_plan(catalog: SchemaCatalog, default_policy: Policy) -> 
     strategies = {op.info.dotted: op.strategy for op in plan.ops}
     assert strategies == {
         "order_id": "pseudonym", "customer_id": "pseudonym", "customer.name": "drop", "customer.email": "drop",
-        "customer.phone": "drop", "shipping_address.street": "drop", "shipping_address.city": "drop",
+        "customer.phone": "drop", "customer.date_of_birth": "generalize", "shipping_address.street": "drop",
+        "shipping_address.city": "drop",
         "shipping_address.postcode": "generalize", "shipping_address.region": "drop",
         "total_amount": "keep", "payment_status": "keep",
         "carrier": "keep", "tracking_number": "mask", "notes": "derive",
@@ -220,7 +222,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
     order = example("orders.v1")
     original = copy.deepcopy(order)
     tags = plan_for(catalog, default_policy, "orders.v1").apply(order, KEY)
-    assert order["customer"] == {"name": None, "email": None, "phone": None}
+    assert order["customer"] == {"name": None, "email": None, "phone": None, "date_of_birth": "1988"}   # the year
     assert order["shipping_address"] == {"street": None, "city": None, "postcode": "NW",
                                          "region": None, "country": "GB"}
     assert order["order_id"] == pseudonym(KEY, b"order_id", original["order_id"])
@@ -236,6 +238,7 @@ def test_apply_to_the_orders_example(catalog: SchemaCatalog, default_policy: Pol
         "customer.name": "identity.name:drop",
         "customer.email": "contact.email:drop",
         "customer.phone": "contact.phone:drop",
+        "customer.date_of_birth": "identity.dob:generalize",
         "shipping_address.street": "contact.address:drop",
         "shipping_address.city": "contact.address:drop",
         "shipping_address.postcode": "contact.address:generalize",

@@ -60,7 +60,7 @@ def test_default_policy_loads(default_policy_path: Path) -> None:
     orders = policy.outputs[ORDERS_OUT]
     assert (orders.source, orders.purpose) == ("orders.v1", "analytics")
     assert orders.fields == {"order_id": "pseudonym", "shipping_address.postcode": "generalize",
-                             "tracking_number": "mask"}
+                             "tracking_number": "mask", "customer.date_of_birth": "generalize"}
     assert [o.topic for o in policy.outputs_for("logs.v1")] == [LOGS_OUT]
     assert [o.topic for o in policy.outputs_for("orders.v1")] == [ORDERS_OUT, "partners.parcelco.v1",
                                                                   "partners.paynow.v1"]

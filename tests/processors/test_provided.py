@@ -82,12 +82,13 @@ def test_provided_is_true_or_false(value: Any) -> None:
 def test_the_shipped_sources_provide_contact_details_and_notes_and_observe_logs() -> None:
     catalog = SchemaCatalog.load(SCHEMAS)
     assert provided_by_family(SHIPPED, catalog) == {
-        "orders": Provided(("identity.name", "contact.email", "contact.phone", "contact.address", "free_text"), ()),
+        "orders": Provided(("identity.name", "contact.email", "contact.phone", "identity.dob", "contact.address",
+                            "free_text"), ()),
         "logs": Provided(),
     }
     rights, notes = with_provided(Rights(), SHIPPED, catalog)
-    assert rights.provided == {"orders": ("identity.name", "contact.email", "contact.phone", "contact.address",
-                                          "free_text")}
+    assert rights.provided == {"orders": ("identity.name", "contact.email", "contact.phone", "identity.dob",
+                                          "contact.address", "free_text")}
     assert notes == [] and rights.families == Rights().families
 
 

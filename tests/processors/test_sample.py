@@ -10,6 +10,7 @@ import pytest
 
 from processors.decode import Decoder
 from processors.errors import InvalidRecord
+from processors.minors import under_age
 from processors.sample import Traffic, invalid_enum, load_example, malformed_records
 from processors.schemas import SchemaCatalog
 
@@ -63,7 +64,8 @@ def test_order_belongs_to_the_person(examples_dir: Path) -> None:
     person = traffic.people[2]
     order = traffic.order(person)
     assert order["customer_id"] == person.customer_id
-    assert order["customer"] == {"name": person.name, "email": person.email, "phone": person.phone}
+    assert order["customer"] == {"name": person.name, "email": person.email, "phone": person.phone,
+                                 "date_of_birth": person.date_of_birth}
     assert order["shipping_address"]["street"] == person.street
     assert order["shipping_address"]["postcode"] == person.postcode
 
@@ -119,3 +121,14 @@ def test_invalid_enum(examples_dir: Path, decoders: dict[str, Decoder]) -> None:
     with pytest.raises(InvalidRecord) as caught:
         decoders["orders.v1"].decode(invalid_enum(Traffic(examples_dir, subjects=5)))
     assert (caught.value.rule, caught.value.path) == ("enum", "event_type")
+
+
+def test_most_customers_give_an_adult_date_of_birth(examples_dir: Path) -> None:
+    """The sample traffic never trips the minors rule (a demo erases nobody by surprise)."""
+    traffic = Traffic(examples_dir, subjects=200)
+    born = [p.date_of_birth for p in traffic.people if p.date_of_birth is not None]
+    assert 0.6 < len(born) / len(traffic.people) < 0.9
+    assert not any(under_age(order["customer"]["date_of_birth"], order["occurred_at"], 25)
+                   for order in (traffic.order(p) for p in traffic.people))
+    assert [p.date_of_birth for p in Traffic(examples_dir, subjects=200).people] == [p.date_of_birth
+                                                                                   for p in traffic.people]

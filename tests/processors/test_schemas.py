@@ -38,7 +38,7 @@ TOPICS = [
     "dlq.v1",
 ]
 FORMATS = frozenset(
-    {"timestamp", "ip", "user_agent", "latitude", "longitude", "postcode", "url", "identifier", "subject"}
+    {"timestamp", "ip", "user_agent", "latitude", "longitude", "postcode", "url", "identifier", "subject", "date"}
 )
 
 Json = Any

@@ -213,12 +213,12 @@ def test_unknown_fields_are_dropped_at_every_level(
 ) -> None:
     order = example("orders.v1")
     order["secret_ssn"] = "078-05-1120"
-    order["customer"]["date_of_birth"] = "1990-01-01"
+    order["customer"]["loyalty_tier"] = "gold"
     order["shipping_address"]["gate_code"] = "4321"
     order["items"][0]["gift_message"] = "Love, Zofia"
     clean = validate_order(order)
     assert "secret_ssn" not in clean
-    assert "date_of_birth" not in clean["customer"]
+    assert "loyalty_tier" not in clean["customer"]
     assert "gate_code" not in clean["shipping_address"]
     assert "gift_message" not in clean["items"][0]
     for leaked in ("078-05-1120", "1990-01-01", "4321", "Zofia"):
@@ -234,7 +234,7 @@ def test_defaults_are_filled(validate_order: Callable[[Any], Any], example: Call
     assert clean["shipping_address"] is None
     assert clean["items"] == []
     assert (clean["carrier"], clean["tracking_number"], clean["notes"]) == (None, None, None)
-    assert clean["customer"] == {"name": None, "email": None, "phone": None}
+    assert clean["customer"] == {"name": None, "email": None, "phone": None, "date_of_birth": None}
 
 
 def test_mutable_defaults_are_not_shared(validate_order: Callable[[Any], Any], example: Callable[[str], Any]) -> None:

@@ -205,7 +205,7 @@ def test_each_topic_gives_the_subjects_records_only() -> None:
 
     timer = ["orders-completed", "anonymize", "orders", "cust-1", "ORD-1", [], 9.0, "records"]
     records = [
-        record("lifecycle.acks.v1", "cust-1", lifecycle_ack("cmd-1", "shop-db", "applied", 1, 3.0)),   # before its command
+        record("lifecycle.acks.v1", "cust-1", lifecycle_ack("cmd-1", "shop-db", "applied", 1, 3.0)),  # first
         record("lifecycle.acks.v1", "cust-2", lifecycle_ack("cmd-2", "shop-db", "applied", 1, 3.0)),
         record("privacy.sharing.v1", "cust-1|paynow|transaction.payment", share("cust-1")),
         record("privacy.sharing.v1", "cust-2|paynow|transaction.payment", share("cust-2")),

@@ -35,7 +35,8 @@ def test_discover_reproduces_the_shipped_schema(topic: str, examples_dir: Path) 
     assert result.source["subject"] == subject and result.source["event_time"] == "occurred_at"
     if topic == "orders.v1":
         assert result.source == {"subject": subject, "event_time": "occurred_at", "kind": "records",
-                                 "record_id": "order_id", "status": "event_type"}
+                                 "record_id": "order_id", "status": "event_type",
+                                 "date_of_birth": "customer.date_of_birth"}
     else:
         assert result.source == {"subject": subject, "event_time": "occurred_at", "kind": "events",
                                  "record_id": "event_id"}

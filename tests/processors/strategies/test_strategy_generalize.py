@@ -16,6 +16,7 @@ LON = FieldInfo(("geo", "lon"), "float", "location.precise", "longitude")
 TIMESTAMP = FieldInfo(("occurred_at",), "string", "behavior.browsing", "timestamp")
 AGENT = FieldInfo(("user_agent",), "string", "device.info", "user_agent")
 POSTCODE = FieldInfo(("shipping_address", "postcode"), "string", "contact.address", "postcode")
+BIRTH = FieldInfo(("customer", "date_of_birth"), "string", "identity.dob", "date")
 
 UNSUPPORTED = [
     (FieldInfo(("customer", "name"), "string", "identity.name"), "customer.name has format None"),
@@ -30,6 +31,7 @@ UNSUPPORTED = [
     (FieldInfo(("ip",), "int", "network.ip", "ip"), "format ip does not fit type int"),
     (FieldInfo(("user_agent",), "boolean", "device.info", "user_agent"), "format user_agent does not fit type boolean"),
     (FieldInfo(("pc",), "enum", "contact.address", "postcode"), "format postcode does not fit type enum"),
+    (FieldInfo(("dob",), "long", "identity.dob", "date"), "format date does not fit type long"),
 ]
 
 
@@ -41,7 +43,7 @@ def test_registered() -> None:
     assert isinstance(STRATEGIES["generalize"], Generalize)
 
 
-@pytest.mark.parametrize("info", [IP, LAT, LON, TIMESTAMP, AGENT, POSTCODE], ids=lambda info: str(info.format))
+@pytest.mark.parametrize("info", [IP, LAT, LON, TIMESTAMP, AGENT, POSTCODE, BIRTH], ids=lambda info: str(info.format))
 def test_applies_to_formatted_fields(info: FieldInfo) -> None:
     assert Generalize().unsupported(info) is None
 
@@ -180,3 +182,23 @@ POSTCODES = [
 @pytest.mark.parametrize(("value", "keep", "expected"), POSTCODES, ids=[f"{c[0]!r}-keep{c[1]}" for c in POSTCODES])
 def test_postcode(value: str, keep: int, expected: str) -> None:
     assert apply(POSTCODE, value, postcode_keep=keep) == expected
+
+
+DATES = [
+    # value, expected: the year, or dropped when the value is not a YYYY-MM-DD date
+    ("1988-04-17", "1988"),
+    ("2008-02-29", "2008"),
+    ("2007-02-29", None),     # no such day
+    ("1988-13-01", None),
+    ("17.04.1988", None),
+    ("1988-4-17", None),
+    ("19880417", None),
+    ("1988-04-17T00:00:00Z", None),
+    ("", None),
+    ("\u0661\u0669\u0668\u0668-04-17", None),   # Arabic-Indic digits are not a date here
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), DATES, ids=[repr(c[0]) for c in DATES])
+def test_date_keeps_the_year(value: str, expected: str | None) -> None:
+    assert apply(BIRTH, value) == expected
