@@ -43,6 +43,7 @@ from streams.state.consent import ConsentStore, consent_topic
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore, changelog_topic
+from streams.state.sessions import SessionChoices, session_consent_topic
 from streams.state.sharing import SharingStore
 from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
@@ -169,8 +170,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
                           metrics, clock)
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+    sessions = SessionChoices(bootstrap, session_consent_topic(settings), settings.partitions, metrics,
+                              policy.consent.session_choice_max_age, clock)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
-                           {o.topic: o.consent for o in policy.outputs.values()})
+                           {o.topic: o.consent for o in policy.outputs.values()}, sessions)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)
@@ -206,9 +209,11 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         handlers[settings.topics.name(name)] = InputHandler(
             settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
     services.append(DirectIngest(
-        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing], metrics,
+        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
         background=[_firing(retention), _every(1.0, every_second, "request deadlines"),
-                    _every(1.0, sharing.write_due, "sharing ledger")]))
+                    _every(1.0, sharing.write_due, "sharing ledger"),
+                    _every(min(3600.0, max(1.0, policy.consent.session_choice_max_age / 10)), sessions.sweep,
+                           "session choice expiry")]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)

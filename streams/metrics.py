@@ -127,6 +127,12 @@ class Metrics:
                                        ["type"], registry=r)
         self.consent_decisions = Counter("lethe_consent_decisions", "Consent decisions recorded, by purpose",
                                          ["purpose", "decision"], registry=r)
+        self.session_choices = Gauge("lethe_session_choices",
+                                     "Sessions whose cookie-banner choices this worker holds (every worker holds all)",
+                                     registry=r)
+        self.session_choices_expired = Counter("lethe_session_choices_expired",
+                                               "Session banner choices forgotten at [consent] session_choice_max_age",
+                                               registry=r)
         # partners, sharing ledger and transfers (issue 12)
         self.shares = Counter("lethe_shares",
                               "Records published to a partner, counted once per data category they carry",

@@ -95,6 +95,8 @@ CHANGELOGS: dict[str, TopicSpec] = {
     "timers": TopicSpec("retention-timers-changelog", "changelog", None, COMPACTED),   # a tombstone once fired
     "requests": TopicSpec("requests-changelog", "changelog", None, COMPACTED),
     "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
+    # cookie-banner choices of sessions: every worker reads all of it (streams/state/sessions.py)
+    "session-consent": TopicSpec("session-consent-changelog", "changelog", None, COMPACTED),
 }
 BY_NAME = {spec.name: spec for spec in TOPICS}
 # the shipped example sources and their outputs: in a deployment only if its policy declares them

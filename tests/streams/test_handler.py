@@ -38,7 +38,7 @@ class State:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self.secrets.get(subject)
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
         return None
 
     def absorb(self, result: BatchResult) -> bool:
@@ -74,7 +74,7 @@ def test_a_bug_on_one_record_dead_letters_only_that_record(pipeline: TopicPipeli
     real_anonymize = pipeline.anonymize
 
     def buggy(decoded: Decoded, secrets: Mapping[str, bytes],
-              blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:
+              blocked: Mapping[tuple[str | None, str | None], Mapping[str, str]] | None = None) -> BatchResult:
         if any("TRIGGER" in (record.get("notes") or "") for _, record in decoded.records):
             raise ValueError("zofia@leak.example")   # a bug whose message quotes a value
         return real_anonymize(decoded, secrets, blocked)
