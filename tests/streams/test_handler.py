@@ -14,6 +14,7 @@ from processors.pipeline import BatchResult, Decoded, TopicPipeline
 from processors.policy import load_policy
 from processors.sample import Traffic
 from processors.schemas import SchemaCatalog
+from streams.dlq import DeadLetters
 from streams.handler import BatchHandler
 from streams.metrics import Metrics
 
@@ -56,7 +57,9 @@ def handler_for(pipeline: TopicPipeline, state: State | None = None) -> BatchHan
     def no_producer() -> Any:
         raise AssertionError("process() must not produce")
 
-    return BatchHandler(pipeline, "orders.v1", "dlq.v1", Metrics(), state or State(), no_producer, lambda name: name)
+    state = state or State()
+    return BatchHandler(pipeline, "orders.v1", DeadLetters("dlq.v1", b"k" * 32, state), Metrics(), state, no_producer,
+                        lambda name: name)
 
 
 @pytest.fixture
