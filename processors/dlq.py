@@ -129,3 +129,38 @@ class Selection:
 def replay_id(dlq_topic: str, partition: int, offset: int) -> str:
     """The key of a dead letter's replay marker: each dead letter is replayed once."""
     return f"{dlq_topic}:{partition}:{offset}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A dead letter as ``lethe dlq show|replay`` see it: its original key and value, if readable."""
+
+    sealed_with: str             # "subject", "deployment", or "none" (written before sealing)
+    readable: bool
+    key: bytes | None = None
+    value: bytes | None = None
+
+
+@dataclass
+class Keyring:
+    """The keys an operator holds: the master key and the subjects' secrets (from their changelog)."""
+
+    master_key: bytes
+    secrets: Mapping[str, list[bytes]]   # subject -> its secrets (one per partition holding it, usually one)
+
+    def open(self, value: bytes | None, dlq_key: bytes | None, headers: Mapping[str, bytes]) -> Opened:
+        try:
+            kind = kind_of(value)
+        except NotAnEnvelope:   # a dead letter of a Lethe that did not seal them: the original itself
+            return Opened("none", True, dlq_key, value)
+        if kind == DEPLOYMENT:
+            keys = [deployment_key(self.master_key)]
+        else:
+            subject = (dlq_key or b"").decode(errors="replace")
+            keys = [subject_key(self.master_key, secret) for secret in self.secrets.get(subject, ())]
+        name = "subject" if kind == SUBJECT else "deployment"
+        try:
+            key, original = unseal(keys, value, dlq_key, headers)
+        except Unsealable:
+            return Opened(name, False)
+        return Opened(name, True, key, original)
