@@ -12,13 +12,16 @@ deployment's DLQ key.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from processors.dlq import DEPLOYMENT, SUBJECT, deployment_key, seal, subject_key
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult
 from processors.pseudonym import new_subject_secret
 from streams.outputs import Outgoing, dlq_headers
+
+if TYPE_CHECKING:
+    from streams.handler import BatchState
 
 
 class DeadLetters:
@@ -28,7 +31,7 @@ class DeadLetters:
     source without subjects, whose dead letters are all sealed with the deployment key.
     """
 
-    def __init__(self, topic: str, master_key: bytes, state: Any | None) -> None:
+    def __init__(self, topic: str, master_key: bytes, state: BatchState | None) -> None:
         self.topic, self.master_key, self.state = topic, master_key, state
         self._deployment = deployment_key(master_key)
 
@@ -53,10 +56,10 @@ class DeadLetters:
                extra: list[tuple[str, bytes]] | None = None) -> Outgoing:
         """The sealed DLQ record of ``message`` (``value``: what to keep of it, by default all of it)."""
         headers = dlq_headers(exc, message) + (extra or [])
-        secret = None
-        subject = _subject(message.key) if self.state is not None else None
-        if subject is not None:
-            secret = self.state.secret(subject, message.partition)
+        state, secret = self.state, None
+        subject = _subject(message.key) if state is not None else None
+        if state is not None and subject is not None:
+            secret = state.secret(subject, message.partition)
         # no secret here only if prepare() did not run for this message (a record whose anonymized
         # copy outgrew the producer, keyed otherwise than its subject): the deployment key then
         kind, aes_key = (SUBJECT, subject_key(self.master_key, secret)) if secret else (DEPLOYMENT, self._deployment)

@@ -21,8 +21,8 @@ from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
-from streams.metrics import Metrics
 from streams.dlq import DeadLetters
+from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all, retrying
 
 log = logging.getLogger(__name__)
@@ -296,9 +296,9 @@ class InputHandler(Generic[T]):
         if dead and self.dead_letters.prepare(message for message, _ in dead):
             # a new subject's secret is in its changelog before a dead letter is sealed with it
             await retrying(f"writing the secrets of dead letters from {self.topic}", self.dead_letters.flush)
-        for message, exc in dead:
-            out.append(self.dead_letters.letter(message, exc))
-            self.metrics.records_dead.labels(self.topic, exc.rule).inc()
+        for message, invalid in dead:
+            out.append(self.dead_letters.letter(message, invalid))
+            self.metrics.records_dead.labels(self.topic, invalid.rule).inc()
         await publish_all(self.producer, out, self.what)
         await self.finish()
         self.metrics.records_in.labels(self.topic).inc(len(messages))

@@ -66,7 +66,7 @@ def test_dead_letters_open_for_the_operator_shut_at_erasure_and_replay_once_afte
     worker.start()
     where: dict[str, set[tuple[str, str]]] = {}
     try:
-        records = []
+        records: list[tuple[bytes | None, bytes]] = []
         for p in (a, b):
             key = p["customer_id"].encode()
             refund = {**traffic.order(p), "payment_status": "refunded"}
