@@ -40,7 +40,7 @@ REPLAY = ("Publish dead letters again to their source topic, with their original
           "new dead letter. Dead letters of erased subjects are skipped and counted.")
 EXAMPLES = ("  lethe dlq show --rule enum --since 2h\n"
             "  lethe dlq show --json --limit 10\n"
-            "  lethe dlq replay --rule schema --dry-run\n"
+            "  lethe dlq replay --rule enum --dry-run\n"
             "  lethe dlq replay --since 2026-12-01T00:00:00Z")
 
 
@@ -55,7 +55,7 @@ def add_parser(sub: Any) -> None:
                                 description=REPLAY, epilog=f"examples:\n{EXAMPLES}")
     for parser in (show, replay):
         parser.add_argument("--rule", metavar="RULE", help="only dead letters of this rule (the rule header, "
-                                                           "e.g. enum, required, json, schema)")
+                                                           "e.g. enum, required, json, max_size)")
         parser.add_argument("--since", metavar="TIME", type=_since,
                             help="only dead letters that failed at or after TIME: an RFC 3339 time "
                                  "(2026-12-01T00:00:00Z) or a duration ago (30m, 2h, 7d)")
