@@ -87,6 +87,10 @@ def test_dead_letters_open_for_the_operator_shut_at_erasure_and_replay_once_afte
         assert [x["rule"] for x in of(letters, None)] == ["json"] and of(letters, None)[0].get("key") is None
         limited = show("--rule", "enum", "--limit", "1")
         assert len(limited) == 1 and limited[0]["rule"] == "enum"
+        wrong = subprocess.run([LETHE, "dlq", "show"], env={**env, "LETHE_PSEUDONYM_KEY": "ab" * 32}, cwd=REPO,
+                               capture_output=True, text=True, timeout=180, check=False)
+        assert wrong.returncode == 2 and "set LETHE_PSEUDONYM_KEY" in wrong.stderr, wrong.stderr
+        assert "unreadable" in wrong.stdout and a["email"] not in wrong.stdout   # nothing opens with another key
         raw = list(read(broker.bootstrap, [prefix + "dlq.v1"], expect=5, timeout=30))
         assert leaks(b"\n".join(r.value or b"" for r in raw), traffic.secrets) == []   # sealed on the topic
         assert {r.headers["rule"] for r in raw} == {b"enum", b"json"}                  # the headers as before
