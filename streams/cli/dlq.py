@@ -209,6 +209,6 @@ def _json_line(record: Record, opened: Opened) -> str:
         for name, raw in (("key", opened.key), ("value", opened.value)):
             try:
                 out[name] = None if raw is None else raw.decode()
-            except UnicodeDecodeError:
-                out[f"{name}_base64"] = base64.b64encode(raw).decode()   # type: ignore[arg-type]
+            except UnicodeDecodeError:   # not text: its bytes, in base64
+                out[f"{name}_base64"] = base64.b64encode(raw or b"").decode()
     return orjson.dumps(out).decode()
