@@ -30,6 +30,7 @@ from processors.schemas import SchemaCatalog
 from processors.sharing import recipients_of
 from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
+from streams.dlq import DeadLetters
 from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
@@ -190,9 +191,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         retention.report_unacked()   # the oldest unacked command ages even when no ack comes
 
     audit_topic = settings.topics.name("privacy.audit.v1")
+    master_key = settings.pseudonym_key.reveal()   # dead letters are sealed (streams/dlq.py)
     handlers: dict[str, Any] = {
         settings.topics.name(source): BatchHandler(
-            pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics, subjects, output.get,
+            pipelines[source], settings.topics.name(source),
+            DeadLetters(settings.topics.dlq, master_key, subjects if policy.sources[source].subject else None),
+            metrics, subjects, output.get,
             settings.topics.name, audit_topic, clock)
         for source in policy.sources
     }
@@ -207,7 +211,8 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     )
     for name, decode, act, finish, what in inputs_of:
         handlers[settings.topics.name(name)] = InputHandler(
-            settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
+            settings.topics.name(name), DeadLetters(settings.topics.dlq, master_key, subjects), metrics, output.get,
+            decode, act, finish, clock, what)
     services.append(DirectIngest(
         settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
         background=[_firing(retention), _every(1.0, every_second, "request deadlines"),

@@ -12,6 +12,7 @@ from processors.errors import LetheError
 from processors.exports import FORMATS
 from streams.cli.audit import cmd_audit
 from streams.cli.discover import cmd_discover
+from streams.cli.dlq import add_parser as add_dlq_parser
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.policy import cmd_policy_check, cmd_policy_explain
@@ -230,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON Lines (one object per entry: at, kind, action, ref, source, details) "
                             "instead of a table")
     audit.set_defaults(func=cmd_audit)
+
+    add_dlq_parser(sub)   # lethe dlq show|replay (streams/cli/dlq.py)
 
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
