@@ -163,13 +163,13 @@ def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
                 if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5), server):
                     return
                 cause = ConnectionError(f"{server} accepted a connection but did not answer as a Kafka broker")
-                mismatch = mismatch or _MISMATCH[_security.tls]
+                mismatch = mismatch or ("" if _security.tls else _PLAIN_TO_TLS)
             except ValueError as exc:
                 cause = exc
                 servers = []   # a malformed address does not get better with time
                 break
             except _NoHandshake as exc:
-                cause, mismatch = exc, _MISMATCH[True]
+                cause, mismatch = exc, _TLS_TO_PLAIN
             except OSError as exc:
                 cause = exc
         if deadline - time.monotonic() <= 0.25:
@@ -179,12 +179,10 @@ def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
                             f"is it running?{mismatch}") from cause
 
 
-_MISMATCH = {  # by whether Lethe speaks TLS
-    False: " A port there accepted the connection but did not answer Kafka over plain TCP: if the broker "
-           "speaks TLS there, set LETHE_KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL).",
-    True: " A port there accepted the connection but did not complete a TLS handshake: if the broker does not "
-          "speak TLS there, LETHE_KAFKA_SECURITY_PROTOCOL should be PLAINTEXT (or SASL_PLAINTEXT).",
-}
+_PLAIN_TO_TLS = (" A port there accepted the connection but did not answer Kafka over plain TCP: if the broker "
+                 "speaks TLS there, set LETHE_KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL).")
+_TLS_TO_PLAIN = (" A port there accepted the connection but did not complete a TLS handshake: if the broker does "
+                 "not speak TLS there, LETHE_KAFKA_SECURITY_PROTOCOL should be PLAINTEXT (or SASL_PLAINTEXT).")
 
 
 class _NoHandshake(ConnectionError):
@@ -209,6 +207,9 @@ def _answers_kafka(host: str, port: int, timeout: float, server: str) -> bool:
                     if not chunk:
                         return False
                     header += chunk
+            except ssl.SSLError as exc:   # TLS 1.3: a refused client certificate shows after the handshake
+                _raise_if_client_refused(exc, server)
+                return False
             except OSError:   # accepted, then reset or silent: not a Kafka broker in this protocol
                 return False
     size, correlation = struct.unpack(">ii", header)
@@ -231,13 +232,20 @@ def _tls_handshake(raw: socket.socket, host: str, server: str) -> ssl.SSLSocket:
     except ssl.SSLError as exc:   # e.g. the broker refused our client certificate, or no common protocol
         if exc.reason == "WRONG_VERSION_NUMBER":   # it answered, but not in TLS
             raise _NoHandshake(f"{server}: no TLS handshake ({exc})") from exc
-        if "CERTIFICATE" in (exc.reason or ""):
-            raise BrokerTlsError(f"the broker at {server} refused Lethe's TLS client certificate ({exc.reason}): "
-                                 "check LETHE_KAFKA_SSL_CERTFILE and LETHE_KAFKA_SSL_KEYFILE") from exc
+        _raise_if_client_refused(exc, server)
         raise BrokerTlsError(f"TLS with the broker at {server} failed ({exc.reason or exc}): check "
                              "LETHE_KAFKA_SECURITY_PROTOCOL and LETHE_KAFKA_SSL_*") from exc
     except OSError as exc:   # reset, closed or timed out during the handshake
         raise _NoHandshake(f"{server}: no TLS handshake ({exc})") from exc
+
+
+def _raise_if_client_refused(exc: ssl.SSLError, server: str) -> None:
+    """The broker refused our client certificate (mutual TLS), or wanted one and got none."""
+    if any(alert in (exc.reason or "") for alert in ("CERTIFICATE", "UNKNOWN_CA")):
+        given = "Lethe's TLS client certificate" if _security.certfile else "a connection without a client certificate"
+        raise BrokerTlsError(f"the broker at {server} refused {given} ({exc.reason}): set LETHE_KAFKA_SSL_CERTFILE "
+                             "and LETHE_KAFKA_SSL_KEYFILE to a certificate and key signed by a CA the broker "
+                             "trusts") from exc
 
 
 def _refused(exc: ssl.SSLCertVerificationError, server: str) -> str:

@@ -11,6 +11,8 @@ The CA and certificates are made by the test with the openssl command line tool 
     server      signed by ca, names 127.0.0.1 and localhost     -> TlsBroker.bootstrap
     expired     signed by ca, names them too, expired in 2020    -> TlsBroker.expired_bootstrap
     misnamed    signed by ca, names only kafka.invalid           -> TlsBroker.misnamed_bootstrap
+    client      signed by ca, a client certificate: TlsBroker.mutual_bootstrap (the server certificate)
+                requires one signed by ca (mutual TLS)
     other_ca    an unrelated CA (the "wrong CA")
 """
 
@@ -75,7 +77,7 @@ def make_certificates(directory: Path) -> Certificates:
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     local, in_2020 = "IP:127.0.0.1,DNS:localhost", ("-startdate", "20200101000000Z", "-enddate", "20200102000000Z")
     leaves = {"server": (local, ("-days", "2")), "expired": (local, in_2020),
-              "misnamed": ("DNS:kafka.invalid", ("-days", "2"))}
+              "misnamed": ("DNS:kafka.invalid", ("-days", "2")), "client": ("DNS:lethe", ("-days", "2"))}
     for name, (names, validity) in leaves.items():
         openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=lethe-test-{name}",
                 "-addext", f"subjectAltName={names}")
@@ -97,7 +99,7 @@ class TlsBroker:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.certificates = make_certificates(directory / "certs")
-        self.ports = {name: free_port() for name in ("server", "expired", "misnamed")}
+        self.ports = {name: free_port() for name in ("server", "expired", "misnamed", "mutual")}
         self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{self.ports['server']}")
         self._stunnel: subprocess.Popen[bytes] | None = None
 
@@ -114,6 +116,10 @@ class TlsBroker:
         return f"127.0.0.1:{self.ports['misnamed']}"
 
     @property
+    def mutual_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports['mutual']}"
+
+    @property
     def plain_bootstrap(self) -> str:
         """The broker's own, plain-TCP port."""
         return self.broker.bootstrap
@@ -127,8 +133,10 @@ class TlsBroker:
         self.broker.start()
         certs = self.certificates
         services = "".join(
-            f"[{name}]\naccept = 127.0.0.1:{port}\nconnect = {self.broker.bootstrap}\n"
-            f"cert = {certs.cert(name)}\nkey = {certs.key(name)}\n"
+            f"[{name}]\naccept = 127.0.0.1:{port}\nconnect = {self.broker.bootstrap}\n" + (
+                f"cert = {certs.cert('server')}\nkey = {certs.key('server')}\nverifyChain = yes\n"
+                f"CAfile = {certs.ca}\n" if name == "mutual" else
+                f"cert = {certs.cert(name)}\nkey = {certs.key(name)}\n")
             for name, port in self.ports.items())
         config = self.directory / "stunnel.conf"
         config.write_text(f"foreground = yes\npid =\ndebug = 4\noutput = {self.directory / 'stunnel.log'}\n"

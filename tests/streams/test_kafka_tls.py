@@ -100,5 +100,24 @@ def test_the_test_certificates_are_what_they_claim(tls_broker: TlsBroker) -> Non
         return subprocess.run(["openssl", "x509", "-checkend", "0", "-noout", "-in", str(certs.cert(name))],
                               capture_output=True, check=False).returncode == 0
 
-    assert [valid_now(n) for n in ("ca", "other_ca", "server", "expired", "misnamed")] == [
-        True, True, True, False, True]
+    assert [valid_now(n) for n in ("ca", "other_ca", "server", "expired", "misnamed", "client")] == [
+        True, True, True, False, True, True]
+
+
+def test_mutual_tls_needs_the_client_certificate_and_names_the_settings(tls_broker: TlsBroker,
+                                                                       security: Configure) -> None:
+    certs = tls_broker.certificates
+    security(tls_broker.env())
+    with pytest.raises(BrokerTlsError) as error:
+        check_reachable(tls_broker.mutual_bootstrap, timeout=30)
+    assert "refused a connection without a client certificate" in str(error.value)
+    assert "LETHE_KAFKA_SSL_CERTFILE and LETHE_KAFKA_SSL_KEYFILE" in str(error.value)
+
+    security({**tls_broker.env(), "LETHE_KAFKA_SSL_CERTFILE": str(certs.cert("client")),
+              "LETHE_KAFKA_SSL_KEYFILE": str(certs.key("client"))})
+    check_reachable(tls_broker.mutual_bootstrap)   # answers Kafka over mutual TLS
+    with pytest.raises(BrokerTlsError) as error:   # a client certificate from another CA is refused
+        security({**tls_broker.env(), "LETHE_KAFKA_SSL_CERTFILE": str(certs.other_ca),
+                  "LETHE_KAFKA_SSL_KEYFILE": str(certs.key("other_ca"))})
+        check_reachable(tls_broker.mutual_bootstrap, timeout=30)
+    assert "refused Lethe's TLS client certificate" in str(error.value)
