@@ -9,9 +9,9 @@ The CA and certificates are made by the test with the openssl command line tool 
 
     ca          the CA that LETHE_KAFKA_SSL_CAFILE names
     server      signed by ca, names 127.0.0.1 and localhost     -> TlsBroker.bootstrap
-    expired     signed by ca, names them too, expired in 2020    -> TlsBroker.expired_bootstrap
-    misnamed    signed by ca, names only kafka.invalid           -> TlsBroker.misnamed_bootstrap
-    client      signed by ca, a client certificate: TlsBroker.mutual_bootstrap (the server certificate)
+    expired     signed by ca, names them too, expired in 2020    -> TlsBroker.address("expired")
+    misnamed    signed by ca, names only kafka.invalid           -> TlsBroker.address("misnamed")
+    client      signed by ca, a client certificate: TlsBroker.address("mutual") (the server certificate)
                 requires one signed by ca (mutual TLS)
     other_ca    an unrelated CA (the "wrong CA")
 """
@@ -103,21 +103,15 @@ class TlsBroker:
         self.broker = EmbeddedBroker(advertised=f"127.0.0.1:{self.ports['server']}")
         self._stunnel: subprocess.Popen[bytes] | None = None
 
+    def address(self, certificate: str) -> str:
+        """The TLS port that presents ``certificate``: server, expired, misnamed, or mutual (which presents
+        the server certificate and requires a client certificate signed by the CA)."""
+        return f"127.0.0.1:{self.ports[certificate]}"
+
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports['server']}"
-
-    @property
-    def expired_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports['expired']}"
-
-    @property
-    def misnamed_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports['misnamed']}"
-
-    @property
-    def mutual_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.ports['mutual']}"
+        """The port the broker advertises: TLS with the valid server certificate."""
+        return self.address("server")
 
     @property
     def plain_bootstrap(self) -> str:

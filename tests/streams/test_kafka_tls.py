@@ -51,17 +51,17 @@ def test_clients_configured_for_tls_produce_and_read_through_the_proxy(tls_broke
 
 
 @pytest.mark.parametrize(("cafile", "address", "message"), [
-    ("other_ca", "bootstrap", "is not signed by the CA in LETHE_KAFKA_SSL_CAFILE"),
-    ("ca", "expired_bootstrap", "has expired"),
-    ("ca", "misnamed_bootstrap", "does not name that address"),
-    (None, "bootstrap", "is not signed by a CA this system trusts (LETHE_KAFKA_SSL_CAFILE is not set)"),
+    ("other_ca", "server", "is not signed by the CA in LETHE_KAFKA_SSL_CAFILE"),
+    ("ca", "expired", "has expired"),
+    ("ca", "misnamed", "does not name that address"),
+    (None, "server", "is not signed by a CA this system trusts (LETHE_KAFKA_SSL_CAFILE is not set)"),
 ])
 def test_a_refused_certificate_stops_start_up_naming_the_setting(
         tls_broker: TlsBroker, security: Configure, cafile: str | None, address: str, message: str) -> None:
     env = tls_broker.env(getattr(tls_broker.certificates, cafile)) if cafile else \
         {"LETHE_KAFKA_SECURITY_PROTOCOL": "SSL"}
     security(env)
-    bootstrap = getattr(tls_broker, address)
+    bootstrap = tls_broker.address(address)
     with pytest.raises(BrokerTlsError) as error:
         check_reachable(bootstrap, timeout=30)   # raised at once: retrying cannot fix a certificate
     text = str(error.value)
@@ -109,15 +109,15 @@ def test_mutual_tls_needs_the_client_certificate_and_names_the_settings(tls_brok
     certs = tls_broker.certificates
     security(tls_broker.env())
     with pytest.raises(BrokerTlsError) as error:
-        check_reachable(tls_broker.mutual_bootstrap, timeout=30)
+        check_reachable(tls_broker.address("mutual"), timeout=30)
     assert "refused a connection without a client certificate" in str(error.value)
     assert "LETHE_KAFKA_SSL_CERTFILE and LETHE_KAFKA_SSL_KEYFILE" in str(error.value)
 
     security({**tls_broker.env(), "LETHE_KAFKA_SSL_CERTFILE": str(certs.cert("client")),
               "LETHE_KAFKA_SSL_KEYFILE": str(certs.key("client"))})
-    check_reachable(tls_broker.mutual_bootstrap)   # answers Kafka over mutual TLS
+    check_reachable(tls_broker.address("mutual"))   # answers Kafka over mutual TLS
     with pytest.raises(BrokerTlsError) as error:   # a client certificate from another CA is refused
         security({**tls_broker.env(), "LETHE_KAFKA_SSL_CERTFILE": str(certs.other_ca),
                   "LETHE_KAFKA_SSL_KEYFILE": str(certs.key("other_ca"))})
-        check_reachable(tls_broker.mutual_bootstrap, timeout=30)
+        check_reachable(tls_broker.address("mutual"), timeout=30)
     assert "refused Lethe's TLS client certificate" in str(error.value)

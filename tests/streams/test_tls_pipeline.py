@@ -77,15 +77,15 @@ def test_the_pipeline_runs_over_tls_and_an_erasure_completes(tls_broker: TlsBrok
 
 @pytest.mark.parametrize("command", [("run",), ("store-agent",), ("consume", "orders.v1")], ids=lambda c: c[0])
 @pytest.mark.parametrize(("cafile", "address", "message"), [
-    ("other_ca", "bootstrap", "is not signed by the CA in LETHE_KAFKA_SSL_CAFILE"),
-    ("ca", "expired_bootstrap", "has expired"),
+    ("other_ca", "server", "is not signed by the CA in LETHE_KAFKA_SSL_CAFILE"),
+    ("ca", "expired", "has expired"),
 ], ids=["wrong-ca", "expired"])
 def test_a_refused_certificate_stops_each_process_naming_the_setting(
         tls_broker: TlsBroker, tmp_path: Path, command: tuple[str, ...], cafile: str, address: str,
         message: str) -> None:
     env = {**os.environ, "LETHE_DATA_DIR": str(tmp_path),
            "LETHE_STORE_URL": f"sqlite:///{tmp_path / 'shop.db'}", "LETHE_METRICS_PORT": "0",
-           "LETHE_BOOTSTRAP_SERVERS": getattr(tls_broker, address),
+           "LETHE_BOOTSTRAP_SERVERS": tls_broker.address(address),
            **tls_broker.env(getattr(tls_broker.certificates, cafile))}
     result = subprocess.run([LETHE, *command], env=env, cwd=REPO, capture_output=True, timeout=60, check=False,
                             stdin=subprocess.DEVNULL)
