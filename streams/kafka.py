@@ -255,7 +255,7 @@ def _refused(exc: ssl.SSLCertVerificationError, server: str) -> str:
     code = exc.verify_code
     if code == _EXPIRED:
         return (f"the TLS certificate of the broker at {server} has expired (or the CA that signed it has): "
-                f"renew it on the broker or its TLS proxy; if the CA was renewed, point LETHE_KAFKA_SSL_CAFILE "
+                "renew it on the broker or its TLS proxy; if the CA was renewed, point LETHE_KAFKA_SSL_CAFILE "
                 "at the new one")
     if code == _NOT_YET_VALID:
         return (f"the TLS certificate of the broker at {server} is not valid yet: check this machine's clock "
