@@ -1,17 +1,18 @@
-"""Apply one lifecycle command to a SQL database: one transaction, idempotent, acked.
+"""Apply lifecycle commands to a SQL database: one transaction per batch, idempotent, acked.
 
 A command (schemas/lifecycle.commands.v1.avsc) names a subject and, optionally, one record of a
 family; an empty subject selects one record without a subject (an anonymous log event) by its
 key. ``delete`` removes the matching rows of every mapped table of that family; ``anonymize``
 sets the columns of the named categories to NULL; ``update`` writes ``updates`` (column -> value)
-to the matching rows. The command id is recorded in ``lethe_applied_commands`` in the same
-transaction, so a replayed command changes nothing and is acked again with its first result.
+to the matching rows. Every command id is recorded in ``lethe_applied_commands`` in the
+transaction that applies it, so a replayed command changes nothing and is acked again with its
+first result.
 Errors are reported by type only: a database message can quote the row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,26 +33,48 @@ applied_commands = Table(
 )
 
 
+_LOOKUP_CHUNK = 500   # command ids per IN (...) lookup: under every database's limit on bound parameters
+
+
 def prepare(engine: Engine) -> None:
     metadata.create_all(engine, checkfirst=True)
 
 
 def apply_command(engine: Engine, mapping: StoreMapping, command: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply ``command``; return its ack (schemas/lifecycle.acks.v1.avsc)."""
-    command_id = command["command_id"]
+    """Apply ``command`` in its own transaction; return its ack (schemas/lifecycle.acks.v1.avsc)."""
     try:
-        with engine.begin() as conn:
-            done = conn.execute(select(applied_commands.c.status, applied_commands.c.rows_affected)
-                                .where(applied_commands.c.command_id == command_id)).first()
-            if done is not None:
-                return _ack(mapping, command_id, done.status, done.rows_affected)
-            rows = _execute(conn, mapping, command)
-            status = "applied" if rows else "not_found"
-            conn.execute(applied_commands.insert().values(
-                command_id=command_id, status=status, rows_affected=rows, applied_at=datetime.now(UTC)))
-        return _ack(mapping, command_id, status, rows)
+        return apply_commands(engine, mapping, [command])[0]
     except SQLAlchemyError as exc:
-        return _ack(mapping, command_id, "failed", 0, f"database error ({type(exc).__name__})")
+        return _ack(mapping, command["command_id"], "failed", 0, f"database error ({type(exc).__name__})")
+
+
+def apply_commands(engine: Engine, mapping: StoreMapping,
+                   commands: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Apply ``commands`` in order in one transaction (one commit, one fsync); return their acks.
+
+    Each command id is looked up and recorded in ``lethe_applied_commands`` as in
+    :func:`apply_command`; a command repeated within ``commands`` is applied once and acked with its
+    first result each time. Raises :class:`SQLAlchemyError` (nothing applied) when any of them fails.
+    """
+    ids = list(dict.fromkeys(c["command_id"] for c in commands))
+    done: dict[str, tuple[str, int]] = {}
+    with engine.begin() as conn:
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            for row in conn.execute(select(applied_commands.c.command_id, applied_commands.c.status,
+                                           applied_commands.c.rows_affected)
+                                    .where(applied_commands.c.command_id.in_(ids[start:start + _LOOKUP_CHUNK]))):
+                done[row.command_id] = (row.status, row.rows_affected)
+        new: list[dict[str, Any]] = []
+        for command in commands:
+            if command["command_id"] in done:
+                continue
+            rows = _execute(conn, mapping, command)
+            done[command["command_id"]] = ("applied" if rows else "not_found", rows)
+            new.append({"command_id": command["command_id"], "status": done[command["command_id"]][0],
+                        "rows_affected": rows, "applied_at": datetime.now(UTC)})
+        if new:
+            conn.execute(applied_commands.insert(), new)
+    return [_ack(mapping, c["command_id"], *done[c["command_id"]]) for c in commands]
 
 
 def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]) -> int:
