@@ -12,16 +12,19 @@ Errors are reported by type only: a database message can quote the row.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, column, delete, select, table, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import bindparam, column, table
+from sqlalchemy.sql.dml import Delete, Update
 
 from processors.records import lifecycle_ack
-from streams.store.mapping import StoreMapping
+from streams.store.mapping import StoreMapping, TableMapping
 
 metadata = MetaData()
 applied_commands = Table(
@@ -78,44 +81,55 @@ def apply_commands(engine: Engine, mapping: StoreMapping,
 
 
 def _execute(conn: Connection, mapping: StoreMapping, command: Mapping[str, Any]) -> int:
-    selector = command["selector"]
-    action = command["action"]
+    selector, action = command["selector"], command["action"]
+    subject, key = command["subject"], selector.get("record_key")
     rows = 0
     for target in mapping.for_family(selector["family"]):
-        schema, _, name = target.table.rpartition(".")
-        tbl = table(name, column(target.subject_column), schema=schema or None)
-        if command["subject"]:
-            condition = tbl.c[target.subject_column] == command["subject"]
-        elif selector.get("record_key") is None:
+        if not subject and key is None:
             continue   # no subject and no record: nothing is selected (never "every row")
-        else:
-            condition = tbl.c[target.subject_column].is_(None)   # an anonymous record (e.g. a log event)
-        if selector.get("record_key") is not None:
-            if target.key_column is None:
-                continue
-            tbl.append_column(column(target.key_column))
-            condition = condition & (tbl.c[target.key_column] == selector["record_key"])
-        if action == "delete":
-            rows += conn.execute(delete(tbl).where(condition)).rowcount
+        if key is not None and target.key_column is None:
             continue
-        if action == "anonymize":
-            values: dict[str, Any] = {c: None for c in target.columns_for(set(command.get("categories", [])))}
-        else:   # update: a mapped column by name, or a category held by exactly one column of the table
-            values = {}
-            for name_or_category, value in command.get("updates", {}).items():
-                if name_or_category in target.columns:
-                    values[name_or_category] = value
-                    continue
-                columns = target.columns_for({name_or_category})
-                if len(columns) == 1:
-                    values[columns[0]] = value
-        if not values:
+        values = {} if action == "delete" else _values(target, command)
+        if action != "delete" and not values:
             continue
-        for name_ in values:
-            if name_ not in tbl.c:
-                tbl.append_column(column(name_))
-        rows += conn.execute(update(tbl).where(condition).values(values)).rowcount
+        statement = _statement(target.table, target.subject_column, target.key_column if key is not None else None,
+                               bool(subject), action, tuple(values))
+        params = {"subject": subject, "record_key": key, **{f"v_{c}": v for c, v in values.items()}}
+        rows += conn.execute(statement, params).rowcount
     return rows
+
+
+def _values(target: TableMapping, command: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns an anonymize (NULL) or update command sets in ``target``, with their values."""
+    if command["action"] == "anonymize":
+        return {c: None for c in target.columns_for(set(command.get("categories", [])))}
+    values = {}   # update: a mapped column by name, or a category held by exactly one column of the table
+    for name_or_category, value in command.get("updates", {}).items():
+        if name_or_category in target.columns:
+            values[name_or_category] = value
+            continue
+        columns = target.columns_for({name_or_category})
+        if len(columns) == 1:
+            values[columns[0]] = value
+    return values
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(table_name: str, subject_column: str, key_column: str | None, by_subject: bool, action: str,
+               columns: tuple[str, ...]) -> Delete | Update:
+    """The statement of one shape of command, built once, so that SQLAlchemy reuses its compiled form:
+    applying a command then costs a parameter binding, not a compilation (issue 14)."""
+    schema, _, name = table_name.rpartition(".")
+    names = [n for n in dict.fromkeys([subject_column, key_column, *columns]) if n is not None]
+    tbl = table(name, *(column(n) for n in names), schema=schema or None)
+    subject = tbl.c[subject_column]
+    # an empty subject selects an anonymous record (e.g. a log event) by its key
+    condition = subject == bindparam("subject") if by_subject else subject.is_(None)
+    if key_column is not None:
+        condition = condition & (tbl.c[key_column] == bindparam("record_key"))
+    if action == "delete":
+        return delete(tbl).where(condition)
+    return update(tbl).where(condition).values({c: bindparam(f"v_{c}") for c in columns})
 
 
 def export_rows(engine: Engine, mapping: StoreMapping, command: Mapping[str, Any]) -> list[dict[str, Any]]:
