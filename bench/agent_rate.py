@@ -22,7 +22,6 @@ store. A benchmark, not a test: nothing asserts on time. Progress goes to stderr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import secrets
@@ -33,11 +32,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from streams.broker import EmbeddedBroker
 from streams.client import publish
@@ -46,39 +44,10 @@ from streams.settings import REPO_ROOT, Settings
 from streams.store.sink import logs, metadata, orders
 from streams.topics import ensure_topics
 
-POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-_TICK = os.sysconf("SC_CLK_TCK")
-_STARTED = time.monotonic()
-
-
-def progress(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-@contextlib.contextmanager
-def database(kind: str, workdir: Path, tag: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'{tag}.db'}"
-        return
-    name = f"bench_agent_{tag.replace('-', '_')}"
-    admin = create_engine(f"{POSTGRES}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"{POSTGRES}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from erasure import cpu_seconds, progress
+from support import store_database
 
 
 def load_rows(url: str, subjects: list[str]) -> None:
@@ -141,7 +110,8 @@ def measure(broker: EmbeddedBroker, kind: str, batch: int | None, n: int, workdi
                LETHE_SESSION_TIMEOUT_S="4", PYTHONPATH=str(repo))
     if batch is not None:
         env["LETHE_AGENT_BATCH"] = str(batch)
-    with database(kind, workdir, tag) as url:
+    (workdir / tag).mkdir(parents=True)
+    with store_database(kind, workdir / tag) as url:
         env["LETHE_STORE_URL"] = url
         load_rows(url, subjects)
         settings = Settings.from_env(env)

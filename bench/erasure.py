@@ -62,6 +62,9 @@ from streams.client import publish
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import admin_client, ensure_topics
 
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from support import without_partners
+
 WARMUP = 3
 PROBE_EVERY_S = 0.25
 _STARTED = time.monotonic()
@@ -117,6 +120,8 @@ class Stack:
     def __init__(self, bootstrap: str, tag: str, stores: list[str], workdir: Path) -> None:
         self.bootstrap, self.tag, self.stores, self.dir = bootstrap, tag, stores, workdir
         workdir.mkdir(parents=True, exist_ok=True)
+        # without the partners: an erasure of a subject whose orders were shared would also wait for each
+        # partner's store agent (docs/sharing.md), which the bench does not run
         policy = without_partners((REPO_ROOT / "deploy" / "policy.toml").read_text())
         line = 'stores = ["shop-db"]'
         if line not in policy:
@@ -213,19 +218,6 @@ class Stack:
             except OSError:
                 found[role] = 0
         return {role: n for role, n in found.items() if n}
-
-
-def without_partners(policy: str) -> str:
-    """The policy without its ``[partners.*]`` tables: the bench measures the stores of ``[rights]
-    stores``, and an erasure of a subject whose orders were shared would also wait for each partner's
-    store agent (docs/sharing.md), which the bench does not run."""
-    kept, skipping = [], False
-    for line in policy.splitlines(keepends=True):
-        if line.startswith("["):
-            skipping = line.startswith("[partners.")
-        if not skipping:
-            kept.append(line)
-    return "".join(kept)
 
 
 def count_rows(db: Path, subjects: list[str]) -> tuple[int, int, int, int]:
