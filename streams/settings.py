@@ -81,6 +81,7 @@ class Settings:
     output_encoding: str
     max_record_bytes: int
     log_level: str
+    agent_batch: int = 500   # store agent: the most commands applied in one transaction
     ingest: str = "direct"
     kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
     schema_registry_url: str | None = None   # Confluent wire-format input (streams/registry.py)
@@ -163,6 +164,7 @@ class Settings:
             output_encoding=encoding,
             max_record_bytes=integer("LETHE_MAX_RECORD_BYTES", 1_048_576, 1024, 64 * 1_048_576),
             log_level=level,
+            agent_batch=integer("LETHE_AGENT_BATCH", 500, 1, 10_000),
             ingest=ingest,
             kafka=kafka,
             schema_registry_url=registry,

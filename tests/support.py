@@ -84,6 +84,17 @@ def store_database(kind: str, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def without_partners(policy: str) -> str:
+    """Policy text without its [partners.*] tables (each runs until the next table that is not one)."""
+    kept, skipping = [], False
+    for line in policy.splitlines(keepends=True):
+        if line.startswith("["):
+            skipping = line.startswith("[partners.")
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
 def policy_with(tmp_path: Path, retention: str) -> Path:
     """deploy/policy.toml with its [retention] rules replaced by ``retention``."""
     text = (REPO / "deploy" / "policy.toml").read_text()

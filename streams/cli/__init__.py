@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--name", default=None, metavar="STORE",
                        help="the store name its acks carry (default the mapping's 'store'; a partner's agent: "
                             "the partner's store, partner.<name> unless its policy entry says otherwise)")
+    agent.add_argument("--batch", type=int, default=None, metavar="N",
+                       help="the most commands applied in one transaction, their acks awaited together "
+                            "(default LETHE_AGENT_BATCH, else 500; 1: one transaction and one awaited ack each)")
     agent.set_defaults(func=cmd_store_agent)
 
     sink = sub.add_parser("sink", help="reference sink: materialize orders.v1 and logs.v1 into LETHE_STORE_URL")

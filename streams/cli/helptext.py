@@ -90,12 +90,14 @@ HELP: dict[str, tuple[str, str]] = {
     "store-agent": (
         "Apply lifecycle commands (retention deletes and updates, erasure, rectification, exports) from "
         "lifecycle.commands.v1\nto the database at LETHE_STORE_URL, through a mapping of its tables, and "
-        "ack each one on lifecycle.acks.v1.\nA partner's agent reads its own commands topic instead: the erasures and "
+        "ack each one on lifecycle.acks.v1\n(up to --batch commands in one transaction, their acks awaited together "
+        "before the offsets are committed).\nA partner's agent reads its own commands topic instead: the erasures and "
         "rectifications of the subjects\nthe sharing ledger says it received (docs/sharing.md).",
         "  lethe store-agent\n"
         "  LETHE_STORE_URL=postgresql://shop@db/shop lethe store-agent --mapping deploy/store-mapping.toml\n"
         "  lethe store-agent --commands-topic partners.parcelco.commands.v1 --name partner.parcelco "
-        "--mapping parcelco.toml"),
+        "--mapping parcelco.toml\n"
+        "  lethe store-agent --batch 1                             # one transaction and one awaited ack per command"),
     "sink": (
         "The reference sink: materialize orders.v1 and logs.v1 into the tables orders and logs at "
         "LETHE_STORE_URL, so that\nretention and rights requests have rows to act on. Serves /metrics "

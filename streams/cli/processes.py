@@ -55,11 +55,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_store_agent(args: argparse.Namespace) -> int:
+    from processors.errors import ConfigError
     from streams.settings import REPO_ROOT
     from streams.store.agent import run_store_agent
 
+    if args.batch is not None and not 1 <= args.batch <= 10_000:
+        raise ConfigError(f"--batch {args.batch}: give 1 to 10000 commands per transaction (default 500)")
+
     return run_store_agent(Settings.from_env(), args.mapping or REPO_ROOT / "deploy" / "store-mapping.toml",
-                           args.commands_topic, args.name)
+                           args.commands_topic, args.name, args.batch)
 
 
 def cmd_sink(args: argparse.Namespace) -> int:

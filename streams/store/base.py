@@ -9,7 +9,7 @@ with one line in ``ADAPTERS`` below (docs/architecture.md, "Adding a store adapt
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from streams.exceptions import StoreError
@@ -31,6 +31,21 @@ class StoreAdapter(ABC):
     @abstractmethod
     def apply(self, command: Mapping[str, Any]) -> dict[str, Any]:
         """Apply a delete, anonymize or update command; return its ack (schemas/lifecycle.acks.v1.avsc)."""
+
+    def apply_batch(self, commands: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Apply delete, anonymize and update commands in order; return their acks, in order.
+
+        Stops after the first ``failed`` ack: the commands after it are not applied (the agent
+        retries the failed one, then goes on), so commands apply in the order they were issued.
+        This default applies them one by one; an adapter that can apply many in one transaction
+        overrides it (and falls back to this when that transaction fails).
+        """
+        acks: list[dict[str, Any]] = []
+        for command in commands:
+            acks.append(self.apply(command))
+            if acks[-1]["status"] == "failed":
+                break
+        return acks
 
     @abstractmethod
     def export_rows(self, command: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from streams.store.apply import apply_command, export_rows, prepare
+from streams.store.apply import apply_command, apply_commands, export_rows, prepare
 from streams.store.base import StoreAdapter, StoreUnavailable
 from streams.store.mapping import StoreMapping
 
@@ -26,6 +26,12 @@ class SqlAlchemyStore(StoreAdapter):
 
     def apply(self, command: Mapping[str, Any]) -> dict[str, Any]:
         return apply_command(self.engine, self.mapping, command)
+
+    def apply_batch(self, commands: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            return apply_commands(self.engine, self.mapping, commands)
+        except SQLAlchemyError:   # rolled back: one by one, so that the failing command fails alone
+            return super().apply_batch(commands)
 
     def export_rows(self, command: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:

@@ -271,3 +271,14 @@ def test_a_bad_partner_entry_stops_the_worker_naming_entry_and_rule(env: dict[st
     line = lethe_fails("run", env=dict(env, LETHE_POLICY=str(policy), LETHE_BOOTSTRAP_SERVERS=broker.bootstrap,
                                        LETHE_TOPIC_PREFIX=unique_prefix("badpartner")))
     assert 'partners."paynow".safeguard' in line and "adequacy, scc, bcr, none" in line, line
+
+
+@pytest.mark.parametrize(("args", "setting", "message"), [
+    (("--batch", "0"), {}, "--batch 0: give 1 to 10000 commands per transaction"),
+    ((), {"LETHE_AGENT_BATCH": "0"}, "LETHE_AGENT_BATCH=0 is out of range (1..10000)"),
+    ((), {"LETHE_AGENT_BATCH": "many"}, "LETHE_AGENT_BATCH='many' is not an integer"),
+], ids=["flag", "variable", "not-a-number"])
+def test_a_store_agent_batch_out_of_range_is_named(env: dict[str, str], args: tuple[str, ...],
+                                                   setting: dict[str, str], message: str) -> None:
+    line = lethe_fails("store-agent", *args, env=dict(env, **setting))
+    assert message in line

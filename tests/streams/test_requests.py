@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
-from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for
+from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for, without_partners
 
 from processors.sample import Traffic
 from processors.time import parse_time
@@ -54,17 +54,6 @@ def short_rights(tmp_path: Path, retention: str = "", partners: bool = False) ->
     assert 'purpose = "security"' in text and 'ack_timeout = "3s"' in text
     policy.write_text(text)
     return policy
-
-
-def without_partners(policy: str) -> str:
-    """Policy text without its [partners.*] tables (each runs until the next table that is not one)."""
-    kept, skipping = [], False
-    for line in policy.splitlines(keepends=True):
-        if line.startswith("["):
-            skipping = line.startswith("[partners.")
-        if not skipping:
-            kept.append(line)
-    return "".join(kept)
 
 
 class Stack:

@@ -1,4 +1,4 @@
-"""Commands applied to real SQLite and PostgreSQL: one transaction, idempotent, acked by status."""
+"""Commands applied to real SQLite and PostgreSQL: one transaction per batch, idempotent, acked by status."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, select, t
 from sqlalchemy.engine import Engine
 
 from processors.errors import ConfigError
-from streams.store.apply import apply_command, export_rows, prepare
+from streams.store.apply import applied_commands, apply_command, apply_commands, export_rows, prepare
 from streams.store.mapping import StoreMapping, TableMapping, parse_mapping
+from streams.store.sql import SqlAlchemyStore
 
 pytestmark = pytest.mark.integration
 POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -182,3 +183,51 @@ def test_export_columns(key_column: str | None, categories: list[str], columns: 
     table = TableMapping("orders", "orders", "customer_id", key_column,
                          {"customer_email": "contact.email", "customer_name": "identity.name"})
     assert table.export_columns(categories) == columns
+
+
+def applied_ids(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [r.command_id for r in conn.execute(select(applied_commands.c.command_id))]
+
+
+def test_a_batch_applies_in_order_and_a_replayed_batch_changes_nothing(
+        engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    before = set(applied_ids(engine))
+    erase, scrub = command("delete", "c1"), command("anonymize", "c2", categories=["contact.email"])
+    batch = [erase, scrub, erase, command("delete", "nobody")]   # the erasure twice: applied once
+    acks = apply_commands(engine, mapping, batch)
+    assert [(a["command_id"], a["status"], a["rows_affected"]) for a in acks] == [
+        (erase["command_id"], "applied", 2), (scrub["command_id"], "applied", 1), (erase["command_id"], "applied", 2),
+        (batch[3]["command_id"], "not_found", 0)]
+    assert set(rows(engine, tbl)) == {"o3"} and rows(engine, tbl)["o3"]["customer_email"] is None
+    with engine.begin() as conn:   # a new row for c1 arrives; the replayed batch must not touch it
+        conn.execute(tbl.insert().values(order_id="o4", customer_id="c1", customer_email="a@x.example"))
+    replay = apply_commands(engine, mapping, batch)
+    assert [(a["status"], a["rows_affected"]) for a in replay] == [(a["status"], a["rows_affected"]) for a in acks]
+    assert rows(engine, tbl)["o4"]["customer_email"] == "a@x.example"
+    added = [i for i in applied_ids(engine) if i not in before]
+    assert sorted(added) == sorted({c["command_id"] for c in batch})   # each recorded once
+
+
+def test_a_failing_command_fails_alone_and_stops_the_batch_there(
+        engine: Engine, orders: tuple[StoreMapping, Table]) -> None:
+    mapping, tbl = orders
+    missing = f"tickets_{uuid.uuid4().hex[:8]}"   # mapped, but not in the database: every statement on it fails
+    mapping = parse_mapping({"store": "shop-db", "tables": {
+        tbl.name: {"family": "orders", "subject_column": "customer_id", "key_column": "order_id"},
+        missing: {"family": "tickets", "subject_column": "customer_id"}}}, "test")
+    first, broken, last = command("delete", "c1"), command("delete", "c1"), command("delete", "c2")
+    broken["selector"] = {"family": "tickets", "record_key": None}
+    store = SqlAlchemyStore(engine.url.render_as_string(hide_password=False), mapping)
+    try:
+        acks = store.apply_batch([first, broken, last])
+        assert [(a["command_id"], a["status"]) for a in acks] == [(first["command_id"], "applied"),
+                                                                  (broken["command_id"], "failed")]
+        assert "c1" not in (acks[1]["error"] or "") and missing not in (acks[1]["error"] or "")
+        assert set(rows(engine, tbl)) == {"o3"}   # the first applied and committed; the last not yet applied
+        assert broken["command_id"] not in applied_ids(engine) and last["command_id"] not in applied_ids(engine)
+        assert [a["status"] for a in store.apply_batch([last])] == ["applied"]
+        assert rows(engine, tbl) == {}
+    finally:
+        store.close()
