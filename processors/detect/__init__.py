@@ -42,9 +42,10 @@ def _candidates(text: str, rules: Sequence[Rule]) -> Found:
     """Every span any rule finds, overlapping or not, with its rule's priority."""
     encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
     digits = len(encoded) - len(encoded.translate(None, _DIGITS))
+    lower = text.islower()   # no upper-case letter (and at least one lower-case one)
     found: Found = []
     for priority, rule in enumerate(rules):
-        if digits < rule.MIN_DIGITS:
+        if digits < rule.MIN_DIGITS or (lower and rule.NEEDS_UPPER):
             continue
         for span in rule.find(text):
             found.append((span, priority))
