@@ -52,18 +52,16 @@ def record(fields: Sequence[Field], path: str, unknown: Unknown | None) -> Valid
     body = []
     for i, f in enumerate(fields):
         namespace[f"C{i}"] = f.check
-        body += [f"name = {f.name!r}", "if name in v:", "    x = v[name]"]
-        if f.fast is None:
-            body.append(f"    f{i} = C{i}(x)")
-        else:
+        check = f"f{i} = C{i}(x)"
+        if f.fast is not None:
             namespace.update(f.fast.constants)
             if f.fast.otherwise is not None:
                 namespace[f"C{i}"] = f.fast.otherwise
-            body.append(f"    f{i} = x if {f.fast.condition} else C{i}(x)")
-        body.append("else:")
-        if not f.has_default:
-            body.append("    raise InvalidRecord('required', 'required field is missing')")
+            check = f"f{i} = x if {f.fast.condition} else C{i}(x)"
+        if not f.has_default:   # a missing one raises KeyError
+            body += [f"name = {f.name!r}", "x = v[name]", check]
             continue
+        body += [f"name = {f.name!r}", "if name in v:", "    x = v[name]", "    " + check, "else:"]
         if unknown is not None:
             body.append("    missing += 1")
         if f.default is None:
@@ -77,8 +75,9 @@ def record(fields: Sequence[Field], path: str, unknown: Unknown | None) -> Valid
              "        raise InvalidRecord('type', 'expected an object')"]
     if unknown is not None:
         lines.append("    missing = 0")
-    lines += ["    try:", *("        " + line for line in body), "    except InvalidRecord as exc:",
-              "        raise exc.at(name) from None"]
+    lines += ["    try:", *("        " + line for line in body), "    except KeyError:",
+              "        raise InvalidRecord('required', 'required field is missing', name) from None",
+              "    except InvalidRecord as exc:", "        raise exc.at(name) from None"]
     if unknown is not None:   # the declared fields it holds are all but the missing ones
         lines += [f"    if len(v) != {len(fields)} - missing:",
                   "        unknown.extend((PATH, n, x) for n, x in v.items() if n not in DECLARED)"]
