@@ -10,6 +10,7 @@ Measured paths:
   faust-app   Faust agent, take_events(2000, within=0.05) -> app.producer.send (subprocess)
   faust       the same agent -> a separate aiokafka producer configured like Lethe's (subprocess)
   lethe       `lethe run` (subprocess): decode, validate, tag, anonymize, encode, produce
+  lethe2      `lethe run --processes 2` (subprocess): the same, two supervised worker processes
   processors  TopicPipeline.decode + anonymize in batches of 2000, no Kafka (the Python upper bound)
 
 A Kafka path's rate is records / (last output timestamp - first output timestamp), the producer's
@@ -67,12 +68,13 @@ WITHIN_S = 0.05
 SOURCES = ("orders.v1", "logs.v1")
 OUTPUTS = ("orders.anonymized.v1", "logs.anonymized.v1", "dlq.v1")
 TARGET = 20_000.0
-PATHS = ("aiokafka", "faust-app", "faust", "lethe", "processors")
+PATHS = ("aiokafka", "faust-app", "faust", "lethe", "lethe2", "processors")
 LABELS = {
     "aiokafka": "aiokafka pass-through (getmany -> send)",
     "faust-app": "Faust pass-through, take_events -> app.producer",
     "faust": "Faust pass-through, take_events -> aiokafka producer",
     "lethe": "Lethe full path (`lethe run`, direct ingest)",
+    "lethe2": "Lethe full path, 2 worker processes (`lethe run --processes 2`)",
     "processors": "processors only: decode + anonymize (no Kafka)",
 }
 REFERENCE = (
@@ -211,6 +213,18 @@ def thread_cpu(pid: int | None) -> tuple[float, float]:
     return main, others
 
 
+def family_cpu(pid: int | None) -> tuple[float, float]:
+    """thread_cpu of a process plus its direct children's (a supervisor and its worker processes)."""
+    children: list[int] = []
+    if pid is not None:
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{entry}/stat") as handle:
+                if int(handle.read().rpartition(")")[2].split()[1]) == pid:   # the parent pid field
+                    children.append(int(entry))
+    totals = [thread_cpu(p) for p in (pid, *children)]
+    return sum(t[0] for t in totals), sum(t[1] for t in totals)
+
+
 def machine_busy() -> float:
     """CPU seconds all cores have spent busy since boot (/proc/stat)."""
     with open("/proc/stat") as handle:
@@ -220,7 +234,8 @@ def machine_busy() -> float:
 
 @dataclass
 class CpuWindow:
-    """CPU use of the measured process, the broker and everything else between start() and stop().
+    """CPU use of the measured process (with ``family``: and its children), the broker and everything
+    else between start() and stop().
 
     "rest of machine" is whatever else ran meanwhile (other users' jobs, this script's polling):
     on a shared 2-core machine it is the first thing to check when a figure looks low.
@@ -228,6 +243,7 @@ class CpuWindow:
 
     pid: int | None
     broker_pid: int | None
+    family: bool = False   # count the process's children too (`lethe run --processes N`)
     began: float = 0.0
     main0: float = 0.0
     others0: float = 0.0
@@ -238,13 +254,16 @@ class CpuWindow:
 
     def start(self) -> None:
         self.began = time.monotonic()
-        self.main0, self.others0 = thread_cpu(self.pid)
+        self.main0, self.others0 = self._cpu()
         self.broker0 = sum(thread_cpu(self.broker_pid))
         self.busy0 = machine_busy()
 
+    def _cpu(self) -> tuple[float, float]:
+        return family_cpu(self.pid) if self.family else thread_cpu(self.pid)
+
     def stop(self) -> None:
         wall = max(time.monotonic() - self.began, 1e-9)
-        main, others = thread_cpu(self.pid)
+        main, others = self._cpu()
         broker = sum(thread_cpu(self.broker_pid))
         busy = machine_busy() - self.busy0
         ours = (main - self.main0) + (others - self.others0) + (broker - self.broker0)
@@ -397,15 +416,18 @@ def measure_faust(bootstrap: str, workload: Workload, tag: str, broker_pid: int 
     return Sample(rate, span, cpu.note, cpu.rest)
 
 
-def records_in(port: int) -> float | None:
-    """The worker's lethe_records_in_total over all topics; None while /metrics does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("lethe_records_in_total{"))
+def records_in(ports: Sequence[int]) -> float | None:
+    """The workers' lethe_records_in_total over all topics; None while no /metrics answers."""
+    total: float | None = None
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                text = response.read().decode()
+        except OSError:
+            continue
+        total = (total or 0.0) + sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                                     if line.startswith("lethe_records_in_total{"))
+    return total
 
 
 def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_hex: str) -> dict[str, str]:
@@ -426,22 +448,25 @@ def lethe_env(bootstrap: str, tag: str, data_dir: Path, metrics_port: int, key_h
 
 
 def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int | None,
-                  profile: Path | None = None) -> Sample:
+                  profile: Path | None = None, processes: int = 1) -> Sample:
     n = len(workload)
     with tempfile.TemporaryDirectory(prefix="bench-lethe-") as tmp:
         port = free_port()
+        # one process: its /metrics on port; N: the supervisor's there, process i's on port + i
+        ports = [port] if processes == 1 else [port + i for i in range(1, processes + 1)]
         env = lethe_env(bootstrap, tag, Path(tmp) / "data", port, secrets.token_hex(32))
         settings = Settings.from_env(env)
         ensure_topics(settings, bootstrap)
         asyncio.run(preload(bootstrap, ((settings.topics.name(s), k, v) for s, k, v in workload.records)))
         profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
-        cmd = [sys.executable, *profiler, "-m", "streams.cli", "run"]
+        several = ["--processes", str(processes)] if processes > 1 else []
+        cmd = [sys.executable, *profiler, "-m", "streams.cli", "run", *several]
         log_path = Path(tmp) / "worker.log"
         with open(log_path, "wb") as log:
             # cwd: Faust writes its data dir ("<app id>-data") into the working directory
             child = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
-        cpu = CpuWindow(child.pid, broker_pid)
+        cpu = CpuWindow(child.pid, broker_pid, family=processes > 1)
         deadline = time.monotonic() + timeout_for(n) + (60 if profile else 0)
         first: tuple[float, float] | None = None
         last: tuple[float, float] = (0.0, 0.0)
@@ -451,7 +476,7 @@ def measure_lethe(bootstrap: str, workload: Workload, tag: str, broker_pid: int 
                     raise BenchError(f"lethe run exited with code {child.returncode}:\n{tail(log_path)}")
                 if time.monotonic() > deadline:
                     raise BenchError(f"lethe run processed {last[1]:.0f}/{n} records in time:\n{tail(log_path)}")
-                seen = records_in(port)
+                seen = records_in(ports)
                 now = time.monotonic()
                 if seen:
                     if first is None:
@@ -551,6 +576,9 @@ def report(results: dict[str, list[Sample]], n: int, runs: int) -> None:
         print(f"\nWARNING: other processes used more than a quarter of a core during {', '.join(busy)}; "
               "those figures are low by an unknown amount (2 cores in all).")
     lethe = medians.get("lethe")
+    if lethe and medians.get("lethe2"):
+        print(f"\nScaling, 2 worker processes against 1 (same run, same broker): {medians['lethe2'] / lethe:.2f}x. "
+              "The broker shares the machine's cores: its CPU is in the per-run detail above.")
     if lethe is not None:
         verdict = "MET" if lethe >= TARGET else "NOT MET"
         print(f"\nTarget: {TARGET:,.0f} events/s on the full Lethe path -> {verdict} "
@@ -648,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif path == "lethe":
                     sample = measure_lethe(broker.bootstrap, workload, tag, broker_pid,
                                            profile_path if args.profile else None)
+                elif path == "lethe2":
+                    sample = measure_lethe(broker.bootstrap, workload, tag, broker_pid, processes=2)
                 else:
                     sample = measure_processors(workload)
                 if path != "processors":

@@ -7,6 +7,8 @@ partitioned state lives in streams/state/consent.py.
                                            # given under an older version are stale until renewed
     opt_in = ["marketing", "personalization", "third_party_sharing", "location", "cookies_advertising"]
     opt_out = ["analytics", "cookies_analytics"]
+    session_choice_max_age = "395d"        # a cookie-banner choice of an anonymous session is
+                                           # forgotten this long after it was made (13 months)
 
     [consent.collected]                    # data collected only on a consent, deleted on withdrawal
     location = ["location.precise"]
@@ -15,6 +17,11 @@ An output that lists ``consent = ["analytics", "cookies_analytics"]`` receives a
 only while every listed purpose allows it: an opt-in purpose needs a current (not stale) grant; an
 opt-out purpose is refused only by a withdrawal or refusal (a stale refusal still refuses).
 Policy versions compare as strings, so use ISO dates (YYYY-MM-DD) or zero-padded numbers.
+
+A choice made on the cookie banner before login is a *session's* choice (``consent.v1`` with a
+``session_id`` and no ``customer_id``). A record is gated per purpose by its customer's own decision
+if the customer has one, else by its session's choice, else by the default (:func:`record_gates`);
+a record without a customer (an anonymous visitor) by its session's choice or the default.
 """
 
 from __future__ import annotations
@@ -26,12 +33,15 @@ from typing import Any
 
 from processors.errors import PolicyError
 from processors.records import audit_record
+from processors.retention.rules import parse_duration
 from processors.time import parse_time
 
 PURPOSES = ("analytics", "personalization", "marketing", "location", "third_party_sharing",
             "cookies_analytics", "cookies_advertising")
 SOURCES = ("cookie_banner", "account_settings", "api", "support")
 HISTORY = 20   # decisions kept per subject in the state; the full history is consent.v1 and the audit
+SESSION_HISTORY = 0   # a session's state is its current choice per purpose only: every worker holds them all
+SESSION_CHOICE_MAX_AGE = 395 * 86_400.0   # 13 months, the longest a banner choice is kept (CNIL)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class ConsentPolicy:
                                "cookies_advertising")
     opt_out: tuple[str, ...] = ("analytics", "cookies_analytics")
     collected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    session_choice_max_age: float = SESSION_CHOICE_MAX_AGE   # seconds
 
     def stale_before(self, current_version: str) -> str | None:
         """The latest material version in force: consents under an older one are stale."""
@@ -54,7 +65,7 @@ def parse_consent_policy(raw: Any, categories: Sequence[str], origin: str) -> Co
 
     if not isinstance(raw, dict):
         raise PolicyError(f"policy {origin}: [consent] must be a table")
-    extra = set(raw) - {"material_versions", "opt_in", "opt_out", "collected"}
+    extra = set(raw) - {"material_versions", "opt_in", "opt_out", "collected", "session_choice_max_age"}
     if extra:
         raise PolicyError(f"policy {origin}: [consent]: unknown key(s) {', '.join(sorted(extra))}")
     default = ConsentPolicy()
@@ -80,7 +91,12 @@ def parse_consent_policy(raw: Any, categories: Sequence[str], origin: str) -> Co
         if not isinstance(cats, list) or not cats or any(c not in categories for c in cats):
             raise fail(f'collected."{purpose}" must list data categories of the policy')
         collected[purpose] = tuple(cats)
-    return ConsentPolicy(tuple(material), lists["opt_in"], lists["opt_out"], collected)
+    max_age = raw.get("session_choice_max_age")
+    try:
+        session_max_age = SESSION_CHOICE_MAX_AGE if max_age is None else parse_duration(max_age)
+    except ValueError as exc:
+        raise fail(f"session_choice_max_age = {max_age!r}: {exc}") from None
+    return ConsentPolicy(tuple(material), lists["opt_in"], lists["opt_out"], collected, session_max_age)
 
 
 @dataclass(frozen=True)
@@ -92,13 +108,19 @@ class ConsentEvent:
     granted: bool
     policy_version: str
     source: str
+    session: bool = False   # ``subject`` is a session id: a cookie-banner choice made before login
+
+    @property
+    def history(self) -> int:
+        """How many decisions the subject's state keeps besides the current ones."""
+        return SESSION_HISTORY if self.session else HISTORY
 
 
 def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[dict[str, Any], bool]:
     """The subject's state with ``event`` applied; True if it is now the purpose's current decision.
 
     The latest decision by ``occurred_at`` wins, whatever order events arrive in; a replayed event
-    (same id) changes nothing.
+    (same id) changes nothing. A session's state keeps no history (``event.history``).
     """
     state = state or {"current": {}, "history": []}
     current = state["current"].get(event.purpose)
@@ -107,7 +129,7 @@ def apply_consent(state: dict[str, Any] | None, event: ConsentEvent) -> tuple[di
         return state, False
     entry = {"event_id": event.event_id, "purpose": event.purpose, "granted": event.granted,
              "policy_version": event.policy_version, "source": event.source, "occurred_at": event.occurred_at}
-    state["history"] = ([*state["history"], entry])[-HISTORY:]
+    state["history"] = [*state["history"], entry][-event.history:] if event.history else []
     if current is not None and parse_time(current["occurred_at"]) > parse_time(event.occurred_at):
         return state, False
     state["current"][event.purpose] = entry
@@ -145,6 +167,8 @@ def consent_audit(event: ConsentEvent, now: float, current: bool, cause: str | N
     details = {"purpose": event.purpose, "granted": "true" if event.granted else "false",
                "policy_version": event.policy_version, "source": event.source, "event_id": event.event_id,
                "occurred_at": event.occurred_at, "current": "true" if current else "false (an older decision)"}
+    if event.session:   # keyed by the session id: a banner choice made before login, no customer known
+        details["subject_kind"] = "session"
     return audit_record("consent", event.subject, now, f"consent:{event.event_id}", rule=f"consent.{event.purpose}",
                         request_id=cause, details=details)
 
@@ -165,11 +189,60 @@ def refusal(state: Mapping[str, Any] | None, purpose: str, policy: ConsentPolicy
 def gates_for(state: Mapping[str, Any] | None, outputs: Mapping[str, Sequence[str]], policy: ConsentPolicy,
               version: str) -> dict[str, str]:
     """Output -> reason, for the consent-based outputs the subject's records may not reach."""
+    return record_gates(state, None, outputs, policy, version)
+
+
+def record_gates(customer: Mapping[str, Any] | None, session: Mapping[str, Any] | None,
+                 outputs: Mapping[str, Sequence[str]], policy: ConsentPolicy, version: str) -> dict[str, str]:
+    """Output -> reason, for the consent-based outputs a record may not reach.
+
+    Per purpose: the customer's own decision if it has one (``customer``: its state, None for an
+    anonymous record or a customer without decisions), else the choice of the record's session
+    (``session``; reasons ``session_consent_refused`` ...), else the default (opt-in: missing).
+    """
+    own = (customer or {}).get("current", {})
+    banner = (session or {}).get("current", {})
     gates = {}
     for output, purposes in outputs.items():
         for purpose in purposes:
-            reason = refusal(state, purpose, policy, version)
+            if purpose in own or purpose not in banner:
+                reason = refusal(customer, purpose, policy, version)
+            else:
+                reason = refusal(session, purpose, policy, version)
+                reason = f"session_{reason}" if reason is not None else None
             if reason is not None:
                 gates[output] = f"{reason}.{purpose}"
                 break
     return gates
+
+
+def _order(decision: Mapping[str, Any]) -> tuple[float, str]:
+    return parse_time(decision["occurred_at"]), decision["event_id"]
+
+
+def merge_states(state: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Two copies of one session's state (one held, one read back from its changelog): per purpose
+    the later decision (by ``occurred_at``, then event id), whichever copy has it; no history.
+    Merging in any order gives the same state, so a worker reading back its own older write, or
+    two writers of one session, never turn a newer choice into an older one."""
+    if state is None or other is None:
+        return _current_only(state if other is None else other)
+    current = dict(state["current"])
+    for purpose, decision in other["current"].items():
+        held = current.get(purpose)
+        if held is None or _order(decision) > _order(held):
+            current[purpose] = decision
+    return {"current": current, "history": []}
+
+
+def expire_choices(state: Mapping[str, Any] | None, cutoff: float) -> dict[str, Any] | None:
+    """A session's state without the choices made before ``cutoff`` (epoch seconds; see
+    ``session_choice_max_age``); None when no choice is left."""
+    if state is None:
+        return None
+    current = {p: d for p, d in state["current"].items() if parse_time(d["occurred_at"]) >= cutoff}
+    return {"current": current, "history": []} if current else None
+
+
+def _current_only(state: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return {"current": dict(state["current"]), "history": []} if state is not None and state["current"] else None

@@ -121,16 +121,7 @@ class Decoder:
             raise InvalidRecord("unknown_fingerprint", "no schema in schemas/ has this Avro fingerprint")
         if writer.topic != self.schema.topic:
             raise InvalidRecord("wrong_schema", f"Avro fingerprint belongs to topic {writer.topic}")
-        buffer = io.BytesIO(raw[10:])
-        try:
-            value = schemaless_reader(buffer, writer.parsed, self.schema.parsed)
-        except RecursionError:
-            raise InvalidRecord("max_depth", "Avro record nested too deeply") from None
-        except Exception as exc:  # fastavro raises many kinds on corrupt input
-            raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
-        if buffer.tell() != len(raw) - 10:
-            raise InvalidRecord("avro", "trailing bytes after the Avro body")
-        return value
+        return _read_avro(raw, 10, writer.parsed, self.schema.parsed)
 
     def _decode_confluent(self, raw: bytes) -> Any:
         if self._registry is None:
@@ -141,15 +132,21 @@ class Decoder:
         writer = self._registry(int.from_bytes(raw[1:5], "big"))   # RegistryUnavailable: the batch waits
         if writer is None:
             raise InvalidRecord("registry_unknown_id", "the schema registry has no schema with this id")
-        buffer = io.BytesIO(raw[5:])
-        try:
-            value = schemaless_reader(buffer, writer, None)
-        except RecursionError:
-            raise InvalidRecord("max_depth", "Avro record nested too deeply") from None
-        except Exception as exc:  # fastavro raises many kinds on corrupt input
-            raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
-        if buffer.tell() != len(raw) - 5:
-            raise InvalidRecord("avro", "trailing bytes after the Avro body")
+        value = _read_avro(raw, 5, writer, None)
         if type(value) is not dict:
             raise InvalidRecord("registry_incompatible", "the writer schema is not a record")
         return value
+
+
+def _read_avro(raw: bytes, header: int, writer: Any, reader: Any) -> Any:
+    """The Avro body after ``header`` bytes, read with ``writer`` (resolved to ``reader`` if given)."""
+    buffer = io.BytesIO(raw[header:])
+    try:
+        value = schemaless_reader(buffer, writer, reader)
+    except RecursionError:
+        raise InvalidRecord("max_depth", "Avro record nested too deeply") from None
+    except Exception as exc:  # fastavro raises many kinds on corrupt input
+        raise InvalidRecord("avro", f"corrupt Avro body ({type(exc).__name__})") from None
+    if buffer.tell() != len(raw) - header:
+        raise InvalidRecord("avro", "trailing bytes after the Avro body")
+    return value

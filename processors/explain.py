@@ -114,7 +114,7 @@ class _NoGates:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self._secret
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
         return None
 
 

@@ -37,11 +37,18 @@ class Inputs:
             self.decoders[topic] for topic in TOPICS)
 
     def consent(self, raw: bytes | None) -> ConsentEvent:
+        """A customer's decision, or (no customer_id) a session's cookie-banner choice."""
         event = self._consent.decode(raw)
-        non_empty(event, "event_id", "customer_id", "policy_version")
+        non_empty(event, "event_id", "policy_version")
+        customer, session = event["customer_id"], event.get("session_id")
+        subject = customer if customer is not None else session
+        if subject is None:
+            raise InvalidRecord("required", "a consent names its customer_id, or for a banner choice before login "
+                                "its session_id", "customer_id")
+        non_empty(event, "customer_id" if customer is not None else "session_id")
         event_time(event, "occurred_at")
-        return ConsentEvent(event["event_id"], event["occurred_at"], event["customer_id"], event["purpose"],
-                            event["granted"], event["policy_version"], event["source"])
+        return ConsentEvent(event["event_id"], event["occurred_at"], subject, event["purpose"], event["granted"],
+                            event["policy_version"], event["source"], session=customer is None)
 
     def hold(self, raw: bytes | None) -> Hold:
         event = self._holds.decode(raw)

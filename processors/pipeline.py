@@ -45,8 +45,8 @@ class BatchResult:
     outputs: list[Output] = field(default_factory=list)
     dead: list[tuple[int, InvalidRecord]] = field(default_factory=list)
     tagged: Counter[str] = field(default_factory=Counter)
-    # (output, reason, subject) -> records held back from that output
-    gated: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # (output, reason, subject or None) -> records held back from that output
+    gated: Counter[tuple[str, str, str | None]] = field(default_factory=Counter)
     new_secrets: list[tuple[int, str, bytes]] = field(default_factory=list)   # (partition, subject, secret)
     timers: list[tuple[int, Timer]] = field(default_factory=list)   # retention deadlines the batch sets
     unscheduled: int = 0   # valid records whose deadline could not be computed
@@ -87,8 +87,9 @@ class SubjectView(Protocol):
     def secret(self, subject: str, partition: int) -> bytes | None:
         """The subject's secret, or None if it has none yet (the pipeline then makes one)."""
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
-        """Outputs (topic, or "*" for all) the subject's records must not reach now, and why."""
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
+        """Outputs (topic, or "*" for all) the records of the subject (None: anonymous) in the session
+        (None: none declared or given) must not reach now, and why."""
 
 
 @dataclass
@@ -96,6 +97,8 @@ class Decoded:
     records: list[tuple[int, dict[str, Any]]]
     dead: list[tuple[int, InvalidRecord]]
     subjects: dict[str, int]   # subject -> batch index of its first record
+    # (subject, session), either None -> batch index of its first record: what a record's gates depend on
+    gated_by: dict[tuple[str | None, str | None], int] = field(default_factory=dict)
     unknown: Unknown = field(default_factory=Unknown)
 
 
@@ -150,6 +153,7 @@ class TopicPipeline:
         self._shared: dict[tuple[str, ...], frozenset[str]] = {}   # tag values -> categories_of(tags)
         first = self.plans[0] if self.plans else None
         self.subject_path = declared.subject if self.plans else None
+        self.session_path = declared.session if self.plans else None
         self.fallback_key_path = first.fallback_key_path if first else None
         # blake2b's person is at most 16 bytes, as in the pseudonym strategy
         self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""
@@ -163,7 +167,8 @@ class TopicPipeline:
         records: list[tuple[int, dict[str, Any]]] = []
         dead: list[tuple[int, InvalidRecord]] = []
         subjects: dict[str, int] = {}
-        decode, subject_path = self.decoder.decode, self.subject_path
+        gated_by: dict[tuple[str | None, str | None], int] = {}
+        decode, subject_path, session_path = self.decoder.decode, self.subject_path, self.session_path
         fields, unknown = self.decoder.unknown, Unknown()
         for i, raw in enumerate(values):
             try:
@@ -177,11 +182,11 @@ class TopicPipeline:
             records.append((i, record))
             if fields:
                 self.unknown_fields.observe(fields, unknown)
-            if subject_path is not None:
-                subject = get_path(record, subject_path)
-                if subject is not None and subject not in subjects:
-                    subjects[subject] = i
-        return Decoded(records, dead, subjects, unknown)
+            subject = get_path(record, subject_path) if subject_path is not None else None
+            if subject is not None and subject not in subjects:
+                subjects[subject] = i
+            gated_by.setdefault((subject, get_path(record, session_path) if session_path is not None else None), i)
+        return Decoded(records, dead, subjects, gated_by, unknown)
 
     def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
         """The whole path of a batch: decode, secrets, deadlines, gates, anonymize, encode.
@@ -192,7 +197,6 @@ class TopicPipeline:
         decoded = self.decode(values)
         secrets: dict[str, bytes] = {}
         new_secrets: list[tuple[int, str, bytes]] = []
-        gates: dict[str, Mapping[str, str]] = {}
         for subject, first in decoded.subjects.items():
             partition = partitions[first]
             secret = state.secret(subject, partition)
@@ -200,12 +204,19 @@ class TopicPipeline:
                 secret = new_subject_secret()
                 new_secrets.append((partition, subject, secret))
             secrets[subject] = secret
-            gate = state.gates(subject, partition)
+        gates: dict[tuple[str | None, str | None], Mapping[str, str]] = {}
+        for pair, first in decoded.gated_by.items():
+            gate = state.gates(pair[0], partitions[first], pair[1])
             if gate:
-                gates[subject] = gate
-        minors = self.minors.find(decoded.records, gates) if self.minors is not None else []
-        for _, subject in minors:   # its records of this batch already reach no output
-            gates[subject] = QUARANTINED
+                gates[pair] = gate
+        minors: list[tuple[int, str]] = []
+        if self.minors is not None:
+            minors = self.minors.find(decoded.records, {pair[0]: gate for pair, gate in gates.items()
+                                                        if pair[0] is not None})
+            found = {subject for _, subject in minors}
+            for pair in decoded.gated_by:   # its records of this batch already reach no output
+                if pair[0] in found:
+                    gates[pair] = QUARANTINED
         timers: list[tuple[int, Timer]] = []
         unscheduled = 0
         if self.retention is not None:   # before anonymize, which rewrites the records in place
@@ -222,12 +233,13 @@ class TopicPipeline:
         return result
 
     def anonymize(self, decoded: Decoded, secrets: Mapping[str, bytes],
-                  blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:
+                  blocked: Mapping[tuple[str | None, str | None], Mapping[str, str]] | None = None) -> BatchResult:
         """Tag and anonymize every decoded record for every output of this source.
 
         ``secrets`` must hold a secret for every subject in ``decoded.subjects``. ``blocked`` maps
-        a subject to the outputs its records must not reach (output topic, or "*" for all) and
-        the reason (consent, restrict, object, quarantine); such records are counted in ``gated``.
+        a (subject, session) pair of ``decoded.gated_by`` to the outputs its records must not reach
+        (output topic, or "*" for all) and the reason (consent, restrict, object, quarantine); such
+        records are counted in ``gated``.
         """
         result = BatchResult(dead=list(decoded.dead), unknown=decoded.unknown)
         counts: dict[str, int] = {}
@@ -253,14 +265,18 @@ class TopicPipeline:
                 fallback = get_path(record, fallback_path) if fallback_path else None
                 key = pseudonym(subject_key, self._fallback_domain, fallback) if fallback is not None else None
             key_bytes = key.encode() if key is not None else None
-            gates = blocked.get(subject) if blocked and subject is not None else None
+            if blocked:
+                session = get_path(record, self.session_path) if self.session_path else None
+                gates = blocked.get((subject, session))
+            else:
+                gates = None
             # a raw key is read before any output rewrites the record in place
             raw_keys = {n: _raw_key(record, path) for n, path in keyed} if keyed else None
             for n, own, encode, partner, raw in outputs:
                 if gates:
                     reason = gates.get(own.output) or gates.get("*")
                     if reason:
-                        result.gated[(own.output, reason, str(subject))] += 1
+                        result.gated[(own.output, reason, subject)] += 1
                         continue
                 plan = own
                 if routes is not None:

@@ -8,6 +8,9 @@
     record_id = "order_id"        # dotted path of the record id (records: the row; events: the event)
     event_time = "occurred_at"    # dotted path of the RFC 3339 event time
     status = "event_type"         # records only, optional: the values retention rules' `on` match
+    session = "session_id"        # optional: dotted path of the visitor's session id; a record is
+                                  # then gated by its session's cookie-banner choice where its
+                                  # customer has no decision of their own (processors/consent.py)
     date_of_birth = "customer.date_of_birth"   # optional: the subject's YYYY-MM-DD date of birth, for
                                   # the minors rule ([minors], processors/minors.py)
 
@@ -37,8 +40,8 @@ PERSONAL_FORMATS = ("ip", "user_agent", "latitude", "longitude", "postcode", "su
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _VERSION = re.compile(r"\.v\d+$")
 FAMILY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-PATH_KEYS = ("subject", "record_id", "event_time", "status", "date_of_birth")
-OPTIONAL_PATHS = ("status", "date_of_birth")
+PATH_KEYS = ("subject", "record_id", "event_time", "status", "date_of_birth", "session")
+OPTIONAL_PATHS = ("status", "date_of_birth", "session")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Source:
     event_time: tuple[str, ...]
     status: tuple[str, ...] | None = None
     date_of_birth: tuple[str, ...] | None = None
+    session: tuple[str, ...] | None = None   # the session id whose banner choice gates a record
 
     @property
     def family(self) -> str:
@@ -77,7 +81,8 @@ def family_of(topic: str) -> str:
 SHIPPED: dict[str, Source] = {
     "orders.v1": Source("orders.v1", "orders.v1.avsc", "records", ("customer_id",), ("order_id",),
                         ("occurred_at",), ("event_type",), ("customer", "date_of_birth")),
-    "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",)),
+    "logs.v1": Source("logs.v1", "logs.v1.avsc", "events", ("customer_id",), ("event_id",), ("occurred_at",),
+                      session=("session_id",)),
 }
 
 
@@ -132,7 +137,7 @@ def _parse_source(topic: str, spec: Any, origin: str) -> Source:
     if paths["date_of_birth"] is not None and paths["subject"] is None:
         raise fail(".date_of_birth needs a subject: the minors rule quarantines and erases a data subject")
     return Source(topic, schema, kind, paths["subject"], paths["record_id"] or (), paths["event_time"] or (),
-                  paths["status"], paths["date_of_birth"])
+                  paths["status"], paths["date_of_birth"], paths["session"])
 
 
 # --- checks against the schemas ---------------------------------------------------------------
@@ -266,11 +271,13 @@ def _check_source(policy: Policy, catalog: SchemaCatalog, source: Source) -> dic
             raise PolicyError(f"{where}.{key} = {dotted!r}: may be null in {source.schema} "
                               f"(rule: {key} must always be present"
                               + ("; only events may lack a subject)" if key == "subject" else ")"))
-    subject_field = field_at(schema, source.subject) if source.subject else None
-    if subject_field is not None and source.subject and "category" not in subject_field[0]:
-        raise PolicyError(f"{where}.subject = {'.'.join(source.subject)!r}: the field has no category in "
-                          f"{source.schema} (rule: the subject's id is personal data; tag it, e.g. "
-                          '"category": "identifier.customer")')
+    for key, tag in (("subject", "identifier.customer"), ("session", "identifier.session")):
+        path = getattr(source, key)
+        found = field_at(schema, path) if path else None
+        if found is not None and path and "category" not in found[0]:
+            raise PolicyError(f"{where}.{key} = {'.'.join(path)!r}: the field has no category in "
+                              f"{source.schema} (rule: the {key}'s id is personal data; tag it, e.g. "
+                              f'"category": "{tag}")')
     dob_field = field_at(schema, source.date_of_birth) if source.date_of_birth else None
     if dob_field is not None and dob_field[0].get("category") != "identity.dob":
         raise PolicyError(f"{where}.date_of_birth = {'.'.join(source.date_of_birth or ())!r}: the field's category "

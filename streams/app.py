@@ -30,6 +30,7 @@ from processors.schemas import SchemaCatalog
 from processors.sharing import recipients_of
 from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
+from streams.dlq import DeadLetters
 from streams.handler import BatchHandler, InputHandler
 from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
@@ -43,6 +44,7 @@ from streams.state.consent import ConsentStore, consent_topic
 from streams.state.holds import HoldStore
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore, changelog_topic
+from streams.state.sessions import SessionChoices, session_consent_topic
 from streams.state.sharing import SharingStore
 from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
@@ -169,8 +171,10 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
                           metrics, clock)
     request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+    sessions = SessionChoices(bootstrap, session_consent_topic(settings), settings.partitions, metrics,
+                              policy.consent.session_choice_max_age, clock)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
-                           {o.topic: o.consent for o in policy.outputs.values()})
+                           {o.topic: o.consent for o in policy.outputs.values()}, sessions)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)
@@ -187,9 +191,12 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         retention.report_unacked()   # the oldest unacked command ages even when no ack comes
 
     audit_topic = settings.topics.name("privacy.audit.v1")
+    master_key = settings.pseudonym_key.reveal()   # dead letters are sealed (streams/dlq.py)
     handlers: dict[str, Any] = {
         settings.topics.name(source): BatchHandler(
-            pipelines[source], settings.topics.name(source), settings.topics.dlq, metrics, subjects, output.get,
+            pipelines[source], settings.topics.name(source),
+            DeadLetters(settings.topics.dlq, master_key, subjects if policy.sources[source].subject else None),
+            metrics, subjects, output.get,
             settings.topics.name, audit_topic, clock)
         for source in policy.sources
     }
@@ -204,11 +211,14 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     )
     for name, decode, act, finish, what in inputs_of:
         handlers[settings.topics.name(name)] = InputHandler(
-            settings.topics.name(name), settings.topics.dlq, metrics, output.get, decode, act, finish, clock, what)
+            settings.topics.name(name), DeadLetters(settings.topics.dlq, master_key, subjects), metrics, output.get,
+            decode, act, finish, clock, what)
     services.append(DirectIngest(
-        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing], metrics,
+        settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
         background=[_firing(retention), _every(1.0, every_second, "request deadlines"),
-                    _every(1.0, sharing.write_due, "sharing ledger")]))
+                    _every(1.0, sharing.write_due, "sharing ledger"),
+                    _every(min(3600.0, max(1.0, policy.consent.session_choice_max_age / 10)), sessions.sweep,
+                           "session choice expiry")]))
     if settings.metrics_port:
         services.append(MetricsServer(metrics, settings.metrics_port))
     return Lethe(app, settings, metrics, policy, output, services)

@@ -33,9 +33,13 @@ def broker_binary() -> str:
 
 
 class EmbeddedBroker:
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1", advertised: str | None = None) -> None:
+        """``advertised`` (``host:port``) is the address clients are told to use after their first
+        request, when they reach the broker through something else, such as a TLS-terminating proxy;
+        by default the broker's own."""
         self.host = host
         self.port = port or free_port()
+        self.advertised = advertised
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,8 +48,9 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
         self._process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised, "--silent"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -35,3 +35,5 @@ class ConsentHandler:
 
     async def finish(self) -> None:
         await self.store.flush()
+        if self.store.sessions is not None:
+            await self.store.sessions.flush()

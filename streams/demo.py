@@ -21,6 +21,7 @@ from streams.broker import EmbeddedBroker, _die_with_parent, free_port
 from streams.client import publish, read
 from streams.demo_partners import start_partner_agents
 from streams.settings import Settings
+from streams.supervisor import stop_children
 from streams.text import plural
 from streams.topics import ensure_topics
 
@@ -90,26 +91,7 @@ def _run_demo(settings: Settings, events: int, subjects: int, keep_running: bool
                 _keep_running(settings, broker.bootstrap, store_url, metrics_port, processes)
             return code
         finally:
-            _stop(processes)
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM to every child, then SIGKILL to any still running after STOP_TIMEOUT_S; a second signal waits."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for process in processes:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            stop_children(processes, STOP_TIMEOUT_S)
 
 
 def _keep_running(settings: Settings, bootstrap: str, store_url: str, metrics_port: int,

@@ -18,6 +18,11 @@ class BrokerUnreachable(LetheError):
     """No broker of LETHE_BOOTSTRAP_SERVERS accepts a connection."""
 
 
+class BrokerTlsError(BrokerUnreachable):
+    """The broker answers, but the TLS connection to it fails in a way retrying cannot fix: its
+    certificate is not trusted, has expired or does not name the address, or it refused ours."""
+
+
 class TopicError(LetheError):
     """Topics could not be listed or created."""
 
@@ -34,5 +39,5 @@ class UsageError(LetheError):
     """A command was called with arguments it cannot act on."""
 
 
-__all__ = ["BrokerError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError", "PartitionMismatch",
-           "PolicyError", "SchemaError", "StoreError", "TopicError", "UsageError"]
+__all__ = ["BrokerError", "BrokerTlsError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError",
+           "PartitionMismatch", "PolicyError", "SchemaError", "StoreError", "TopicError", "UsageError"]

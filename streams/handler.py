@@ -21,8 +21,9 @@ from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
+from streams.dlq import DeadLetters
 from streams.metrics import Metrics
-from streams.outputs import Outgoing, dead_letter, dlq_headers, publish_all, retrying
+from streams.outputs import Outgoing, publish_all, retrying
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class BatchState(Protocol):
     """
 
     def secret(self, subject: str, partition: int) -> bytes | None: ...
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None: ...
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None: ...
     def absorb(self, result: BatchResult) -> bool: ...
     async def flush(self) -> None: ...
 
@@ -84,11 +85,12 @@ class BatchHandler:
     the batch is handed back to the consumer (and committed) only once all of it is durable.
     """
 
-    def __init__(self, pipeline: TopicPipeline, topic: str, dlq_topic: str, metrics: Metrics, state: BatchState,
+    def __init__(self, pipeline: TopicPipeline, topic: str, dead_letters: DeadLetters, metrics: Metrics,
+                 state: BatchState,
                  producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
                  audit_topic: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.state, self.audit_topic, self.clock = state, audit_topic, clock
-        self.pipeline, self.topic, self.dlq_topic = pipeline, topic, dlq_topic
+        self.pipeline, self.topic, self.dead_letters = pipeline, topic, dead_letters
         # outputs are named by the policy's canonical topics; a deployment may prefix them
         self.names = {plan.output: topic_name(plan.output) for plan in pipeline.plans}
         # series exist from start-up at 0, so that rate() and increase() see the first records
@@ -109,9 +111,11 @@ class BatchHandler:
     async def handle(self, messages: Sequence[Any]) -> None:
         started = time.perf_counter()
         result, changed = await self.process_waiting(messages)
+        if result.dead:   # a dead letter is sealed with its subject's secret: one it may not have yet
+            changed |= self.dead_letters.prepare(messages[index] for index, _ in result.dead)
         if changed:
-            # new subject secrets must be in their changelog before any output uses them and
-            # the batch is acked, or a crash now would re-key these subjects after recovery;
+            # new subject secrets must be in their changelog before any output or dead letter uses
+            # them and the batch is acked, or a crash now would re-key these subjects after recovery;
             # new deadlines before the batch is acked, or a crash now would lose them
             await retrying(f"writing the state of a batch from {self.topic}", self.state.flush)
         await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
@@ -170,12 +174,12 @@ class BatchHandler:
         dead = []
         for index, exc in result.dead:
             message = messages[index]
-            headers = dlq_headers(exc, message)
+            topic, value, key, _, headers = self.dead_letters.letter(message, exc)
             try:
-                future = await producer.send(self.dlq_topic, message.value, key=message.key, headers=headers)
+                future = await producer.send(topic, value, key=key, headers=headers)
             except MessageSizeTooLargeError:   # larger than this producer may send
-                future = await self._send_truncated(producer, message, headers)
-            dead.append((message, headers, future))
+                future = await self._send_truncated(producer, message, exc)
+            dead.append((message, exc, future))
         if (result.gated or result.transfer_held or result.unknown.personal) and self.audit_topic is not None:
             now = self.clock()
             audits = gate_audits(result, messages, self.names, now) + unknown_audits(result, messages, now)
@@ -192,18 +196,19 @@ class BatchHandler:
             if self.audit_topic is not None:
                 futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=subject.encode()))
         await asyncio.gather(*futures)
-        for message, headers, future in dead:
+        for message, exc, future in dead:
             try:
                 await future
             except MessageSizeTooLargeError:   # larger than the broker takes
-                await (await self._send_truncated(producer, message, headers))
+                await (await self._send_truncated(producer, message, exc))
 
     async def _send_truncated(self, producer: AIOKafkaProducer, message: Any,
-                              headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
+                              exc: InvalidRecord) -> asyncio.Future[Any]:
         """Dead-letter the head of a record too large for the broker, saying how long it was."""
         note = [("truncated_from_bytes", str(len(message.value)).encode())]
-        future: asyncio.Future[Any] = await producer.send(
-            self.dlq_topic, message.value[:DLQ_TRUNCATE_BYTES], key=message.key, headers=headers + note)
+        topic, value, key, _, headers = self.dead_letters.letter(message, exc, message.value[:DLQ_TRUNCATE_BYTES],
+                                                                 note)
+        future: asyncio.Future[Any] = await producer.send(topic, value, key=key, headers=headers)
         return future
 
     def observe(self, result: BatchResult, messages: Sequence[Any], started: float) -> None:
@@ -255,10 +260,11 @@ class InputHandler(Generic[T]):
     batch committed.
     """
 
-    def __init__(self, topic: str, dlq_topic: str, metrics: Metrics, producer: Callable[[], AIOKafkaProducer],
+    def __init__(self, topic: str, dead_letters: DeadLetters, metrics: Metrics,
+                 producer: Callable[[], AIOKafkaProducer],
                  decode: Callable[[bytes | None], T], act: Callable[[Any, T, float], list[Outgoing]],
                  finish: Callable[[], Awaitable[None]], clock: Callable[[], float], what: str) -> None:
-        self.topic, self.dlq_topic, self.metrics, self.producer = topic, dlq_topic, metrics, producer
+        self.topic, self.dead_letters, self.metrics, self.producer = topic, dead_letters, metrics, producer
         self.decode, self.act, self.finish, self.clock, self.what = decode, act, finish, clock, what
         self.positions: dict[int, int] = {}
         metrics.records_in.labels(topic)
@@ -277,18 +283,22 @@ class InputHandler(Generic[T]):
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.clock()
         out: list[Outgoing] = []
+        dead: list[tuple[Any, InvalidRecord]] = []
         for message in messages:
             try:
                 out += self.act(message, await self.decode_waiting(message.value), now)
             except InvalidRecord as exc:
-                out.append(dead_letter(self.dlq_topic, message, exc))
-                self.metrics.records_dead.labels(self.topic, exc.rule).inc()
+                dead.append((message, exc))
             except Exception as exc:   # a bug, not bad input: this record only goes to the DLQ
                 log.error("record %s[%d]@%d failed (%s); sent to the DLQ", message.topic, message.partition,
                           message.offset, type(exc).__name__)
-                out.append(dead_letter(self.dlq_topic, message,
-                                       InvalidRecord("internal", f"internal error ({type(exc).__name__})")))
-                self.metrics.records_dead.labels(self.topic, "internal").inc()
+                dead.append((message, InvalidRecord("internal", f"internal error ({type(exc).__name__})")))
+        if dead and self.dead_letters.prepare(message for message, _ in dead):
+            # a new subject's secret is in its changelog before a dead letter is sealed with it
+            await retrying(f"writing the secrets of dead letters from {self.topic}", self.dead_letters.flush)
+        for message, invalid in dead:
+            out.append(self.dead_letters.letter(message, invalid))
+            self.metrics.records_dead.labels(self.topic, invalid.rule).inc()
         await publish_all(self.producer, out, self.what)
         await self.finish()
         self.metrics.records_in.labels(self.topic).inc(len(messages))
@@ -296,4 +306,4 @@ class InputHandler(Generic[T]):
             self.positions[message.partition] = message.offset + 1
 
 
-__all__ = ["BatchHandler", "BatchState", "InputHandler", "dlq_headers"]
+__all__ = ["BatchHandler", "BatchState", "InputHandler"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import ConfigError
-from streams.exceptions import BrokerUnreachable
+from streams.exceptions import BrokerTlsError, BrokerUnreachable
 from streams.secret import Secret
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -142,13 +142,17 @@ def faust_credentials() -> Any:
 def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
     """Fail fast, before any Kafka client is built (they retry for half a minute and log every try),
     when no ``host:port`` of ``bootstrap`` answers a Kafka ApiVersions request within ``timeout``
-    seconds in all. A port that accepts connections but does not speak Kafka does not count.
+    seconds in all. A port that accepts connections but does not speak Kafka does not count. With
+    TLS (LETHE_KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL) the request goes over a TLS connection made
+    as every client makes it, so a certificate the clients would refuse stops start-up here, at
+    once, with :class:`BrokerTlsError` naming the setting to fix.
 
     The servers are tried in turn until the deadline, so a broker started a moment ago in the
     same shell (``lethe broker & lethe run``) is found once it listens."""
     servers = [server.strip() for server in bootstrap.split(",") if server.strip()]
     deadline = time.monotonic() + timeout
     cause: Exception | None = None   # shown by `lethe --verbose`
+    mismatch = ""   # a port answered, but not in the protocol LETHE_KAFKA_SECURITY_PROTOCOL says
     while servers:
         for server in servers:
             host, _, port = server.rpartition(":")
@@ -156,38 +160,111 @@ def check_reachable(bootstrap: str, timeout: float = 4.0) -> None:
             if remaining <= 0:
                 break
             try:
-                if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5)):
+                if _answers_kafka(host.strip("[]"), int(port), max(remaining / len(servers), 0.5), server):
                     return
                 cause = ConnectionError(f"{server} accepted a connection but did not answer as a Kafka broker")
+                mismatch = mismatch or ("" if _security.tls else _PLAIN_TO_TLS)
             except ValueError as exc:
                 cause = exc
                 servers = []   # a malformed address does not get better with time
                 break
+            except _NoHandshake as exc:
+                cause, mismatch = exc, _TLS_TO_PLAIN
             except OSError as exc:
                 cause = exc
         if deadline - time.monotonic() <= 0.25:
             break
         time.sleep(0.25)
     raise BrokerUnreachable(f"no Kafka broker answers at {bootstrap} (LETHE_BOOTSTRAP_SERVERS); "
-                            "is it running?") from cause
+                            f"is it running?{mismatch}") from cause
+
+
+_PLAIN_TO_TLS = (" A port there accepted the connection but did not answer Kafka over plain TCP: if the broker "
+                 "speaks TLS there, set LETHE_KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL).")
+_TLS_TO_PLAIN = (" A port there accepted the connection but did not complete a TLS handshake: if the broker does "
+                 "not speak TLS there, LETHE_KAFKA_SECURITY_PROTOCOL should be PLAINTEXT (or SASL_PLAINTEXT).")
+
+
+class _NoHandshake(ConnectionError):
+    """A port accepted the connection but no TLS handshake followed (a plain-TCP broker, most likely)."""
 
 
 # ApiVersions v0 (api key 18), correlation id 7, client id "lethe-probe": every broker answers it,
-# before TLS-less SASL authentication too.
+# before SASL authentication too.
 _PROBE_ID = 7
 _PROBE = struct.pack(">hhih", 18, 0, _PROBE_ID, 11) + b"lethe-probe"
 
 
-def _answers_kafka(host: str, port: int, timeout: float) -> bool:
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        if _security.protocol in ("SSL", "SASL_SSL"):
-            return True   # a TLS handshake here would need the client's certificates: the connection will do
-        sock.sendall(struct.pack(">i", len(_PROBE)) + _PROBE)
+def _answers_kafka(host: str, port: int, timeout: float, server: str) -> bool:
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        sock = _tls_handshake(raw, host, server) if _security.tls else raw
         header = b""
-        while len(header) < 8:
-            chunk = sock.recv(8 - len(header))
-            if not chunk:
+        with sock:
+            try:
+                sock.sendall(struct.pack(">i", len(_PROBE)) + _PROBE)
+                while len(header) < 8:
+                    chunk = sock.recv(8 - len(header))
+                    if not chunk:
+                        return False
+                    header += chunk
+            except ssl.SSLError as exc:   # TLS 1.3: a refused client certificate shows after the handshake
+                _raise_if_client_refused(exc, server)
                 return False
-            header += chunk
-        size, correlation = struct.unpack(">ii", header)
-        return bool(correlation == _PROBE_ID and 0 < size < 1 << 20)
+            except OSError:   # accepted, then reset or silent: not a Kafka broker in this protocol
+                return False
+    size, correlation = struct.unpack(">ii", header)
+    return bool(correlation == _PROBE_ID and 0 < size < 1 << 20)
+
+
+# OpenSSL's verify codes (X509_V_ERR_*) for which there is a better message than its own
+_EXPIRED, _NOT_YET_VALID, _HOSTNAME_MISMATCH, _IP_MISMATCH = 10, 9, 62, 64
+_UNTRUSTED = {2, 18, 19, 20, 21}   # no issuer found, self-signed, self-signed in chain, no local issuer
+
+
+def _tls_handshake(raw: socket.socket, host: str, server: str) -> ssl.SSLSocket:
+    """``raw`` wrapped in TLS the way every client of this process connects (the same context)."""
+    try:
+        return _security.ssl_context().wrap_socket(raw, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        raise BrokerTlsError(_refused(exc, server)) from exc
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError) as exc:
+        raise _NoHandshake(f"{server}: no TLS handshake ({exc})") from exc
+    except ssl.SSLError as exc:   # e.g. the broker refused our client certificate, or no common protocol
+        if exc.reason == "WRONG_VERSION_NUMBER":   # it answered, but not in TLS
+            raise _NoHandshake(f"{server}: no TLS handshake ({exc})") from exc
+        _raise_if_client_refused(exc, server)
+        raise BrokerTlsError(f"TLS with the broker at {server} failed ({exc.reason or exc}): check "
+                             "LETHE_KAFKA_SECURITY_PROTOCOL and LETHE_KAFKA_SSL_*") from exc
+    except OSError as exc:   # reset, closed or timed out during the handshake
+        raise _NoHandshake(f"{server}: no TLS handshake ({exc})") from exc
+
+
+def _raise_if_client_refused(exc: ssl.SSLError, server: str) -> None:
+    """The broker refused our client certificate (mutual TLS), or wanted one and got none."""
+    if any(alert in (exc.reason or "") for alert in ("CERTIFICATE", "UNKNOWN_CA")):
+        given = "Lethe's TLS client certificate" if _security.certfile else "a connection without a client certificate"
+        raise BrokerTlsError(f"the broker at {server} refused {given} ({exc.reason}): set LETHE_KAFKA_SSL_CERTFILE "
+                             "and LETHE_KAFKA_SSL_KEYFILE to a certificate and key signed by a CA the broker "
+                             "trusts") from exc
+
+
+def _refused(exc: ssl.SSLCertVerificationError, server: str) -> str:
+    """Which setting to fix when the broker's certificate is refused."""
+    cafile = f"the CA in LETHE_KAFKA_SSL_CAFILE ({_security.cafile})" if _security.cafile else \
+        "a CA this system trusts (LETHE_KAFKA_SSL_CAFILE is not set)"
+    code = exc.verify_code
+    if code == _EXPIRED:
+        return (f"the TLS certificate of the broker at {server} has expired (or the CA that signed it has): "
+                "renew it on the broker or its TLS proxy; if the CA was renewed, point LETHE_KAFKA_SSL_CAFILE "
+                "at the new one")
+    if code == _NOT_YET_VALID:
+        return (f"the TLS certificate of the broker at {server} is not valid yet: check this machine's clock "
+                "and the certificate's start date")
+    if code in (_HOSTNAME_MISMATCH, _IP_MISMATCH):
+        return (f"the TLS certificate of the broker at {server} does not name that address: use a name or "
+                "address the certificate lists in LETHE_BOOTSTRAP_SERVERS, or reissue the certificate for it")
+    if code in _UNTRUSTED:
+        return (f"the TLS certificate of the broker at {server} is not signed by {cafile}: set "
+                "LETHE_KAFKA_SSL_CAFILE to the CA that signed the broker's certificate")
+    return (f"the TLS certificate of the broker at {server} was refused ({exc.verify_message}): check "
+            "LETHE_KAFKA_SSL_CAFILE")

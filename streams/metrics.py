@@ -127,6 +127,12 @@ class Metrics:
                                        ["type"], registry=r)
         self.consent_decisions = Counter("lethe_consent_decisions", "Consent decisions recorded, by purpose",
                                          ["purpose", "decision"], registry=r)
+        self.session_choices = Gauge("lethe_session_choices",
+                                     "Sessions whose cookie-banner choices this worker holds (every worker holds all)",
+                                     registry=r)
+        self.session_choices_expired = Counter("lethe_session_choices_expired",
+                                               "Session banner choices forgotten at [consent] session_choice_max_age",
+                                               registry=r)
         # partners, sharing ledger and transfers (issue 12)
         self.shares = Counter("lethe_shares",
                               "Records published to a partner, counted once per data category they carry",
@@ -233,6 +239,30 @@ class BrokerMetrics(Metrics):
         if not self._alive():
             return False, "the broker process has exited"
         return (True, "ready") if self._answers() else (False, "the broker does not answer Kafka requests")
+
+
+class SupervisorMetrics(Metrics):
+    """`lethe run --processes N`'s endpoints on LETHE_METRICS_PORT: /healthz while its loop runs, /readyz
+    when every worker process answers its own /readyz (``readiness``), /metrics with the supervisor's
+    series; each worker process serves its own /metrics on the next ports (docs/operations.md)."""
+
+    def __init__(self, processes: int, readiness: Callable[[], tuple[bool, str]],
+                 registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry, worker=False)
+        self._readiness = readiness
+        r = self.registry
+        self.processes_wanted = Gauge("lethe_worker_processes_desired",
+                                      "Worker processes this supervisor runs (--processes, LETHE_PROCESSES)",
+                                      registry=r)
+        self.processes_wanted.set(processes)
+        self.processes_running = Gauge("lethe_worker_processes_running",
+                                       "Worker processes of this supervisor that are running now", registry=r)
+        self.restarts = Counter("lethe_worker_process_restarts",
+                                "Worker processes restarted after they exited unasked (crash, kill, error)",
+                                registry=r)
+
+    def readiness(self) -> tuple[bool, str]:
+        return self._readiness()
 
 
 def store_agent_metrics(metrics: Metrics) -> tuple[Counter, Gauge]:

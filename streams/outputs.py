@@ -97,15 +97,10 @@ async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoi
 
 
 def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
-    """The DLQ envelope of an input message (processors/records.py builds it; never a value)."""
+    """The DLQ headers of an input message (processors/records.py builds them; never a value)."""
     return dlq_envelope(source_topic=message.topic, partition=message.partition, offset=message.offset,
                         encoding=encoding_of(message.value), reason=exc.reason, rule=exc.rule, path=exc.path,
                         failed_at=datetime.now(UTC))
-
-
-def dead_letter(dlq_topic: str, message: Any, exc: InvalidRecord) -> Outgoing:
-    """The DLQ record of an input message: its original bytes and key, the reason in headers."""
-    return (dlq_topic, message.value, message.key, None, dlq_headers(exc, message))
 
 
 class OutputProducer(Service):

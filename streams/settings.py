@@ -15,6 +15,7 @@ from streams.secret import Secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KEY_FILE = "pseudonym.key"
+MAX_PROCESSES = 64   # worker processes `lethe run --processes N` supervises on one machine
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Settings:
     ingest: str = "direct"
     kafka: KafkaSecurity = field(default_factory=KafkaSecurity)
     schema_registry_url: str | None = None   # Confluent wire-format input (streams/registry.py)
+    processes: int = 1   # LETHE_PROCESSES: worker processes on this machine (streams/supervisor.py)
 
     @property
     def embedded(self) -> bool:
@@ -164,6 +166,7 @@ class Settings:
             ingest=ingest,
             kafka=kafka,
             schema_registry_url=registry,
+            processes=integer("LETHE_PROCESSES", 1, 1, MAX_PROCESSES),
         )
 
 

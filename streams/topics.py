@@ -85,6 +85,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     # the sharing ledger: one entry per subject, partner and category (key subject|partner|category)
     TopicSpec("privacy.sharing.v1", "ledger", "privacy.sharing.v1", COMPACTED),
     TopicSpec("dlq.v1", "dlq", "dlq.v1", {"retention.ms": str(14 * DAY_MS)}),
+    # `lethe dlq replay`'s markers (one per replayed dead letter, no personal data): outlive the DLQ's records
+    TopicSpec("dlq.replays.v1", "dlq", None, {"retention.ms": str(15 * DAY_MS)}),
 )
 # State a worker owns per partition, named "<app id>-<name>" (streams/state/base.py restores them).
 CHANGELOGS: dict[str, TopicSpec] = {
@@ -95,6 +97,8 @@ CHANGELOGS: dict[str, TopicSpec] = {
     "timers": TopicSpec("retention-timers-changelog", "changelog", None, COMPACTED),   # a tombstone once fired
     "requests": TopicSpec("requests-changelog", "changelog", None, COMPACTED),
     "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
+    # cookie-banner choices of sessions: every worker reads all of it (streams/state/sessions.py)
+    "session-consent": TopicSpec("session-consent-changelog", "changelog", None, COMPACTED),
 }
 BY_NAME = {spec.name: spec for spec in TOPICS}
 # the shipped example sources and their outputs: in a deployment only if its policy declares them

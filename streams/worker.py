@@ -25,15 +25,7 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
     if settings.metrics_port:
         check_port_free(settings.metrics_port)
     with ExitStack() as stack:
-        if settings.bootstrap_servers is None:
-            broker = stack.enter_context(EmbeddedBroker())
-            bootstrap = broker.bootstrap
-            print(f"lethe: no LETHE_BOOTSTRAP_SERVERS set; started the embedded broker on {bootstrap} "
-                  "(memory only)", file=sys.stderr, flush=True)
-        else:
-            bootstrap = settings.bootstrap_servers
-            check_reachable(bootstrap)
-        ensure_topics(settings, bootstrap)
+        bootstrap = connect(settings, stack)
         lethe = create_app(settings, bootstrap, clock=clock)
         print(f"lethe: worker {settings.app_id} on {bootstrap}; policy {lethe.policy.path} "
               f"(version {lethe.policy.version}); pseudonym key from {settings.key_source}; "
@@ -52,6 +44,20 @@ def run_worker(settings: Settings, clock: Callable[[], float] = time.time) -> in
         except SystemExit as exc:
             return int(exc.code or 0)
     return 0
+
+
+def connect(settings: Settings, stack: ExitStack) -> str:
+    """The broker's address, its topics ensured: LETHE_BOOTSTRAP_SERVERS once it answers, else the
+    embedded broker, started on ``stack`` (stopped when the stack closes)."""
+    if settings.bootstrap_servers is None:
+        bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap
+        print(f"lethe: no LETHE_BOOTSTRAP_SERVERS set; started the embedded broker on {bootstrap} "
+              "(memory only)", file=sys.stderr, flush=True)
+    else:
+        bootstrap = settings.bootstrap_servers
+        check_reachable(bootstrap)
+    ensure_topics(settings, bootstrap)
+    return bootstrap
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Shared fixtures: one embedded broker per session; tests make their own topics with a prefix."""
+"""Shared fixtures: one embedded broker per session (and one behind TLS); tests make their own topics with a prefix."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support import REPO
+from tls_proxy import TlsBroker
 
 from streams.broker import EmbeddedBroker
 
@@ -14,6 +15,13 @@ from streams.broker import EmbeddedBroker
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
+    """An embedded broker reachable over TLS only, through stunnel (tests/tls_proxy.py)."""
+    with TlsBroker(tmp_path_factory.mktemp("tls")) as running:
         yield running
 
 

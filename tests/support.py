@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,36 @@ def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) ->
     return process.returncode
 
 
+def stat(pid: int) -> tuple[int, str, str] | None:
+    """(ppid, state, start time) of a live process, from /proc/PID/stat; None once it is gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()   # after "pid (comm) "
+    state, ppid, start = fields[0], int(fields[1]), fields[19]
+    return None if state in ("Z", "X") else (ppid, state, start)
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Live descendants of ``root``: pid -> start time (so a reused pid is not mistaken for one)."""
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (found := stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = (found[0], found[2])
+    tree: dict[int, str] = {}
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier and pid not in tree}
+        tree.update({pid: parents[pid][1] for pid in frontier})
+    return tree
+
+
+def alive(pid: int, start: str) -> bool:
+    found = stat(pid)
+    return found is not None and found[2] == start
+
+
 class Service:
     """A `lethe sink` or `lethe store-agent` process."""
 
@@ -143,7 +173,40 @@ class FakeClock:
 _RESTORED = re.compile(r"restored subject secrets of partitions \[([\d, ]*)\]")
 
 
-class Worker:
+class WorkerView:
+    """What a test reads of one worker process: its /metrics (on ``metrics_port``) and its log."""
+
+    metrics_port: int
+    log_start = 0   # where this run of the worker begins in its log
+
+    def log(self) -> str:
+        raise NotImplementedError
+
+    def metrics_text(self) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as r:
+                return str(r.read().decode())
+        except OSError:
+            return ""
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for line in self.metrics_text().splitlines():
+            if not line.startswith(name):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series == name or (series.startswith(name + "{") and all(
+                    f'{k}="{v}"' in series for k, v in labels.items())):
+                total += float(value)
+        return total
+
+    def owned_partitions(self) -> set[int]:
+        """The input partitions this run of the worker last restored (its assignment), from its log."""
+        found = _RESTORED.findall(self.log()[self.log_start:])
+        return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
+
+
+class Worker(WorkerView):
     """A real `lethe run` process, as a user starts it; with ``clock``, a clock worker on that fake time."""
 
     def __init__(self, bootstrap: str, prefix: str, data_dir: Path, clock: FakeClock | None = None,
@@ -182,31 +245,8 @@ class Worker:
             time.sleep(0.2)
         raise RuntimeError(f"worker did not serve metrics within 60 s:\n{self.log()}")
 
-    def metrics_text(self) -> str:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as r:
-                return str(r.read().decode())
-        except OSError:
-            return ""
-
-    def metric(self, name: str, **labels: str) -> float:
-        total = 0.0
-        for line in self.metrics_text().splitlines():
-            if not line.startswith(name):
-                continue
-            series, _, value = line.rpartition(" ")
-            if series == name or (series.startswith(name + "{") and all(
-                    f'{k}="{v}"' in series for k, v in labels.items())):
-                total += float(value)
-        return total
-
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def owned_partitions(self) -> set[int]:
-        """The input partitions this run of the worker last restored (its assignment), from its log."""
-        found = _RESTORED.findall(self.log()[self.log_start:])
-        return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:
@@ -216,7 +256,7 @@ class Worker:
         return code
 
 
-def wait_for_assignment(workers: list[Worker], partitions: int = 4, timeout: float = 60) -> list[set[int]]:
+def wait_for_assignment(workers: Sequence[WorkerView], partitions: int = 4, timeout: float = 60) -> list[set[int]]:
     """Wait until the workers' assignments split the input partitions (each owns some, none twice).
 
     The signal is each worker's own restore of the partitions it was assigned (its log), so records

@@ -12,6 +12,7 @@ from processors.errors import LetheError
 from processors.exports import FORMATS
 from streams.cli.audit import cmd_audit
 from streams.cli.discover import cmd_discover
+from streams.cli.dlq import add_parser as add_dlq_parser
 from streams.cli.events import cmd_consume, cmd_publish
 from streams.cli.helptext import describe
 from streams.cli.policy import cmd_policy_check, cmd_policy_explain
@@ -20,6 +21,7 @@ from streams.cli.request_list import STATUS_CHOICES
 from streams.cli.rights import cmd_hold, cmd_request
 from streams.cli.schemas import cmd_schemas
 from streams.logs import quiet_libraries, set_verbose
+from streams.settings import MAX_PROCESSES
 
 EPILOG = """environment:
   LETHE_BOOTSTRAP_SERVERS  Kafka host:port list; unset = start the embedded broker
@@ -29,6 +31,7 @@ EPILOG = """environment:
   LETHE_PSEUDONYM_KEY      hex master key for pseudonyms (default: a key file made in LETHE_DATA_DIR)
   LETHE_DATA_DIR           local state: key file, demo logs (default .lethe)
   LETHE_PARTITIONS         partitions of every Lethe topic (default 4; a worker refuses other counts)
+  LETHE_PROCESSES          worker processes of `lethe run` (default 1; as --processes)
   see docs/configuration.md for the rest
 """
 
@@ -51,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _processes(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PROCESSES:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of worker processes from 1 to {MAX_PROCESSES}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lethe", description="Enforce a privacy policy on Kafka event streams.",
@@ -63,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a worker (starts the embedded broker if none is configured)",
                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--processes", type=_processes, default=None, metavar="N",
+                     help="run N worker processes in one consumer group on this machine, supervised "
+                          f"(1..{MAX_PROCESSES}; default LETHE_PROCESSES, else 1): one per core")
     run.set_defaults(func=cmd_run)
 
     broker = sub.add_parser("broker", help="run the embedded Kafka-protocol broker in the foreground")
@@ -219,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON Lines (one object per entry: at, kind, action, ref, source, details) "
                             "instead of a table")
     audit.set_defaults(func=cmd_audit)
+
+    add_dlq_parser(sub)   # lethe dlq show|replay (streams/cli/dlq.py)
 
     topics = sub.add_parser("topics", help="manage Lethe's topics")
     topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -47,25 +47,29 @@ def cmd_publish(args: argparse.Namespace) -> int:
     bootstrap = _bootstrap()
     encode = _encoder(args.encoding, settings, args.topic)
     topic = settings.topics.name(args.topic)
-    key_path = _key_path(args.key_field, settings, args.topic)
+    key_paths = _key_paths(args.key_field, settings, args.topic)
     records = []
     for event in events:
-        key = _at(event, key_path)
+        key = next((value for value in (_at(event, path) for path in key_paths) if value is not None), None)
         records.append((topic, str(key).encode() if key is not None else None, encode(event)))
     count = publish(bootstrap, records)
     print(f"lethe: published {plural(count, 'record')} to {topic}", file=sys.stderr)
     return 0
 
 
-def _key_path(key_field: str | None, settings: Settings, topic: str) -> tuple[str, ...]:
-    """The dotted path whose value keys each record: --key-field, else the subject path of the topic's
-    source in the policy (so a source of your own is partitioned as the worker expects), else customer_id."""
+def _key_paths(key_field: str | None, settings: Settings, topic: str) -> tuple[tuple[str, ...], ...]:
+    """The dotted paths whose first non-null value keys each record: --key-field, else the subject path of
+    the topic's source in the policy (so a source of your own is partitioned as the worker expects), else
+    customer_id; then the session path (a record of no customer, e.g. a cookie-banner choice made before
+    login, is keyed by its session, where the worker keeps that session's choice)."""
     if key_field:
-        return tuple(key_field.split("."))
+        return (tuple(key_field.split(".")),)
     from processors.policy import load_policy
 
     declared = load_policy(settings.policy_path).sources.get(topic)
-    return declared.subject if declared is not None and declared.subject else ("customer_id",)
+    subject = declared.subject if declared is not None and declared.subject else ("customer_id",)
+    session = declared.session if declared is not None and declared.session else ("session_id",)
+    return (subject, session)
 
 
 def _at(event: Any, path: tuple[str, ...]) -> Any:

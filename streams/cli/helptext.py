@@ -19,7 +19,8 @@ HELP: dict[str, tuple[str, str]] = {
         "retention deadlines and act on\nrights requests. Without LETHE_BOOTSTRAP_SERVERS it starts the "
         "embedded broker. SIGTERM or Ctrl-C stops it\nafter committing what it processed.",
         "  lethe run                                              # embedded broker, SQLite\n"
-        "  LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092 lethe run       # a broker of your own"),
+        "  LETHE_BOOTSTRAP_SERVERS=127.0.0.1:9092 lethe run       # a broker of your own\n"
+        "  lethe run --processes 2     # two worker processes, supervised; /metrics on 9109 and 9110"),
     "broker": (
         "Run the embedded Kafka-protocol broker in the foreground, for a local session or tests. It "
         "serves /metrics,\n/healthz and /readyz on LETHE_METRICS_PORT like every Lethe process: give it "

@@ -10,9 +10,15 @@ from streams.text import plural
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
+    from streams.supervisor import supervise
     from streams.worker import run_worker
 
-    return run_worker(Settings.from_env())
+    # --processes N is LETHE_PROCESSES=N for this run (checked the same way, 1..MAX_PROCESSES)
+    env = os.environ if args.processes is None else {**os.environ, "LETHE_PROCESSES": str(args.processes)}
+    settings = Settings.from_env(env)
+    return supervise(settings) if settings.processes > 1 else run_worker(settings)
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -24,6 +25,24 @@ from streams.kafka import aiokafka_options
 from streams.outputs import retrying
 
 log = logging.getLogger(__name__)
+
+
+async def read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
+                      load: Callable[[int, list[Any]], None]) -> int:
+    """Read ``tps`` from the beginning to their end (as the module docstring says) into ``load``;
+    the number of records read. The consumer is left assigned there, ready to read on."""
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    ends = await consumer.end_offsets(tps)
+    count = empty = 0
+    while True:
+        batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
+        empty = 0 if batch else empty + 1
+        for tp, records in batch.items():
+            load(tp.partition, records)
+            count += len(records)
+        if empty >= 2 and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
+            return count
 
 
 class PartitionedState:
@@ -72,21 +91,8 @@ class PartitionedState:
                                     client_id="lethe-restore",
                                     enable_auto_commit=False)
         await consumer.start()
-        count = 0
         try:
-            tps = [TopicPartition(self.topic, p) for p in missing]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            empty = 0
-            while True:
-                batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
-                empty = 0 if batch else empty + 1
-                for tp, records in batch.items():
-                    self.load(tp.partition, records)
-                    count += len(records)
-                if empty >= 2 and all([await consumer.position(tp) >= ends[tp] for tp in tps]):
-                    break
+            count = await read_to_end(consumer, [TopicPartition(self.topic, p) for p in missing], self.load)
         finally:
             await consumer.stop()
         self.owned.update(missing)

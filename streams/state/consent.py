@@ -1,5 +1,6 @@
 """Consent state per subject of the partitions a worker owns, backed by ``<app id>-consent-changelog``
-(key: the subject): the current decision per purpose and recent history.
+(key: the subject): the current decision per purpose and recent history. Sessions' cookie-banner
+choices are not partitioned: :class:`~streams.state.sessions.SessionChoices` holds them all.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from typing import Any
 
 import orjson
 
-from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, decide, gates_for
+from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, decide, record_gates
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.base import PartitionedState
+from streams.state.sessions import SessionChoices
 from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,13 @@ class ConsentStore(PartitionedState):
     what = "consent state"
 
     def __init__(self, bootstrap: str, topic: str, metrics: Metrics, policy: ConsentPolicy, version: str,
-                 outputs: Mapping[str, Sequence[str]]) -> None:
+                 outputs: Mapping[str, Sequence[str]], sessions: SessionChoices | None = None) -> None:
         super().__init__(bootstrap, topic)
+        self.sessions = sessions
         self.metrics, self.policy, self.version = metrics, policy, version
         self.outputs = {o: tuple(p) for o, p in outputs.items() if p}   # consent-based outputs only
         # without any decision a subject is held back only where an opt-in purpose is required
-        self.gates_without_state = gates_for(None, self.outputs, policy, version)
+        self.gates_without_state = record_gates(None, None, self.outputs, policy, version)
         self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
 
     def load(self, partition: int, records: list[Any]) -> None:
@@ -54,15 +57,22 @@ class ConsentStore(PartitionedState):
                 return state
         return None
 
-    def gates(self, subject: str) -> dict[str, str]:
+    def gates(self, subject: str | None, session: str | None = None) -> dict[str, str]:
+        """The consent gates of a record of ``subject`` (None: anonymous) in ``session`` (None: none known)."""
         if not self.outputs:
             return {}
-        state = self.state_of(subject)
-        if state is None:
+        state = self.state_of(subject) if subject is not None else None
+        choice = self.sessions.state_of(session) if session is not None and self.sessions is not None else None
+        if state is None and choice is None:
             return self.gates_without_state
-        return gates_for(state, self.outputs, self.policy, self.version)
+        return record_gates(state, choice, self.outputs, self.policy, self.version)
 
     def record(self, partition: int, event: ConsentEvent) -> bool:
+        """Record a decision (a session's banner choice goes to the session choices); True if now current."""
+        if event.session:
+            if self.sessions is None:
+                raise ValueError("session consent choices are not wired into this consent store")
+            return self.sessions.record(partition, event)
         decision = decide(self.state_of(event.subject), event)
         self.put(partition, event.subject, decision.state)
         return decision.current

@@ -33,14 +33,14 @@ class SubjectState:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self.secrets.secret_of(subject, partition)
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
         if subject in self.minors:
             return QUARANTINED
         gates: dict[str, str] | None = None
-        if self.requests is not None and self.requests.gating:
+        if subject is not None and self.requests is not None and self.requests.gating:
             gates = self.requests.blocked({subject: partition}).get(subject)
         if self.consent is not None:
-            refused = self.consent.gates(subject)
+            refused = self.consent.gates(subject, session)
             if refused:
                 gates = dict(gates or {})
                 for output, reason in refused.items():

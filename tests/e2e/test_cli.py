@@ -249,3 +249,22 @@ def test_hold_places_and_releases_through_the_cli(broker: EmbeddedBroker, tmp_pa
                                                                 expect=2, timeout=30)]
     assert [(k, e["action"], e["hold_id"], e["order_id"]) for k, e in events] == [
         (b"cust-1", "place", hold_id, "ORD-1"), (b"cust-1", "release", hold_id, None)]
+
+
+def test_publish_keys_a_record_of_no_customer_by_its_session(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """A cookie-banner choice before login, and an anonymous log, are keyed by their session: the worker keeps
+    a session's choice where its key puts it (docs/rights.md, "Cookie-banner choices before login")."""
+    prefix = unique_prefix("sessionkey")
+    env = dict(os.environ, LETHE_BOOTSTRAP_SERVERS=broker.bootstrap, LETHE_TOPIC_PREFIX=prefix,
+               LETHE_DATA_DIR=str(tmp_path), LETHE_METRICS_PORT="0")
+    choice = {"event_id": "banner-1", "occurred_at": "2026-11-20T10:00:00Z", "customer_id": None,
+              "session_id": "sess-anon-77", "purpose": "cookies_analytics", "granted": False,
+              "policy_version": "2026-11-01", "source": "cookie_banner"}
+    customer = dict(choice, event_id="banner-2", customer_id="cust-77")
+    path = tmp_path / "choices.jsonl"
+    path.write_text(json.dumps(choice) + "\n" + json.dumps(customer) + "\n")
+    result = subprocess.run([sys.executable, "-m", "streams.cli", "publish", "consent.v1", str(path)], cwd=REPO,
+                            env=env, capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    keys = sorted(r.key or b"" for r in read(broker.bootstrap, [prefix + "consent.v1"], expect=2, timeout=30))
+    assert keys == [b"cust-77", b"sess-anon-77"]

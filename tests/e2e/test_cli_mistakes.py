@@ -137,6 +137,33 @@ def test_a_busy_metrics_port_stops_the_worker_naming_the_variable(env: dict[str,
     assert "already in use" in line
 
 
+def test_a_busy_metrics_port_of_a_worker_process_names_the_range(env: dict[str, str]) -> None:
+    """`lethe run --processes 2` serves on LETHE_METRICS_PORT and the two ports after it."""
+    with socket.socket() as listener:
+        for _ in range(100):
+            base = free_port()
+            try:
+                listener.bind(("0.0.0.0", base + 2))
+                break
+            except OSError:
+                continue
+        listener.listen(1)
+        line = lethe_fails("run", "--processes", "2", env=dict(env, LETHE_METRICS_PORT=str(base)))
+    assert f"LETHE_METRICS_PORT={base + 2}: cannot serve /metrics there, port already in use" in line
+    assert f"LETHE_METRICS_PORT={base} takes the ports {base}..{base + 2}" in line
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_a_wrong_process_count_is_refused(env: dict[str, str], value: str) -> None:
+    line = lethe_fails("run", env=dict(env, LETHE_PROCESSES=value))
+    assert re.match(rf"lethe: error: LETHE_PROCESSES='?{value}'? is (out of range \(1\.\.64\)|not an integer)$", line)
+    flag = subprocess.run([LETHE, "run", "--processes", value], env=env, cwd=REPO, capture_output=True,
+                          timeout=60, check=False)
+    assert flag.returncode == 2
+    assert f"argument --processes: '{value}': give a whole number of worker processes from 1 to 64" in \
+        flag.stderr.decode()
+
+
 def test_a_busy_metrics_port_stops_the_store_agent(env: dict[str, str], busy_port: int,
                                                     broker: EmbeddedBroker) -> None:
     line = lethe_fails("store-agent", env=dict(env, LETHE_METRICS_PORT=str(busy_port),

@@ -14,41 +14,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from support import REPO, wait_for
+from support import REPO, alive, descendants, wait_for
 
 from streams.broker import free_port
 
 LETHE = str(Path(sys.executable).parent / "lethe")
-
-
-def stat(pid: int) -> tuple[int, str, str] | None:
-    """(ppid, state, start time) of a live process, from /proc/PID/stat; None once it is gone or a zombie."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()   # after "pid (comm) "
-    state, ppid, start = fields[0], int(fields[1]), fields[19]
-    return None if state in ("Z", "X") else (ppid, state, start)
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Live descendants of ``root``: pid -> start time (so a reused pid is not mistaken for one)."""
-    parents: dict[int, tuple[int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (found := stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = (found[0], found[2])
-    tree: dict[int, str] = {}
-    frontier = {root}
-    while frontier:
-        frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier and pid not in tree}
-        tree.update({pid: parents[pid][1] for pid in frontier})
-    return tree
-
-
-def alive(pid: int, start: str) -> bool:
-    found = stat(pid)
-    return found is not None and found[2] == start
 
 
 def test_sigterm_stops_a_backgrounded_demo_and_all_its_children(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ A worker, the reference sink, a store agent and the partners' store agents run o
 broker with a policy whose retention deadlines are seconds. They get leaky orders and logs,
 malformed and invalid records that quote personal values, consent events, a legal hold, and
 erase, rectify and access requests whose free text carries personal data. Then every log line of
-every process, every metric (labels included) of the worker and the store agent, every DLQ header,
-every ack, the sharing ledger (but for the subject id it is keyed by) and every command-line
-output are scanned for those values.
+every process, every metric (labels included) of the worker and the store agent, every DLQ header
+and the DLQ's values as stored (sealed), every ack, the sharing ledger (but for the subject id it is
+keyed by) and every command-line output are scanned for those values; and `lethe dlq show`, which
+opens the dead letters for an operator, shows none of the erased subject's.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
         bad_type = {**orders[0], "total_amount": people[0]["email"]}
         bad_enum = {**orders[1], "event_type": people[1]["name"]}
         bad_nested = {**logs[1], "geo": people[1]["street"]}
+        # and one of the subject about to be erased, keyed by it: sealed with its secret
+        bad_erased = {**orders[4], "total_amount": people[4]["email"]}
         send("orders.v1", [(None, json.dumps(bad_type).encode()), (None, json.dumps(bad_enum).encode()),
+                           (people[4]["customer_id"].encode(), json.dumps(bad_erased, ensure_ascii=False).encode()),
                            *[(None, raw) for _, raw in malformed_records()]])
         send("logs.v1", [(None, json.dumps(bad_nested).encode())])
         send("consent.v1", [(p["customer_id"].encode(), json.dumps({
@@ -94,7 +98,9 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
             "source": "cookie_banner"}).encode()) for n, p in enumerate(people[:6])])
         send("consent.v1", [(None, json.dumps({"event_id": "c-bad", "customer_id": people[2]["email"]}).encode())])
         assert lethe("hold", "place", "--customer", people[3]["customer_id"], "--case", "LIT-2026-9").returncode == 0
-
+        # the erased subject's dead letter exists before its erasure (a later one would get a new secret)
+        wait_for(lambda: worker.metric("lethe_records_dead_lettered_total", topic=prefix + "orders.v1")
+                 == 3 + len(malformed_records()), 60, "the orders' dead letters")
         erase = lethe("request", "erase", "--customer", people[4]["customer_id"],
                       "--detail", f"message=please delete me, {people[4]['name']} <{people[4]['email']}>")
         new_email = "fresh.address.9931@quux-new.example"
@@ -110,13 +116,15 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
         assert access.returncode == 0, access.stderr
         cli_output.remove(access.stdout)   # it names the export file, whose content is meant to be personal
 
-        total_in = len(orders) + len(logs) + 3 + len(malformed_records())
+        total_in = len(orders) + len(logs) + 4 + len(malformed_records())
         wait_for(lambda: worker.metric("lethe_records_in_total", topic=prefix + "orders.v1")
                  + worker.metric("lethe_records_in_total", topic=prefix + "logs.v1") == total_in, 60, "the input")
         # retention deadlines fire and the store agent applies them (the held subject's stay held)
         wait_for(lambda: worker.metric("lethe_retention_timers_fired_total") >= len(orders) + len(logs) - 2, 60,
                  "the deadlines")
         wait_for(lambda: worker.metric("lethe_lifecycle_commands_unacked") == 0, 60, "every ack")
+        shown = subprocess.run([LETHE, "dlq", "show", "--json"], env=env, cwd=REPO, capture_output=True,
+                               timeout=180, check=True).stdout   # personal by design: not in cli_output
         worker_metrics = metrics_text(worker.metrics_port)
         agent_metrics = metrics_text(agent_port)
     finally:
@@ -125,7 +133,7 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
     assert codes == [0, 0, 0, 0], [sink.log()[-2000:], agent.log()[-2000:], *(p.log()[-2000:] for p in partners)]
 
     dlq = list(read(broker.bootstrap, [prefix + "dlq.v1"], timeout=20, idle=2))
-    assert len(dlq) >= 3 + len(malformed_records())
+    assert len(dlq) >= 4 + len(malformed_records())
     headers = b"\n".join(k.encode() + b"=" + v for record in dlq for k, v in record.headers.items())
     acks = b"\n".join(r.value or b"" for r in read(broker.bootstrap, [prefix + "lifecycle.acks.v1"], timeout=20,
                                                     idle=2))
@@ -144,10 +152,15 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
         "worker metrics": leaks(worker_metrics, secrets),
         "store agent metrics": leaks(agent_metrics, secrets),
         "DLQ headers": leaks(headers, secrets),
+        "DLQ values as stored": leaks(b"\n".join(r.value or b"" for r in dlq), secrets),
+        "dead letters of the erased subject, opened": leaks(shown, {people[4][k] for k in (
+            "customer_id", "name", "email", "phone")}),
         "acks": leaks(acks, secrets),
         "command-line output": leaks(b"\n".join(cli_output), secrets),
     }
     assert found == {key: [] for key in found}, found
-    # and the scan can fail: the DLQ values themselves are the original records, full of them
-    assert leaks(b"\n".join(r.value or b"" for r in dlq), secrets)
+    # and the scan can fail: the other dead letters, opened, are the original records, full of them
+    assert leaks(shown, secrets)
+    letters = [json.loads(line) for line in shown.splitlines()]
+    assert len(letters) == len(dlq) and [x["readable"] for x in letters].count(False) == 1
     assert os.path.getsize(worker.log_path) > 1000   # debug logging was on: there was plenty to scan

@@ -63,7 +63,9 @@ class FixedState:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return subject_secret(subject)
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
+        if subject is None:   # an anonymous record: no session choice here
+            return None
         number = int(subject.rpartition("-")[2])
         if number % 7 == 0:
             return {"*": "restrict"}

@@ -145,8 +145,8 @@ class View:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return subject.encode().ljust(32, b"s")[:32]
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
-        return self._gates.get(subject)
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
+        return self._gates.get(subject) if subject is not None else None
 
 
 def order(example: Any, customer: str, born: str | None, when: str = "2026-11-20T14:03:22Z") -> dict[str, Any]:

@@ -160,7 +160,7 @@ class State:
     def secret(self, subject: str, partition: int) -> bytes:
         return SECRET
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
         return self._gates.get(subject)
 
 

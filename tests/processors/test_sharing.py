@@ -122,7 +122,7 @@ class View:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return b"s" * 32
 
-    def gates(self, subject: str, partition: int) -> dict[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> dict[str, str] | None:
         return {"partners.paynow.v1": "restrict"} if subject in self.gated else None
 
 

@@ -102,6 +102,13 @@ BAD: list[tuple[str, str, Schema, tuple[str, ...]]] = [
      ('sources."tickets.v1"', "session", "format 'ip' but no category", "rule:")),
     ("unknown-category", STANZA, schema_with(lambda s: field(s, "session").update(category="identifier.shoe")),
      ('sources."tickets.v1"', "session", "identifier.shoe", "rule:")),
+    ("session-not-in-schema", stanza('kind = "records"', 'kind = "records"\nsession = "visit"'), TICKETS,
+     ('sources."tickets.v1".session', "visit", "not a field of tickets.v1.avsc", "rule:")),
+    ("session-not-a-string", stanza('kind = "records"', 'kind = "records"\nsession = "messages"'), TICKETS,
+     ('sources."tickets.v1".session', "messages", "not a string", "rule:")),
+    ("session-without-category", stanza('kind = "records"', 'kind = "records"\nsession = "session"'),
+     schema_with(lambda s: field(s, "session").pop("category")),
+     ('sources."tickets.v1".session', "no category", "identifier.session", "rule:")),
     ("order-event-value-not-a-status", stanza('on = ["closed"]', 'on = ["archived"]'), TICKETS,
      ('retention."tickets-closed".on', "archived", "tickets.v1", "rule:")),
     ("output-of-undeclared-source", stanza('source = "tickets.v1"\npurpose', 'source = "tickets.v2"\npurpose'),
@@ -137,6 +144,15 @@ def test_the_shipped_sources_are_declared_in_the_default_policy(default_policy_p
     assert policy.sources == SHIPPED
     assert policy.families == ("orders", "logs") == policy.rights.families
     assert {r.source for r in policy.retention.values()} == {"orders.v1", "logs.v1"}
+
+
+def test_a_session_path_is_optional_and_may_be_null(tmp_path: Path, default_policy_path: Path) -> None:
+    load(tmp_path, default_policy_path, stanza('kind = "records"', 'kind = "records"\nsession = "session"'))
+    assert SHIPPED["logs.v1"].session == ("session_id",)
+    assert SHIPPED["orders.v1"].session is None
+    text = default_policy_path.read_text().replace('session = "session_id"', "")
+    (tmp_path / "nosession.toml").write_text(text)
+    assert load_policy(tmp_path / "nosession.toml").sources["logs.v1"].session is None
 
 
 def test_a_policy_without_sources_gets_the_shipped_ones(tmp_path: Path, default_policy_path: Path) -> None:

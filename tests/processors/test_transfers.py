@@ -193,7 +193,7 @@ def process(catalog: SchemaCatalog, policy: Policy, records: list[dict[str, Any]
         def secret(self, subject: str, partition: int) -> bytes | None:
             return subject.encode().ljust(32, b"s")
 
-        def gates(self, subject: str, partition: int) -> None:
+        def gates(self, subject: str | None, partition: int, session: str | None = None) -> None:
             return None
     return pipe.process([json.dumps(r).encode() for r in records], [0] * len(records), State())
 

@@ -1,4 +1,5 @@
-"""BatchHandler.process is pure logic over a batch: a processing bug on one record costs only that record."""
+"""BatchHandler.process is pure logic over a batch: a processing bug on one record costs only that record;
+its dead letters are sealed with their subject's secret, made first for a new subject (streams/dlq.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 import pytest
 from support import REPO
 
+from processors.dlq import Keyring, Opened
+from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, Decoded, TopicPipeline
 from processors.policy import load_policy
 from processors.sample import Traffic
 from processors.schemas import SchemaCatalog
+from streams.dlq import DeadLetters
 from streams.handler import BatchHandler
 from streams.metrics import Metrics
 
@@ -38,7 +42,7 @@ class State:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return self.secrets.get(subject)
 
-    def gates(self, subject: str, partition: int) -> Mapping[str, str] | None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> Mapping[str, str] | None:
         return None
 
     def absorb(self, result: BatchResult) -> bool:
@@ -56,7 +60,9 @@ def handler_for(pipeline: TopicPipeline, state: State | None = None) -> BatchHan
     def no_producer() -> Any:
         raise AssertionError("process() must not produce")
 
-    return BatchHandler(pipeline, "orders.v1", "dlq.v1", Metrics(), state or State(), no_producer, lambda name: name)
+    state = state or State()
+    return BatchHandler(pipeline, "orders.v1", DeadLetters("dlq.v1", b"k" * 32, state), Metrics(), state, no_producer,
+                        lambda name: name)
 
 
 @pytest.fixture
@@ -74,7 +80,7 @@ def test_a_bug_on_one_record_dead_letters_only_that_record(pipeline: TopicPipeli
     real_anonymize = pipeline.anonymize
 
     def buggy(decoded: Decoded, secrets: Mapping[str, bytes],
-              blocked: Mapping[str, Mapping[str, str]] | None = None) -> BatchResult:
+              blocked: Mapping[tuple[str | None, str | None], Mapping[str, str]] | None = None) -> BatchResult:
         if any("TRIGGER" in (record.get("notes") or "") for _, record in decoded.records):
             raise ValueError("zofia@leak.example")   # a bug whose message quotes a value
         return real_anonymize(decoded, secrets, blocked)
@@ -103,3 +109,28 @@ def test_the_batch_path_and_the_record_path_agree(pipeline: TopicPipeline) -> No
     assert len(result.outputs) == 8 * len(pipeline.plans)
     assert [(i, exc.rule) for i, exc in result.dead] == [(8, "json")]
     assert result.tagged["contact.email"] >= 8
+
+
+def test_a_dead_letter_is_sealed_with_its_subjects_secret_made_first_if_new() -> None:
+    master, state = b"m" * 32, State()
+    dead_letters = DeadLetters("dlq.v1", master, state)
+    messages = [Message("orders.v1", 1, 0, b"cust-1", b'{"email": "ada@leak.example"'),
+                Message("orders.v1", 1, 1, b"cust-1", b"{also bad"), Message("orders.v1", 2, 2, None, b"{keyless")]
+    assert dead_letters.prepare(messages) and list(state.secrets) == ["cust-1"]   # one secret, absorbed
+    assert not dead_letters.prepare(messages)   # it has one now: nothing to flush
+    _, value, key, _, headers = dead_letters.letter(messages[0], InvalidRecord("json", "not JSON"))
+    assert key == b"cust-1" and value is not None and b"ada@" not in value
+    opened = Keyring(master, {"cust-1": [state.secrets["cust-1"]]}).open(value, key, dict(headers))
+    assert (opened.sealed_with, opened.readable, opened.key, opened.value) == ("subject", True, b"cust-1",
+                                                                               messages[0].value)
+    assert not Keyring(master, {}).open(value, key, dict(headers)).readable   # its secret destroyed: shut
+    _, value, key, _, headers = dead_letters.letter(messages[2], InvalidRecord("json", "not JSON"))
+    assert Keyring(master, {}).open(value, key, dict(headers)) == Opened("deployment", True, None, b"{keyless")
+
+
+def test_a_source_without_subjects_seals_every_dead_letter_with_the_deployment_key() -> None:
+    dead_letters = DeadLetters("dlq.v1", b"m" * 32, None)
+    message = Message("telemetry.v1", 0, 0, b"device-9", b"{bad")
+    assert not dead_letters.prepare([message])
+    _, value, key, _, headers = dead_letters.letter(message, InvalidRecord("json", "not JSON"))
+    assert Keyring(b"m" * 32, {}).open(value, key, dict(headers)) == Opened("deployment", True, b"device-9", b"{bad")

@@ -42,7 +42,7 @@ def test_topics_are_created_with_their_partitions_and_configs(broker: EmbeddedBr
                                   "LETHE_PARTITIONS": "6", "LETHE_DATA_DIR": str(tmp_path)})
     created = ensure_topics(settings, broker.bootstrap)
     changelogs = [f"{prefix}lethe-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests",
-                                                            "consent")]
+                                                            "consent", "session-consent")]
     partners = [f"{prefix}partners.{name}.{kind}" for name in ("parcelco", "paynow") for kind in ("v1", "commands.v1")]
     assert set(created) == {prefix + t for t in ALL_TOPICS} | set(changelogs) | set(partners)
     assert ensure_topics(settings, broker.bootstrap) == []   # idempotent
@@ -80,7 +80,8 @@ def test_a_policy_output_the_table_does_not_know_gets_its_topic(tmp_path: Path) 
     assert table["p.partners.logistics.v1"].role == "output"
     assert table["p.orders.anonymized.v1"] is BY_NAME["orders.anonymized.v1"]
     assert {n for n, spec in table.items() if spec.role == "changelog"} == {
-        f"app-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests", "consent")}
+        f"app-{n}-changelog" for n in ("subject-secrets", "retention-timers", "requests", "consent",
+                                       "session-consent")}
     assert all(spec.config for spec in table.values())   # every topic has a retention or compaction decision
 
 

@@ -116,9 +116,10 @@ def test_no_personal_value_in_any_output_value_key_or_header(run: Run) -> None:
         assert leaks(blob, secrets) == [], f"offset {record.offset} of {record.topic}"
 
 
-def test_dlq_keeps_original_bytes_and_names_rule_without_values(run: Run) -> None:
+def test_dlq_seals_the_original_bytes_and_names_the_rule_without_values(run: Run) -> None:
     secrets = run.traffic.secrets
     for record in run.on("dlq.v1"):
+        assert leaks(record.value or b"", secrets) == []   # sealed (docs/dlq.md)
         headers = record.headers
         assert {"source_topic", "source_partition", "source_offset", "reason", "rule", "encoding",
                 "failed_at"} <= set(headers)
