@@ -8,7 +8,9 @@ by well under 1%.
 (difference of the two "I refs" totals) / (events x runs) = instructions per record. The workload is
 throughput.py's (``processors.sample.Traffic``, 10,000 subjects, ~50/50 orders and logs) with fixed
 subject secrets; every run builds fresh pipelines, so no cache carries over. ``--runs 0`` does all
-the set-up and a warm-up of 50 records per source, nothing else. Runs against whatever ``processors``
+the set-up and a warm-up of 50 records per source, nothing else. ``--start-up-only`` builds and
+warms the pipelines of every run but decodes no batch: (its total minus ``--runs 0``'s) / (events x
+runs) is the start-up share of the figure. Runs against whatever ``processors``
 is first on PYTHONPATH, so two checkouts can be compared. A benchmark: it asserts nothing.
 """
 
@@ -32,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--start-up-only", action="store_true", help="build the pipelines of each run, no batch")
     args = parser.parse_args()
     workload = build_workload(args.events, 10_000)
     catalog = SchemaCatalog.load(REPO_ROOT / "schemas")
@@ -48,6 +51,8 @@ def main() -> None:
     pipelines()
     for _ in range(args.runs):
         for source, pipe in pipelines().items():
+            if args.start_up_only:
+                continue
             for start in range(0, len(values[source]), BATCH):
                 pipe.anonymize(pipe.decode(values[source][start : start + BATCH]), secrets)
 

@@ -136,13 +136,13 @@ class TopicPipeline:
         self.default_origin = transfers.default_origin if transfers is not None else ""
         self._origins = transfers.country_regions if transfers is not None else {}
         self.destinations = [out.region or "" for out in outputs]
-        encoders = [_json_encode if encoding == "json"
+        encoders = [orjson.dumps if encoding == "json"
                     else problems.run(_avro_encoder, catalog.output, out, schema) for out in outputs]
         problems.check()
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
         # partners (processors/partners.py): keyed as the partner needs
         self.key_paths = [out.key for out in outputs]
-        self._raw_keys = any(path is not None for path in self.key_paths)
+        self._keyed = [(n, path) for n, path in enumerate(self.key_paths) if path is not None]
         self.policy_version = policy.version
         # the partner each output is (None: not a partner), for the sharing ledger
         self.partners = [out.partner for out in outputs]
@@ -157,6 +157,9 @@ class TopicPipeline:
         self.fallback_key_path = first.fallback_key_path if first else None
         # blake2b's person is at most 16 bytes, as in the pseudonym strategy
         self._fallback_domain = self.fallback_key_path[-1].encode()[:16] if self.fallback_key_path else b""
+        # per output, what the record loop reads: (n, plan, encode, partner, whether it keys by a raw field)
+        self._outputs = [(n, plan, encode, partner, path is not None) for n, (plan, encode, partner, path)
+                         in enumerate(zip(self.plans, self.encoders, self.partners, self.key_paths, strict=True))]
         self.minors = (MinorsRule(declared.date_of_birth, declared.event_time, declared.subject, policy.minors.age)
                        if declared.date_of_birth and declared.subject and self.plans else None)
 
@@ -245,18 +248,21 @@ class TopicPipeline:
         reached: dict[tuple[int, str], int] = {}
         destinations = self.destinations
         held = result.transfer_held
+        subject_path, fallback_path, keyed = self.subject_path, self.fallback_key_path, self._keyed
+        outputs, version = self._outputs, self.policy_version
+        add_output, add_share = result.outputs.append, result.shares.append
         for index, record in decoded.records:
             if origin_path is not None:
                 value = get_path(record, origin_path)
                 origin = (origins.get(value) or origins.get(value.strip().upper()) or self.default_origin
                           if type(value) is str else self.default_origin)
-            subject = get_path(record, self.subject_path) if self.subject_path else None
+            subject = get_path(record, subject_path) if subject_path else None
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
                 key: str | None = pseudonym(subject_key, b"subject", subject)
             else:
                 subject_key = self._anonymous
-                fallback = get_path(record, self.fallback_key_path) if self.fallback_key_path else None
+                fallback = get_path(record, fallback_path) if fallback_path else None
                 key = pseudonym(subject_key, self._fallback_domain, fallback) if fallback is not None else None
             key_bytes = key.encode() if key is not None else None
             if blocked:
@@ -265,35 +271,34 @@ class TopicPipeline:
             else:
                 gates = None
             # a raw key is read before any output rewrites the record in place
-            raw_keys = [_raw_key(record, path) for path in self.key_paths] if self._raw_keys else None
-            for n, (plan, encode) in enumerate(zip(self.plans, self.encoders, strict=True)):
+            raw_keys = {n: _raw_key(record, path) for n, path in keyed} if keyed else None
+            for n, own, encode, partner, raw in outputs:
                 if gates:
-                    reason = gates.get(plan.output) or gates.get("*")
+                    reason = gates.get(own.output) or gates.get("*")
                     if reason:
-                        result.gated[(plan.output, reason, subject)] += 1
+                        result.gated[(own.output, reason, subject)] += 1
                         continue
+                plan = own
                 if routes is not None:
                     reached[(n, origin)] = reached.get((n, origin), 0) + 1
                     route = routes[n][origin]
-                    if route is not plan:   # a transfer the policy blocks (None) or pseudonymizes
-                        held[(plan.output, origin, destinations[n], "block" if route is None else "pseudonymize",
+                    if route is not own:   # a transfer the policy blocks (None) or pseudonymizes
+                        held[(own.output, origin, destinations[n], "block" if route is None else "pseudonymize",
                               subject)] += 1
                         if route is None:
                             continue
                         plan = route
                 target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last)
-                partner = self.partners[n]
                 if partner is None:
-                    target["lethe"] = {"policy": self.policy_version, "tags": tags}
+                    target["lethe"] = {"policy": version, "tags": tags}
                 else:   # a partner's records name the subject by its reference there, never by its id
-                    target["lethe"] = {"policy": self.policy_version, "tags": tags,
+                    target["lethe"] = {"policy": version, "tags": tags,
                                        "subject": self.reference(partner, subject) if subject is not None else None}
                 # a raw key only on the partner's own plan: a pseudonymized transfer gets the pseudonym
-                raw_key = raw_keys is not None and self.key_paths[n] is not None and plan is self.plans[n]
-                out_key = raw_keys[n] if raw_keys is not None and raw_key else key_bytes
-                result.outputs.append(Output(plan.output, index, out_key, encode(target)))
+                out_key = raw_keys[n] if raw_keys is not None and raw and plan is own else key_bytes
+                add_output(Output(plan.output, index, out_key, encode(target)))
                 if partner is not None and subject is not None:
-                    result.shares.append((index, Share(subject, partner, self._categories(tags))))
+                    add_share((index, Share(subject, partner, self._categories(tags))))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():
@@ -373,10 +378,6 @@ def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], pl
 def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
     value = get_path(record, path) if path is not None else None
     return value.encode() if isinstance(value, str) else None
-
-
-def _json_encode(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record)
 
 
 def _avro_encoder(derive: Callable[..., TopicSchema], out: OutputPolicy,

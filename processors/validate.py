@@ -14,21 +14,17 @@ once per path, so that the path is where the field was found.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+import itertools
 from datetime import datetime
 from typing import Any
 
+from processors import validate_codegen as codegen
 from processors.errors import InvalidRecord, SchemaError
-
-Validator = Callable[[Any], Any]
+from processors.validate_codegen import Fast, Unknown, Validator
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 DEFAULT_MAX_STRING = 65_536
-
-
-Unknown = list[tuple[str, str, Any]]
 
 
 def compile_validator(schema: Any, max_string: int = DEFAULT_MAX_STRING, unknown: Unknown | None = None) -> Validator:
@@ -43,6 +39,8 @@ class _Compiler:
         self.records: dict[str, tuple[dict[str, Any], str]] = {}   # record type name -> (schema, namespace)
         self.at: dict[tuple[str, str], Validator] = {}   # (record type, path) -> its validator there
         self.building: set[str] = set()   # record types whose fields are being compiled
+        self.fast: dict[Validator, Fast] = {}   # a validator -> when it would return its value as it is
+        self.names = itertools.count()   # of the constants fast paths read
 
     def build(self, schema: Any, namespace: str, fmt: str | None = None, path: str = "") -> Validator:
         if isinstance(schema, str):
@@ -94,13 +92,13 @@ class _Compiler:
                 if v is not None:
                     raise InvalidRecord("type", "expected null")
                 return None
-            return check_null
+            return self._fast(check_null, "x is None")
         if kind == "boolean":
             def check_bool(v: Any) -> Any:
                 if v is not True and v is not False:
                     raise InvalidRecord("type", "expected a boolean")
                 return v
-            return check_bool
+            return self._fast(check_bool, "(x is True or x is False)")
         if kind in ("int", "long"):
             lo, hi = (INT_MIN, INT_MAX) if kind == "int" else (LONG_MIN, LONG_MAX)
             def check_int(v: Any) -> Any:
@@ -109,7 +107,7 @@ class _Compiler:
                 if not lo <= v <= hi:
                     raise InvalidRecord("range", f"integer out of {kind} range")
                 return v
-            return check_int
+            return self._fast(check_int, f"(type(x) is int and {lo} <= x <= {hi})")
         if kind in ("float", "double"):
             def check_float(v: Any) -> Any:
                 t = type(v)
@@ -120,7 +118,8 @@ class _Compiler:
                 if t is int:
                     return float(v)
                 raise InvalidRecord("type", f"expected a number ({kind})")
-            return check_float
+            return self._fast(check_float, "(type(x) is float and x == x and x not in {k})",
+                              (float("inf"), float("-inf")))
         if kind == "string":
             if fmt == "timestamp":
                 def check_timestamp(v: Any) -> Any:
@@ -142,7 +141,7 @@ class _Compiler:
                 if len(v) > max_string:
                     raise InvalidRecord("max_length", f"string longer than {max_string} characters")
                 return v
-            return check_string
+            return self._fast(check_string, f"(type(x) is str and len(x) <= {max_string})")
         if kind == "bytes":
             def check_bytes(v: Any) -> Any:
                 if type(v) is bytes:
@@ -164,6 +163,9 @@ class _Compiler:
             inner = branches[1]
             def check_optional(v: Any) -> Any:
                 return None if v is None else inner(v)
+            fast = self.fast.get(inner)
+            self.fast[check_optional] = (Fast(f"(x is None or {fast.condition})", fast.constants) if fast is not None
+                                         else Fast("x is None", otherwise=inner))
             return check_optional
         def check_union(v: Any) -> Any:
             for branch in branches:
@@ -183,7 +185,7 @@ class _Compiler:
             if v not in symbols:
                 raise InvalidRecord("enum", f"not a {name} symbol")
             return v
-        return check_enum
+        return self._fast(check_enum, "(type(x) is str and x in {k})", symbols)
 
     def _fixed(self, size: int) -> Validator:
         def check_fixed(v: Any) -> Any:
@@ -224,42 +226,33 @@ class _Compiler:
     def _record(self, schema: dict[str, Any], namespace: str, path: str = "") -> Validator:
         full = _full_name(schema, namespace)
         inner_ns = full.rpartition(".")[0]
-        fields: list[tuple[str, Validator, bool, Any]] = []
-        unknown = self.unknown
+        made: list[Validator] = []
 
-        def check_record(v: Any) -> Any:
-            if type(v) is not dict:
-                raise InvalidRecord("type", "expected an object")
-            out = {}
-            known = 0
-            for name, check, has_default, default in fields:
-                if name in v:
-                    known += 1
-                    try:
-                        out[name] = check(v[name])
-                    except InvalidRecord as exc:
-                        raise exc.at(name) from None
-                elif has_default:
-                    out[name] = copy.copy(default)
-                else:
-                    raise InvalidRecord("required", "required field is missing", name)
-            if known != len(v) and unknown is not None:
-                declared = {f[0] for f in fields}
-                unknown.extend((path, name, value) for name, value in v.items() if name not in declared)
-            return out
+        def forward(v: Any) -> Any:   # what a recursive type calls within itself
+            return made[0](v)
 
         # registered before its fields are built so that recursive types resolve
-        self.named[full] = check_record
-        self.named[schema["name"]] = check_record
+        self.named[full] = self.named[schema["name"]] = self.at[(full, path)] = forward
         self.records[full] = self.records[schema["name"]] = (schema, namespace)
-        self.at[(full, path)] = check_record
         self.building.add(full)
+        fields = []
         for f in schema["fields"]:
             name = f["name"]
-            fields.append((name, self.build(f["type"], inner_ns, f.get("format"), f"{path}.{name}" if path else name),
-                           "default" in f, f.get("default")))
+            check = self.build(f["type"], inner_ns, f.get("format"), f"{path}.{name}" if path else name)
+            fields.append(codegen.Field(name, check, self.fast.get(check), "default" in f, f.get("default")))
         self.building.discard(full)
-        return check_record
+        made.append(codegen.record(fields, path, self.unknown))
+        self.named[full] = self.named[schema["name"]] = self.at[(full, path)] = made[0]
+        return made[0]
+
+    def _fast(self, validator: Validator, condition: str, constant: Any = None) -> Validator:
+        """Note when ``validator`` returns its value as it is: ``condition`` on ``x``, ``{k}`` naming ``constant``."""
+        constants = {}
+        if constant is not None:
+            k = f"K{next(self.names)}"
+            condition, constants = condition.replace("{k}", k), {k: constant}
+        self.fast[validator] = Fast(condition, constants)
+        return validator
 
 
 def _full_name(schema: dict[str, Any], namespace: str) -> str:

@@ -7,7 +7,7 @@ same length overlap, so the payment rules come first and a card number is never 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from processors.detect.address import AddressRule
 from processors.detect.base import Rule, Span
@@ -38,15 +38,27 @@ RULES: tuple[Rule, ...] = (
 _DIGITS = b"0123456789"
 
 
+Gates = list[tuple[int, int, bool, Callable[[str], list[Span]]]]
+
+
+def _gates(rules: Sequence[Rule]) -> Gates:
+    """Per rule, what ``_candidates`` reads: its priority, its gates and its ``find``."""
+    return [(priority, rule.MIN_DIGITS, rule.NEEDS_UPPER, rule.find) for priority, rule in enumerate(rules)]
+
+
+_RULE_GATES = _gates(RULES)
+
+
 def _candidates(text: str, rules: Sequence[Rule]) -> Found:
     """Every span any rule finds, overlapping or not, with its rule's priority."""
     encoded = text.encode("utf-8", "surrogatepass")  # ASCII digits never occur inside multibyte chars
     digits = len(encoded) - len(encoded.translate(None, _DIGITS))
+    lower = text.islower()   # no upper-case letter (and at least one lower-case one)
     found: Found = []
-    for priority, rule in enumerate(rules):
-        if digits < rule.MIN_DIGITS:
+    for priority, min_digits, needs_upper, find in _RULE_GATES if rules is RULES else _gates(rules):
+        if digits < min_digits or (lower and needs_upper):
             continue
-        for span in rule.find(text):
+        for span in find(text):
             found.append((span, priority))
     return found
 

@@ -115,6 +115,8 @@ class AddressRule(Rule):
     name: ClassVar[str] = "address"
     category: ClassVar[str] = "contact.address"
     MIN_DIGITS: ClassVar[int] = 1
+    NEEDS_UPPER: ClassVar[bool] = True   # every layout holds a capital (a name word, street type, postcode)
+    LITERALS: ClassVar[tuple[str, ...]] = ("", "", "", "l.", "")
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(_NUMBER_FIRST),
         re.compile(_CONTINENTAL),

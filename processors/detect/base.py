@@ -20,8 +20,11 @@ class Rule:
 
     Subclasses declare ``name``, ``category`` and ``PATTERNS`` and override ``validate`` when a
     match needs a checksum or a parse to be trusted. ``MIN_DIGITS`` is a lower bound on the
-    digits any accepted match contains, so ``scan()`` can skip the rule after counting digits once.
-    ``may_match`` is a cheap substring test that lets ``find`` return before running any regex.
+    digits any accepted match contains, so ``scan()`` can skip the rule after counting digits once;
+    ``NEEDS_UPPER`` says that every accepted match holds an upper-case letter, so ``scan()`` skips
+    the rule on text without one. ``LITERALS`` (empty, or one per pattern) are substrings each
+    pattern's matches contain (``""``: none): a pattern runs only on text that holds its literal.
+    ``may_match`` is a cheap test that lets ``find`` return before running any regex.
 
     Patterns start with a literal or a character class and test the character before the match
     with a two-character lookbehind placed after it (``[0-9](?<![\w.].)``), not with a leading
@@ -33,6 +36,14 @@ class Rule:
     category: ClassVar[str]
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]]
     MIN_DIGITS: ClassVar[int] = 0
+    NEEDS_UPPER: ClassVar[bool] = False
+    LITERALS: ClassVar[tuple[str, ...]] = ()
+    GATED: ClassVar[tuple[tuple[re.Pattern[str], str], ...]] = ()   # (pattern, its literal or "")
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        patterns = getattr(cls, "PATTERNS", ())
+        cls.GATED = tuple(zip(patterns, cls.LITERALS or ("",) * len(patterns), strict=True))
 
     def validate(self, candidate: str) -> bool:
         return True
@@ -44,11 +55,13 @@ class Rule:
         if not self.may_match(text):
             return []
         spans: list[Span] = []
-        for pattern in self.PATTERNS:
-            for match in pattern.finditer(text):
-                if self.validate(match.group()):
-                    spans.append(Span(match.start(), match.end(), self.category, self.name))
+        for pattern, literal in self.GATED:
+            if literal in text:
+                for match in pattern.finditer(text):
+                    if self.validate(match.group()):
+                        spans.append(Span(match.start(), match.end(), self.category, self.name))
         return spans
+
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

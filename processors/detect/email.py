@@ -49,17 +49,14 @@ class EmailRule(Rule):
     category: ClassVar[str] = "contact.email"
     # Two literal-led patterns rather than one "(?:@|%40)": re finds a literal far faster.
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile("@" + _DOMAIN), re.compile("%40" + _DOMAIN))
-
-    def may_match(self, text: str) -> bool:
-        return "@" in text or "%40" in text
+    LITERALS: ClassVar[tuple[str, ...]] = ("@", "%40")
 
     def find(self, text: str) -> list[Span]:
-        if not self.may_match(text):
-            return []
         spans: list[Span] = []
-        for pattern in self.PATTERNS:
-            for match in pattern.finditer(text):
-                start = local_part_start(text, match.start())
-                if start is not None:
-                    spans.append(Span(start, match.end(), self.category, self.name))
+        for pattern, literal in self.GATED:
+            if literal in text:
+                for match in pattern.finditer(text):
+                    start = local_part_start(text, match.start())
+                    if start is not None:
+                        spans.append(Span(start, match.end(), self.category, self.name))
         return spans

@@ -50,6 +50,7 @@ class IbanRule(Rule):
     name: ClassVar[str] = "iban"
     category: ClassVar[str] = "transaction.payment"
     MIN_DIGITS: ClassVar[int] = 7
+    NEEDS_UPPER: ClassVar[bool] = True   # the country code
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (_build_pattern(),)
 
     def validate(self, candidate: str) -> bool:

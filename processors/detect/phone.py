@@ -70,6 +70,7 @@ class PhoneRule(Rule):
     name: ClassVar[str] = "phone"
     category: ClassVar[str] = "contact.phone"
     MIN_DIGITS: ClassVar[int] = 7
+    LITERALS: ClassVar[tuple[str, ...]] = ("+", "(", "00", "0", "")
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (
         re.compile(r"\+" + _NOT_AFTER + r"[1-9][0-9]{0,14}" + _GROUPS + "*" + _EXTENSION + _AFTER),
         re.compile(r"\(" + _NOT_AFTER + r"0?[1-9][0-9]{1,4}\)[ .-]?" + _NATIONAL_REST + _EXTENSION + _AFTER),

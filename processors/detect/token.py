@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from processors.detect.base import Rule, Span
+from processors.detect.base import Rule
 
 _B64URL = "[A-Za-z0-9_-]"
 _END = r"(?![\w-])"
@@ -48,11 +48,4 @@ class TokenRule(Rule):
     name: ClassVar[str] = "token"
     category: ClassVar[str] = "identifier.session"
     PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = tuple(pattern for _, pattern in _BY_LITERAL)
-
-    def find(self, text: str) -> list[Span]:
-        spans = []
-        for literal, pattern in _BY_LITERAL:
-            if literal in text:
-                for match in pattern.finditer(text):
-                    spans.append(Span(match.start(), match.end(), self.category, self.name))
-        return spans
+    LITERALS: ClassVar[tuple[str, ...]] = tuple(literal for literal, _ in _BY_LITERAL)

@@ -38,14 +38,16 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def language(text: str) -> str | None:
     """The language whose common words the text uses most, if at least two and no tie."""
-    counts = dict.fromkeys(STOPWORDS, 0)
+    counts: dict[str, int] = {}
     languages_of = _LANGUAGES_OF.get
     for word in _WORD.findall(text.lower()):
         for code in languages_of(word, ()):
-            counts[code] += 1
-    ranked = sorted(counts.items(), key=lambda item: -item[1])
-    best, count = ranked[0]
-    return best if count >= 2 and count > ranked[1][1] else None
+            counts[code] = counts.get(code, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=counts.__getitem__)
+    count = counts[best]
+    return best if count >= 2 and list(counts.values()).count(count) == 1 else None
 
 
 def describe(text: str, categories: list[str]) -> str:

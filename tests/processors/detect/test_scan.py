@@ -132,3 +132,25 @@ def test_redact_scan_round_trip() -> None:
     assert redact(NOTE, scan(NOTE)) == (
         "Mail [contact.email] or call [contact.phone], card [transaction.payment], ip [network.ip]."
     )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_literals_name_one_substring_per_pattern(rule: Rule) -> None:
+    assert len(rule.LITERALS) in (0, len(rule.PATTERNS))
+
+
+class _Upper(Rule):
+    name: ClassVar[str] = "upper"
+    category: ClassVar[str] = "test.upper"
+    NEEDS_UPPER: ClassVar[bool] = True
+    LITERALS: ClassVar[tuple[str, ...]] = ("", "ij")
+    PATTERNS: ClassVar[tuple[re.Pattern[str], ...]] = (re.compile("abc"), re.compile("[0-9]"))
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("abc 1", []),                  # no capital: the rule is skipped
+    ("abc 1 X", ["abc"]),           # a capital: the first pattern runs, the second lacks its literal
+    ("abc 1 X ij", ["abc", "1"]),
+])
+def test_capitals_and_literals_gate_patterns(text: str, found: list[str]) -> None:
+    assert [text[span.start:span.end] for span in scan(text, (_Upper(),))] == found
