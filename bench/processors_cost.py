@@ -5,7 +5,8 @@ by well under 1%.
     PYTHONPATH=$PWD valgrind --tool=cachegrind --cache-sim=no .venv/bin/python bench/processors_cost.py --runs 0
     PYTHONPATH=$PWD valgrind --tool=cachegrind --cache-sim=no .venv/bin/python bench/processors_cost.py --runs 3
 
-(difference of the two "I refs" totals) / (events x runs) = instructions per record. The workload is
+``LETHE_POLICY`` names another policy (e.g. one without partners, to compare with a checkout before
+issue 12). (difference of the two "I refs" totals) / (events x runs) = instructions per record. The workload is
 throughput.py's (``processors.sample.Traffic``, 10,000 subjects, ~50/50 orders and logs) with fixed
 subject secrets; every run builds fresh pipelines, so no cache carries over. ``--runs 0`` does all
 the set-up and a warm-up of 50 records per source, nothing else. ``--start-up-only`` builds and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     workload = build_workload(args.events, 10_000)
     catalog = SchemaCatalog.load(REPO_ROOT / "schemas")
-    policy = load_policy(REPO_ROOT / "deploy" / "policy.toml")
+    policy = load_policy(Path(os.environ.get("LETHE_POLICY", REPO_ROOT / "deploy" / "policy.toml")))
     secrets = {key.decode(): hashlib.sha256(key).digest() for _, key, _ in workload.records if key}
     values = {source: [v for s, _, v in workload.records if s == source] for source in SOURCES}
 
