@@ -50,8 +50,9 @@ def parts_of(stack: Stack, request_id: str) -> list[tuple[bytes, dict[str, Any]]
 def test_exports_are_sealed_and_an_erasure_leaves_a_receipt(broker: EmbeddedBroker, tmp_path: Path) -> None:
     stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "sealed")
     policy = Path(stack.worker.env["LETHE_POLICY"])
-    policy.write_text(policy.read_text().replace('ack_timeout = "3s"',
-                                                 f'ack_timeout = "3s"\nexport_key_ttl = "{TTL_S}s"'))
+    text = policy.read_text()
+    assert 'export_key_ttl = "3d"' in text
+    policy.write_text(text.replace('export_key_ttl = "3d"', f'export_key_ttl = "{TTL_S}s"'))
     stack.worker.start()
     stack.start("sink", "store-agent")
     a, b = stack.traffic.people[:2]
