@@ -94,13 +94,13 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("dlq.replays.v1", "dlq", None, {"retention.ms": str(15 * DAY_MS)}),
 )
 # State a worker owns per partition, named "<app id>-<name>" (streams/state/base.py restores them).
+# a destroyed key's old record must really go: compaction within a week at the latest
+SHREDDABLE = {**COMPACTED, "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
+              "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}
 CHANGELOGS: dict[str, TopicSpec] = {
-    # a shredded secret's old record must really go: compaction within a week at the latest
-    "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, {
-        **COMPACTED, "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
-        "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}),
+    "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, SHREDDABLE),   # subjects' secrets
     "timers": TopicSpec("retention-timers-changelog", "changelog", None, COMPACTED),   # a tombstone once fired
-    "requests": TopicSpec("requests-changelog", "changelog", None, COMPACTED),
+    "requests": TopicSpec("requests-changelog", "changelog", None, SHREDDABLE),   # export keys (docs/rights.md)
     "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
     # cookie-banner choices of sessions: every worker reads all of it (streams/state/sessions.py)
     "session-consent": TopicSpec("session-consent-changelog", "changelog", None, COMPACTED),
