@@ -19,21 +19,18 @@ Pure: keys and secrets come in as bytes; :mod:`streams.dlq` finds them.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from processors import sealed
 from processors.errors import LetheError
 from processors.time import parse_time
 
 VERSION = 1
 SUBJECT = b"s"       # sealed with a key derived from the subject's secret
 DEPLOYMENT = b"d"    # sealed with the deployment's DLQ key (no subject)
-NONCE_BYTES = 12
+NONCE_BYTES = sealed.NONCE_BYTES
 _PERSON = b"lethe.dlq.v1"
 _DEPLOYMENT_INFO = b"deployment"
 _NO_KEY = 0xFFFFFFFF
@@ -79,15 +76,13 @@ def _unpack(plain: bytes) -> tuple[bytes | None, bytes | None]:
 def seal(aes_key: bytes, kind: bytes, dlq_key: bytes | None, headers: Mapping[str, bytes],
          original_key: bytes | None, original_value: bytes | None) -> bytes:
     """The envelope of one dead letter (``kind``: :data:`SUBJECT` or :data:`DEPLOYMENT`)."""
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(aes_key).encrypt(nonce, _pack(original_key, original_value),
-                                     associated_data(kind, dlq_key, headers))
-    return bytes([VERSION]) + kind + nonce + sealed
+    return sealed.seal(aes_key, bytes([VERSION]) + kind, _pack(original_key, original_value),
+                       associated_data(kind, dlq_key, headers))
 
 
 def kind_of(value: bytes | None) -> bytes:
     """:data:`SUBJECT` or :data:`DEPLOYMENT`; :class:`NotAnEnvelope` if ``value`` is not an envelope."""
-    if value is None or len(value) < 2 + NONCE_BYTES + 16 or value[0] != VERSION or value[1:2] not in (
+    if value is None or len(value) < 2 + NONCE_BYTES + sealed.TAG_BYTES or value[0] != VERSION or value[1:2] not in (
             SUBJECT, DEPLOYMENT):
         raise NotAnEnvelope("not a sealed dead letter (version 1)")
     return value[1:2]
@@ -98,14 +93,10 @@ def unseal(aes_keys: Iterable[bytes], value: bytes | None, dlq_key: bytes | None
     """The original (key, value) of a dead letter, opened with the first of ``aes_keys`` that fits."""
     kind = kind_of(value)
     assert value is not None
-    nonce, sealed = value[2:2 + NONCE_BYTES], value[2 + NONCE_BYTES:]
-    data = associated_data(kind, dlq_key, headers)
-    for aes_key in aes_keys:
-        try:
-            return _unpack(AESGCM(aes_key).decrypt(nonce, sealed, data))
-        except InvalidTag:
-            continue
-    raise Unsealable("the dead letter does not open with the keys held")
+    plain = sealed.unseal(aes_keys, 2, value, associated_data(kind, dlq_key, headers))
+    if plain is None:
+        raise Unsealable("the dead letter does not open with the keys held")
+    return _unpack(plain)
 
 
 @dataclass(frozen=True)

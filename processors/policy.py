@@ -37,7 +37,7 @@ from processors.partners import Partner, check_consent_purposes, parse_partners,
 from processors.retention.rules import RetentionRule, parse_retention
 from processors.rights import Rights, parse_rights
 from processors.sharing import Sharing, parse_sharing
-from processors.sources import SHIPPED, Source, family_of, parse_sources
+from processors.sources import SHIPPED, Source, check_raw_retention, family_of, parse_sources
 from processors.transfers import Transfers, check_destinations, check_partner_safeguards, parse_transfers
 
 CATEGORIES = (
@@ -216,6 +216,7 @@ def parse_policy(data: dict[str, Any], origin: str = "<memory>") -> Policy:
                              sources, problems) or {}
     rights = problems.run(parse_rights, data.get("rights", {}), origin) or Rights()
     rights = replace(rights, families=tuple(dict.fromkeys(s.family for s in sources.values())))
+    problems.messages += check_raw_retention(sources, rights, origin)
     consent_policy = problems.run(parse_consent_policy, data.get("consent", {}), CATEGORIES, origin)
     if consent_policy is not None:
         for partner in partners.values():

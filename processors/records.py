@@ -38,13 +38,14 @@ def _stamp(moment: Stamp) -> str:
 
 def lifecycle_command(command_id: str, action: str, subject: str, family: str, record_key: str | None, *,
                       issued_at: Stamp, due_at: Stamp, rule: str, cause: str, categories: Sequence[str] = (),
-                      updates: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """A command for store agents: ``action`` on the subject's records of ``family`` (one, if ``record_key``)."""
+                      updates: Mapping[str, str] | None = None, export_key: str | None = None) -> dict[str, Any]:
+    """A command for store agents: ``action`` on the subject's records of ``family`` (one, if ``record_key``);
+    an export command carries the public key its part is sealed to (processors/exportkeys.py)."""
     return {
         "command_id": command_id, "issued_at": _stamp(issued_at), "action": action, "subject": subject,
         "selector": {"family": family, "record_key": record_key},
         "categories": list(categories), "fields": [], "updates": dict(updates or {}),
-        "rule": rule, "cause": cause, "due_at": _stamp(due_at),
+        "rule": rule, "cause": cause, "due_at": _stamp(due_at), "export_key": export_key,
     }
 
 

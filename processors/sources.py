@@ -13,6 +13,10 @@
                                   # customer has no decision of their own (processors/consent.py)
     date_of_birth = "customer.date_of_birth"   # optional: the subject's YYYY-MM-DD date of birth, for
                                   # the minors rule ([minors], processors/minors.py)
+    raw_retention = "7d"          # the topic's retention (retention.ms), default 7d: its records of an
+                                  # erased subject go when it expires them (the erasure receipt's date)
+    raw_retention_reason = "..."  # needed if raw_retention is longer than the erasure deadline
+                                  # ([rights] deadline_days): start-up refuses it otherwise
 
 A source's *family* (what lifecycle commands, store mappings and timers name) is its topic without
 a trailing ``.v<N>``: ``orders.v1`` -> ``orders``. :func:`parse_sources` checks the stanza alone;
@@ -33,6 +37,7 @@ from processors.errors import PolicyError, Problems
 if TYPE_CHECKING:
     from processors.policy import OutputPolicy, Policy
     from processors.retention.rules import RetentionRule
+    from processors.rights.base import Rights
     from processors.schemas import SchemaCatalog
 
 KINDS = ("records", "events")
@@ -42,6 +47,7 @@ _VERSION = re.compile(r"\.v\d+$")
 FAMILY_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 PATH_KEYS = ("subject", "record_id", "event_time", "status", "date_of_birth", "session")
 OPTIONAL_PATHS = ("status", "date_of_birth", "session")
+RAW_RETENTION_S = 7 * 86_400.0   # what `lethe topics create` gives an input topic (streams/topics.py)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class Source:
     status: tuple[str, ...] | None = None
     date_of_birth: tuple[str, ...] | None = None
     session: tuple[str, ...] | None = None   # the session id whose banner choice gates a record
+    raw_retention_s: float = RAW_RETENTION_S      # how long the topic keeps a record (its retention.ms)
+    raw_retention_reason: str | None = None       # why longer than the erasure deadline, if it is
 
     @property
     def family(self) -> str:
@@ -112,7 +120,7 @@ def _parse_source(topic: str, spec: Any, origin: str) -> Source:
 
     if not isinstance(spec, dict):
         raise fail(" must be a table")
-    extra = set(spec) - {"schema", *PATH_KEYS, "kind"}
+    extra = set(spec) - {"schema", *PATH_KEYS, "kind", "raw_retention", "raw_retention_reason"}
     if extra:
         raise fail(f": unknown key(s) {', '.join(sorted(extra))}")
     if not FAMILY_NAME.match(family_of(topic)) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
@@ -136,8 +144,30 @@ def _parse_source(topic: str, spec: Any, origin: str) -> Source:
         raise fail(".status is for kind = 'records' only")
     if paths["date_of_birth"] is not None and paths["subject"] is None:
         raise fail(".date_of_birth needs a subject: the minors rule quarantines and erases a data subject")
+    from processors.retention.rules import parse_duration  # rules import this module
+
+    try:
+        retention = parse_duration(spec.get("raw_retention", "7d"))
+    except ValueError as exc:
+        raise fail(f".raw_retention = {spec.get('raw_retention')!r}: {exc} (the topic's retention.ms)") from None
+    reason = spec.get("raw_retention_reason")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise fail(".raw_retention_reason must say, in words, why the topic keeps records that long")
     return Source(topic, schema, kind, paths["subject"], paths["record_id"] or (), paths["event_time"] or (),
-                  paths["status"], paths["date_of_birth"], paths["session"])
+                  paths["status"], paths["date_of_birth"], paths["session"], retention, reason)
+
+
+def check_raw_retention(sources: Mapping[str, Source], rights: Rights, origin: str) -> list[str]:
+    """A source whose topic keeps raw records longer than an erasure may take, without a stated reason:
+    an erased subject's records would outlive the erasure's deadline there."""
+    from processors.rights.base import shortest_deadline_s
+
+    span = shortest_deadline_s(rights)
+    return [f'policy {origin}: sources."{s.topic}".raw_retention = {s.raw_retention_s / 86_400:g}d is longer than '
+            f"the erasure deadline ([rights] deadline_days = {rights.deadline_days}, at least {span / 86_400:g} days): "
+            "shorten the topic's retention (and raw_retention with it), or state why in raw_retention_reason"
+            for s in sources.values() if s.raw_retention_s > span and not s.raw_retention_reason]
+
 
 
 # --- checks against the schemas ---------------------------------------------------------------

@@ -48,6 +48,7 @@ from streams.state.sessions import SessionChoices, session_consent_topic
 from streams.state.sharing import SharingStore
 from streams.state.subjects import SubjectState
 from streams.state.timers import TimerStore, index_factory, timers_topic
+from streams.topics import retained_topics
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         log.warning("%s", note)
     requests = Requests(settings, rights, request_store, store, output.get, metrics,
                         {o.topic: o.purpose for o in policy.outputs.values()}, consent, timers, holds, sharing,
-                        retention.ack, clock)
+                        retention.ack, clock, retained_topics(settings, policy))
     subjects = SubjectState(store, retention, request_store, consent, sharing)
 
     async def every_second() -> None:

@@ -35,10 +35,12 @@ from processors.rights import (
     SubjectView,
     kind_of,
     on_ack,
+    on_key_expiry,
     on_tick,
     waiting_for,
 )
 from processors.rights.listing import soonest_due
+from processors.rights.receipt import RawTopic
 from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
@@ -63,7 +65,7 @@ class Requests:
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
                  sharing: SharingStore | None = None,
                  on_ack: Callable[[str, str, str], None] = lambda command_id, store, status: None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, raw_topics: Mapping[str, RawTopic] | None = None) -> None:
         self.on_ack = on_ack   # every ack, whatever caused its command (retention counts its own)
         self.rights, self.store, self.secrets, self.consent = rights, store, secrets, consent
         self.timers, self.holds, self.sharing = timers, holds, sharing
@@ -73,7 +75,7 @@ class Requests:
         self.context = RightsContext(
             rights, consent.policy if consent is not None else None, consent.version if consent is not None else "",
             dict(output_purposes), {o: settings.topics.name(o) for o in output_purposes},
-            sharing.partners if sharing is not None else {})
+            sharing.partners if sharing is not None else {}, dict(raw_topics or {}))
         self.commands_topic = settings.topics.name("lifecycle.commands.v1")
         self.audit_topic = settings.topics.name("privacy.audit.v1")
         self.exports_topic = settings.topics.name("privacy.exports.v1")
@@ -113,6 +115,7 @@ class Requests:
             consent=self.consent.state_of(subject) if self.consent is not None else None,
             requests=tuple(self.store.of_subject(subject)),
             secret_held=any(key in secrets for secrets in self.secrets.partitions.values()),
+            secret_partitions=tuple(sorted(p for p, secrets in self.secrets.partitions.items() if key in secrets)),
             # the subject's partition only (a scan of its timers: see docs/rights.md)
             deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else (),
             shared=tuple(self.sharing.of_subject(subject)) if self.sharing is not None else ())
@@ -220,6 +223,11 @@ class Requests:
                             state["retries"])
             out += [self._audit_out(state, partition, audit) for audit in outcome.audits]
             self.store.save(partition, state)
+        for partition, state in self.store.keyed_states():   # closed exports whose key has had its time
+            expired = on_key_expiry(state, self.rights.export_key_ttl_s, now)
+            if expired is not None:
+                self.store.save(partition, expired[0])
+                out.append(self._audit_out(expired[0], partition, expired[1]))
         if out:
             await self._send(out)
             await self.store.flush()

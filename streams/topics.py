@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -18,6 +19,10 @@ from streams.exceptions import PartitionMismatch, TopicError
 from streams.kafka import kafka_python_options
 from streams.settings import Settings
 from streams.text import plural
+
+if TYPE_CHECKING:
+    from processors.policy import Policy
+    from processors.rights.receipt import RawTopic
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +94,13 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("dlq.replays.v1", "dlq", None, {"retention.ms": str(15 * DAY_MS)}),
 )
 # State a worker owns per partition, named "<app id>-<name>" (streams/state/base.py restores them).
+# a destroyed key's old record must really go: compaction within a week at the latest
+SHREDDABLE = {**COMPACTED, "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
+              "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}
 CHANGELOGS: dict[str, TopicSpec] = {
-    # a shredded secret's old record must really go: compaction within a week at the latest
-    "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, {
-        **COMPACTED, "segment.ms": str(DAY_MS), "max.compaction.lag.ms": str(7 * DAY_MS),
-        "min.cleanable.dirty.ratio": "0.1", "delete.retention.ms": str(DAY_MS)}),
+    "secrets": TopicSpec("subject-secrets-changelog", "changelog", None, SHREDDABLE),   # subjects' secrets
     "timers": TopicSpec("retention-timers-changelog", "changelog", None, COMPACTED),   # a tombstone once fired
-    "requests": TopicSpec("requests-changelog", "changelog", None, COMPACTED),
+    "requests": TopicSpec("requests-changelog", "changelog", None, SHREDDABLE),   # export keys (docs/rights.md)
     "consent": TopicSpec("consent-changelog", "changelog", None, COMPACTED),
     # cookie-banner choices of sessions: every worker reads all of it (streams/state/sessions.py)
     "session-consent": TopicSpec("session-consent-changelog", "changelog", None, COMPACTED),
@@ -105,6 +110,34 @@ BY_NAME = {spec.name: spec for spec in TOPICS}
 SHIPPED_EXAMPLES = ("orders.v1", "logs.v1", "orders.anonymized.v1", "logs.anonymized.v1")
 ALL_TOPICS = tuple(spec.name for spec in TOPICS)
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {spec.name: dict(spec.config) for spec in TOPICS}
+
+
+# why Lethe's own input topics keep a subject's records past an erasure (its receipt says so)
+KEPT_BECAUSE = {
+    "consent.v1": "proof of each consent choice (GDPR Art. 7(1)); holds the subject id, purposes and choices only",
+    "privacy-requests.v1": "the request events themselves, the proof of what was asked and when",
+    "legal-holds.v1": "legal holds are replayed to rebuild their state; holds the subject id and case references",
+}
+
+
+def retained_topics(settings: Settings, policy: Policy) -> dict[str, RawTopic]:
+    """The topics that keep a subject's records until their retention expires them, by real name: the
+    policy's sources (their stated raw_retention), Lethe's other inputs and the partners' projections."""
+    from processors.rights.receipt import RawTopic
+
+    def retention(spec: TopicSpec) -> float | None:
+        ms = int(spec.config.get("retention.ms", str(7 * DAY_MS)))
+        return None if ms < 0 else ms / 1000
+
+    found = {settings.topics.name(s.topic): RawTopic(s.raw_retention_s, s.raw_retention_reason)
+             for s in policy.sources.values()}
+    for name, reason in KEPT_BECAUSE.items():
+        found[settings.topics.name(name)] = RawTopic(retention(BY_NAME[name]), reason)
+    for partner in policy.partners:
+        projection = partner_topics(partner)[0]
+        found[settings.topics.name(projection.name)] = RawTopic(
+            retention(projection), "the partner's projection (its own copy is erased through its ack)")
+    return found
 
 
 def changelog_name(settings: Settings, kind: str) -> str:
@@ -163,8 +196,13 @@ def policy_table(settings: Settings) -> dict[str, TopicSpec]:
     from processors.policy import load_policy
 
     policy = load_policy(settings.policy_path)
-    return topic_table(settings, [output.topic for output in policy.outputs.values()],
-                       {topic: source.schema_name for topic, source in policy.sources.items()}, policy.partners)
+    table = topic_table(settings, [output.topic for output in policy.outputs.values()],
+                        {topic: source.schema_name for topic, source in policy.sources.items()}, policy.partners)
+    for topic, source in policy.sources.items():   # the retention the policy states (the erasure receipt's dates)
+        spec = table[settings.topics.name(topic)]
+        table[settings.topics.name(topic)] = replace(spec, config={
+            **spec.config, "retention.ms": str(int(source.raw_retention_s * 1000))})
+    return table
 
 
 def policy_outputs(settings: Settings) -> list[str]:

@@ -49,7 +49,7 @@ from processors.rights.effects import (
     SubjectView,
 )
 from processors.rights.gating import gates_from
-from processors.rights.progress import AckOutcome, TickOutcome, on_ack, on_tick
+from processors.rights.progress import AckOutcome, TickOutcome, on_ack, on_key_expiry, on_tick
 
 REQUEST_TYPES: dict[str, RequestType] = {
     "access": access.TYPE,
@@ -105,6 +105,7 @@ __all__ = [
     "kind_of",
     "new_state",
     "on_ack",
+    "on_key_expiry",
     "on_tick",
     "parse_rights",
     "per_family",

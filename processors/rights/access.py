@@ -11,8 +11,9 @@ import orjson
 
 from processors import records
 from processors.chunks import chunked
+from processors.exportkeys import new_key_pair, seal_part
 from processors.retention import parse_time
-from processors.rights.base import Request, export_commands, request_audit
+from processors.rights.base import Request, export_commands, request_audit, request_command_id
 from processors.rights.effects import (
     Effects,
     RequestType,
@@ -57,10 +58,15 @@ def exporting(request: Request, view: SubjectView, lethe: list[dict[str, Any]],
     (its chunks ``lethe``) published; complete when every store has answered (at once if none is asked)."""
     state, audits = received(request, view)
     now = view.now
-    commands = commands_due(parse_time(state["due_at"]))
+    private_key, public_key = new_key_pair()   # the private one in the state only (processors/exportkeys.py)
+    state["export"] = {"parts": 0, "public_key": public_key, "private_key": private_key,
+                       "written_id": request_command_id(request.request_id, "export", "written"),
+                       "key_destroyed_at": None, "key_destroyed_by": None}
+    commands = sealed_to(state, commands_due(parse_time(state["due_at"])))
     sent(state, commands, now)
-    parts = [export_part(request, content, now, n, len(lethe)) for n, content in enumerate(lethe)]
-    state["export"] = {"parts": 1 + len(commands) * len(state["stores"])}
+    parts = [seal_part(public_key, export_part(request, content, now, n, len(lethe)))
+             for n, content in enumerate(lethe)]
+    state["export"]["parts"] = 1 + len(commands) * len(state["stores"])
     audits.append(request_audit(state, "export_requested", now, "export_requested", {
         "parts_expected": str(state["export"]["parts"]), "stores": ",".join(state["stores"])}))
     if not commands:
@@ -76,6 +82,11 @@ def export_part(request: Request, content: dict[str, Any], now: float, chunk: in
                                orjson.dumps(content).decode(), chunk, chunks)
 
 
+def sealed_to(state: State, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Export commands carrying the public key the stores seal their parts to."""
+    return [{**command, "export_key": state["export"]["public_key"]} for command in commands]
+
+
 def export_request(state: State) -> dict[str, Any]:
     """The head of an export document: the request as its tracked state holds it (no personal data
     but the subject, whose export it is)."""
@@ -83,7 +94,8 @@ def export_request(state: State) -> dict[str, Any]:
 
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
-    return export_commands(request_of(state), now, parse_time(state["due_at"]), context.rights.families)
+    return sealed_to(state, export_commands(request_of(state), now, parse_time(state["due_at"]),
+                                            context.rights.families))
 
 
 TYPE = RequestType(accept, retry=retry, export=True)

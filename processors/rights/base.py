@@ -9,6 +9,8 @@ streams/requests.py.
     deadline_days = 20         # due date of every request, counted from occurred_at
     business_days = true       # count Monday to Friday only
     ack_timeout = "60s"        # a store that has not acked by then gets the command again
+    export_key_ttl = "3d"      # an export's key is destroyed this long after its parts are all in,
+                               # if `lethe request export` has not written it (and so destroyed it) before
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Rights:
     deadline_days: int = 20
     business_days: bool = True
     ack_timeout_s: float = 60.0
+    export_key_ttl_s: float = 3 * 86_400.0
     families: tuple[str, ...] = FAMILIES   # of the policy's sources: one command per family
     # family -> the categories of the fields its subjects provide (processors/provided.py; set at start-up)
     provided: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -52,7 +55,7 @@ def parse_rights(raw: Any, origin: str) -> Rights:
 
     if not isinstance(raw, dict):
         raise PolicyError(f"policy {origin}: [rights] must be a table")
-    extra = set(raw) - {"stores", "deadline_days", "business_days", "ack_timeout"}
+    extra = set(raw) - {"stores", "deadline_days", "business_days", "ack_timeout", "export_key_ttl"}
     if extra:
         raise PolicyError(f"policy {origin}: [rights]: unknown key(s) {', '.join(sorted(extra))}")
     stores = raw.get("stores", ["shop-db"])
@@ -69,7 +72,11 @@ def parse_rights(raw: Any, origin: str) -> Rights:
         timeout = parse_duration(raw.get("ack_timeout", "60s"))
     except ValueError as exc:
         raise fail(f"ack_timeout = {raw.get('ack_timeout')!r}: {exc}") from None
-    return Rights(tuple(dict.fromkeys(stores)), days, business, timeout)
+    try:
+        ttl = parse_duration(raw.get("export_key_ttl", "3d"))
+    except ValueError as exc:
+        raise fail(f"export_key_ttl = {raw.get('export_key_ttl')!r}: {exc}") from None
+    return Rights(tuple(dict.fromkeys(stores)), days, business, timeout, ttl)
 
 
 def due_date(received: float, rights: Rights) -> float:
@@ -83,6 +90,13 @@ def due_date(received: float, rights: Rights) -> float:
         if moment.weekday() < 5:
             left -= 1
     return moment.timestamp()
+
+
+def shortest_deadline_s(rights: Rights) -> float:
+    """The shortest time an erasure's deadline can leave (business days: received on the weekday
+    that puts the fewest weekend days in its span)."""
+    monday = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    return min(due_date(monday + day * 86_400, rights) - (monday + day * 86_400) for day in range(7))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 from processors.consent import ConsentPolicy
 from processors.retention import Hold, iso
 from processors.rights.base import Request, Rights, new_state, request_audit
+from processors.rights.receipt import RawTopic
 from processors.sharing import Recipient, partner_stores
 
 State = dict[str, Any]   # a request's tracked state (processors.rights.base.new_state), as stored
@@ -30,6 +31,8 @@ class RightsContext:
     output_purposes: Mapping[str, str] = field(default_factory=dict)   # output -> its purpose
     output_names: Mapping[str, str] = field(default_factory=dict)      # output -> its topic's name
     partners: Mapping[str, Recipient] = field(default_factory=dict)   # the policy's partners, by name
+    # input topics that keep raw records until their retention expires them, by name (an erasure's receipt)
+    raw_topics: Mapping[str, RawTopic] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class SubjectView:
     consent: Mapping[str, Any] | None = None      # its consent state (processors.consent)
     requests: tuple[State, ...] = ()              # its other requests, open or not
     secret_held: bool = False                     # whether this worker holds its secret
+    secret_partitions: tuple[int, ...] = ()       # the partitions whose state holds it
     deadlines: tuple[Mapping[str, Any], ...] = ()   # its pending retention deadlines (export types only)
     shared: tuple[Mapping[str, Any], ...] = ()    # its sharing-ledger entries (processors/sharing.py)
 

@@ -21,6 +21,8 @@ from processors.rights.effects import (
     sent,
     to_recipients,
 )
+from processors.rights.progress import destroy_export_key
+from processors.rights.receipt import erasure_facts
 
 
 def accept(request: Request, view: SubjectView) -> Effects:
@@ -51,7 +53,11 @@ def erase(request: Request, state: State, audits: list[dict[str, Any]], view: Su
     audits.append(request_audit(state, "shred", now, "shred",
                                 {"secret": "destroyed" if view.secret_held else "none held by this worker",
                                  "effect": "earlier pseudonyms of the subject can no longer be linked"}))
-    return Effects(states=[state], commands=commands, partner_commands=partner_copies(partners, commands),
+    keyless = [done for other in view.requests if (done := destroy_export_key(other, now, "erasure")) is not None]
+    audits += [audit for _, audit in keyless]
+    state["receipt"] = erasure_facts(view, [other["request_id"] for other, _ in keyless])
+    return Effects(states=[*(other for other, _ in keyless), state], commands=commands,
+                   partner_commands=partner_copies(partners, commands),
                    audits=audits, shred=True, consent=consent)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from processors.retention import parse_time
-from processors.rights.access import exporting
+from processors.rights.access import exporting, sealed_to
 from processors.rights.base import Request, per_family
 from processors.rights.effects import Effects, RequestType, RightsContext, State, SubjectView
 from processors.rights.erase import request_of
@@ -46,7 +46,8 @@ def consent_choices(consent: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 def retry(state: State, context: RightsContext, now: float) -> list[dict[str, Any]]:
     rights = context.rights
-    return portability_commands(request_of(state), now, parse_time(state["due_at"]), rights.families, rights.provided)
+    return sealed_to(state, portability_commands(request_of(state), now, parse_time(state["due_at"]),
+                                                 rights.families, rights.provided))
 
 
 TYPE = RequestType(accept, retry=retry, export=True)

@@ -10,6 +10,7 @@ from typing import Any
 from processors.retention import iso, parse_time
 from processors.rights.base import OPEN, request_audit, waiting_for
 from processors.rights.effects import RequestType, RightsContext, State
+from processors.rights.receipt import receipt_details
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,13 @@ class AckOutcome:
 def on_ack(state: State, kind: RequestType, command_id: str, store: str, status: str, rows_affected: str,
            now: float) -> AckOutcome:
     """A store agent's ack of one of the request's commands; the last one missing completes it."""
+    if command_id == (state.get("export") or {}).get("written_id"):   # `lethe request export` wrote it
+        destroyed = destroy_export_key(state, now, "written")
+        return AckOutcome(None) if destroyed is None else AckOutcome(destroyed[0], [destroyed[1]])
     key = f"{command_id}|{store}"
     if state["acks"].get(key) == status:
         return AckOutcome(None)   # a replayed ack
-    state = {**state, "acks": {**state["acks"], key: status}}
+    state = {**state, "acks": {**state["acks"], key: status}, "acked_at": {**state.get("acked_at", {}), key: iso(now)}}
     audits = [request_audit(state, "ack", now, f"ack:{key}:{status}", {
         "command_id": command_id, "store": store, "ack_status": status, "rows_affected": rows_affected})]
     erasure_seconds = None
@@ -34,7 +38,8 @@ def on_ack(state: State, kind: RequestType, command_id: str, store: str, status:
         took = now - parse_time(state["received_at"])
         if kind.erasure:
             erasure_seconds = max(took, 0.0)
-        audits.append(request_audit(state, "completion", now, "completed", {"seconds_to_complete": f"{took:.3f}"}))
+        audits.append(request_audit(state, "completion", now, "completed",
+                                    {"seconds_to_complete": f"{took:.3f}", **receipt_details(state)}))
         if kind.export:
             audits.append(export_ready(state, now))
     return AckOutcome(state, audits, erasure_seconds)
@@ -44,6 +49,26 @@ def export_ready(state: State, now: float) -> dict[str, Any]:
     """The audit record saying that a complete export request's parts are all in."""
     return request_audit(state, "export_ready", now, "export_ready", {
         "parts": str(state["export"]["parts"]), "write_with": f"lethe request export {state['request_id']} --out DIR"})
+
+
+def destroy_export_key(state: State, now: float, by: str) -> tuple[State, dict[str, Any]] | None:
+    """The request's state without its export key (``by``: written, expired, erasure) and the audit
+    record saying so; None if it holds none. Its parts on privacy.exports.v1 can no longer be opened."""
+    export = state.get("export") or {}
+    if not export.get("private_key"):
+        return None
+    state = {**state, "export": {**export, "private_key": None, "key_destroyed_at": iso(now), "key_destroyed_by": by}}
+    return state, request_audit(state, "export_key_destroyed", now, "export_key_destroyed", {
+        "by": by, "effect": "the request's export parts on the exports topic can no longer be decrypted"})
+
+
+def on_key_expiry(state: State, ttl_s: float, now: float) -> tuple[State, dict[str, Any]] | None:
+    """A closed export request whose key has outlived ``ttl_s`` since it closed: the key destroyed."""
+    if state["status"] in OPEN or not (state.get("export") or {}).get("private_key"):
+        return None
+    if now - parse_time(state.get("completed_at") or state["accepted_at"]) <= ttl_s:
+        return None
+    return destroy_export_key(state, now, "expired")
 
 
 @dataclass(frozen=True)

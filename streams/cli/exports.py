@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import LetheError
+from processors.exportkeys import open_part
 from processors.exports import assemble, csv_text, tables
-from processors.records import audit_record
+from processors.records import audit_record, lifecycle_ack
 from streams.cli.common import _bootstrap
 from streams.settings import Settings
 from streams.text import a_or_an, plural
 
 EXPORT_TYPES = ("access", "portability")
+WRITER = "lethe-request-export"   # the "store" of the ack that says an export is written
 
 
 def write_export(settings: Settings, request_id: str, out: Path, wait: float, fmt: str | None = None) -> int:
@@ -34,7 +36,15 @@ def write_export(settings: Settings, request_id: str, out: Path, wait: float, fm
         raise LetheError(f"--format {fmt}: CSV tables are written for portability exports; request {request_id} "
                          f"is {a_or_an(state['type'])} request (use --format json)")
     records = read(bootstrap, [settings.topics.name("privacy.exports.v1")], timeout=60, idle=1.5)
-    document, parts = assemble(state, (json.loads(r.value or b"{}") for r in records), datetime.now(UTC).isoformat())
+    private_key = state["export"].get("private_key")
+    if private_key is None:
+        export = state["export"]
+        raise LetheError(f"the export key of request {request_id} was destroyed at {export['key_destroyed_at']} "
+                         f"({export['key_destroyed_by']}): its parts cannot be read any more; "
+                         "file a new access or portability request")
+    mine = (json.loads(r.value or b"{}") for r in records)
+    opened = [open_part(private_key, part) for part in mine if part.get("request_id") == request_id]
+    document, parts = assemble(state, opened, datetime.now(UTC).isoformat())
     out.mkdir(mode=0o700, parents=True, exist_ok=True)   # a new directory is the owner's only
     written = []
     if fmt in ("json", "both"):
@@ -51,8 +61,12 @@ def write_export(settings: Settings, request_id: str, out: Path, wait: float, fm
                          rule=f"request.{state['type']}", request_id=request_id,
                          details={"file": files[0], "files": ",".join(files), "parts": str(parts),
                                   "stores": ",".join(document["stores"])})
+    # the ack of the export's own command id tells the worker to destroy the request's key (docs/rights.md)
+    written_ack = lifecycle_ack(state["export"]["written_id"], WRITER, "applied", parts, time.time())
     publish(bootstrap, [(settings.topics.name("privacy.audit.v1"), state["subject"].encode(),
-                         json.dumps(audit).encode())])
+                         json.dumps(audit).encode()),
+                        (settings.topics.name("lifecycle.acks.v1"), state["subject"].encode(),
+                         json.dumps(written_ack).encode())])
     where = [str(written[0])] if fmt != "csv" else []
     if fmt != "json":
         where.append(f"{out / request_id}/ ({plural(len(written) - len(where), 'CSV table')})")

@@ -113,10 +113,18 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def _status_view(state: dict[str, Any]) -> dict[str, Any]:
-    return {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
-                                        "stores", "partners", "retries", "reason", "export")
-            if key in state} | {
-        "acks": state.get("acks", {})}
+    """The state as ``lethe request status`` prints it: never the export's private key; an erasure's receipt."""
+    from processors.rights.receipt import receipt
+
+    view = {key: state[key] for key in ("request_id", "type", "status", "received_at", "due_at", "completed_at",
+                                        "stores", "partners", "retries", "reason")
+            if key in state} | {"acks": state.get("acks", {})}
+    if state.get("export"):
+        view["export"] = {k: v for k, v in state["export"].items() if k not in ("private_key", "written_id")}
+    found = receipt(state)
+    if found is not None:
+        view["receipt"] = found
+    return view
 
 
 def _unknown_request(settings: Settings, request_id: str) -> str:

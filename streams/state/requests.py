@@ -27,6 +27,11 @@ def requests_topic(settings: Settings) -> str:
     return changelog_name(settings, "requests")
 
 
+def _written_id(state: dict[str, Any]) -> list[str]:
+    written = (state.get("export") or {}).get("written_id")
+    return [written] if written else []
+
+
 class RequestStore(PartitionedState):
     """The rights requests of the partitions this worker owns, and the gates they set."""
 
@@ -40,6 +45,7 @@ class RequestStore(PartitionedState):
         self.by_subject: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> request id -> state
         self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
         self.open: dict[str, int] = {}   # request id -> partition, of requests not yet completed or failed
+        self.keyed: dict[str, int] = {}  # request id -> partition, of exports whose key is not destroyed yet
 
     def load(self, partition: int, records: list[Any]) -> None:
         states = self.partitions.setdefault(partition, {})
@@ -48,6 +54,7 @@ class RequestStore(PartitionedState):
             if record.value is None:
                 gone = states.pop(request_id, None)
                 self.open.pop(request_id, None)
+                self.keyed.pop(request_id, None)
                 if gone is not None:
                     self.gating.get(gone["subject"], {}).pop(request_id, None)
                     self.by_subject.get(gone["subject"], {}).pop(request_id, None)
@@ -57,7 +64,8 @@ class RequestStore(PartitionedState):
     def drop(self, partition: int) -> None:
         for state in self.partitions.pop(partition, {}).values():
             self.open.pop(state["request_id"], None)
-            for command_id in state["commands"]:
+            self.keyed.pop(state["request_id"], None)
+            for command_id in [*state["commands"], *_written_id(state)]:
                 self.by_command.pop(command_id, None)
             for index in (self.gating, self.by_subject):
                 of_subject = index.get(state["subject"])
@@ -68,8 +76,12 @@ class RequestStore(PartitionedState):
 
     def _index(self, partition: int, state: dict[str, Any]) -> None:
         self.partitions.setdefault(partition, {})[state["request_id"]] = state
-        for command_id in state["commands"]:
+        for command_id in [*state["commands"], *_written_id(state)]:   # the export's: `lethe request export` acks it
             self.by_command[command_id] = (partition, state["request_id"])
+        if (state.get("export") or {}).get("private_key"):
+            self.keyed[state["request_id"]] = partition
+        else:
+            self.keyed.pop(state["request_id"], None)
         if state["status"] in OPEN:   # the deadline loop and the gauges look at open requests only
             self.open[state["request_id"]] = partition
         else:
@@ -100,6 +112,9 @@ class RequestStore(PartitionedState):
 
     def open_states(self) -> list[tuple[int, dict[str, Any]]]:
         return [(p, self.partitions[p][r]) for r, p in self.open.items()]
+
+    def keyed_states(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(p, self.partitions[p][r]) for r, p in self.keyed.items()]
 
     def states(self) -> list[tuple[int, dict[str, Any]]]:
         return [(p, s) for p, states in self.partitions.items() for s in states.values()]

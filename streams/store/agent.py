@@ -32,6 +32,7 @@ from kafka.future import Future
 from processors.chunks import chunked
 from processors.decode import Limits
 from processors.errors import InvalidRecord, LetheError
+from processors.exportkeys import seal_part
 from processors.inputs import Inputs
 from processors.records import export_part, lifecycle_ack
 from processors.schemas import SchemaCatalog
@@ -211,9 +212,12 @@ class _Outbox:
 def _decode(inputs: Inputs, raw: bytes | None) -> dict[str, Any] | InvalidRecord:
     """The command, or why it cannot be read (schemas/lifecycle.commands.v1.avsc, JSON or Avro)."""
     try:
-        return inputs.command(raw)
+        command = inputs.command(raw)
     except InvalidRecord as exc:
         return exc
+    if command["action"] == "export" and not command.get("export_key"):   # never published in clear
+        return InvalidRecord("required", "an export command carries the key its part is sealed to", "export_key")
+    return command
 
 
 def _handle(store: StoreAdapter, command: dict[str, Any] | InvalidRecord, stopping: list[bool],
@@ -278,8 +282,9 @@ def _export(store: StoreAdapter, command: dict[str, Any], publish: Callable[[byt
         return lifecycle_ack(command["command_id"], mapping.store, "failed", 0, acked_at, str(exc))
     pieces = chunked(rows, lambda row: len(json.dumps(row, ensure_ascii=False)))   # each under the size limit
     for n, piece in enumerate(pieces):
-        part = export_part(command["rule"], command["subject"], mapping.store, command["selector"]["family"],
-                           acked_at, json.dumps(piece, ensure_ascii=False), n, len(pieces))
+        part = seal_part(command["export_key"], export_part(
+            command["rule"], command["subject"], mapping.store, command["selector"]["family"], acked_at,
+            json.dumps(piece, ensure_ascii=False), n, len(pieces)))
         try:
             publish(json.dumps(part).encode())
         except KafkaError:   # only when stopping: not acked, so the command is applied again

@@ -302,7 +302,7 @@ def test_commands_follow_their_schema(schema_dir: Path, timer: Timer) -> None:
         "command_id": command_id(timer), "issued_at": iso(NOW), "action": timer.action, "subject": timer.subject,
         "selector": {"family": timer.family, "record_key": timer.record_key},
         "categories": list(timer.categories), "fields": [], "updates": {},
-        "rule": timer.rule, "cause": "retention", "due_at": iso(timer.due),
+        "rule": timer.rule, "cause": "retention", "due_at": iso(timer.due), "export_key": None,
     }
 
 

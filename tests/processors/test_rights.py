@@ -328,7 +328,7 @@ def test_an_erasure_is_one_delete_command_per_family(schema_dir: Path) -> None:
             "command_id": command["command_id"], "issued_at": "2026-11-21T09:15:02.500000Z", "action": "delete",
             "subject": "cust-8841", "selector": {"family": command["selector"]["family"], "record_key": None},
             "categories": [], "fields": [], "updates": {}, "rule": "req-2026-11-000042", "cause": "request",
-            "due_at": "2026-12-18T09:15:00Z",
+            "due_at": "2026-12-18T09:15:00Z", "export_key": None,
         }
 
 
@@ -343,7 +343,7 @@ def test_a_withdrawal_is_one_anonymize_command_per_family(schema_dir: Path, cate
             "command_id": command["command_id"], "issued_at": iso(NOW), "action": "anonymize",
             "subject": "cust-8841", "selector": {"family": command["selector"]["family"], "record_key": None},
             "categories": list(categories), "fields": [], "updates": {}, "rule": "req-2026-11-000042",
-            "cause": "request", "due_at": iso(DUE),
+            "cause": "request", "due_at": iso(DUE), "export_key": None,
         }
 
 

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from rights_cases import CONSENT, CONTEXT, GRANTED, NOW, REFUSED, check_records, hold, request, summary, view
 
+from processors.exportkeys import open_part
 from processors.records import sharing_entry
 from processors.rights import REQUEST_TYPES, new_state, on_ack
 from processors.rights.portability import consent_choices
@@ -27,7 +28,7 @@ LATE = {**GRANTED, "event_id": "c-0", "occurred_at": "2026-10-01T00:00:00Z", "gr
 def lethe_part(effects: Any) -> Any:
     (part,) = effects.exports
     assert (part["source"], part["family"], part["chunk"], part["chunks"]) == ("lethe", None, 0, 1)
-    return orjson.loads(part["document"])
+    return orjson.loads(open_part(effects.states[-1]["export"]["private_key"], part)["document"])
 
 
 @pytest.mark.parametrize(("provided", "commands"), [
@@ -45,7 +46,7 @@ def test_commands_name_the_provided_categories_of_each_family(
     assert [(c["selector"]["family"], c["categories"]) for c in effects.commands] == commands
     assert all((c["action"], c["rule"], c["cause"], c["fields"]) == ("export", "req-1", "request", [])
                for c in effects.commands)
-    assert effects.states[-1]["export"] == {"parts": 1 + len(commands) * len(CONTEXT.rights.stores)}
+    assert effects.states[-1]["export"]["parts"] == 1 + len(commands) * len(CONTEXT.rights.stores)
 
 
 @pytest.mark.parametrize(("changes", "choices"), [
@@ -100,5 +101,5 @@ def test_with_nothing_provided_anywhere_it_is_complete_at_once() -> None:
     assert summary(effects)["status"] == "completed" and effects.commands == []
     assert [a["action"] for a in effects.audits] == ["request_received", "export_requested", "completion",
                                                     "export_ready"]
-    assert effects.states[-1]["export"] == {"parts": 1}
+    assert effects.states[-1]["export"]["parts"] == 1
     assert len(lethe_part(effects)["consent_choices"]) == 2
