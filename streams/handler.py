@@ -28,6 +28,7 @@ from streams.outputs import Outgoing, publish_all, retrying
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DLQ_TRUNCATE_BYTES = 900_000
 
@@ -78,6 +79,17 @@ def unknown_audits(result: BatchResult, messages: Sequence[Any], now: float) -> 
             for path, found in sorted(result.unknown.personal.items())]
 
 
+async def waiting_for_registry(what: str, metrics: Metrics, topic: str, call: Callable[[], R]) -> R:
+    """``call()``, retried with backoff while it raises RegistryUnavailable (each time counted for ``topic``)."""
+    async def step() -> R:
+        try:
+            return call()
+        except RegistryUnavailable:
+            metrics.registry_unavailable.labels(topic).inc()
+            raise
+    return await retrying(f"{what} (schema registry)", step, errors=(RegistryUnavailable,))
+
+
 class BatchHandler:
     """One input topic's batches: into ``processors`` once, then state, outputs, metrics.
 
@@ -124,14 +136,8 @@ class BatchHandler:
     async def process_waiting(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """:meth:`process`, waiting while the schema registry does not answer (nothing is dead-lettered
         for it: the batch is decoded again once the registry is back)."""
-        async def step() -> tuple[BatchResult, bool]:
-            try:
-                return self.process(messages)
-            except RegistryUnavailable:
-                self.metrics.registry_unavailable.labels(self.topic).inc()
-                raise
-        return await retrying(f"decoding a batch from {self.topic} (schema registry)", step,
-                              errors=(RegistryUnavailable,))
+        return await waiting_for_registry(f"decoding a batch from {self.topic}", self.metrics, self.topic,
+                                          lambda: self.process(messages))
 
     def process(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """The batch's result and whether it changed state to flush; a bug costs only its record."""
@@ -271,14 +277,8 @@ class InputHandler(Generic[T]):
 
     async def decode_waiting(self, raw: bytes | None) -> T:
         """``decode``, waiting while the schema registry does not answer (the record is not dead-lettered)."""
-        async def step() -> T:
-            try:
-                return self.decode(raw)
-            except RegistryUnavailable:
-                self.metrics.registry_unavailable.labels(self.topic).inc()
-                raise
-        return await retrying(f"decoding a record from {self.topic} (schema registry)", step,
-                              errors=(RegistryUnavailable,))
+        return await waiting_for_registry(f"decoding a record from {self.topic}", self.metrics, self.topic,
+                                          lambda: self.decode(raw))
 
     async def handle(self, messages: Sequence[Any]) -> None:
         now = self.clock()
