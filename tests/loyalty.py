@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,6 +106,19 @@ def personal_values(event: dict[str, Any]) -> set[str]:
     return {member["mitgliedsnummer"], member["vorname"], member["nachname"], member["correo"],
             member["telefon"], member["telefon"].replace(" ", ""), event["geraet_id"],
             address["strasse"], f"{address['strasse']} {address['hausnummer']}", address["plz"], address["ort"]}
+
+
+def leaked(values: set[str], *texts: str) -> list[str]:
+    """The values found in the texts as whole tokens. A postal code such as ``50667`` also turns up
+    inside a hex pseudonym, a millisecond timestamp or a free port, so a value only counts where no
+    letter or digit touches it, and a value of digits only not where a port would be (after ``:``)."""
+    found = []
+    for value in values:
+        before = r"(?<![\w:])" if value.isdigit() else r"(?<!\w)"
+        pattern = re.compile(before + re.escape(value) + r"(?!\w)")
+        if any(pattern.search(text) for text in texts):
+            found.append(value)
+    return sorted(found)
 
 
 if __name__ == "__main__":
