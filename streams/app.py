@@ -42,6 +42,7 @@ from streams.retention import FIRE_LIMIT, TICK_SECONDS, HoldHandler, Retention
 from streams.settings import Settings
 from streams.state.consent import ConsentStore, consent_topic
 from streams.state.holds import HoldStore
+from streams.state.maps import maps_of
 from streams.state.requests import RequestStore, requests_topic
 from streams.state.secrets import SecretStore, changelog_topic
 from streams.state.sessions import SessionChoices, session_consent_topic
@@ -166,16 +167,17 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
         for pipeline in pipelines.values():
             pipeline.forget(secret)
 
-    store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys)
+    maps = maps_of(settings)   # memory:// or rocksdb:// (LETHE_TABLE_STORE)
+    store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys, maps)
     timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
     holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics, inputs=inputs)
     retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
                           metrics, clock)
-    request_store = RequestStore(bootstrap, requests_topic(settings), metrics)
+    request_store = RequestStore(bootstrap, requests_topic(settings), metrics, maps)
     sessions = SessionChoices(bootstrap, session_consent_topic(settings), settings.partitions, metrics,
                               policy.consent.session_choice_max_age, clock)
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
-                           {o.topic: o.consent for o in policy.outputs.values()}, sessions)
+                           {o.topic: o.consent for o in policy.outputs.values()}, sessions, maps)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)

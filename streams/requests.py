@@ -108,14 +108,14 @@ class Requests:
 
     def _view(self, subject: str, now: float, partition: int, export: bool) -> SubjectView:
         """What processors/rights sees of the subject: read from this worker's state, changed by none."""
-        key = subject.encode()
+        held_in = self.secrets.held_in(subject)
         return SubjectView(
             subject, now, self.context,
             holds=tuple(self._holds_on(subject)),
             consent=self.consent.state_of(subject) if self.consent is not None else None,
             requests=tuple(self.store.of_subject(subject)),
-            secret_held=any(key in secrets for secrets in self.secrets.partitions.values()),
-            secret_partitions=tuple(sorted(p for p, secrets in self.secrets.partitions.items() if key in secrets)),
+            secret_held=bool(held_in),
+            secret_partitions=tuple(held_in),
             # the subject's partition only (a scan of its timers: see docs/rights.md)
             deadlines=tuple(self.timers.for_subject(subject, partition)) if export and self.timers else (),
             shared=tuple(self.sharing.of_subject(subject)) if self.sharing is not None else ())
@@ -188,7 +188,7 @@ class Requests:
         if found is None:
             return []   # a retention command, or a request of another worker
         partition, request_id = found
-        state = self.store.partitions.get(partition, {}).get(request_id)
+        state = self.store.get(partition, request_id)
         if state is None:
             return []
         outcome = on_ack(state, kind_of(state["type"]), command_id, store, status,

@@ -15,6 +15,7 @@ from processors.consent import ConsentEvent, ConsentPolicy, after_erasure, decid
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.base import PartitionedState
+from streams.state.maps import Json, Maps, Partitioned
 from streams.state.sessions import SessionChoices
 from streams.topics import changelog_name
 
@@ -29,30 +30,31 @@ class ConsentStore(PartitionedState):
     what = "consent state"
 
     def __init__(self, bootstrap: str, topic: str, metrics: Metrics, policy: ConsentPolicy, version: str,
-                 outputs: Mapping[str, Sequence[str]], sessions: SessionChoices | None = None) -> None:
+                 outputs: Mapping[str, Sequence[str]], sessions: SessionChoices | None = None,
+                 maps: Maps | None = None) -> None:
         super().__init__(bootstrap, topic)
         self.sessions = sessions
         self.metrics, self.policy, self.version = metrics, policy, version
         self.outputs = {o: tuple(p) for o, p in outputs.items() if p}   # consent-based outputs only
         # without any decision a subject is held back only where an opt-in purpose is required
         self.gates_without_state = record_gates(None, None, self.outputs, policy, version)
-        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
+        made = maps or Maps()
+        self.partitions: Partitioned[Json] = Partitioned(lambda p: made.json("consent", p))   # subject ->
 
     def load(self, partition: int, records: list[Any]) -> None:
-        states = self.partitions.setdefault(partition, {})
-        for record in records:
-            subject = record.key.decode()
-            if record.value is None:
-                states.pop(subject, None)
-            else:
-                states[subject] = orjson.loads(record.value)
+        self.partitions[partition].apply((record.key, record.value) for record in records)
 
     def drop(self, partition: int) -> None:
-        self.partitions.pop(partition, None)
+        self.partitions.close(partition)
+
+    async def stop(self) -> None:
+        self.partitions.close_all()
+        await super().stop()
 
     def state_of(self, subject: str) -> dict[str, Any] | None:
+        key = subject.encode()
         for states in self.partitions.values():
-            state = states.get(subject)
+            state = states.get(key)
             if state is not None:
                 return state
         return None
@@ -83,8 +85,9 @@ class ConsentStore(PartitionedState):
 
     def put(self, partition: int, subject: str, state: dict[str, Any] | None) -> None:
         """Store the subject's consent state (None: tombstone it), in one copy, in ``partition``."""
+        key = subject.encode()
         for states in self.partitions.values():
-            states.pop(subject, None)
+            states.pop(key)
         if state is not None:
-            self.partitions.setdefault(partition, {})[subject] = state
+            self.partitions[partition].put(key, state)
         self.stage(partition, subject.encode(), orjson.dumps(state) if state is not None else None)

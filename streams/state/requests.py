@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from processors.rights import (
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.base import PartitionedState
+from streams.state.maps import Json, Maps, Partitioned
 from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
@@ -37,32 +38,36 @@ class RequestStore(PartitionedState):
 
     what = "privacy requests"
 
-    def __init__(self, bootstrap: str, topic: str, metrics: Metrics) -> None:
+    def __init__(self, bootstrap: str, topic: str, metrics: Metrics, maps: Maps | None = None) -> None:
         super().__init__(bootstrap, topic)
         self.metrics = metrics
-        self.partitions: dict[int, dict[str, dict[str, Any]]] = {}
+        made = maps or Maps()
+        self.partitions: Partitioned[Json] = Partitioned(lambda p: made.json("requests", p))   # request id ->
         self.by_command: dict[str, tuple[int, str]] = {}
-        self.by_subject: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> request id -> state
+        self.by_subject: dict[str, dict[str, int]] = {}   # subject -> request id -> partition
         self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
         self.open: dict[str, int] = {}   # request id -> partition, of requests not yet completed or failed
         self.keyed: dict[str, int] = {}  # request id -> partition, of exports whose key is not destroyed yet
 
     def load(self, partition: int, records: list[Any]) -> None:
-        states = self.partitions.setdefault(partition, {})
+        states = self.partitions[partition]
         for record in records:
             request_id = record.key.decode()
             if record.value is None:
-                gone = states.pop(request_id, None)
+                gone = states.pop(record.key)
                 self.open.pop(request_id, None)
                 self.keyed.pop(request_id, None)
                 if gone is not None:
                     self.gating.get(gone["subject"], {}).pop(request_id, None)
                     self.by_subject.get(gone["subject"], {}).pop(request_id, None)
             else:
-                self._index(partition, states.setdefault(request_id, {}) | orjson.loads(record.value))
+                self._index(partition, (states.get(record.key) or {}) | orjson.loads(record.value))
 
     def drop(self, partition: int) -> None:
-        for state in self.partitions.pop(partition, {}).values():
+        states = self.partitions.get(partition)
+        if states is None:
+            return
+        for state in states.values():
             self.open.pop(state["request_id"], None)
             self.keyed.pop(state["request_id"], None)
             for command_id in [*state["commands"], *_written_id(state)]:
@@ -73,9 +78,14 @@ class RequestStore(PartitionedState):
                     of_subject.pop(state["request_id"], None)
                     if not of_subject:
                         del index[state["subject"]]
+        self.partitions.close(partition)
+
+    async def stop(self) -> None:
+        self.partitions.close_all()
+        await super().stop()
 
     def _index(self, partition: int, state: dict[str, Any]) -> None:
-        self.partitions.setdefault(partition, {})[state["request_id"]] = state
+        self.partitions[partition].put(state["request_id"].encode(), state)
         for command_id in [*state["commands"], *_written_id(state)]:   # the export's: `lethe request export` acks it
             self.by_command[command_id] = (partition, state["request_id"])
         if (state.get("export") or {}).get("private_key"):
@@ -86,7 +96,7 @@ class RequestStore(PartitionedState):
             self.open[state["request_id"]] = partition
         else:
             self.open.pop(state["request_id"], None)
-        self.by_subject.setdefault(state["subject"], {})[state["request_id"]] = state
+        self.by_subject.setdefault(state["subject"], {})[state["request_id"]] = partition
         if state["type"] in GATING:   # looked up for every input batch: by subject, not by scan
             gating = self.gating.setdefault(state["subject"], {})
             gating[state["request_id"]] = state
@@ -95,29 +105,45 @@ class RequestStore(PartitionedState):
         self._index(partition, state)
         self.stage(partition, state["request_id"].encode(), orjson.dumps(state))
 
+    def get(self, partition: int, request_id: str) -> dict[str, Any] | None:
+        states = self.partitions.get(partition)
+        return None if states is None else states.get(request_id.encode())
+
     def find(self, request_id: str) -> dict[str, Any] | None:
+        key = request_id.encode()
         for states in self.partitions.values():
-            if request_id in states:
-                return states[request_id]
+            state = states.get(key)
+            if state is not None:
+                return state
         return None
 
     def partition_of(self, request_id: str) -> int | None:
+        key = request_id.encode()
         for partition, states in self.partitions.items():
-            if request_id in states:
+            if key in states:
                 return partition
         return None
 
     def of_subject(self, subject: str) -> list[dict[str, Any]]:
-        return list(self.by_subject.get(subject, {}).values())
+        return [state for _, state in self._held(self.by_subject.get(subject, {}).items())]
 
     def open_states(self) -> list[tuple[int, dict[str, Any]]]:
-        return [(p, self.partitions[p][r]) for r, p in self.open.items()]
+        return self._held(self.open.items())
 
     def keyed_states(self) -> list[tuple[int, dict[str, Any]]]:
-        return [(p, self.partitions[p][r]) for r, p in self.keyed.items()]
+        return self._held(self.keyed.items())
 
     def states(self) -> list[tuple[int, dict[str, Any]]]:
         return [(p, s) for p, states in self.partitions.items() for s in states.values()]
+
+    def _held(self, where: Iterable[tuple[str, int]]) -> list[tuple[int, dict[str, Any]]]:
+        """The states of request ids in the partitions an index names."""
+        found: list[tuple[int, dict[str, Any]]] = []
+        for request_id, partition in where:
+            state = self.partitions[partition].get(request_id.encode())
+            if state is not None:
+                found.append((partition, state))
+        return found
 
     def blocked(self, subjects: Mapping[str, int]) -> dict[str, dict[str, str]]:
         """Subjects in ``subjects`` whose records must not reach every output, and why."""

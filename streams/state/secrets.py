@@ -13,6 +13,7 @@ from typing import Any
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.base import PartitionedState
+from streams.state.maps import Maps, Partitioned
 from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
@@ -28,27 +29,30 @@ class SecretStore(PartitionedState):
     what = "subject secrets"
 
     def __init__(self, bootstrap: str, topic: str, metrics: Metrics,
-                 forget_keys: Callable[[bytes], None] = lambda secret: None) -> None:
+                 forget_keys: Callable[[bytes], None] = lambda secret: None, maps: Maps | None = None) -> None:
         super().__init__(bootstrap, topic)
         self.metrics = metrics
         self.forget_keys = forget_keys   # drops keys derived from a secret this worker lets go
-        self.partitions: dict[int, dict[bytes, bytes]] = {}
+        made = maps or Maps()
+        self.partitions: Partitioned[bytes] = Partitioned(lambda p: made.raw("secrets", p))
 
     def load(self, partition: int, records: list[Any]) -> None:
-        store = self.partitions.setdefault(partition, {})
-        for record in records:
-            if record.value is None:
-                store.pop(record.key, None)
-            else:
-                store[record.key] = record.value
+        self.partitions[partition].apply((record.key, record.value) for record in records)
 
     def restored(self, partitions: list[int]) -> None:
         self.metrics.subject_secrets.set(self.size())
 
     def drop(self, partition: int) -> None:
-        for secret in self.partitions.pop(partition, {}).values():
-            self.forget_keys(secret)
+        store = self.partitions.get(partition)
+        if store is not None:
+            for secret in store.values():
+                self.forget_keys(secret)
+            self.partitions.close(partition)
         self.metrics.subject_secrets.set(self.size())
+
+    async def stop(self) -> None:
+        self.partitions.close_all()
+        await super().stop()
 
     def shred(self, partition: int, subject: str) -> bool:
         """Destroy a subject's secret (crypto-shredding): its earlier pseudonyms can no longer be linked.
@@ -60,7 +64,7 @@ class SecretStore(PartitionedState):
         found = False
         tombstoned = {partition}
         for held_in, store in self.partitions.items():
-            secret = store.pop(key, None)
+            secret = store.pop(key)
             if secret is not None:
                 self.forget_keys(secret)
                 found = True
@@ -80,19 +84,24 @@ class SecretStore(PartitionedState):
         it differently) keeps its one secret if this worker holds it in any partition.
         """
         partitions = self.partitions
-        store = partitions.setdefault(partition, {})
+        store = partitions[partition]
         key = subject.encode()
         secret = store.get(key)
-        if secret is None:
-            secret = next((other[key] for other in partitions.values() if key in other), None)
+        if secret is None and len(partitions) > 1:
+            secret = next((found for other in partitions.values() if (found := other.get(key)) is not None), None)
             if secret is not None:
-                store[key] = secret   # found once; no scan on its next record here
+                store.put(key, secret)   # found once; no scan on its next record here
         return secret
+
+    def held_in(self, subject: str) -> list[int]:
+        """The partitions in which this worker holds the subject's secret."""
+        key = subject.encode()
+        return sorted(p for p, store in self.partitions.items() if key in store)
 
     def add(self, partition: int, subject: str, secret: bytes) -> None:
         """Keep a new subject's secret and stage it for the changelog (written by :meth:`flush`)."""
         key = subject.encode()
-        self.partitions.setdefault(partition, {})[key] = secret
+        self.partitions[partition].put(key, secret)
         self.stage(partition, key, secret)
         self.metrics.subjects_created.inc()
 

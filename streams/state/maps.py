@@ -1,0 +1,214 @@
+"""One partition's map of one kind of state, in memory (``LETHE_TABLE_STORE=memory://``, the default)
+or in RocksDB (``rocksdb://``, needs ``rocksdict``): subject secrets, consent and rights requests.
+
+A map's keys are bytes; its values are bytes (secrets) or JSON objects (consent, requests). In
+memory a map is a dict holding the values themselves. In RocksDB each partition's map is a database
+under ``<LETHE_DATA_DIR>/state/<app id>/<kind>-p<N>`` holding the bytes (JSON values are stored as
+orjson bytes and decoded on each lookup): memory then grows with the partitions, not with the
+subjects. As for the timer index (streams/state/timerdb.py) the changelog topic is the truth: a
+database is wiped when it is opened and deleted when its partition goes.
+
+Only the count of keys is kept in memory, so ``len`` never scans.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+import orjson
+
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from rocksdict import Cache
+
+V = TypeVar("V")
+Json = dict[str, Any]
+
+
+class StateMap(Protocol[V]):
+    """What a store does with one partition's map (a dict, or :class:`RocksMap`)."""
+
+    def get(self, key: bytes) -> V | None: ...
+    def put(self, key: bytes, value: V) -> None: ...
+    def pop(self, key: bytes, default: None = None) -> V | None: ...
+    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def items(self) -> Iterable[tuple[bytes, V]]: ...
+    def values(self) -> Iterable[V]: ...
+    def close(self) -> None: ...
+
+
+class MemoryMap(dict[bytes, V]):
+    """A dict (its ``get``, the hot path's lookup, is the dict's own) plus the map's few verbs."""
+
+    put = dict.__setitem__
+
+    def __init__(self, loads: Callable[[bytes], V] | None = None) -> None:
+        super().__init__()
+        self._loads = loads   # how :meth:`apply` decodes a value read from a changelog (None: keep the bytes)
+
+    def pop(self, key: bytes, default: None = None) -> V | None:  # type: ignore[override]
+        return dict.pop(self, key, None)   # never raises: a key not held is None, as in RocksDB
+
+    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        loads = self._loads
+        for key, value in changes:
+            if value is None:
+                dict.pop(self, key, None)
+            else:
+                self[key] = value if loads is None else loads(value)   # type: ignore[assignment]
+
+    def close(self) -> None:
+        self.clear()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class RocksMap(Generic[V]):
+    """One partition's map in a RocksDB database of its own (wiped on open, deleted by :meth:`close`)."""
+
+    def __init__(self, path: Path, cache: Cache | None = None, json: bool = False) -> None:
+        from rocksdict import BlockBasedOptions, Options, Rdict, WriteOptions
+
+        self.path = path
+        shutil.rmtree(path, ignore_errors=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        table = BlockBasedOptions()
+        table.set_bloom_filter(10, False)   # a lookup of a key not held reads no data block
+        if cache is not None:
+            table.set_block_cache(cache)
+        options.set_block_based_table_factory(table)
+        options.set_write_buffer_size(16 << 20)
+        options.set_max_write_buffer_number(2)
+        self._db = Rdict(str(path), options)
+        no_wal = WriteOptions()
+        no_wal.disable_wal = True  # type: ignore[method-assign,assignment]   # never reopened: the changelog is the log
+        self._db.set_write_options(no_wal)
+        self._dumps: Callable[[Any], bytes] = orjson.dumps if json else _same
+        self._loads: Callable[[bytes], Any] = orjson.loads if json else _same
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, bytes) and self._db.get(key) is not None
+
+    def get(self, key: bytes) -> V | None:
+        raw = self._db.get(key)
+        if raw is None:
+            return None
+        decoded: V = self._loads(raw)
+        return decoded
+
+    def put(self, key: bytes, value: V) -> None:
+        if self._db.get(key) is None:
+            self._count += 1
+        self._db.put(key, self._dumps(value))
+
+    def pop(self, key: bytes, default: None = None) -> V | None:
+        raw = self._db.get(key)
+        if raw is None:
+            return None
+        self._db.delete(key)
+        self._count -= 1
+        decoded: V = self._loads(raw)
+        return decoded
+
+    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Put or (value None) delete many keys in one write batch: how a restore loads records (their
+        values are kept as read from the changelog, already encoded)."""
+        from rocksdict import WriteBatch
+
+        batch = WriteBatch(raw_mode=True)
+        held: dict[bytes, bool] = {}   # keys of this batch: held once it is written?
+        get = self._db.get
+        count = self._count
+        for key, value in changes:
+            was = held[key] if key in held else get(key) is not None
+            if value is None:
+                if was:
+                    batch.delete(key)
+                    count -= 1
+                held[key] = False
+            else:
+                batch.put(key, value)
+                count += not was
+                held[key] = True
+        self._db.write(batch)
+        self._count = count
+
+    def items(self) -> Iterator[tuple[bytes, V]]:
+        loads = self._loads
+        for key, raw in self._db.items():
+            yield key, loads(raw)   # type: ignore[misc]   # raw mode: the key is bytes
+
+    def values(self) -> Iterator[V]:
+        loads = self._loads
+        for raw in self._db.values():
+            yield loads(raw)
+
+    def close(self) -> None:
+        self._db.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class Maps:
+    """Makes the maps of each kind of state for a partition: dicts, or RocksDB databases under ``root``."""
+
+    def __init__(self, root: Path | None = None, cache_mb: int = 64) -> None:
+        self.root = root
+        self._cache: Cache | None = None
+        if root is not None:
+            from rocksdict import Cache
+            self._cache = Cache(cache_mb << 20)   # one block cache for every map of the process
+
+    @property
+    def kind(self) -> str:
+        return "memory" if self.root is None else "rocksdb"
+
+    def raw(self, kind: str, partition: int) -> StateMap[bytes]:
+        if self.root is None:
+            return MemoryMap()
+        return RocksMap(self.root / f"{kind}-p{partition}", self._cache)
+
+    def json(self, kind: str, partition: int) -> StateMap[Json]:
+        """Values are JSON objects: held as they are in memory, as orjson bytes in RocksDB."""
+        if self.root is None:
+            return MemoryMap(orjson.loads)
+        return RocksMap(self.root / f"{kind}-p{partition}", self._cache, json=True)
+
+
+def maps_of(settings: Settings) -> Maps:
+    if settings.table_store.startswith("rocksdb://"):
+        return Maps(settings.data_dir / "state" / settings.app_id)
+    return Maps()
+
+
+class Partitioned(dict[int, StateMap[V]]):
+    """A store's maps by partition; ``self[p]`` makes partition ``p``'s map when it has none."""
+
+    def __init__(self, new: Callable[[int], StateMap[V]]) -> None:
+        super().__init__()
+        self.new = new
+
+    def __missing__(self, partition: int) -> StateMap[V]:
+        made = self[partition] = self.new(partition)
+        return made
+
+    def close(self, partition: int) -> None:
+        held = self.pop(partition, None)
+        if held is not None:
+            held.close()
+
+    def close_all(self) -> None:
+        for partition in list(self):
+            self.close(partition)
