@@ -169,7 +169,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
 
     maps = maps_of(settings)   # memory:// or rocksdb:// (LETHE_TABLE_STORE)
     store = SecretStore(bootstrap, changelog_topic(settings), metrics, forget_keys, maps)
-    timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings))
+    timers = TimerStore(bootstrap, timers_topic(settings), metrics, index_factory(settings, maps))
     holds = HoldStore(bootstrap, settings.topics.name("legal-holds.v1"), metrics, inputs=inputs)
     retention = Retention(settings, RetentionPlan(policy.retention, policy.sources), timers, holds, output.get,
                           metrics, clock)

@@ -13,6 +13,9 @@ Only the count of keys is kept in memory, so ``len`` never scans.
 
 from __future__ import annotations
 
+import fcntl
+import itertools
+import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -46,6 +49,7 @@ class StateMap(Protocol[V]):
 class MemoryMap(dict[bytes, V]):
     """A dict (its ``get``, the hot path's lookup, is the dict's own) plus the map's few verbs."""
 
+    __slots__ = ("_loads",)   # no instance dict: method calls on it specialize as on a dict
     put = dict.__setitem__
 
     def __init__(self, loads: Callable[[bytes], V] | None = None) -> None:
@@ -162,13 +166,21 @@ class RocksMap(Generic[V]):
 
 
 class Maps:
-    """Makes the maps of each kind of state for a partition: dicts, or RocksDB databases under ``root``."""
+    """Makes the maps of each kind of state for a partition: dicts, or RocksDB databases under ``root``.
+
+    Worker processes of one machine share the data dir (``lethe run --processes N``), and during a
+    rebalance two of them may hold the same partition for a moment; so each process takes a slot of
+    its own, ``root/w<K>``, locked for its lifetime (the lock goes with the process, even a killed
+    one, and the next process to take the slot wipes what it left).
+    """
 
     def __init__(self, root: Path | None = None, cache_mb: int = 64) -> None:
         self.root = root
         self._cache: Cache | None = None
+        self._lock: int | None = None
         if root is not None:
             from rocksdict import Cache
+            self.root, self._lock = _slot(root)
             self._cache = Cache(cache_mb << 20)   # one block cache for every map of the process
 
     @property
@@ -187,6 +199,22 @@ class Maps:
         return RocksMap(self.root / f"{kind}-p{partition}", self._cache, json=True)
 
 
+def _slot(root: Path) -> tuple[Path, int]:
+    """The first directory ``root/w<K>`` no running process holds, wiped, and its lock (held open)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for k in itertools.count():
+        fd = os.open(root / f"w{k}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        slot = root / f"w{k}"
+        shutil.rmtree(slot, ignore_errors=True)
+        return slot, fd
+    raise AssertionError("unreachable")
+
+
 def maps_of(settings: Settings) -> Maps:
     if settings.table_store.startswith("rocksdb://"):
         return Maps(settings.data_dir / "state" / settings.app_id)
@@ -195,6 +223,8 @@ def maps_of(settings: Settings) -> Maps:
 
 class Partitioned(dict[int, StateMap[V]]):
     """A store's maps by partition; ``self[p]`` makes partition ``p``'s map when it has none."""
+
+    __slots__ = ("new",)
 
     def __init__(self, new: Callable[[int], StateMap[V]]) -> None:
         super().__init__()

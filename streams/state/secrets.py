@@ -84,7 +84,9 @@ class SecretStore(PartitionedState):
         it differently) keeps its one secret if this worker holds it in any partition.
         """
         partitions = self.partitions
-        store = partitions[partition]
+        store = partitions.get(partition)
+        if store is None:
+            store = partitions[partition]
         key = subject.encode()
         secret = store.get(key)
         if secret is None and len(partitions) > 1:

@@ -17,6 +17,7 @@ from processors.timers import TimerIndex
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.base import PartitionedState
+from streams.state.maps import Maps
 from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,14 @@ class Index(Protocol):
     def items(self) -> list[tuple[Hashable, float, Any]]: ...
 
 
-def index_factory(settings: Settings) -> Callable[[int], Index]:
+def index_factory(settings: Settings, maps: Maps | None = None) -> Callable[[int], Index]:
+    """With rocksdb://, the indexes live beside the process's other maps (``maps``: its slot, see
+    streams/state/maps.py)."""
     if settings.table_store.startswith("rocksdb://"):
         from streams.state.timerdb import RocksTimerIndex
         root = settings.data_dir / "state" / settings.app_id
+        if maps is not None and maps.root is not None:
+            root = maps.root
         return lambda partition: RocksTimerIndex(root / f"timers-p{partition}")
     return lambda partition: TimerIndex()
 

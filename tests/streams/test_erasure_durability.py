@@ -78,9 +78,10 @@ class Erasures:
         assert self.orders(c)[c.customer_id] != self.keys[c.customer_id]
 
 
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
 def test_an_erased_subject_stays_unlinkable_after_a_sigkill_and_restart(broker: EmbeddedBroker,
-                                                                        tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "eraseKill")
+                                                                        tmp_path: Path, table_store: str) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "eraseKill", table_store=table_store)
     stack.worker.start()
     stack.start("sink", "store-agent")
     subjects = Erasures(stack)
@@ -97,14 +98,17 @@ def test_an_erased_subject_stays_unlinkable_after_a_sigkill_and_restart(broker: 
         stack.stop()
 
 
-def test_an_erased_subject_stays_unlinkable_after_a_handover(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "eraseMove")
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
+def test_an_erased_subject_stays_unlinkable_after_a_handover(broker: EmbeddedBroker, tmp_path: Path,
+                                                             table_store: str) -> None:
+    """Two worker processes share the data dir, as ``lethe run --processes 2`` does."""
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "eraseMove", table_store=table_store)
     first = stack.worker.start()
     stack.start("sink", "store-agent")
     subjects = Erasures(stack)
     env = first.env
     second = Worker(stack.bootstrap, stack.prefix, tmp_path, LETHE_POLICY=env["LETHE_POLICY"],
-                    LETHE_STORE_URL=env["LETHE_STORE_URL"])
+                    LETHE_STORE_URL=env["LETHE_STORE_URL"], LETHE_TABLE_STORE=table_store)
     try:
         c_request, hold_id = subjects.erase()
         second.start()

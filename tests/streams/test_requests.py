@@ -58,12 +58,12 @@ def short_rights(tmp_path: Path, retention: str = "", partners: bool = False) ->
 
 class Stack:
     def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str,
-                 retention: str = "", partners: bool = False) -> None:
+                 retention: str = "", partners: bool = False, table_store: str = "memory://") -> None:
         self.prefix = unique_prefix(name)
         self.bootstrap = broker.bootstrap
         policy = short_rights(tmp_path, retention, partners)
         self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(policy),
-                             LETHE_STORE_URL=store_url)
+                             LETHE_STORE_URL=store_url, LETHE_TABLE_STORE=table_store)
         self.env = {**self.worker.env, "LETHE_METRICS_PORT": "0"}
         self.tmp_path = tmp_path
         self.engine = create_engine(store_url)
@@ -171,8 +171,10 @@ def test_a_store_agent_that_was_down_catches_up_and_the_erasure_completes(
         stack.stop()
 
 
-def test_restriction_and_objection_hold_back_only_the_gated_outputs(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "gate")
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
+def test_restriction_and_objection_hold_back_only_the_gated_outputs(broker: EmbeddedBroker, tmp_path: Path,
+                                                                   table_store: str) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "gate", table_store=table_store)
     stack.worker.start()
     a, b, c = stack.traffic.people[:3]
     try:
@@ -227,9 +229,10 @@ def consent_event(subject: str, purpose: str, granted: bool, occurred_at: str) -
             "purpose": purpose, "granted": granted, "policy_version": "2026-11-01", "source": "cookie_banner"}
 
 
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
 def test_consent_refusal_and_withdrawal_stop_only_the_outputs_that_need_it(broker: EmbeddedBroker,
-                                                                          tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "consent")
+                                                                          tmp_path: Path, table_store: str) -> None:
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "consent", table_store=table_store)
     stack.worker.start()
     stack.start("sink", "store-agent")
     a, b, c = stack.traffic.people[:3]

@@ -17,15 +17,16 @@ from streams.client import publish
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path,
-                                             stop_signal: int) -> None:
+                                             stop_signal: int, table_store: str) -> None:
     prefix = unique_prefix("restart")
     traffic = LeakyTraffic(examples_dir, seed=stop_signal)
     people = [traffic.person(n) for n in range(40)]
     out = prefix + "orders.anonymized.v1"
 
-    first = Worker(broker.bootstrap, prefix, tmp_path).start()
+    first = Worker(broker.bootstrap, prefix, tmp_path, LETHE_TABLE_STORE=table_store).start()
     try:
         before = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())
@@ -40,7 +41,7 @@ def test_pseudonyms_survive_a_worker_restart(broker: EmbeddedBroker, examples_di
         # expiry (docs/broker.md); real Kafka rebalances. The state recovery is what is tested here.
         time.sleep(float(first.env["LETHE_SESSION_TIMEOUT_S"]) + 2)
 
-    second = Worker(broker.bootstrap, prefix, tmp_path).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path, LETHE_TABLE_STORE=table_store).start()
     try:
         after = [traffic.order(p) for p in people]
         publish(broker.bootstrap, [(prefix + "orders.v1", p["customer_id"].encode(), json.dumps(e).encode())

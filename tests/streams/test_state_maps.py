@@ -83,14 +83,17 @@ def test_a_reopened_map_starts_empty(tmp_path: Path) -> None:
     again.close()
 
 
-def test_rocksdb_maps_live_under_the_data_dir(tmp_path: Path) -> None:
+def test_rocksdb_maps_live_under_the_data_dir_one_slot_per_process(tmp_path: Path) -> None:
     base = Settings.from_env({"LETHE_DATA_DIR": str(tmp_path), "LETHE_PSEUDONYM_KEY": "00" * 32})
     assert maps_of(base).kind == "memory"
     rocks = maps_of(dataclasses.replace(base, table_store="rocksdb://"))
     made = rocks.raw("secrets", 3)
-    assert (tmp_path / "state" / base.app_id / "secrets-p3").is_dir()
+    where = tmp_path / "state" / base.app_id
+    assert (where / "w0" / "secrets-p3").is_dir()
+    other = maps_of(dataclasses.replace(base, table_store="rocksdb://"))   # another process of the machine
+    assert other.root == where / "w1"
     made.close()
-    assert not (tmp_path / "state" / base.app_id / "secrets-p3").exists()
+    assert not (where / "w0" / "secrets-p3").exists()
 
 
 # -- subject secrets -------------------------------------------------------------------------------
