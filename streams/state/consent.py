@@ -53,8 +53,8 @@ class ConsentStore(PartitionedState):
 
     def state_of(self, subject: str) -> dict[str, Any] | None:
         key = subject.encode()
-        for states in self.partitions.values():
-            state = states.get(key)
+        for get in self.partitions.lookups.values():   # per record: see Partitioned
+            state = get(key)
             if state is not None:
                 return state
         return None

@@ -222,19 +222,26 @@ def maps_of(settings: Settings) -> Maps:
 
 
 class Partitioned(dict[int, StateMap[V]]):
-    """A store's maps by partition; ``self[p]`` makes partition ``p``'s map when it has none."""
+    """A store's maps by partition; ``self[p]`` makes partition ``p``'s map when it has none.
 
-    __slots__ = ("new",)
+    ``lookups`` holds each map's bound ``get`` in a plain dict, for the per-record lookups: CPython
+    specializes calls on a dict and on a bound builtin, not method calls on a dict subclass.
+    """
+
+    __slots__ = ("lookups", "new")
 
     def __init__(self, new: Callable[[int], StateMap[V]]) -> None:
         super().__init__()
         self.new = new
+        self.lookups: dict[int, Callable[[bytes], V | None]] = {}
 
     def __missing__(self, partition: int) -> StateMap[V]:
         made = self[partition] = self.new(partition)
+        self.lookups[partition] = made.get
         return made
 
     def close(self, partition: int) -> None:
+        self.lookups.pop(partition, None)
         held = self.pop(partition, None)
         if held is not None:
             held.close()

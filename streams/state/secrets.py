@@ -83,16 +83,17 @@ class SecretStore(PartitionedState):
         A subject whose record arrived on another partition than usual (an upstream that keyed
         it differently) keeps its one secret if this worker holds it in any partition.
         """
-        partitions = self.partitions
-        store = partitions.get(partition)
-        if store is None:
-            store = partitions[partition]
+        lookups = self.partitions.lookups
+        get = lookups.get(partition)
+        if get is None:
+            self.partitions[partition]   # made: a partition with no secret yet
+            get = lookups[partition]
         key = subject.encode()
-        secret = store.get(key)
-        if secret is None and len(partitions) > 1:
-            secret = next((found for other in partitions.values() if (found := other.get(key)) is not None), None)
+        secret = get(key)
+        if secret is None and len(lookups) > 1:
+            secret = next((found for other in lookups.values() if (found := other(key)) is not None), None)
             if secret is not None:
-                store.put(key, secret)   # found once; no scan on its next record here
+                self.partitions[partition].put(key, secret)   # found once; no scan on its next record here
         return secret
 
     def held_in(self, subject: str) -> list[int]:
