@@ -39,10 +39,10 @@ class ConsentStore(PartitionedState):
         # without any decision a subject is held back only where an opt-in purpose is required
         self.gates_without_state = record_gates(None, None, self.outputs, policy, version)
         made = maps or Maps()
-        self.partitions: Partitioned[Json] = Partitioned(lambda p: made.json("consent", p))   # subject ->
+        self.partitions: Partitioned[Json] = made.json("consent")   # subject ->
 
     def load(self, partition: int, records: list[Any]) -> None:
-        self.partitions[partition].apply((record.key, record.value) for record in records)
+        self.partitions.load(partition, ((record.key, record.value) for record in records))
 
     def drop(self, partition: int) -> None:
         self.partitions.close(partition)
@@ -87,7 +87,7 @@ class ConsentStore(PartitionedState):
         """Store the subject's consent state (None: tombstone it), in one copy, in ``partition``."""
         key = subject.encode()
         for states in self.partitions.values():
-            states.pop(key)
+            states.pop(key, None)
         if state is not None:
-            self.partitions[partition].put(key, state)
+            self.partitions[partition][key] = state
         self.stage(partition, subject.encode(), orjson.dumps(state) if state is not None else None)

@@ -8,7 +8,7 @@ orjson bytes and decoded on each lookup): memory then grows with the partitions,
 subjects. As for the timer index (streams/state/timerdb.py) the changelog topic is the truth: a
 database is wiped when it is opened and deleted when its partition goes.
 
-Only the count of keys is kept in memory, so ``len`` never scans.
+Only the count of keys of a RocksDB map is kept in memory, so ``len`` never scans.
 """
 
 from __future__ import annotations
@@ -33,42 +33,15 @@ Json = dict[str, Any]
 
 
 class StateMap(Protocol[V]):
-    """What a store does with one partition's map (a dict, or :class:`RocksMap`)."""
+    """What a store does with one partition's map: a plain dict, or a :class:`RocksMap`."""
 
     def get(self, key: bytes) -> V | None: ...
-    def put(self, key: bytes, value: V) -> None: ...
-    def pop(self, key: bytes, default: None = None) -> V | None: ...
-    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None: ...
+    def __setitem__(self, key: bytes, value: V) -> None: ...
+    def pop(self, key: bytes, default: None) -> V | None: ...
     def __contains__(self, key: object) -> bool: ...
     def __len__(self) -> int: ...
     def items(self) -> Iterable[tuple[bytes, V]]: ...
     def values(self) -> Iterable[V]: ...
-    def close(self) -> None: ...
-
-
-class MemoryMap(dict[bytes, V]):
-    """A dict (its ``get``, the hot path's lookup, is the dict's own) plus the map's few verbs."""
-
-    __slots__ = ("_loads",)   # no instance dict: method calls on it specialize as on a dict
-    put = dict.__setitem__
-
-    def __init__(self, loads: Callable[[bytes], V] | None = None) -> None:
-        super().__init__()
-        self._loads = loads   # how :meth:`apply` decodes a value read from a changelog (None: keep the bytes)
-
-    def pop(self, key: bytes, default: None = None) -> V | None:  # type: ignore[override]
-        return dict.pop(self, key, None)   # never raises: a key not held is None, as in RocksDB
-
-    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
-        loads = self._loads
-        for key, value in changes:
-            if value is None:
-                dict.pop(self, key, None)
-            else:
-                self[key] = value if loads is None else loads(value)   # type: ignore[assignment]
-
-    def close(self) -> None:
-        self.clear()
 
 
 def _same(value: Any) -> Any:
@@ -113,15 +86,15 @@ class RocksMap(Generic[V]):
         decoded: V = self._loads(raw)
         return decoded
 
-    def put(self, key: bytes, value: V) -> None:
+    def __setitem__(self, key: bytes, value: V) -> None:
         if self._db.get(key) is None:
             self._count += 1
         self._db.put(key, self._dumps(value))
 
-    def pop(self, key: bytes, default: None = None) -> V | None:
+    def pop(self, key: bytes, default: None) -> V | None:
         raw = self._db.get(key)
         if raw is None:
-            return None
+            return default
         self._db.delete(key)
         self._count -= 1
         decoded: V = self._loads(raw)
@@ -187,16 +160,24 @@ class Maps:
     def kind(self) -> str:
         return "memory" if self.root is None else "rocksdb"
 
-    def raw(self, kind: str, partition: int) -> StateMap[bytes]:
+    def raw(self, kind: str) -> Partitioned[bytes]:
+        """The maps of ``kind`` by partition; values are bytes."""
         if self.root is None:
-            return MemoryMap()
-        return RocksMap(self.root / f"{kind}-p{partition}", self._cache)
+            return Partitioned(_in_memory)
+        root, cache = self.root, self._cache
+        return Partitioned(lambda partition: RocksMap(root / f"{kind}-p{partition}", cache))
 
-    def json(self, kind: str, partition: int) -> StateMap[Json]:
-        """Values are JSON objects: held as they are in memory, as orjson bytes in RocksDB."""
+    def json(self, kind: str) -> Partitioned[Json]:
+        """The maps of ``kind`` by partition; values are JSON objects: held as they are in memory, as
+        orjson bytes in RocksDB (decoded on each lookup)."""
         if self.root is None:
-            return MemoryMap(orjson.loads)
-        return RocksMap(self.root / f"{kind}-p{partition}", self._cache, json=True)
+            return Partitioned(_in_memory, orjson.loads)
+        root, cache = self.root, self._cache
+        return Partitioned(lambda partition: RocksMap(root / f"{kind}-p{partition}", cache, json=True))
+
+
+def _in_memory(partition: int) -> dict[bytes, Any]:
+    return {}
 
 
 def _slot(root: Path) -> tuple[Path, int]:
@@ -224,15 +205,17 @@ def maps_of(settings: Settings) -> Maps:
 class Partitioned(dict[int, StateMap[V]]):
     """A store's maps by partition; ``self[p]`` makes partition ``p``'s map when it has none.
 
-    ``lookups`` holds each map's bound ``get`` in a plain dict, for the per-record lookups: CPython
-    specializes calls on a dict and on a bound builtin, not method calls on a dict subclass.
+    In memory a map is a plain dict: one CPython's collector never traverses (a dict subclass it
+    would, entry by entry, at every full collection). ``lookups`` holds each map's bound ``get`` in a
+    plain dict, for the per-record lookups (calls on a dict and on a bound builtin are specialized).
     """
 
-    __slots__ = ("lookups", "new")
+    __slots__ = ("decode", "lookups", "new")
 
-    def __init__(self, new: Callable[[int], StateMap[V]]) -> None:
+    def __init__(self, new: Callable[[int], StateMap[V]], decode: Callable[[bytes], V] | None = None) -> None:
         super().__init__()
         self.new = new
+        self.decode = decode   # how :meth:`load` decodes a changelog value into an in-memory map
         self.lookups: dict[int, Callable[[bytes], V | None]] = {}
 
     def __missing__(self, partition: int) -> StateMap[V]:
@@ -240,10 +223,25 @@ class Partitioned(dict[int, StateMap[V]]):
         self.lookups[partition] = made.get
         return made
 
+    def load(self, partition: int, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Apply changelog records (value None: a tombstone) to the partition's map: what a restore
+        and a catch-up do. RocksDB takes them in one write batch, as read (already encoded)."""
+        target = self[partition]
+        if isinstance(target, RocksMap):
+            target.apply(changes)
+            return
+        decode = self.decode
+        for key, value in changes:
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value if decode is None else decode(value)   # type: ignore[assignment]
+
     def close(self, partition: int) -> None:
+        """Let the partition's map go (a RocksDB database is deleted)."""
         self.lookups.pop(partition, None)
         held = self.pop(partition, None)
-        if held is not None:
+        if isinstance(held, RocksMap):
             held.close()
 
     def close_all(self) -> None:

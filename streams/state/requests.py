@@ -42,7 +42,7 @@ class RequestStore(PartitionedState):
         super().__init__(bootstrap, topic)
         self.metrics = metrics
         made = maps or Maps()
-        self.partitions: Partitioned[Json] = Partitioned(lambda p: made.json("requests", p))   # request id ->
+        self.partitions: Partitioned[Json] = made.json("requests")   # request id ->
         self.by_command: dict[str, tuple[int, str]] = {}
         self.by_subject: dict[str, dict[str, int]] = {}   # subject -> request id -> partition
         self.gating: dict[str, dict[str, dict[str, Any]]] = {}   # subject -> its gating requests
@@ -54,7 +54,7 @@ class RequestStore(PartitionedState):
         for record in records:
             request_id = record.key.decode()
             if record.value is None:
-                gone = states.pop(record.key)
+                gone = states.pop(record.key, None)
                 self.open.pop(request_id, None)
                 self.keyed.pop(request_id, None)
                 if gone is not None:
@@ -85,7 +85,7 @@ class RequestStore(PartitionedState):
         await super().stop()
 
     def _index(self, partition: int, state: dict[str, Any]) -> None:
-        self.partitions[partition].put(state["request_id"].encode(), state)
+        self.partitions[partition][state["request_id"].encode()] = state
         for command_id in [*state["commands"], *_written_id(state)]:   # the export's: `lethe request export` acks it
             self.by_command[command_id] = (partition, state["request_id"])
         if (state.get("export") or {}).get("private_key"):

@@ -34,10 +34,11 @@ class SecretStore(PartitionedState):
         self.metrics = metrics
         self.forget_keys = forget_keys   # drops keys derived from a secret this worker lets go
         made = maps or Maps()
-        self.partitions: Partitioned[bytes] = Partitioned(lambda p: made.raw("secrets", p))
+        self.partitions: Partitioned[bytes] = made.raw("secrets")
+        self._lookups = self.partitions.lookups   # one attribute less per record
 
     def load(self, partition: int, records: list[Any]) -> None:
-        self.partitions[partition].apply((record.key, record.value) for record in records)
+        self.partitions.load(partition, ((record.key, record.value) for record in records))
 
     def restored(self, partitions: list[int]) -> None:
         self.metrics.subject_secrets.set(self.size())
@@ -64,7 +65,7 @@ class SecretStore(PartitionedState):
         found = False
         tombstoned = {partition}
         for held_in, store in self.partitions.items():
-            secret = store.pop(key)
+            secret = store.pop(key, None)
             if secret is not None:
                 self.forget_keys(secret)
                 found = True
@@ -83,9 +84,10 @@ class SecretStore(PartitionedState):
         A subject whose record arrived on another partition than usual (an upstream that keyed
         it differently) keeps its one secret if this worker holds it in any partition.
         """
-        lookups = self.partitions.lookups
-        get = lookups.get(partition)
-        if get is None:
+        lookups = self._lookups
+        try:
+            get = lookups[partition]
+        except KeyError:
             self.partitions[partition]   # made: a partition with no secret yet
             get = lookups[partition]
         key = subject.encode()
@@ -93,7 +95,7 @@ class SecretStore(PartitionedState):
         if secret is None and len(lookups) > 1:
             secret = next((found for other in lookups.values() if (found := other(key)) is not None), None)
             if secret is not None:
-                self.partitions[partition].put(key, secret)   # found once; no scan on its next record here
+                self.partitions[partition][key] = secret   # found once; no scan on its next record here
         return secret
 
     def held_in(self, subject: str) -> list[int]:
@@ -104,7 +106,7 @@ class SecretStore(PartitionedState):
     def add(self, partition: int, subject: str, secret: bytes) -> None:
         """Keep a new subject's secret and stage it for the changelog (written by :meth:`flush`)."""
         key = subject.encode()
-        self.partitions[partition].put(key, secret)
+        self.partitions[partition][key] = secret
         self.stage(partition, key, secret)
         self.metrics.subjects_created.inc()
 

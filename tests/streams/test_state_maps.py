@@ -21,7 +21,7 @@ from processors.consent import ConsentEvent, ConsentPolicy
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.state.consent import ConsentStore
-from streams.state.maps import Maps, MemoryMap, RocksMap, maps_of
+from streams.state.maps import Maps, RocksMap, maps_of
 from streams.state.requests import RequestStore
 from streams.state.secrets import SecretStore
 
@@ -44,8 +44,8 @@ def maps(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Maps]:
 @pytest.mark.parametrize("json", [False, True])
 def test_a_rocks_map_matches_a_dict_operation_by_operation(tmp_path: Path, json: bool) -> None:
     rng = random.Random(5)
-    memory: MemoryMap[Any] = MemoryMap(orjson.loads if json else None)
-    rocks: RocksMap[Any] = RocksMap(tmp_path / "secrets-p0", json=json)
+    memory = Maps().json("kind") if json else Maps().raw("kind")
+    rocks = Maps(tmp_path).json("kind") if json else Maps(tmp_path).raw("kind")
 
     def value(step: int) -> Any:
         return {"step": step, "purposes": ["a", "b"]} if json else f"v{step}".encode()
@@ -54,29 +54,29 @@ def test_a_rocks_map_matches_a_dict_operation_by_operation(tmp_path: Path, json:
         key = f"subject-{rng.randrange(300)}".encode()
         op = rng.random()
         if op < 0.4:
-            memory.put(key, value(step))
-            rocks.put(key, value(step))
+            memory[0][key] = rocks[0][key] = value(step)
         elif op < 0.55:
-            assert memory.pop(key) == rocks.pop(key)
+            assert memory[0].pop(key, None) == rocks[0].pop(key, None)
         elif op < 0.7:   # a restore batch: repeated keys and tombstones, values as the changelog holds them
             changes = [(f"subject-{rng.randrange(300)}".encode(),
                         None if rng.random() < 0.3 else (orjson.dumps(value(i)) if json else value(i)))
                        for i in range(rng.randrange(1, 40))]
-            memory.apply(changes)
-            rocks.apply(changes)
-        assert memory.get(key) == rocks.get(key)
-        assert (key in memory) == (key in rocks)
-        assert len(memory) == len(rocks)
-    assert sorted(memory.items()) == sorted(rocks.items())
-    assert sorted(map(orjson.dumps, memory.values())) == sorted(map(orjson.dumps, rocks.values())) if json \
-        else sorted(memory.values()) == sorted(rocks.values())   # type: ignore[type-var]
-    rocks.close()
-    assert not (tmp_path / "secrets-p0").exists()
+            memory.load(0, changes)
+            rocks.load(0, changes)
+        assert memory[0].get(key) == rocks[0].get(key) == memory.lookups[0](key) == rocks.lookups[0](key)
+        assert (key in memory[0]) == (key in rocks[0])
+        assert len(memory[0]) == len(rocks[0])
+    assert type(memory[0]) is dict and isinstance(rocks[0], RocksMap)   # in memory: a plain dict (see Partitioned)
+    assert sorted(memory[0].items()) == sorted(rocks[0].items())
+    assert sorted(memory[0].values(), key=repr) == sorted(rocks[0].values(), key=repr)
+    where = rocks[0].path   # type: ignore[attr-defined]
+    rocks.close(0)
+    assert not where.exists() and rocks.lookups == {} and 0 not in rocks
 
 
 def test_a_reopened_map_starts_empty(tmp_path: Path) -> None:
     first: RocksMap[bytes] = RocksMap(tmp_path / "secrets-p1")
-    first.put(b"a", b"x")
+    first[b"a"] = b"x"
     first._db.close()   # a worker killed: its files stay behind
     again: RocksMap[bytes] = RocksMap(tmp_path / "secrets-p1")   # rebuilt from the changelog, never trusted from disk
     assert len(again) == 0 and again.get(b"a") is None
@@ -87,12 +87,13 @@ def test_rocksdb_maps_live_under_the_data_dir_one_slot_per_process(tmp_path: Pat
     base = Settings.from_env({"LETHE_DATA_DIR": str(tmp_path), "LETHE_PSEUDONYM_KEY": "00" * 32})
     assert maps_of(base).kind == "memory"
     rocks = maps_of(dataclasses.replace(base, table_store="rocksdb://"))
-    made = rocks.raw("secrets", 3)
+    made = rocks.raw("secrets")
+    made[3]
     where = tmp_path / "state" / base.app_id
     assert (where / "w0" / "secrets-p3").is_dir()
     other = maps_of(dataclasses.replace(base, table_store="rocksdb://"))   # another process of the machine
     assert other.root == where / "w1"
-    made.close()
+    made.close(3)
     assert not (where / "w0" / "secrets-p3").exists()
 
 
