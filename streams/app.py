@@ -179,7 +179,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)
-    rights, notes = with_provided(policy.rights, policy.sources, SchemaCatalog.load(settings.schemas_dir))
+    rights, notes = with_provided(policy.rights, policy.sources, inputs.catalog)
     for note in notes:   # what a portability export holds (processors/provided.py)
         log.warning("%s", note)
     requests = Requests(settings, rights, request_store, store, output.get, metrics,
