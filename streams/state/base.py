@@ -75,13 +75,14 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
     (as the module docstring says) into ``load``; the number of records read. The consumer is left
     assigned there, ready to read on."""
     start = start or {}
+    # asked first: once a fetch from a seeked position is waiting on the broker, this waits a second
+    ends = await consumer.end_offsets(tps)
     consumer.assign(tps)
     fresh = [tp for tp in tps if tp not in start]
     if fresh:
         await consumer.seek_to_beginning(*fresh)
     for tp, offset in start.items():
         consumer.seek(tp, offset)
-    ends = await consumer.end_offsets(tps)
     count = empty = 0
     while True:
         batch = await consumer.getmany(timeout_ms=250, max_records=50_000)
