@@ -79,6 +79,8 @@ def _every(seconds: float, step: Callable[[], Awaitable[Any]], what: str) -> Cal
 def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Callable[[DirectIngest], Awaitable[None]]:
     """Run ``step`` under the ingest lock (partitions do not move meanwhile) until the worker stops.
 
+    Not between a revoke and the next assignment: the revoked partitions' state is kept dormant
+    then (streams/state/base.py), and no timer or request of it may be acted on.
     A bug in a step must not end the loop for good: it is logged by type (an exception message
     may quote a value) and the step runs again after a pause.
     """
@@ -87,7 +89,8 @@ def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Calla
             busy = False
             try:
                 async with ingest.lock:
-                    busy = await step()
+                    if not ingest.rebalancing:
+                        busy = await step()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

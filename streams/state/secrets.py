@@ -37,9 +37,10 @@ class SecretStore(PartitionedState):
     def load(self, partition: int, records: list[Any]) -> None:
         store = self.partitions.setdefault(partition, {})
         for record in records:
-            if record.value is None:
-                store.pop(record.key, None)
-            else:
+            old = store.pop(record.key, None) if record.value is None else store.get(record.key)
+            if old is not None and old != record.value:   # shredded or replaced (a catch-up): its keys go too
+                self.forget_keys(old)
+            if record.value is not None:
                 store[record.key] = record.value
 
     def restored(self, partitions: list[int]) -> None:
@@ -84,9 +85,9 @@ class SecretStore(PartitionedState):
         key = subject.encode()
         secret = store.get(key)
         if secret is None:
+            # not copied into this partition: its state is what its changelog says (a copy could outlive
+            # a shredding on the other partition's next owner; streams/state/base.py)
             secret = next((other[key] for other in partitions.values() if key in other), None)
-            if secret is not None:
-                store[key] = secret   # found once; no scan on its next record here
         return secret
 
     def add(self, partition: int, subject: str, secret: bytes) -> None:
