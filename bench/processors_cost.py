@@ -25,11 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from throughput import BATCH, REPO_ROOT, SOURCES, build_workload
+from _bench_kit import BATCH, SOURCES, build_workload
 
 from processors.pipeline import TopicPipeline
 from processors.policy import load_policy
 from processors.schemas import SchemaCatalog
+from streams.settings import REPO_ROOT
 
 
 def main() -> None:

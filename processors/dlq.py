@@ -13,6 +13,11 @@ A dead letter with no key (no subject to name) is sealed with a key derived from
 alone. The associated data binds the envelope to its DLQ key and to the source topic, partition and
 offset headers: a value moved onto another dead letter's headers does not open.
 
+A subject's dead letter is keyed on dlq.v1 by :func:`letter_key`, a reference derived from the same
+secret, never by the subject's id: all of a subject's dead letters share a key (and a partition)
+while the secret lives, and once it is destroyed nothing links them to the subject any more. A
+dead letter sealed with the deployment key has no key on dlq.v1 (its original key is inside).
+
 Pure: keys and secrets come in as bytes; :mod:`streams.dlq` finds them.
 """
 
@@ -32,6 +37,7 @@ SUBJECT = b"s"       # sealed with a key derived from the subject's secret
 DEPLOYMENT = b"d"    # sealed with the deployment's DLQ key (no subject)
 NONCE_BYTES = sealed.NONCE_BYTES
 _PERSON = b"lethe.dlq.v1"
+_KEY_PERSON = b"lethe.dlqkey.v1"
 _DEPLOYMENT_INFO = b"deployment"
 _NO_KEY = 0xFFFFFFFF
 # the headers the associated data binds (processors/records.py dlq_headers writes them)
@@ -49,6 +55,15 @@ class NotAnEnvelope(LetheError):
 def subject_key(master_key: bytes, subject_secret: bytes) -> bytes:
     """The AES-256 key of a subject's dead letters: gone once the subject's secret is."""
     return hashlib.blake2b(subject_secret, key=master_key, digest_size=32, person=_PERSON).digest()
+
+
+def letter_key(subject_secret: bytes) -> bytes:
+    """The dlq.v1 key of a subject's dead letters: 32 hex digits that name no one once the secret is gone.
+
+    Derived from the secret alone (a one-way hash with its own personalization), so that whoever may
+    read the secrets changelog (``lethe audit``) finds a subject's dead letters without the master
+    key; opening them still takes both."""
+    return hashlib.blake2b(subject_secret, digest_size=16, person=_KEY_PERSON).hexdigest().encode()
 
 
 def deployment_key(master_key: bytes) -> bytes:
@@ -139,6 +154,10 @@ class Keyring:
     master_key: bytes
     secrets: Mapping[str, list[bytes]]   # subject -> its secrets (one per partition holding it, usually one)
 
+    def __post_init__(self) -> None:
+        self._by_letter_key = {letter_key(secret): secret
+                               for held in self.secrets.values() for secret in held}
+
     def open(self, value: bytes | None, dlq_key: bytes | None, headers: Mapping[str, bytes]) -> Opened:
         try:
             kind = kind_of(value)
@@ -147,8 +166,10 @@ class Keyring:
         if kind == DEPLOYMENT:
             keys = [deployment_key(self.master_key)]
         else:
-            subject = (dlq_key or b"").decode(errors="replace")
-            keys = [subject_key(self.master_key, secret) for secret in self.secrets.get(subject, ())]
+            secret = self._by_letter_key.get(dlq_key or b"")
+            # a dead letter written before letter_key was keyed by the subject's id itself
+            held = [secret] if secret is not None else self.secrets.get((dlq_key or b"").decode(errors="replace"), [])
+            keys = [subject_key(self.master_key, s) for s in held]
         name = "subject" if kind == SUBJECT else "deployment"
         try:
             key, original = unseal(keys, value, dlq_key, headers)

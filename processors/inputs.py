@@ -31,6 +31,7 @@ class Inputs:
 
     def __init__(self, catalog: SchemaCatalog, limits: Limits = DEFAULT_LIMITS,
                  registry: Registry | None = None) -> None:
+        self.catalog = catalog
         writers = catalog.by_fingerprint.get
         self.decoders = {topic: Decoder(catalog.for_topic(topic), writers, limits, registry) for topic in TOPICS}
         self._consent, self._holds, self._requests, self._commands, self._acks = (

@@ -80,6 +80,8 @@ def _every(seconds: float, step: Callable[[], Awaitable[Any]], what: str) -> Cal
 def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Callable[[DirectIngest], Awaitable[None]]:
     """Run ``step`` under the ingest lock (partitions do not move meanwhile) until the worker stops.
 
+    Not between a revoke and the next assignment: the revoked partitions' state is kept dormant
+    then (streams/state/base.py), and no timer or request of it may be acted on.
     A bug in a step must not end the loop for good: it is logged by type (an exception message
     may quote a value) and the step runs again after a pause.
     """
@@ -88,7 +90,8 @@ def _loop(what: str, step: Callable[[], Awaitable[bool]], pause: float) -> Calla
             busy = False
             try:
                 async with ingest.lock:
-                    busy = await step()
+                    if not ingest.rebalancing:
+                        busy = await step()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -181,7 +184,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
                            lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
                            policy.sharing)
-    rights, notes = with_provided(policy.rights, policy.sources, SchemaCatalog.load(settings.schemas_dir))
+    rights, notes = with_provided(policy.rights, policy.sources, inputs.catalog)
     for note in notes:   # what a portability export holds (processors/provided.py)
         log.warning("%s", note)
     requests = Requests(settings, rights, request_store, store, output.get, metrics,

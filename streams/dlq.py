@@ -5,8 +5,10 @@ and a record that does not decode has no field to name it by. A keyed record of 
 subjects is sealed with a key derived from that subject's secret, made (and written to the secrets
 changelog) before the dead letter is produced if the subject has none yet, just as the pipeline
 does for a new subject's first valid record. Erasure destroys that secret, and with it every dead
-letter of the subject. A record with no key, or of a source without subjects, is sealed with the
-deployment's DLQ key.
+letter of the subject. Its key on dlq.v1 is derived from the same secret (processors/dlq.py
+``letter_key``), so the subject's id is not on the topic and nothing names the subject once the
+secret is gone. A record with no key, or of a source without subjects, is sealed with the
+deployment's DLQ key and has no key on dlq.v1.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from processors.dlq import DEPLOYMENT, SUBJECT, deployment_key, seal, subject_key
+from processors.dlq import DEPLOYMENT, SUBJECT, deployment_key, letter_key, seal, subject_key
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult
 from processors.pseudonym import new_subject_secret
@@ -62,10 +64,13 @@ class DeadLetters:
             secret = state.secret(subject, message.partition)
         # no secret here only if prepare() did not run for this message (a record whose anonymized
         # copy outgrew the producer, keyed otherwise than its subject): the deployment key then
-        kind, aes_key = (SUBJECT, subject_key(self.master_key, secret)) if secret else (DEPLOYMENT, self._deployment)
+        if secret:
+            kind, aes_key, dlq_key = SUBJECT, subject_key(self.master_key, secret), letter_key(secret)
+        else:
+            kind, aes_key, dlq_key = DEPLOYMENT, self._deployment, None
         original = message.value if value is None else value
-        sealed = seal(aes_key, kind, message.key, dict(headers), message.key, original)
-        return (self.topic, sealed, message.key, None, headers)
+        sealed = seal(aes_key, kind, dlq_key, dict(headers), message.key, original)
+        return (self.topic, sealed, dlq_key, None, headers)
 
 
 def _subject(key: bytes | None) -> str | None:

@@ -8,7 +8,9 @@ Faust's per-record stream machinery cost more than all of Lethe's processing (be
 Per-subject state stays partitioned with the input: the range assignor gives a worker the same
 partition numbers of every input topic, and the worker holds the state of exactly those
 partitions (streams/state/), restored all or nothing when they are assigned, before any of their
-records is processed, and dropped when they are revoked.
+records is processed. A revoked partition's state is written out and kept dormant until the next
+assignment: caught up from where this worker last read it if the partition is assigned again,
+dropped if not (streams/state/base.py, "Restore only what a rebalance moved").
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from mode import Service
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.state.base import PartitionedState
+from streams.state.base import PartitionedState, Restored
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,12 @@ class DirectIngest(Service):
         self.lock = asyncio.Lock()
 
     async def restore(self, partitions: set[int]) -> None:
-        """Restore every kind of state of the partitions, all or nothing.
+        """Restore every kind of state of the partitions, all or nothing (also a catch-up of dormant ones).
 
         All at once; timers fire only under the lock, so never before their holds are restored.
         If one restore fails, what the others loaded is dropped too (timers without their holds
-        must not fire) and the error goes up: the worker stops rather than act on half a state.
+        must not fire), dormant state included (it may be half caught up: restored from the
+        beginning next time), and the error goes up: the worker stops rather than act on half a state.
         """
         before = [set(state.owned) for state in self.states]
         results = await asyncio.gather(*(state.restore(partitions) for state in self.states),
@@ -61,6 +64,16 @@ class DirectIngest(Service):
             log.error("restoring the state of partitions %s failed (%s)", sorted(partitions),
                       type(failures[0]).__name__)
             raise failures[0]
+        restored = self.metrics.state_records_restored
+        for state, result in zip(self.states, results, strict=True):
+            if isinstance(result, Restored) and (result.full or result.caught_up):
+                restored.labels(state.kind, "full").inc(result.full_records)
+                restored.labels(state.kind, "catch_up").inc(result.catch_up_records)
+
+    @property
+    def rebalancing(self) -> bool:
+        """Between a revoke and the next assignment: some state is dormant, and nothing may act on it."""
+        return any(state.dormant for state in self.states)
 
     def report_owned(self) -> None:
         owned = set.intersection(*(state.owned for state in self.states)) if self.states else set()
@@ -71,9 +84,26 @@ class DirectIngest(Service):
         for state in self.states:
             await state.release(partitions & state.owned, within)
 
-    def forget(self, partitions: set[int]) -> None:
+    async def set_aside(self, partitions: set[int]) -> None:
+        """Revoked: write what the states hold back for the partitions, then keep their state dormant.
+
+        No time limit: the write is retried while the broker is away. A kind whose write fails, or
+        that still has an unwritten change of a partition, forgets it (a full restore if it comes back).
+        """
         for state in self.states:
-            state.forget(partitions)
+            try:
+                await state.release(partitions & state.owned)
+            except Exception as exc:
+                log.warning("writing the held-back %s of partitions %s failed (%s); their state is dropped",
+                            state.what, sorted(partitions), type(exc).__name__)
+                state.forget(partitions)
+            else:
+                state.set_aside(partitions)
+
+    def forget_dormant(self, assigned: set[int]) -> None:
+        """Drop the dormant state of partitions not ``assigned`` again."""
+        for state in self.states:
+            state.forget(set(state.dormant) - assigned)
 
     async def on_start(self) -> None:
         for state in self.states:
@@ -141,8 +171,18 @@ class DirectIngest(Service):
             if not batch:
                 continue
             async with self.lock:
-                # aiokafka may deliver records of a new assignment before its listener has run
-                await self.restore({tp.partition for tp in batch})
+                # fetched before a revoke that came meanwhile: not ours to process (nor to commit) any more
+                assignment = consumer.assignment()
+                batch = {tp: records for tp, records in batch.items() if tp in assignment}
+                if not batch:
+                    continue
+                # aiokafka may deliver records of a new assignment before its listener has run: do what it
+                # would, for every assigned partition (the batch must not look at any dormant state)
+                assigned = {tp.partition for tp in assignment}
+                if self.rebalancing:
+                    self.forget_dormant(assigned)
+                if any(assigned - state.owned for state in self.states):
+                    await self.restore(assigned)
                 by_topic: dict[str, list[Any]] = {}
                 offsets = {}
                 for tp, records in batch.items():
@@ -192,8 +232,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # wait for the batch in hand to be produced and committed before the partitions go
         async with self.ingest.lock:
             partitions = {tp.partition for tp in revoked}
-            await self.ingest.release(partitions)   # before the new owner restores them
-            self.ingest.forget(partitions)
+            await self.ingest.set_aside(partitions)   # written before the new owner restores them
             lag = self.ingest.metrics.consumer_lag
             for tp in revoked:   # a partition it no longer owns must not keep reporting its last lag
                 with contextlib.suppress(KeyError):
@@ -202,6 +241,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         async with self.ingest.lock:
-            await self.ingest.restore({tp.partition for tp in assigned})
+            partitions = {tp.partition for tp in assigned}
+            self.ingest.forget_dormant(partitions)
+            await self.ingest.restore(partitions)
             self.ingest.report_owned()
             self.ingest.metrics.ready_reason = ""   # state restored: serving (also with no partition)

@@ -56,6 +56,11 @@ class Metrics:
         self.partitions_owned = Gauge("lethe_partitions_owned",
                                       "Input partitions this worker owns, state restored (one per partition number)",
                                       registry=r)
+        self.state_records_restored = Counter("lethe_state_records_restored",
+                                              "Changelog records read to restore partition state, by kind of "
+                                              "state and how: full (from the beginning) or catch_up (a partition "
+                                              "assigned again, from where this worker last read it)",
+                                              ["kind", "how"], registry=r)
         self.subject_secrets = Gauge("lethe_subject_secrets", "Per-subject secrets held by this worker",
                                      registry=r)
         self.records_gated = Counter("lethe_records_gated",

@@ -20,7 +20,8 @@ from typing import Any
 
 from processors.time import iso
 
-DLQ = "dead letters of the subject are sealed with a key derived from its secret: unreadable once it is destroyed"
+DLQ = ("dead letters of the subject are sealed with a key derived from its secret and keyed by a hash of it: "
+       "unreadable and unlinked once it is destroyed")
 ANONYMIZED = "pseudonyms keyed with the destroyed secret: no longer linkable to the subject"
 
 

@@ -2,8 +2,11 @@
 
 Every topic Lethe writes about a subject is keyed by (or explicitly written to the partition of) the
 subject's customer_id, so the story is in one partition of each: the policy's sources (events
-received), privacy.audit.v1, the commands topics and acks, the sharing ledger, the DLQ and the
-retention-timers changelog. Each is read to its end offset observed at start, however long that takes
+received), privacy.audit.v1, the commands topics and acks, the sharing ledger and the
+retention-timers changelog. The DLQ keys a subject's dead letters by a reference derived from its
+secret (docs/dlq.md), which the subject's partition of the secrets changelog gives first: once the
+subject is erased, its dead letters are no longer part of its story, or of anyone's. Each is read
+to its end offset observed at start, however long that takes
 (streams/client.py ``read_to_end``); what is printed is the subject's only, ordered by processors/story.py.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from processors.dlq import letter_key
 from processors.errors import InvalidRecord, LetheError
 from processors.plan import get_path
 from processors.story import (
@@ -34,6 +38,7 @@ from processors.story import (
 from streams.cli.common import _bootstrap
 from streams.client import Record, partition_counts, read_to_end, subject_partition
 from streams.settings import Settings
+from streams.state.secrets import changelog_topic
 from streams.text import plural
 
 Reader = Callable[[Record], Iterator[Entry]]
@@ -51,6 +56,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
                          "on this cluster (it creates its topics at start)?")
     key = subject.encode()
     wanted = [(topic, subject_partition(key, count)) for topic, count in counts.items()]
+    dlq = settings.topics.dlq
+    if dlq in counts:   # the subject's dead letters are keyed by a reference to its secret (docs/dlq.md)
+        story_of.letter_keys = letter_keys(bootstrap, changelog_topic(settings), key)
+        wanted += sorted({(dlq, subject_partition(k, counts[dlq])) for k in story_of.letter_keys} - set(wanted))
     entries = story(story_of.entries(read_to_end(bootstrap, wanted)))
     partitions = sorted({partition for _, partition in wanted})
     where = (f"partition {partitions[0]}" if len(partitions) == 1
@@ -68,6 +77,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def letter_keys(bootstrap: str, secrets_topic: str, key: bytes) -> set[bytes]:
+    """The dlq.v1 keys of the subject's dead letters: one per secret it holds now (none once erased)."""
+    counts = partition_counts(bootstrap, [secrets_topic])
+    if secrets_topic not in counts:
+        return set()
+    latest: bytes | None = None
+    for record in read_to_end(bootstrap, [(secrets_topic, subject_partition(key, counts[secrets_topic]))]):
+        if record.key == key:
+            latest = record.value
+    return set() if latest is None else {letter_key(latest)}
+
+
 class SubjectStory:
     """What each topic of the story contributes about one subject, and nothing about any other."""
 
@@ -79,6 +100,7 @@ class SubjectStory:
         from streams.state.timers import timers_topic
 
         self.subject, self.key = subject, subject.encode()
+        self.letter_keys: set[bytes] = set()   # its dead letters' keys, found by cmd_audit
         self.unreadable = 0
         name = settings.topics.name
         policy = load_policy(settings.policy_path)
@@ -146,7 +168,7 @@ class SubjectStory:
         yield from ()
 
     def _dead_letters(self, record: Record) -> Iterator[Entry]:
-        if record.key == self.key:
+        if record.key in self.letter_keys or record.key == self.key:   # or keyed by its id (before letter_key)
             yield dead_letter_entry(record.headers, record.topic, (record.timestamp or 0) / 1000)
 
     def _deadlines(self, record: Record) -> Iterator[Entry]:

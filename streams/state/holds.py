@@ -27,6 +27,8 @@ class HoldStore(PartitionedState):
         self.partitions: dict[int, Holds] = {}
 
     def load(self, partition: int, records: list[Any]) -> None:
+        # per hold id the last event wins (a place of a held id, a release of an unknown one, change
+        # nothing), so a catch-up that reads events the state holds already is safe (streams/state/base.py)
         holds = self.partitions.setdefault(partition, Holds())
         for record in records:
             with contextlib.suppress(InvalidRecord):   # the HoldHandler dead-lettered it

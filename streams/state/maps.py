@@ -100,26 +100,29 @@ class RocksMap(Generic[V]):
         decoded: V = self._loads(raw)
         return decoded
 
-    def apply(self, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+    def apply(self, changes: Iterable[tuple[bytes, bytes | None]],
+              replaced: Callable[[bytes], None] | None = None) -> None:
         """Put or (value None) delete many keys in one write batch: how a restore loads records (their
-        values are kept as read from the changelog, already encoded)."""
+        values are kept as read from the changelog, already encoded). ``replaced``: as for
+        :meth:`Partitioned.load`, with the stored bytes."""
         from rocksdict import WriteBatch
 
         batch = WriteBatch(raw_mode=True)
-        held: dict[bytes, bool] = {}   # keys of this batch: held once it is written?
+        latest: dict[bytes, bytes | None] = {}   # keys of this batch: their value once it is written
         get = self._db.get
         count = self._count
         for key, value in changes:
-            was = held[key] if key in held else get(key) is not None
+            old = latest[key] if key in latest else get(key)
+            if replaced is not None and old is not None and old != value:
+                replaced(old)
             if value is None:
-                if was:
+                if old is not None:
                     batch.delete(key)
                     count -= 1
-                held[key] = False
             else:
                 batch.put(key, value)
-                count += not was
-                held[key] = True
+                count += old is None
+            latest[key] = value
         self._db.write(batch)
         self._count = count
 
@@ -223,15 +226,21 @@ class Partitioned(dict[int, StateMap[V]]):
         self.lookups[partition] = made.get
         return made
 
-    def load(self, partition: int, changes: Iterable[tuple[bytes, bytes | None]]) -> None:
+    def load(self, partition: int, changes: Iterable[tuple[bytes, bytes | None]],
+             replaced: Callable[[bytes], None] | None = None) -> None:
         """Apply changelog records (value None: a tombstone) to the partition's map: what a restore
-        and a catch-up do. RocksDB takes them in one write batch, as read (already encoded)."""
+        and a catch-up do. RocksDB takes them in one write batch, as read (already encoded).
+        ``replaced`` (maps of bytes only) is called with each value a record deletes or changes."""
         target = self[partition]
         if isinstance(target, RocksMap):
-            target.apply(changes)
+            target.apply(changes, replaced)
             return
         decode = self.decode
         for key, value in changes:
+            if replaced is not None:
+                old = target.get(key)
+                if old is not None and old != value:
+                    replaced(old)   # type: ignore[arg-type]   # a map of bytes
             if value is None:
                 target.pop(key, None)
             else:

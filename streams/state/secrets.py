@@ -38,7 +38,8 @@ class SecretStore(PartitionedState):
         self._lookups = self.partitions.lookups   # one attribute less per record
 
     def load(self, partition: int, records: list[Any]) -> None:
-        self.partitions.load(partition, ((record.key, record.value) for record in records))
+        # a secret shredded or replaced (a catch-up, streams/state/base.py): its derived keys go too
+        self.partitions.load(partition, ((record.key, record.value) for record in records), self.forget_keys)
 
     def restored(self, partitions: list[int]) -> None:
         self.metrics.subject_secrets.set(self.size())
@@ -93,9 +94,9 @@ class SecretStore(PartitionedState):
         key = subject.encode()
         secret = get(key)
         if secret is None and len(lookups) > 1:
+            # not copied into this partition: its state is what its changelog says (a copy could outlive
+            # a shredding on the other partition's next owner; streams/state/base.py)
             secret = next((found for other in lookups.values() if (found := other(key)) is not None), None)
-            if secret is not None:
-                self.partitions[partition][key] = secret   # found once; no scan on its next record here
         return secret
 
     def held_in(self, subject: str) -> list[int]:

@@ -44,7 +44,7 @@ from processors.time import parse_time
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.state.base import PartitionedState, read_to_end
+from streams.state.base import PartitionedState, Restored, read_to_end
 from streams.topics import changelog_name
 
 log = logging.getLogger(__name__)
@@ -135,18 +135,19 @@ class SessionChoices(PartitionedState):
                 sessions[session] = _packed(partition, merged)
         self.metrics.session_choices.set(len(sessions))
 
-    async def restore(self, partitions: set[int]) -> None:
+    async def restore(self, partitions: set[int]) -> Restored:
         """Newly assigned partitions: follow them to their end before writing there (module docstring)."""
         new = sorted(partitions - self.owned)
         if not new or self.consumer is None:
             self.owned.update(new)
-            return
+            return Restored()
         tps = [TopicPartition(self.topic, p) for p in new]
         ends = await self.consumer.end_offsets(tps)
         for tp in tps:
             while await self.consumer.position(tp) < ends[tp]:
                 await asyncio.sleep(0.02)
         self.owned.update(new)
+        return Restored()   # read by the follower, not here
 
     def drop(self, partition: int) -> None:
         """A revoked partition's sessions stay: every worker holds every session."""

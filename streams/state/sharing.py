@@ -128,6 +128,9 @@ class SharingStore(PartitionedState):
         """Write the held-back entries of ``partitions`` before they go (revoked, or the worker stops)."""
         await self._write(self.held.of_partitions(partitions), within)
 
+    def unwritten(self, partitions: set[int]) -> set[int]:
+        return super().unwritten(partitions) | {p for p, _ in self.held.held.values() if p in partitions}
+
     async def _write(self, taken: list[tuple[int, Key]], within: float | None = None) -> int:
         """Write ``taken`` in chunks; with ``within``, give up (a stop) once a chunk takes longer than that."""
         now = self.clock()

@@ -80,6 +80,12 @@ class TimerStore(PartitionedState):
                 index.schedule(timer_id, orjson.loads(record.value)[-1], record.value)
 
     def restored(self, partitions: list[int]) -> None:
+        # caught up (streams/state/base.py): a parked timer is pending in the changelog, as a restore from
+        # the beginning would have it; back in the index, the next tick asks the holds again
+        for partition in partitions:
+            index = self.index(partition)
+            for timer_id, raw in self.parked.pop(partition, {}).items():
+                index.schedule(timer_id, Timer.decode(timer_id, raw).due, raw)
         self.report()
 
     def drop(self, partition: int) -> None:

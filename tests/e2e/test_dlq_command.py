@@ -93,6 +93,9 @@ def test_dead_letters_open_for_the_operator_shut_at_erasure_and_replay_once_afte
         assert "unreadable" in wrong.stdout and a["email"] not in wrong.stdout   # nothing opens with another key
         raw = list(read(broker.bootstrap, [prefix + "dlq.v1"], expect=5, timeout=30))
         assert leaks(b"\n".join(r.value or b"" for r in raw), traffic.secrets) == []   # sealed on the topic
+        ids = {p["customer_id"].encode() for p in (a, b)}
+        assert not [r.key for r in raw if r.key and any(i in r.key for i in ids)]      # keyed by no one's id
+        assert len({r.key for r in raw if r.key}) == 2 and sum(r.key is None for r in raw) == 1
         assert {r.headers["rule"] for r in raw} == {b"enum", b"json"}                  # the headers as before
 
         erase = lethe("request", "erase", "--customer", a["customer_id"])

@@ -7,11 +7,13 @@ import pytest
 from processors.dlq import (
     DEPLOYMENT,
     SUBJECT,
+    Keyring,
     NotAnEnvelope,
     Selection,
     Unsealable,
     deployment_key,
     kind_of,
+    letter_key,
     seal,
     subject_key,
     unseal,
@@ -51,6 +53,36 @@ def test_the_deployment_key_opens_what_it_sealed() -> None:
     assert kind_of(envelope) == DEPLOYMENT
     assert unseal([deployment_key(MASTER)], envelope, None, HEADERS) == (None, ORIGINAL)
     assert deployment_key(MASTER) != deployment_key(bytes(32))
+
+
+def test_a_subjects_letter_key_is_its_own_and_names_no_one() -> None:
+    secret = new_subject_secret()
+    key = letter_key(secret)
+    assert key == letter_key(secret) and len(key) == 32 and int(key, 16) >= 0   # stable: one partition per subject
+    assert key not in {letter_key(new_subject_secret()) for _ in range(50)}
+    assert b"cust-7" not in key and secret.hex().encode() not in key
+
+
+SECRET_A, SECRET_B = new_subject_secret(), new_subject_secret()
+
+
+def sealed_for(secret: bytes, dlq_key: bytes) -> bytes:
+    return seal(subject_key(MASTER, secret), SUBJECT, dlq_key, HEADERS, b"cust-a", ORIGINAL)
+
+
+@pytest.mark.parametrize(("held", "dlq_key", "secret", "opens"), [
+    ({"cust-a": [SECRET_A]}, letter_key(SECRET_A), SECRET_A, True),        # keyed by its letter key
+    ({"cust-a": [SECRET_A]}, b"cust-a", SECRET_A, True),                   # keyed by the id (before letter_key)
+    ({"cust-a": [SECRET_B, SECRET_A]}, letter_key(SECRET_A), SECRET_A, True),   # held in two partitions
+    ({"cust-b": [SECRET_B]}, letter_key(SECRET_A), SECRET_A, False),       # erased: its secret is gone
+    ({}, b"cust-a", SECRET_A, False),
+    ({"cust-a": [SECRET_B]}, letter_key(SECRET_A), SECRET_A, False),       # a new secret after the erasure
+])
+def test_the_keyring_finds_a_dead_letters_secret_by_its_key(held: dict[str, list[bytes]], dlq_key: bytes,
+                                                              secret: bytes, opens: bool) -> None:
+    opened = Keyring(MASTER, held).open(sealed_for(secret, dlq_key), dlq_key, HEADERS)
+    assert (opened.sealed_with, opened.readable) == ("subject", opens)
+    assert (opened.key, opened.value) == ((b"cust-a", ORIGINAL) if opens else (None, None))
 
 
 def tampered(envelope: bytes, at: int) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support import REPO
 
-from processors.dlq import Keyring, Opened
+from processors.dlq import Keyring, Opened, letter_key
 from processors.errors import InvalidRecord
 from processors.pipeline import BatchResult, Decoded, TopicPipeline
 from processors.policy import load_policy
@@ -119,7 +119,7 @@ def test_a_dead_letter_is_sealed_with_its_subjects_secret_made_first_if_new() ->
     assert dead_letters.prepare(messages) and list(state.secrets) == ["cust-1"]   # one secret, absorbed
     assert not dead_letters.prepare(messages)   # it has one now: nothing to flush
     _, value, key, _, headers = dead_letters.letter(messages[0], InvalidRecord("json", "not JSON"))
-    assert key == b"cust-1" and value is not None and b"ada@" not in value
+    assert key == letter_key(state.secrets["cust-1"]) and value is not None and b"ada@" not in value
     opened = Keyring(master, {"cust-1": [state.secrets["cust-1"]]}).open(value, key, dict(headers))
     assert (opened.sealed_with, opened.readable, opened.key, opened.value) == ("subject", True, b"cust-1",
                                                                                messages[0].value)
