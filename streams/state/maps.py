@@ -254,5 +254,7 @@ class Partitioned(dict[int, StateMap[V]]):
             held.close()
 
     def close_all(self) -> None:
-        for partition in list(self):
-            self.close(partition)
+        """The store stops: its RocksDB databases are closed and deleted (dicts stay, as they always did)."""
+        for partition, held in list(self.items()):
+            if isinstance(held, RocksMap):
+                self.close(partition)

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -101,7 +102,8 @@ def test_secrets_caught_up_hold_another_workers_shredding_and_new_secret(broker:
 
 def test_a_secret_found_in_another_partition_is_not_copied_into_the_records_partition() -> None:
     store = SecretStore("unused:9092", "unused", Metrics())
-    store.partitions = {0: {b"c1": b"s1"}, 1: {}}
+    store.load(0, [SimpleNamespace(key=b"c1", value=b"s1")])
+    store.load(1, [])
     assert store.secret_of("c1", 1) == b"s1" and store.partitions == {0: {b"c1": b"s1"}, 1: {}}
 
 

@@ -53,15 +53,17 @@ def last_restore(worker: Worker) -> str:
     return str(found[-1]) if found else ""
 
 
+@pytest.mark.parametrize("table_store", ["memory://", "rocksdb://"])
 def test_a_kept_partition_is_caught_up_and_a_partition_back_from_another_worker_has_its_writes(
-        broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path) -> None:
+        broker: EmbeddedBroker, examples_dir: Path, tmp_path: Path, table_store: str) -> None:
     prefix = unique_prefix("catchup")
     traffic = LeakyTraffic(examples_dir, seed=8)
     people = [traffic.person(n) for n in range(24)]
     clock = FakeClock(tmp_path / "clock")   # the deadlines pass when the test says
     policy = str(policy_with(tmp_path, RULES))
-    first = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy).start()
-    second = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy)
+    env = {"LETHE_POLICY": policy, "LETHE_TABLE_STORE": table_store}
+    first = Worker(broker.bootstrap, prefix, tmp_path, clock, **env).start()
+    second = Worker(broker.bootstrap, prefix, tmp_path, clock, **env)
 
     def pseudonyms(*persons: dict[str, str]) -> dict[str, bytes]:
         """One order per person; each one's output key (its pseudonym) by customer id."""
