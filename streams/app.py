@@ -31,7 +31,7 @@ from processors.sharing import recipients_of
 from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
 from streams.dlq import DeadLetters
-from streams.handler import BatchHandler, InputHandler
+from streams.handler import BatchHandler, InputHandler, Write, no_write
 from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
@@ -203,18 +203,14 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     }
     hold_handler = HoldHandler(holds, retention, requests.resume)
     consent_handler = ConsentHandler(audit_topic, consent, metrics)
-    async def nothing() -> None:
-        return None
-
     # (topic, decode, act, written before its records go out, written after them, what they are)
-    Hook = Callable[[], Awaitable[None]]
-    inputs_of: tuple[tuple[str, Callable[[bytes | None], Any], Any, Hook, Hook, str], ...] = (
-        ("legal-holds.v1", inputs.hold, hold_handler.act, nothing, hold_handler.finish, "hold audit records"),
-        ("consent.v1", inputs.consent, consent_handler.act, consent_handler.before, nothing,
+    inputs_of: tuple[tuple[str, Callable[[bytes | None], Any], Any, Write, Write, str], ...] = (
+        ("legal-holds.v1", inputs.hold, hold_handler.act, no_write, hold_handler.finish, "hold audit records"),
+        ("consent.v1", inputs.consent, consent_handler.act, consent_handler.before, no_write,
          "consent audit records"),
         ("privacy-requests.v1", inputs.request, requests.accept, requests.before_requests, requests.finish_requests,
          "request commands and audit records"),
-        ("lifecycle.acks.v1", inputs.ack, requests.ack, nothing, requests.finish_acks, "request audit records"),
+        ("lifecycle.acks.v1", inputs.ack, requests.ack, no_write, requests.finish_acks, "request audit records"),
     )
     for name, decode, act, before, finish, what in inputs_of:
         handlers[settings.topics.name(name)] = InputHandler(

@@ -39,8 +39,11 @@ R = TypeVar("R")
 DLQ_TRUNCATE_BYTES = 900_000
 
 
-async def _nothing() -> None:
-    return None
+Write = Callable[[], Awaitable[None]]   # one of a staged batch's writes
+
+
+async def no_write() -> None:
+    """A step with nothing to write."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,9 @@ class Staged:
     the batch's metrics. The input offsets are committed after all three.
     """
 
-    before: Callable[[], Awaitable[None]] = _nothing
-    send: Callable[[], Awaitable[None]] = _nothing
-    after: Callable[[], Awaitable[None]] = _nothing
+    before: Write = no_write
+    send: Write = no_write
+    after: Write = no_write
 
 
 async def write_staged(staged: Sequence[Staged]) -> None:
@@ -318,8 +321,7 @@ class InputHandler(Generic[T]):
     def __init__(self, topic: str, dead_letters: DeadLetters, metrics: Metrics,
                  producer: Callable[[], AIOKafkaProducer],
                  decode: Callable[[bytes | None], T], act: Callable[[Any, T, float], list[Outgoing]],
-                 finish: Callable[[], Awaitable[None]], clock: Callable[[], float], what: str,
-                 before: Callable[[], Awaitable[None]] = _nothing) -> None:
+                 finish: Write, clock: Callable[[], float], what: str, before: Write = no_write) -> None:
         self.topic, self.dead_letters, self.metrics, self.producer = topic, dead_letters, metrics, producer
         self.decode, self.act, self.finish, self.clock, self.what = decode, act, finish, clock, what
         self.before = before
@@ -353,7 +355,7 @@ class InputHandler(Generic[T]):
             self.metrics.records_dead.labels(self.topic, invalid.rule).inc()
 
         async def before() -> None:
-            # a new subject's secret is in its changelog before a dead letter is sealed with it goes out
+            # a new subject's secret is in its changelog before a dead letter sealed with it goes out
             await asyncio.gather(
                 *([retrying(f"writing the secrets of dead letters from {self.topic}", self.dead_letters.flush)]
                   if sealed else []),
@@ -371,4 +373,4 @@ class InputHandler(Generic[T]):
         return Staged(before, send, after)
 
 
-__all__ = ["BatchHandler", "BatchState", "InputHandler", "Staged", "write_staged"]
+__all__ = ["BatchHandler", "BatchState", "InputHandler", "Staged", "Write", "no_write", "write_staged"]
