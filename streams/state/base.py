@@ -126,6 +126,7 @@ class PartitionedState:
         self.known: dict[int, int] = {}       # owned or dormant partition -> topic position read up to
         self.producer: AIOKafkaProducer | None = None
         self._pending: list[tuple[int, bytes, bytes | None]] = []
+        self._writing = asyncio.Lock()
 
     @property
     def kind(self) -> str:
@@ -245,17 +246,23 @@ class PartitionedState:
         return len(self._pending)
 
     async def flush(self) -> None:
-        """Write every staged update to the topic and wait until the broker has them all."""
-        if not self._pending:
-            return
-        producer = self.producer
-        assert producer is not None
-        pending = self._pending
+        """Write every staged update to the topic and wait until the broker has them all.
 
-        async def write() -> None:   # nothing is committed meanwhile: retry every one
-            futures = [await producer.send(self.topic, value, key=key, partition=partition)
-                       for partition, key, value in pending]
-            await asyncio.gather(*futures)
+        The topics of one input batch write their state together (streams/handler.py
+        ``write_staged``), so two flushes may overlap: the second waits for the first and then
+        writes what is left, if anything; no update is written twice or dropped.
+        """
+        async with self._writing:
+            if not self._pending:
+                return
+            producer = self.producer
+            assert producer is not None
+            pending = self._pending
 
-        await retrying(f"writing {self.what}", write)
-        self._pending = []   # only once the broker has them all
+            async def write() -> None:   # nothing is committed meanwhile: retry every one
+                futures = [await producer.send(self.topic, value, key=key, partition=partition)
+                           for partition, key, value in pending]
+                await asyncio.gather(*futures)
+
+            await retrying(f"writing {self.what}", write)
+            self._pending = []   # only once the broker has them all
