@@ -257,9 +257,11 @@ class TopicPipeline:
                 origin = (origins.get(value) or origins.get(value.strip().upper()) or self.default_origin
                           if type(value) is str else self.default_origin)
             subject = get_path(record, subject_path) if subject_path else None
+            named: tuple[str, str] | None = None   # (subject, its pseudonym)
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
                 key: str | None = pseudonym(subject_key, b"subject", subject)
+                named = (subject, key)   # the plans' subject field takes this pseudonym as it is
             else:
                 subject_key = self._anonymous
                 fallback = get_path(record, fallback_path) if fallback_path else None
@@ -288,7 +290,7 @@ class TopicPipeline:
                         if route is None:
                             continue
                         plan = route
-                target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last)
+                target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last, named)
                 if partner is None:
                     target["lethe"] = {"policy": version, "tags": tags}
                 else:   # a partner's records name the subject by its reference there, never by its id

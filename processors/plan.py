@@ -65,18 +65,19 @@ class Plan:
         return self._apply(record, subject_key, tagged, record)
 
     def publish(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None,
-                keep: bool) -> tuple[dict[str, Any], dict[str, str]]:
+                keep: bool, own: tuple[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The record this plan's output publishes, and its tags. With ``keep``, ``record`` is left as it
         was (a later output reads it): only the records the plan writes into are copied, the rest is
-        shared. A partner's record is its projection, built anew, so ``record`` is never rewritten."""
+        shared. A partner's record is its projection, built anew, so ``record`` is never rewritten.
+        ``own``: the record's subject and its pseudonym, when the caller has it (see ``generate_apply``)."""
         assert self._apply is not None
         if self.projection is not None:
             target = project(record, self.projection)
-            return target, self._apply(target, subject_key, tagged, record)
+            return target, self._apply(target, subject_key, tagged, record, own)
         if keep:
             assert self.writes is not None
             record = _copy_for_writes(record, self.writes)
-        return record, self._apply(record, subject_key, tagged, None)
+        return record, self._apply(record, subject_key, tagged, None, own)
 
 
 def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -251,10 +252,11 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
     minimum = policy.options.context_min_length
     if output.projection is None:
         return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
-                    generate_apply(ordered, minimum, _NAME_TOKEN), writes=_written(ordered))
+                    generate_apply(ordered, minimum, _NAME_TOKEN, subject_path=subject_path), writes=_written(ordered))
     published = [declares(output.projection, op.dotted) for op in ordered]
     return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
-                generate_apply(ordered, minimum, _NAME_TOKEN, published), projection=projection_tree(output.projection))
+                generate_apply(ordered, minimum, _NAME_TOKEN, published, subject_path),
+                projection=projection_tree(output.projection))
 
 
 # what a pseudonymize-only transfer does to a field the output would otherwise publish in some form

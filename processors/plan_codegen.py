@@ -15,12 +15,17 @@ from processors.strategies import RecordContext
 if TYPE_CHECKING:
     from processors.plan import FieldOp
 
-ApplyFn = Callable[[dict[str, Any], bytes, "dict[str, int] | None", "dict[str, Any] | None"], dict[str, str]]
+ApplyFn = Callable[..., dict[str, str]]
 
 
 def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: Any,
-                   published: Sequence[bool] | None = None) -> ApplyFn:
-    """``apply(record, subject_key, tagged, source)``: rewrite ``record`` in place, return its tags.
+                   published: Sequence[bool] | None = None, subject_path: tuple[str, ...] | None = None) -> ApplyFn:
+    """``apply(record, subject_key, tagged, source, own)``: rewrite ``record`` in place, return its tags.
+
+    ``own``, when given, is the record's subject id and its pseudonym (``subject_key``, domain
+    ``subject``), which the caller has computed for the record's key: the pseudonymized subject
+    field at ``subject_path`` takes it instead of computing the same hash again. A field that is
+    dropped is set to None inline (the drop strategy's whole work), not through a call.
 
     ``published`` (a partner's projection) says per op whether the output publishes its field;
     ``record`` then holds only those fields (``processors.partners.project``), and the other ops
@@ -31,7 +36,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     reads_context = any(op.found_inside for op, public in zip(ops, shown, strict=True) if public)
     parents: dict[tuple[str, ...], str] = {(): "record"}
     lines = [
-        "def apply(record, subject_key, tagged, source=None):",
+        "def apply(record, subject_key, tagged, source=None, own=None):",
         "    ctx = RecordContext(subject_key)",
         "    context = ctx.context",
         "    found = ctx.found",
@@ -76,7 +81,11 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                 f"            tags[{dotted}] = {tag}",
             ]
             continue
-        lines += _collect(op, parent, transform, "        ", context_min_length)
+        if op.info.path == subject_path and op.strategy == "pseudonym" and op.info.format == "subject":
+            lines += _context(op, "        ", context_min_length)
+            lines.append(f"        {parent}[{field}] = own[1] if own is not None and v == own[0] else {transform}(v, ctx)")
+        else:
+            lines += _collect(op, parent, transform, "        ", context_min_length)
         lines.append(f"        tags[{dotted}] = {tag}")
     lines.append("    return tags")
     source = "\n".join(lines)
@@ -100,7 +109,9 @@ def _each(value: Any, container: str) -> Any:
 def _collect(op: FieldOp, parent: str, transform: str, pad: str, context_min_length: int) -> list[str]:
     """Hand the original value to the record context, then transform it in place."""
     lines = _context(op, pad, context_min_length)
-    if op.strategy != "keep":
+    if op.strategy == "drop":
+        lines.append(f"{pad}{parent}[{op.name!r}] = None")
+    elif op.strategy != "keep":
         lines.append(f"{pad}{parent}[{op.name!r}] = {transform}(v, ctx)")
     return lines
 
