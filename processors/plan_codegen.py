@@ -34,14 +34,16 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     """
     shown = [True] * len(ops) if published is None else list(published)
     reads_context = any(op.found_inside for op, public in zip(ops, shown, strict=True) if public)
+    if not reads_context:   # no op of this output reads the record context: none is collected
+        context_min_length = 0
+    # a record context only for a plan whose transforms take one (keep and drop do not)
+    needs_ctx = reads_context or any(_nested(op) or (public and op.strategy not in ("keep", "drop"))
+                                     for op, public in zip(ops, shown, strict=True))
     parents: dict[tuple[str, ...], str] = {(): "record"}
-    lines = [
-        "def apply(record, subject_key, tagged, source=None, own=None):",
-        "    ctx = RecordContext(subject_key)",
-        "    context = ctx.context",
-        "    found = ctx.found",
-        "    tags = {}",
-    ]
+    lines = ["def apply(record, subject_key, tagged, source=None, own=None):"]
+    if needs_ctx:
+        lines += ["    ctx = RecordContext(subject_key)", "    context = ctx.context", "    found = ctx.found"]
+    lines.append("    tags = {}")
     for op, public in zip(ops, shown, strict=True):
         if _nested(op) or not public:
             continue
@@ -50,8 +52,11 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
             if path not in parents:
                 outer = parents[path[:-1]]
                 var = parents[path] = f"p{len(parents)}"
-                lines.append(f"    {var} = {outer}.get({path[-1]!r}) if type({outer}) is dict else None")
-    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each}
+                # a missing parent reads as an empty record, shared: its fields are None, so never written
+                lines.append(f"    {var} = {outer}.get({path[-1]!r})")
+                lines.append(f"    if type({var}) is not dict: {var} = EMPTY")
+    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each,
+                                 "EMPTY": _EMPTY}
     for i, (op, public) in enumerate(zip(ops, shown, strict=True)):
         transform = f"T{i}"
         namespace[transform] = op.transform
@@ -63,9 +68,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
             continue
         parent = parents[op.parents]
         cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
-        guard = f"type({parent}) is dict and " if op.parents else ""
-        lines.append(f"    v = {parent}.get({field}) if {guard}True else None" if op.parents
-                     else f"    v = record.get({field})")
+        lines.append(f"    v = {parent}.get({field})")
         lines.append("    if v is not None:")
         lines.append(f"        if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
         if op.found_inside:
@@ -93,6 +96,9 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     apply: ApplyFn = namespace["apply"]
     apply.__doc__ = source   # what runs, for debugging
     return apply
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 def _nested(op: FieldOp) -> bool:
