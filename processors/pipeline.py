@@ -251,12 +251,16 @@ class TopicPipeline:
         subject_path, fallback_path, keyed = self.subject_path, self.fallback_key_path, self._keyed
         outputs, version = self._outputs, self.policy_version
         add_output, add_share = result.outputs.append, result.shares.append
+        # a flat subject field (the usual case) is read without a get_path call
+        subject_name = subject_path[0] if subject_path is not None and len(subject_path) == 1 else None
+        references, shared = self._references, self._shared
         for index, record in decoded.records:
             if origin_path is not None:
                 value = get_path(record, origin_path)
                 origin = (origins.get(value) or origins.get(value.strip().upper()) or self.default_origin
                           if type(value) is str else self.default_origin)
-            subject = get_path(record, subject_path) if subject_path else None
+            subject = (record.get(subject_name) if subject_name is not None
+                       else get_path(record, subject_path) if subject_path else None)
             named: tuple[str, str] | None = None   # (subject, its pseudonym)
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
@@ -294,13 +298,15 @@ class TopicPipeline:
                 if partner is None:
                     target["lethe"] = {"policy": version, "tags": tags}
                 else:   # a partner's records name the subject by its reference there, never by its id
-                    target["lethe"] = {"policy": version, "tags": tags,
-                                       "subject": self.reference(partner, subject) if subject is not None else None}
+                    reference = (references.get((partner, subject)) or self.reference(partner, subject)
+                                 if subject is not None else None)
+                    target["lethe"] = {"policy": version, "tags": tags, "subject": reference}
                 # a raw key only on the partner's own plan: a pseudonymized transfer gets the pseudonym
                 out_key = raw_keys[n] if raw_keys is not None and raw and plan is own else key_bytes
                 add_output(Output(plan.output, index, out_key, encode(target)))
                 if partner is not None and subject is not None:
-                    add_share((index, Share(subject, partner, self._categories(tags))))
+                    categories = shared.get(tuple(tags.values())) or self._categories(tags)
+                    add_share((index, Share(subject, partner, categories)))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():

@@ -86,7 +86,8 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
             continue
         if op.info.path == subject_path and op.strategy == "pseudonym" and op.info.format == "subject":
             lines += _context(op, "        ", context_min_length)
-            lines.append(f"        {parent}[{field}] = own[1] if own is not None and v == own[0] else {transform}(v, ctx)")
+            lines.append(f"        {parent}[{field}] = (own[1] if own is not None and v == own[0]"
+                         f" else {transform}(v, ctx))")
         else:
             lines += _collect(op, parent, transform, "        ", context_min_length)
         lines.append(f"        tags[{dotted}] = {tag}")
