@@ -170,6 +170,7 @@ class TopicPipeline:
         gated_by: dict[tuple[str | None, str | None], int] = {}
         decode, subject_path, session_path = self.decoder.decode, self.subject_path, self.session_path
         fields, unknown = self.decoder.unknown, Unknown()
+        subject_name, session_name = _flat(subject_path), _flat(session_path)   # read without get_path
         for i, raw in enumerate(values):
             try:
                 record = decode(raw)
@@ -182,10 +183,13 @@ class TopicPipeline:
             records.append((i, record))
             if fields:
                 self.unknown_fields.observe(fields, unknown)
-            subject = get_path(record, subject_path) if subject_path is not None else None
+            subject = (record.get(subject_name) if subject_name is not None
+                       else get_path(record, subject_path) if subject_path is not None else None)
             if subject is not None and subject not in subjects:
                 subjects[subject] = i
-            gated_by.setdefault((subject, get_path(record, session_path) if session_path is not None else None), i)
+            session = (record.get(session_name) if session_name is not None
+                       else get_path(record, session_path) if session_path is not None else None)
+            gated_by.setdefault((subject, session), i)
         return Decoded(records, dead, subjects, gated_by, unknown)
 
     def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
@@ -251,8 +255,7 @@ class TopicPipeline:
         subject_path, fallback_path, keyed = self.subject_path, self.fallback_key_path, self._keyed
         outputs, version = self._outputs, self.policy_version
         add_output, add_share = result.outputs.append, result.shares.append
-        # a flat subject field (the usual case) is read without a get_path call
-        subject_name = subject_path[0] if subject_path is not None and len(subject_path) == 1 else None
+        subject_name = _flat(subject_path)   # a flat subject field (the usual case) is read without get_path
         references, shared = self._references, self._shared
         for index, record in decoded.records:
             if origin_path is not None:
@@ -381,6 +384,11 @@ def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], pl
             route[origin] = plan if decision == "allow" else pseudonymized if decision == "pseudonymize" else None
         routes.append(route)
     return routes
+
+
+def _flat(path: tuple[str, ...] | None) -> str | None:
+    """The field name of a one-segment path, else None."""
+    return path[0] if path is not None and len(path) == 1 else None
 
 
 def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
