@@ -37,7 +37,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     if not reads_context:   # no op of this output reads the record context: none is collected
         context_min_length = 0
     # a record context only for a plan whose transforms take one (keep and drop do not)
-    needs_ctx = reads_context or any(_nested(op) or (public and op.strategy not in ("keep", "drop"))
+    needs_ctx = reads_context or any(in_container(op) or (public and op.strategy not in ("keep", "drop"))
                                      for op, public in zip(ops, shown, strict=True))
     parents: dict[tuple[str, ...], str] = {(): "record"}
     lines = ["def apply(record, subject_key, tagged, source=None, own=None):"]
@@ -45,7 +45,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
         lines += ["    ctx = RecordContext(subject_key)", "    context = ctx.context", "    found = ctx.found"]
     lines.append("    tags = {}")
     for op, public in zip(ops, shown, strict=True):
-        if _nested(op) or not public:
+        if in_container(op) or not public:
             continue
         for depth in range(1, len(op.parents) + 1):
             path = op.parents[:depth]
@@ -63,7 +63,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
         if not public:
             lines += _unpublished_op(op, context_min_length if reads_context else 0)
             continue
-        if _nested(op):
+        if in_container(op):
             lines += _nested_op(op, transform, context_min_length)
             continue
         parent = parents[op.parents]
@@ -102,7 +102,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
 _EMPTY: dict[str, Any] = {}
 
 
-def _nested(op: FieldOp) -> bool:
+def in_container(op: FieldOp) -> bool:
     return any(segment in ("[]", "{}") for segment in op.parents)
 
 
@@ -142,7 +142,7 @@ def _unpublished_op(op: FieldOp, context_min_length: int) -> list[str]:
     """An op whose field the output does not publish: its value, read from ``source``, is counted and
     handed to the record context (``context_min_length`` 0: not needed), never written or tagged."""
     assert not op.found_inside, "a partner publishes every free-text field it has a strategy for"
-    if _nested(op):
+    if in_container(op):
         return _nested_op(op, None, context_min_length, root="source")
     context = _context(op, "        ", context_min_length)
     lines = ["    if True:" if context else "    if tagged is not None:", "        s = source"]

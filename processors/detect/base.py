@@ -65,7 +65,7 @@ class Rule:
             if literal in text:
                 for match in pattern.finditer(text):
                     if not validates or self.validate(match.group()):
-                        spans.append(Span(*match.span(), self.category, self.name))
+                        spans.append(Span(match.start(), match.end(), self.category, self.name))
         return spans
 
 
