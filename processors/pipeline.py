@@ -250,7 +250,7 @@ class TopicPipeline:
         records are counted in ``gated``.
         """
         result = BatchResult(dead=list(decoded.dead), unknown=decoded.unknown)
-        counts: dict[str, int] = {}
+        counts: list[str] = []   # the category of every tagged value of the first output, counted at the end
         last = len(self.plans) - 1
         routes, origin_path, origins, origin = self.routes, self.origin_path, self._origins, self.default_origin
         reached: dict[tuple[int, str], int] = {}

@@ -65,16 +65,23 @@ class Plan:
         plan leaves the fields it does not publish as they are (:meth:`publish` cuts them away).
         """
         assert self._apply is not None
-        return self._apply(record, subject_key, tagged, record)
+        if tagged is None:
+            return self._apply(record, subject_key, None, record)
+        found: list[str] = []
+        tags = self._apply(record, subject_key, found, record)
+        for category in found:
+            tagged[category] = tagged.get(category, 0) + 1
+        return tags
 
-    def publish(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None,
+    def publish(self, record: dict[str, Any], subject_key: bytes, tagged: list[str] | None,
                 keep: bool, own: tuple[str, str] | None = None,
                 projected: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The record this plan's output publishes, and its tags. With ``keep``, ``record`` is left as it
         was (a later output reads it): only the records the plan writes into are copied, the rest is
         shared. A partner's record is its projection, built anew (or ``projected``, made before an
         earlier output rewrote ``record``), so ``record`` is never rewritten.
-        ``own``: the record's subject and its pseudonym, when the caller has it (see ``generate_apply``)."""
+        ``own``: the record's subject and its pseudonym, when the caller has it (see ``generate_apply``).
+        ``tagged``, when given, gets the category of every tagged field and finding appended."""
         assert self._apply is not None
         if self.projection is not None:
             target = project(record, self.projection) if projected is None else projected

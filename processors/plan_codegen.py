@@ -22,6 +22,9 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                    published: Sequence[bool] | None = None, subject_path: tuple[str, ...] | None = None) -> ApplyFn:
     """``apply(record, subject_key, tagged, source, own)``: rewrite ``record`` in place, return its tags.
 
+    ``tagged``, when given, is a list: the category of every tagged field and free-text finding is
+    appended to it (one append per value; the caller counts them once per batch).
+
     ``own``, when given, is the record's subject id and its pseudonym (``subject_key``, domain
     ``subject``), which the caller has computed for the record's key: the pseudonymized subject
     field at ``subject_path`` takes it instead of computing the same hash again. A field that is
@@ -70,7 +73,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
         cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
         lines.append(f"    v = {parent}.get({field})")
         lines.append("    if v is not None:")
-        lines.append(f"        if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+        lines.append(f"        if tagged is not None: tagged.append({cat})")
         if op.found_inside:
             lines += [
                 "        before = len(found)",
@@ -78,8 +81,7 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                 "        if len(found) > before:",
                 "            new = found[before:]",
                 f"            tags[{dotted}] = {tag} + '[' + ','.join(sorted(set(new))) + ']'",
-                "            if tagged is not None:",
-                "                for c in new: tagged[c] = tagged.get(c, 0) + 1",
+                "            if tagged is not None: tagged.extend(new)",
                 "        else:",
                 f"            tags[{dotted}] = {tag}",
             ]
@@ -151,7 +153,7 @@ def _unpublished_op(op: FieldOp, context_min_length: int) -> list[str]:
     lines += [
         f"        v = s.get({op.name!r}) if type(s) is dict else None",
         "        if v is not None:",
-        f"            if tagged is not None: tagged[{op.category!r}] = tagged.get({op.category!r}, 0) + 1",
+        f"            if tagged is not None: tagged.append({op.category!r})",
     ]
     return lines + _context(op, "            ", context_min_length)
 
@@ -176,7 +178,7 @@ def _nested_op(op: FieldOp, transform: str | None, context_min_length: int, root
     lines.append(f"{pad}if v is not None:")
     inner = pad + "    "
     lines.append(f"{inner}seen = True")
-    lines.append(f"{inner}if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+    lines.append(f"{inner}if tagged is not None: tagged.append({cat})")
     if transform is None:
         return lines + _context(op, inner, context_min_length)
     if op.found_inside:
@@ -189,8 +191,7 @@ def _nested_op(op: FieldOp, transform: str | None, context_min_length: int, root
             "        if len(found) > before:",
             "            new = found[before:]",
             f"            tags[{dotted}] = {tag} + '[' + ','.join(sorted(set(new))) + ']'",
-            "            if tagged is not None:",
-            "                for c in new: tagged[c] = tagged.get(c, 0) + 1",
+            "            if tagged is not None: tagged.extend(new)",
             "        else:",
             f"            tags[{dotted}] = {tag}",
         ]
