@@ -59,18 +59,6 @@ _BETWEEN = (
 )
 _CUE_BEFORE = re.compile(rf"(?i)(?<!\w)(?:{_CUE_WORDS})[.:]?(?: (?:(?:{_BETWEEN})[.:]? ){{0,2}}| ?[.:] ?| )\Z")
 _CUE_WINDOW = 40
-
-
-def _least_cues(words: list[str]) -> tuple[str, ...]:
-    """The ASCII cue words none of whose shorter fellows is inside them ("tel" covers "telefon")."""
-    ascii_words = [word for word in words if word.isascii()]
-    return tuple(word for word in ascii_words if not any(other != word and other in word for other in ascii_words))
-
-
-# On ASCII text (where ``(?i)`` matches exactly what ``lower()`` makes equal, and the cue words with
-# other letters cannot match at all) a cue needs one of these in the lower-cased text: without one
-# no cued number can be kept, so the digits are not searched. Other text is searched as before.
-_ASCII_CUES = _least_cues(_CUE_WORDS.split("|"))
 _DATE_START = re.compile(
     r"[0-9]{1,2}([./-])[0-9]{1,2}\1[0-9]{2,4}|(?:19|20)[0-9]{2}[ ./-][0-9]{1,2}[ ./-][0-9]{1,2}(?![0-9])"
 )
@@ -94,10 +82,6 @@ class PhoneRule(Rule):
 
     def find(self, text: str) -> list[Span]:
         spans = super().find(text)
-        if text.isascii():
-            lowered = text.lower()
-            if not any(cue in lowered for cue in _ASCII_CUES):
-                return spans
         for match in _CUED_NUMBER.finditer(text):
             start = match.start()
             if any(span.start <= start < span.end for span in spans):
