@@ -273,8 +273,9 @@ class TopicPipeline:
             named: tuple[str, str] | None = None   # (subject, its pseudonym)
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
-                key: str | None = pseudonym(subject_key, b"subject", subject)
-                named = (subject, key)   # the plans' subject field takes this pseudonym as it is
+                subject_pseudonym = pseudonym(subject_key, b"subject", subject)
+                named = (subject, subject_pseudonym)   # the plans' subject field takes this pseudonym as it is
+                key: str | None = subject_pseudonym
             else:
                 subject_key = self._anonymous
                 fallback = get_path(record, fallback_path) if fallback_path else None
