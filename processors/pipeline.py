@@ -142,7 +142,12 @@ class TopicPipeline:
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
         # partners (processors/partners.py): keyed as the partner needs
         self.key_paths = [out.key for out in outputs]
-        self._keyed = [(n, path) for n, path in enumerate(self.key_paths) if path is not None]
+        # the raw key fields, each with the outputs keyed by it (read once per record, however many)
+        keyed: dict[tuple[str, ...], list[int]] = {}
+        for n, path in enumerate(self.key_paths):
+            if path is not None:
+                keyed.setdefault(path, []).append(n)
+        self._keyed = list(keyed.items())
         self.policy_version = policy.version
         # the partner each output is (None: not a partner), for the sharing ledger
         self.partners = [out.partner for out in outputs]
@@ -287,7 +292,13 @@ class TopicPipeline:
             else:
                 gates = None
             # a raw key is read before any output rewrites the record in place
-            raw_keys = {n: _raw_key(record, path) for n, path in keyed} if keyed else None
+            raw_keys: dict[int, bytes | None] | None = None
+            if keyed:
+                raw_keys = {}
+                for path, keyed_by in keyed:
+                    raw_key = _raw_key(record, path)
+                    for n in keyed_by:
+                        raw_keys[n] = raw_key
             for n, own, encode, partner, raw in outputs:
                 if gates:
                     reason = gates.get(own.output) or gates.get("*")
@@ -383,5 +394,5 @@ def _flat(path: tuple[str, ...] | None) -> str | None:
 
 
 def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
-    value = get_path(record, path) if path is not None else None
+    value = (record.get(path[0]) if len(path) == 1 else get_path(record, path)) if path is not None else None
     return value.encode() if isinstance(value, str) else None
