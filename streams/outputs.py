@@ -124,6 +124,6 @@ class OutputProducer(Service):
     async def on_stop(self) -> None:
         """What is in flight gets a few seconds; whatever it belongs to was not committed, so it is
         produced again after a restart (at-least-once)."""
-        if self.producer is not None and await self.producer.stop(within=5.0):
+        if self.producer is not None and await self.producer.stop(within=2.0):
             log.warning("stopping the output producer with records the broker has not taken; their inputs "
                         "are not committed and will be processed again")

@@ -14,15 +14,15 @@ written in many-record batches are therefore not lost (tests/streams/test_retent
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka import aiokafka_options
 from streams.outputs import retrying
+from streams.producer import Producer, producer_config
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ class PartitionedState:
     def __init__(self, bootstrap: str, topic: str, write: bool = True) -> None:
         self.bootstrap, self.topic, self.write = bootstrap, topic, write
         self.owned: set[int] = set()
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: Producer | None = None
         self._pending: list[tuple[int, bytes, bytes | None]] = []
 
     async def start(self) -> None:
         if self.write:
-            self.producer = AIOKafkaProducer(**aiokafka_options(), bootstrap_servers=self.bootstrap,
-                                             client_id="lethe-state",
-                                             acks="all", linger_ms=2)
-            await self.producer.start()
+            # librdkafka, like the outputs (streams/producer.py): one request in flight, so a retry
+            # cannot reorder a key's updates
+            self.producer = Producer(producer_config(self.bootstrap, "lethe-state", 1_048_576, linger_ms=2))
 
     async def stop(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
+        if self.producer is not None and await self.producer.stop(within=1.0):
+            log.warning("stopping the %s producer with updates the broker has not taken; their inputs are not "
+                        "committed and will be processed again", self.what)
 
     # subclasses ------------------------------------------------------------------------------
     def load(self, partition: int, records: list[Any]) -> None:
@@ -124,9 +124,10 @@ class PartitionedState:
         pending = self._pending
 
         async def write() -> None:   # nothing is committed meanwhile: retry every one
-            futures = [await producer.send(self.topic, value, key=key, partition=partition)
-                       for partition, key, value in pending]
-            await asyncio.gather(*futures)
+            batch = producer.batch()
+            for partition, key, value in pending:
+                batch.send(self.topic, value, key, partition)
+            await batch.delivered()
 
         await retrying(f"writing {self.what}", write)
         self._pending = []   # only once the broker has them all
