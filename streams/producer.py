@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import weakref
 from functools import partial
 from typing import Any
 
@@ -73,13 +74,10 @@ class Producer:
     def __init__(self, config: dict[str, Any]) -> None:
         self.client = RdKafkaProducer(config)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"{config.get('client.id')}-deliveries",
-                                        daemon=True)
+        self._thread = threading.Thread(target=_serve, args=(self.client, self._stopping),
+                                        name=f"{config.get('client.id')}-deliveries", daemon=True)
         self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            self.client.poll(0.1)
+        weakref.finalize(self, self._stopping.set)   # one never stopped (a test's) does not poll forever
 
     def batch(self) -> Deliveries:
         """A new batch of records to send and then await together."""
@@ -95,6 +93,12 @@ class Producer:
         await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
         self.client.poll(0)   # reports of the purged records: their batches fail
         return left
+
+
+def _serve(client: RdKafkaProducer, stopping: threading.Event) -> None:
+    """The delivery thread: serve librdkafka's callbacks until the producer stops."""
+    while not stopping.is_set():
+        client.poll(0.1)
 
 
 class Deliveries:
