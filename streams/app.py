@@ -3,8 +3,8 @@
 Input batches reach ``processors`` through a :class:`BatchHandler`, fed by the batch ingest
 (``streams/ingest.py``; the one runtime, docs/architecture.md). Per-subject
 secrets live in the changelog topic ``<app id>-subject-secrets-changelog``, partitioned like the
-input. Anonymized records and dead letters go through one dedicated aiokafka producer with large
-batches.
+input. Every output record and dead letter goes through one librdkafka producer
+(streams/producer.py).
 """
 
 from __future__ import annotations

@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import MessageSizeTooLargeError
 
 from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
 from streams.dlq import DeadLetters
+from streams.exceptions import RecordTooLarge
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all, retrying
+from streams.producer import Deliveries, Producer
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class BatchHandler:
 
     def __init__(self, pipeline: TopicPipeline, topic: str, dead_letters: DeadLetters, metrics: Metrics,
                  state: BatchState,
-                 producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
+                 producer: Callable[[], Producer], topic_name: Callable[[str], str],
                  audit_topic: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.state, self.audit_topic, self.clock = state, audit_topic, clock
         self.pipeline, self.topic, self.dead_letters = pipeline, topic, dead_letters
@@ -219,54 +219,49 @@ class BatchHandler:
         return result, changed
 
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
-        producer = self.producer()
+        batch = self.producer().batch()
         names = self.names
-        futures = []
         for out in list(result.outputs):
             try:
-                futures.append(await producer.send(names[out.topic], out.value, key=out.key))
-            except MessageSizeTooLargeError:   # the anonymized copy outgrew what may be sent
+                batch.send(names[out.topic], out.value, out.key)
+            except RecordTooLarge:   # the anonymized copy outgrew what may be sent
                 result.outputs.remove(out)
                 result.dead.append((out.index, InvalidRecord("max_size", "anonymized record too large to produce")))
-        dead = []
         for index, exc in result.dead:
             message = messages[index]
             topic, value, key, _, headers = self.dead_letters.letter(message, exc)
             try:
-                future = await producer.send(topic, value, key=key, headers=headers)
-            except MessageSizeTooLargeError:   # larger than this producer may send
-                future = await self._send_truncated(producer, message, exc)
-            dead.append((message, exc, future))
+                batch.send(topic, value, key, None, headers, tag=(message, exc))
+            except RecordTooLarge:   # larger than this producer may send
+                self._send_truncated(batch, message, exc)
         if (result.gated or result.transfer_held or result.unknown.personal) and self.audit_topic is not None:
             now = self.clock()
             audits = gate_audits(result, messages, self.names, now) + unknown_audits(result, messages, now)
             if result.transfer_held:
                 audits += transfer_audits(result, messages, self.names, self.pipeline, now)
             for audit in audits:
-                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
-                                                   key=(audit["subject"] or "").encode()))
+                batch.send(self.audit_topic, orjson.dumps(audit), (audit["subject"] or "").encode())
         for partition, subject in result.minors:   # a minor_flag request each, on the subject's partition
             assert self.pipeline.minors is not None
             request, audit = minor_found(subject, self.topic, self.pipeline.minors.age, self.clock())
-            futures.append(await producer.send(self.requests_topic, orjson.dumps(request), key=subject.encode(),
-                                               partition=partition))
+            batch.send(self.requests_topic, orjson.dumps(request), subject.encode(), partition)
             if self.audit_topic is not None:
-                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=subject.encode()))
-        await asyncio.gather(*futures)
-        for message, exc, future in dead:
-            try:
-                await future
-            except MessageSizeTooLargeError:   # larger than the broker takes
-                await (await self._send_truncated(producer, message, exc))
+                batch.send(self.audit_topic, orjson.dumps(audit), subject.encode())
+        refused = await batch.delivered()   # a failure of anything but a dead letter raises here
+        if refused:
+            again = self.producer().batch()
+            for (message, exc), error in refused:
+                if not isinstance(error, RecordTooLarge):
+                    raise error
+                self._send_truncated(again, message, exc)   # larger than the broker takes
+            await again.delivered()
 
-    async def _send_truncated(self, producer: AIOKafkaProducer, message: Any,
-                              exc: InvalidRecord) -> asyncio.Future[Any]:
+    def _send_truncated(self, batch: Deliveries, message: Any, exc: InvalidRecord) -> None:
         """Dead-letter the head of a record too large for the broker, saying how long it was."""
         note = [("truncated_from_bytes", str(len(message.value)).encode())]
         topic, value, key, _, headers = self.dead_letters.letter(message, exc, message.value[:DLQ_TRUNCATE_BYTES],
                                                                  note)
-        future: asyncio.Future[Any] = await producer.send(topic, value, key=key, headers=headers)
-        return future
+        batch.send(topic, value, key, None, headers)
 
     def observe(self, result: BatchResult, messages: Sequence[Any], started: float) -> None:
         m, topic = self.metrics, self.topic
@@ -319,7 +314,7 @@ class InputHandler(Generic[T]):
     """
 
     def __init__(self, topic: str, dead_letters: DeadLetters, metrics: Metrics,
-                 producer: Callable[[], AIOKafkaProducer],
+                 producer: Callable[[], Producer],
                  decode: Callable[[bytes | None], T], act: Callable[[Any, T, float], list[Outgoing]],
                  finish: Write, clock: Callable[[], float], what: str, before: Write = no_write) -> None:
         self.topic, self.dead_letters, self.metrics, self.producer = topic, dead_letters, metrics, producer

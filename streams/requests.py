@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from processors.errors import LetheError
 from processors.pseudonym import partner_reference
@@ -46,6 +45,7 @@ from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all
+from streams.producer import Producer
 from streams.settings import Settings
 from streams.state.consent import ConsentStore
 from streams.state.holds import HoldStore
@@ -61,7 +61,7 @@ class Requests:
     """Handles request events and acks; runs the deadline and retry loop."""
 
     def __init__(self, settings: Settings, rights: Rights, store: RequestStore, secrets: SecretStore,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 producer: Callable[[], Producer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
                  sharing: SharingStore | None = None,
