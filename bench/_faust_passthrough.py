@@ -26,7 +26,7 @@ from mode import Service
 
 
 class RawProducer(Service):
-    """An aiokafka producer with the settings of Lethe's OutputProducer (streams/app.py)."""
+    """An aiokafka producer with the settings Lethe's OutputProducer had before issue 14 moved it to librdkafka."""
 
     def __init__(self, bootstrap: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

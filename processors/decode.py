@@ -35,6 +35,9 @@ CONFLUENT_MAGIC = b"\x00"
 # a schema id -> its parsed writer schema, None if the registry has no such id; raises RegistryUnavailable
 Registry = Callable[[int], Any]
 DEFAULT_MAX_RECORD_BYTES = 1_048_576
+_AVRO_FIRST = SINGLE_OBJECT_MAGIC[:1]
+_NOT_JSON = object()   # what a record orjson cannot parse decodes to, before its error is raised
+_loads = orjson.loads
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Decoder:
         # fields the schema does not declare, of the record decoded last (processors/unknown.py)
         self.unknown: list[tuple[str, str, Any]] = []
         self._validate = compile_validator(schema.raw, limits.max_string, self.unknown)
+        self._max_bytes = limits.max_record_bytes
         self._writers = writers
 
     def encoding_of(self, raw: bytes | None) -> str:
@@ -81,17 +85,23 @@ class Decoder:
             self.unknown.clear()
         if raw is None:
             raise InvalidRecord("empty", "record has no value (tombstone)")
-        if len(raw) > self.limits.max_record_bytes:
+        if len(raw) > self._max_bytes:
             raise InvalidRecord("max_size", f"record larger than {self.limits.max_record_bytes} bytes")
-        if raw[:2] == SINGLE_OBJECT_MAGIC:
+        first = raw[:1]   # one slice per record tells the three encodings apart
+        if first == _AVRO_FIRST and raw[:2] == SINGLE_OBJECT_MAGIC:
             value = self._decode_avro(raw)
-        elif raw[:1] == CONFLUENT_MAGIC:
+        elif first == CONFLUENT_MAGIC:
             value = self._decode_confluent(raw)
-        else:
-            value = self._decode_json(raw)
+        else:   # JSON, the common case, parsed here; a failure is parsed again to raise outside the handler
+            try:
+                value = _loads(raw)
+            except orjson.JSONDecodeError:
+                value = _NOT_JSON
+            if value is _NOT_JSON:
+                value = self._decode_json(raw)
         if type(value) is not dict:
             raise InvalidRecord("type", "record must be a JSON object")
-        if raw[:1] == CONFLUENT_MAGIC:
+        if first == CONFLUENT_MAGIC:
             try:
                 resolved: dict[str, Any] = self._validate(value)
             except InvalidRecord as exc:   # the writer's schema does not resolve to the topic's

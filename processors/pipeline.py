@@ -8,23 +8,23 @@ deadlines to persist, counts for metrics. One call in, one result out.
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from fastavro import schemaless_writer
 
-from processors.decode import DEFAULT_LIMITS, SINGLE_OBJECT_MAGIC, Decoder, Limits, Registry
+from processors.decode import DEFAULT_LIMITS, Decoder, Limits, Registry
 from processors.errors import InvalidRecord, Problems, SchemaError
 from processors.minors import QUARANTINED, MinorsRule
-from processors.plan import Plan, compile_plan, compile_pseudonymized, get_path
-from processors.policy import OutputPolicy, Policy
+from processors.outputs import avro_encoder, inplace_output, transfer_routes
+from processors.partners import project
+from processors.plan import Plan, compile_plan, get_path
+from processors.policy import Policy
 from processors.pseudonym import anonymous_key, derive_subject_key, new_subject_secret, partner_reference, pseudonym
 from processors.retention import RetentionPlan, Timer
-from processors.schemas import SchemaCatalog, TopicSchema
+from processors.schemas import SchemaCatalog
 from processors.sharing import Share, categories_of
 from processors.sources import check_sources
 from processors.unknown import Unknown, UnknownFields
@@ -130,19 +130,24 @@ class TopicPipeline:
         plans = [problems.run(compile_plan, schema.raw, out, policy) for out in outputs]
         problems.check()
         self.plans: list[Plan] = [plan for plan in plans if plan is not None]
-        self.routes = _transfer_routes(schema.raw, outputs, self.plans, policy, source)
+        self.routes = transfer_routes(schema.raw, outputs, self.plans, policy, source)
         self.transfers = transfers = policy.transfers
         self.origin_path = transfers.origin.get(source) if transfers is not None else None
         self.default_origin = transfers.default_origin if transfers is not None else ""
         self._origins = transfers.country_regions if transfers is not None else {}
         self.destinations = [out.region or "" for out in outputs]
         encoders = [orjson.dumps if encoding == "json"
-                    else problems.run(_avro_encoder, catalog.output, out, schema) for out in outputs]
+                    else problems.run(avro_encoder, catalog.output, out, schema) for out in outputs]
         problems.check()
         self.encoders: list[Callable[[dict[str, Any]], bytes]] = [e for e in encoders if e is not None]
         # partners (processors/partners.py): keyed as the partner needs
         self.key_paths = [out.key for out in outputs]
-        self._keyed = [(n, path) for n, path in enumerate(self.key_paths) if path is not None]
+        # the raw key fields, each with the outputs keyed by it (read once per record, however many)
+        keyed: dict[tuple[str, ...], list[int]] = {}
+        for n, path in enumerate(self.key_paths):
+            if path is not None:
+                keyed.setdefault(path, []).append(n)
+        self._keyed = list(keyed.items())
         self.policy_version = policy.version
         # the partner each output is (None: not a partner), for the sharing ledger
         self.partners = [out.partner for out in outputs]
@@ -160,6 +165,10 @@ class TopicPipeline:
         # per output, what the record loop reads: (n, plan, encode, partner, whether it keys by a raw field)
         self._outputs = [(n, plan, encode, partner, path is not None) for n, (plan, encode, partner, path)
                          in enumerate(zip(self.plans, self.encoders, self.partners, self.key_paths, strict=True))]
+        # the output that rewrites a record in place once the partner projections after it are made
+        self._inplace = inplace_output(self.plans, self.routes)
+        self._projected_after = ([(k, plan.projection) for k, plan in enumerate(self.plans) if k > self._inplace]
+                                 if self._inplace is not None else [])
         self.minors = (MinorsRule(declared.date_of_birth, declared.event_time, declared.subject, policy.minors.age)
                        if declared.date_of_birth and declared.subject and self.plans else None)
 
@@ -170,6 +179,7 @@ class TopicPipeline:
         gated_by: dict[tuple[str | None, str | None], int] = {}
         decode, subject_path, session_path = self.decoder.decode, self.subject_path, self.session_path
         fields, unknown = self.decoder.unknown, Unknown()
+        subject_name, session_name = _flat(subject_path), _flat(session_path)   # read without get_path
         for i, raw in enumerate(values):
             try:
                 record = decode(raw)
@@ -182,10 +192,13 @@ class TopicPipeline:
             records.append((i, record))
             if fields:
                 self.unknown_fields.observe(fields, unknown)
-            subject = get_path(record, subject_path) if subject_path is not None else None
+            subject = (record.get(subject_name) if subject_name is not None
+                       else get_path(record, subject_path) if subject_path is not None else None)
             if subject is not None and subject not in subjects:
                 subjects[subject] = i
-            gated_by.setdefault((subject, get_path(record, session_path) if session_path is not None else None), i)
+            session = (record.get(session_name) if session_name is not None
+                       else get_path(record, session_path) if session_path is not None else None)
+            gated_by.setdefault((subject, session), i)
         return Decoded(records, dead, subjects, gated_by, unknown)
 
     def process(self, values: Sequence[bytes | None], partitions: Sequence[int], state: SubjectView) -> BatchResult:
@@ -242,7 +255,7 @@ class TopicPipeline:
         records are counted in ``gated``.
         """
         result = BatchResult(dead=list(decoded.dead), unknown=decoded.unknown)
-        counts: dict[str, int] = {}
+        counts: list[str] = []   # the category of every tagged value of the first output, counted at the end
         last = len(self.plans) - 1
         routes, origin_path, origins, origin = self.routes, self.origin_path, self._origins, self.default_origin
         reached: dict[tuple[int, str], int] = {}
@@ -251,15 +264,23 @@ class TopicPipeline:
         subject_path, fallback_path, keyed = self.subject_path, self.fallback_key_path, self._keyed
         outputs, version = self._outputs, self.policy_version
         add_output, add_share = result.outputs.append, result.shares.append
+        subject_name = _flat(subject_path)   # a flat subject field (the usual case) is read without get_path
+        references, shared = self._references, self._shared
+        inplace, projected_after = self._inplace, self._projected_after
         for index, record in decoded.records:
+            early: dict[int, dict[str, Any]] | None = None   # partner projections made before ``inplace`` ran
             if origin_path is not None:
                 value = get_path(record, origin_path)
                 origin = (origins.get(value) or origins.get(value.strip().upper()) or self.default_origin
                           if type(value) is str else self.default_origin)
-            subject = get_path(record, subject_path) if subject_path else None
+            subject = (record.get(subject_name) if subject_name is not None
+                       else get_path(record, subject_path) if subject_path else None)
+            named: tuple[str, str] | None = None   # (subject, its pseudonym)
             if subject is not None:
                 subject_key = self._subject_key(secrets[subject])
-                key: str | None = pseudonym(subject_key, b"subject", subject)
+                subject_pseudonym = pseudonym(subject_key, b"subject", subject)
+                named = (subject, subject_pseudonym)   # the plans' subject field takes this pseudonym as it is
+                key: str | None = subject_pseudonym
             else:
                 subject_key = self._anonymous
                 fallback = get_path(record, fallback_path) if fallback_path else None
@@ -271,7 +292,13 @@ class TopicPipeline:
             else:
                 gates = None
             # a raw key is read before any output rewrites the record in place
-            raw_keys = {n: _raw_key(record, path) for n, path in keyed} if keyed else None
+            raw_keys: dict[int, bytes | None] | None = None
+            if keyed:
+                raw_keys = {}
+                for path, keyed_by in keyed:
+                    raw_key = _raw_key(record, path)
+                    for n in keyed_by:
+                        raw_keys[n] = raw_key
             for n, own, encode, partner, raw in outputs:
                 if gates:
                     reason = gates.get(own.output) or gates.get("*")
@@ -288,17 +315,24 @@ class TopicPipeline:
                         if route is None:
                             continue
                         plan = route
-                target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last)
+                if n == inplace:   # the outputs after it read only their projections: made now, no copy
+                    early = {k: project(record, tree) for k, tree in projected_after if tree is not None}
+                    target, tags = plan.publish(record, subject_key, counts if n == 0 else None, False, named)
+                else:
+                    target, tags = plan.publish(record, subject_key, counts if n == 0 else None, n != last, named,
+                                                early.get(n) if early is not None else None)
                 if partner is None:
                     target["lethe"] = {"policy": version, "tags": tags}
                 else:   # a partner's records name the subject by its reference there, never by its id
-                    target["lethe"] = {"policy": version, "tags": tags,
-                                       "subject": self.reference(partner, subject) if subject is not None else None}
+                    reference = (references.get((partner, subject)) or self.reference(partner, subject)
+                                 if subject is not None else None)
+                    target["lethe"] = {"policy": version, "tags": tags, "subject": reference}
                 # a raw key only on the partner's own plan: a pseudonymized transfer gets the pseudonym
                 out_key = raw_keys[n] if raw_keys is not None and raw and plan is own else key_bytes
                 add_output(Output(plan.output, index, out_key, encode(target)))
                 if partner is not None and subject is not None:
-                    add_share((index, Share(subject, partner, self._categories(tags))))
+                    categories = shared.get(tuple(tags.values())) or self._categories(tags)
+                    add_share((index, Share(subject, partner, categories)))
         result.tagged.update(counts)
         if routes is not None:
             for (n, source_region), count in reached.items():
@@ -354,42 +388,11 @@ def compile_pipelines(policy: Policy, catalog: SchemaCatalog, master_key: bytes,
     return {source: pipeline for source, pipeline in pipelines.items() if pipeline is not None}
 
 
-def _transfer_routes(schema: dict[str, Any], outputs: Sequence[OutputPolicy], plans: Sequence[Plan], policy: Policy,
-                     source: str) -> list[dict[str, Plan | None]] | None:
-    """Per output, per origin region its source's records can have: the plan a record of that origin
-    takes (the output's own when allowed, a pseudonymizing one, or None when blocked); compiled once,
-    so that a record's transfer decision is one lookup. None when the policy has no [transfers]."""
-    transfers = policy.transfers
-    if transfers is None:
-        return None
-    routes: list[dict[str, Plan | None]] = []
-    for out, plan in zip(outputs, plans, strict=True):
-        route: dict[str, Plan | None] = {}
-        pseudonymized: Plan | None = None
-        for origin in transfers.origins_of(source):
-            decision, _safeguard = transfers.decide(origin, out.region or origin)
-            if decision == "pseudonymize" and pseudonymized is None:
-                pseudonymized = compile_pseudonymized(schema, out, policy)
-            route[origin] = plan if decision == "allow" else pseudonymized if decision == "pseudonymize" else None
-        routes.append(route)
-    return routes
+def _flat(path: tuple[str, ...] | None) -> str | None:
+    """The field name of a one-segment path, else None."""
+    return path[0] if path is not None and len(path) == 1 else None
 
 
 def _raw_key(record: dict[str, Any], path: tuple[str, ...] | None) -> bytes | None:
-    value = get_path(record, path) if path is not None else None
+    value = (record.get(path[0]) if len(path) == 1 else get_path(record, path)) if path is not None else None
     return value.encode() if isinstance(value, str) else None
-
-
-def _avro_encoder(derive: Callable[..., TopicSchema], out: OutputPolicy,
-                  source: TopicSchema) -> Callable[[dict[str, Any]], bytes]:
-    """The encoder of an output's records, in its schema derived from its source's."""
-    schema = derive(out.topic, source, out.projection, out.partner)
-    header = SINGLE_OBJECT_MAGIC + schema.fingerprint
-    parsed = schema.parsed
-
-    def encode(record: dict[str, Any]) -> bytes:
-        buffer = io.BytesIO()
-        buffer.write(header)
-        schemaless_writer(buffer, parsed, record)
-        return buffer.getvalue()
-    return encode

@@ -15,7 +15,7 @@ from typing import Any
 
 from processors.errors import PolicyError
 from processors.partners import Tree, declares, project, projection_tree
-from processors.plan_codegen import ApplyFn, generate_apply
+from processors.plan_codegen import ApplyFn, generate_apply, in_container
 from processors.policy import OutputPolicy, Policy
 from processors.strategies import STRATEGIES, FieldInfo, Transform
 from processors.strategies.base import CONTAINERS
@@ -52,6 +52,9 @@ class Plan:
     projection: Tree | None = None
     # the records the ops write into, by path (a leaf None: a whole array or map, deep)
     writes: Tree | None = None
+    # whether a partner's plan reads the whole record (``source``) when it counts no tags: to hand the
+    # values of fields it does not publish to the record context, or for a field below an array or map
+    reads_source: bool = False
 
     def apply(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None = None) -> dict[str, str]:
         """Anonymize ``record`` in place; return its tags (field path -> category:strategy).
@@ -62,21 +65,31 @@ class Plan:
         plan leaves the fields it does not publish as they are (:meth:`publish` cuts them away).
         """
         assert self._apply is not None
-        return self._apply(record, subject_key, tagged, record)
+        if tagged is None:
+            return self._apply(record, subject_key, None, record)
+        found: list[str] = []
+        tags = self._apply(record, subject_key, found, record)
+        for category in found:
+            tagged[category] = tagged.get(category, 0) + 1
+        return tags
 
-    def publish(self, record: dict[str, Any], subject_key: bytes, tagged: dict[str, int] | None,
-                keep: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    def publish(self, record: dict[str, Any], subject_key: bytes, tagged: list[str] | None,
+                keep: bool, own: tuple[str, str] | None = None,
+                projected: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
         """The record this plan's output publishes, and its tags. With ``keep``, ``record`` is left as it
         was (a later output reads it): only the records the plan writes into are copied, the rest is
-        shared. A partner's record is its projection, built anew, so ``record`` is never rewritten."""
+        shared. A partner's record is its projection, built anew (or ``projected``, made before an
+        earlier output rewrote ``record``), so ``record`` is never rewritten.
+        ``own``: the record's subject and its pseudonym, when the caller has it (see ``generate_apply``).
+        ``tagged``, when given, gets the category of every tagged field and finding appended."""
         assert self._apply is not None
         if self.projection is not None:
-            target = project(record, self.projection)
-            return target, self._apply(target, subject_key, tagged, record)
+            target = project(record, self.projection) if projected is None else projected
+            return target, self._apply(target, subject_key, tagged, record, own)
         if keep:
             assert self.writes is not None
             record = _copy_for_writes(record, self.writes)
-        return record, self._apply(record, subject_key, tagged, None)
+        return record, self._apply(record, subject_key, tagged, None, own)
 
 
 def get_path(record: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -251,10 +264,14 @@ def compile_plan(schema: dict[str, Any], output: OutputPolicy, policy: Policy) -
     minimum = policy.options.context_min_length
     if output.projection is None:
         return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
-                    generate_apply(ordered, minimum, _NAME_TOKEN), writes=_written(ordered))
+                    generate_apply(ordered, minimum, _NAME_TOKEN, subject_path=subject_path), writes=_written(ordered))
     published = [declares(output.projection, op.dotted) for op in ordered]
+    hidden = [op for op, public in zip(ordered, published, strict=True) if not public]
+    reads_context = any(op.found_inside for op, public in zip(ordered, published, strict=True) if public)
+    reads_source = bool(hidden) and (reads_context or any(in_container(op) for op in hidden))
     return Plan(output.topic, policy.version, ordered, subject_path, fallback, minimum,
-                generate_apply(ordered, minimum, _NAME_TOKEN, published), projection=projection_tree(output.projection))
+                generate_apply(ordered, minimum, _NAME_TOKEN, published, subject_path),
+                projection=projection_tree(output.projection), reads_source=reads_source)
 
 
 # what a pseudonymize-only transfer does to a field the output would otherwise publish in some form

@@ -15,12 +15,20 @@ from processors.strategies import RecordContext
 if TYPE_CHECKING:
     from processors.plan import FieldOp
 
-ApplyFn = Callable[[dict[str, Any], bytes, "dict[str, int] | None", "dict[str, Any] | None"], dict[str, str]]
+ApplyFn = Callable[..., dict[str, str]]
 
 
 def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: Any,
-                   published: Sequence[bool] | None = None) -> ApplyFn:
-    """``apply(record, subject_key, tagged, source)``: rewrite ``record`` in place, return its tags.
+                   published: Sequence[bool] | None = None, subject_path: tuple[str, ...] | None = None) -> ApplyFn:
+    """``apply(record, subject_key, tagged, source, own)``: rewrite ``record`` in place, return its tags.
+
+    ``tagged``, when given, is a list: the category of every tagged field and free-text finding is
+    appended to it (one append per value; the caller counts them once per batch).
+
+    ``own``, when given, is the record's subject id and its pseudonym (``subject_key``, domain
+    ``subject``), which the caller has computed for the record's key: the pseudonymized subject
+    field at ``subject_path`` takes it instead of computing the same hash again. A field that is
+    dropped is set to None inline (the drop strategy's whole work), not through a call.
 
     ``published`` (a partner's projection) says per op whether the output publishes its field;
     ``record`` then holds only those fields (``processors.partners.project``), and the other ops
@@ -29,40 +37,43 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     """
     shown = [True] * len(ops) if published is None else list(published)
     reads_context = any(op.found_inside for op, public in zip(ops, shown, strict=True) if public)
+    if not reads_context:   # no op of this output reads the record context: none is collected
+        context_min_length = 0
+    # a record context only for a plan whose transforms take one (keep and drop do not)
+    needs_ctx = reads_context or any(in_container(op) or (public and op.strategy not in ("keep", "drop"))
+                                     for op, public in zip(ops, shown, strict=True))
     parents: dict[tuple[str, ...], str] = {(): "record"}
-    lines = [
-        "def apply(record, subject_key, tagged, source=None):",
-        "    ctx = RecordContext(subject_key)",
-        "    context = ctx.context",
-        "    found = ctx.found",
-        "    tags = {}",
-    ]
+    lines = ["def apply(record, subject_key, tagged, source=None, own=None):"]
+    if needs_ctx:
+        lines += ["    ctx = RecordContext(subject_key)", "    context = ctx.context", "    found = ctx.found"]
+    lines.append("    tags = {}")
     for op, public in zip(ops, shown, strict=True):
-        if _nested(op) or not public:
+        if in_container(op) or not public:
             continue
         for depth in range(1, len(op.parents) + 1):
             path = op.parents[:depth]
             if path not in parents:
                 outer = parents[path[:-1]]
                 var = parents[path] = f"p{len(parents)}"
-                lines.append(f"    {var} = {outer}.get({path[-1]!r}) if type({outer}) is dict else None")
-    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each}
+                # a missing parent reads as an empty record, shared: its fields are None, so never written
+                lines.append(f"    {var} = {outer}.get({path[-1]!r})")
+                lines.append(f"    if type({var}) is not dict: {var} = EMPTY")
+    namespace: dict[str, Any] = {"RecordContext": RecordContext, "NAME_TOKEN": name_token, "each": _each,
+                                 "EMPTY": _EMPTY}
     for i, (op, public) in enumerate(zip(ops, shown, strict=True)):
         transform = f"T{i}"
         namespace[transform] = op.transform
         if not public:
             lines += _unpublished_op(op, context_min_length if reads_context else 0)
             continue
-        if _nested(op):
+        if in_container(op):
             lines += _nested_op(op, transform, context_min_length)
             continue
         parent = parents[op.parents]
         cat, dotted, tag, field = repr(op.category), repr(op.dotted), repr(op.tag), repr(op.name)
-        guard = f"type({parent}) is dict and " if op.parents else ""
-        lines.append(f"    v = {parent}.get({field}) if {guard}True else None" if op.parents
-                     else f"    v = record.get({field})")
+        lines.append(f"    v = {parent}.get({field})")
         lines.append("    if v is not None:")
-        lines.append(f"        if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+        lines.append(f"        if tagged is not None: tagged.append({cat})")
         if op.found_inside:
             lines += [
                 "        before = len(found)",
@@ -70,13 +81,17 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
                 "        if len(found) > before:",
                 "            new = found[before:]",
                 f"            tags[{dotted}] = {tag} + '[' + ','.join(sorted(set(new))) + ']'",
-                "            if tagged is not None:",
-                "                for c in new: tagged[c] = tagged.get(c, 0) + 1",
+                "            if tagged is not None: tagged.extend(new)",
                 "        else:",
                 f"            tags[{dotted}] = {tag}",
             ]
             continue
-        lines += _collect(op, parent, transform, "        ", context_min_length)
+        if op.info.path == subject_path and op.strategy == "pseudonym" and op.info.format == "subject":
+            lines += _context(op, "        ", context_min_length)
+            lines.append(f"        {parent}[{field}] = (own[1] if own is not None and v == own[0]"
+                         f" else {transform}(v, ctx))")
+        else:
+            lines += _collect(op, parent, transform, "        ", context_min_length)
         lines.append(f"        tags[{dotted}] = {tag}")
     lines.append("    return tags")
     source = "\n".join(lines)
@@ -86,7 +101,10 @@ def generate_apply(ops: Sequence[FieldOp], context_min_length: int, name_token: 
     return apply
 
 
-def _nested(op: FieldOp) -> bool:
+_EMPTY: dict[str, Any] = {}
+
+
+def in_container(op: FieldOp) -> bool:
     return any(segment in ("[]", "{}") for segment in op.parents)
 
 
@@ -100,7 +118,9 @@ def _each(value: Any, container: str) -> Any:
 def _collect(op: FieldOp, parent: str, transform: str, pad: str, context_min_length: int) -> list[str]:
     """Hand the original value to the record context, then transform it in place."""
     lines = _context(op, pad, context_min_length)
-    if op.strategy != "keep":
+    if op.strategy == "drop":
+        lines.append(f"{pad}{parent}[{op.name!r}] = None")
+    elif op.strategy != "keep":
         lines.append(f"{pad}{parent}[{op.name!r}] = {transform}(v, ctx)")
     return lines
 
@@ -124,7 +144,7 @@ def _unpublished_op(op: FieldOp, context_min_length: int) -> list[str]:
     """An op whose field the output does not publish: its value, read from ``source``, is counted and
     handed to the record context (``context_min_length`` 0: not needed), never written or tagged."""
     assert not op.found_inside, "a partner publishes every free-text field it has a strategy for"
-    if _nested(op):
+    if in_container(op):
         return _nested_op(op, None, context_min_length, root="source")
     context = _context(op, "        ", context_min_length)
     lines = ["    if True:" if context else "    if tagged is not None:", "        s = source"]
@@ -133,7 +153,7 @@ def _unpublished_op(op: FieldOp, context_min_length: int) -> list[str]:
     lines += [
         f"        v = s.get({op.name!r}) if type(s) is dict else None",
         "        if v is not None:",
-        f"            if tagged is not None: tagged[{op.category!r}] = tagged.get({op.category!r}, 0) + 1",
+        f"            if tagged is not None: tagged.append({op.category!r})",
     ]
     return lines + _context(op, "            ", context_min_length)
 
@@ -158,7 +178,7 @@ def _nested_op(op: FieldOp, transform: str | None, context_min_length: int, root
     lines.append(f"{pad}if v is not None:")
     inner = pad + "    "
     lines.append(f"{inner}seen = True")
-    lines.append(f"{inner}if tagged is not None: tagged[{cat}] = tagged.get({cat}, 0) + 1")
+    lines.append(f"{inner}if tagged is not None: tagged.append({cat})")
     if transform is None:
         return lines + _context(op, inner, context_min_length)
     if op.found_inside:
@@ -171,8 +191,7 @@ def _nested_op(op: FieldOp, transform: str | None, context_min_length: int, root
             "        if len(found) > before:",
             "            new = found[before:]",
             f"            tags[{dotted}] = {tag} + '[' + ','.join(sorted(set(new))) + ']'",
-            "            if tagged is not None:",
-            "                for c in new: tagged[c] = tagged.get(c, 0) + 1",
+            "            if tagged is not None: tagged.extend(new)",
             "        else:",
             f"            tags[{dotted}] = {tag}",
         ]

@@ -3,8 +3,8 @@
 Input batches reach ``processors`` through a :class:`BatchHandler`, fed by the batch ingest
 (``streams/ingest.py``; the one runtime, docs/architecture.md). Per-subject
 secrets live in the changelog topic ``<app id>-subject-secrets-changelog``, partitioned like the
-input. Anonymized records and dead letters go through one dedicated aiokafka producer with large
-batches.
+input. Every output record and dead letter goes through one librdkafka producer
+(streams/producer.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from processors.sharing import recipients_of
 from processors.sources import fields_for_review
 from streams.consent import ConsentHandler
 from streams.dlq import DeadLetters
-from streams.handler import BatchHandler, InputHandler
+from streams.handler import BatchHandler, InputHandler, Write, no_write
 from streams.ingest import DirectIngest
 from streams.kafka import faust_credentials
 from streams.metrics import Metrics
@@ -208,17 +208,19 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     }
     hold_handler = HoldHandler(holds, retention, requests.resume)
     consent_handler = ConsentHandler(audit_topic, consent, metrics)
-    inputs_of: tuple[tuple[str, Callable[[bytes | None], Any], Any, Callable[[], Awaitable[None]], str], ...] = (
-        ("legal-holds.v1", inputs.hold, hold_handler.act, hold_handler.finish, "hold audit records"),
-        ("consent.v1", inputs.consent, consent_handler.act, consent_handler.finish, "consent audit records"),
-        ("privacy-requests.v1", inputs.request, requests.accept, requests.finish_requests,
+    # (topic, decode, act, written before its records go out, written after them, what they are)
+    inputs_of: tuple[tuple[str, Callable[[bytes | None], Any], Any, Write, Write, str], ...] = (
+        ("legal-holds.v1", inputs.hold, hold_handler.act, no_write, hold_handler.finish, "hold audit records"),
+        ("consent.v1", inputs.consent, consent_handler.act, consent_handler.before, no_write,
+         "consent audit records"),
+        ("privacy-requests.v1", inputs.request, requests.accept, requests.before_requests, requests.finish_requests,
          "request commands and audit records"),
-        ("lifecycle.acks.v1", inputs.ack, requests.ack, requests.finish_acks, "request audit records"),
+        ("lifecycle.acks.v1", inputs.ack, requests.ack, no_write, requests.finish_acks, "request audit records"),
     )
-    for name, decode, act, finish, what in inputs_of:
+    for name, decode, act, before, finish, what in inputs_of:
         handlers[settings.topics.name(name)] = InputHandler(
             settings.topics.name(name), DeadLetters(settings.topics.dlq, master_key, subjects), metrics, output.get,
-            decode, act, finish, clock, what)
+            decode, act, finish, clock, what, before)
     services.append(DirectIngest(
         settings, bootstrap, handlers, [store, holds, timers, request_store, consent, sharing, sessions], metrics,
         background=[_firing(retention), _every(1.0, every_second, "request deadlines"),

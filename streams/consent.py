@@ -8,6 +8,7 @@ decision is audited. The state decides which consent-based outputs a subject's r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -33,7 +34,7 @@ class ConsentHandler:
         return [(self.audit_topic, orjson.dumps(consent_audit(event, now, current)), event.subject.encode(),
                  message.partition, None)]
 
-    async def finish(self) -> None:
-        await self.store.flush()
-        if self.store.sessions is not None:
-            await self.store.sessions.flush()
+    async def before(self) -> None:
+        """The decisions, written before their audit records go out (a replay records and audits them again)."""
+        await asyncio.gather(self.store.flush(),
+                             *([self.store.sessions.flush()] if self.store.sessions is not None else []))

@@ -23,6 +23,14 @@ class BrokerTlsError(BrokerUnreachable):
     certificate is not trusted, has expired or does not name the address, or it refused ours."""
 
 
+class DeliveryFailed(LetheError):
+    """The broker did not take a record (it is sent again with backoff; nothing is committed meanwhile)."""
+
+
+class RecordTooLarge(DeliveryFailed):
+    """A record above the producer's or the broker's maximum size (a dead letter is then truncated)."""
+
+
 class TopicError(LetheError):
     """Topics could not be listed or created."""
 
@@ -39,5 +47,6 @@ class UsageError(LetheError):
     """A command was called with arguments it cannot act on."""
 
 
-__all__ = ["BrokerError", "BrokerTlsError", "BrokerUnreachable", "ConfigError", "InvalidRecord", "LetheError",
-           "PartitionMismatch", "PolicyError", "SchemaError", "StoreError", "TopicError", "UsageError"]
+__all__ = ["BrokerError", "BrokerTlsError", "BrokerUnreachable", "ConfigError", "DeliveryFailed", "InvalidRecord",
+           "LetheError", "PartitionMismatch", "PolicyError", "RecordTooLarge", "SchemaError", "StoreError",
+           "TopicError", "UsageError"]

@@ -3,6 +3,11 @@
 Nothing on input can crash the worker: a record that makes the processors fail unexpectedly goes
 to the DLQ (rule ``internal``) like any invalid record. Producing is retried with backoff until
 the broker takes every record, so a batch is never acked half-delivered (at-least-once).
+
+A handler first processes its topic's records (:meth:`stage`: in memory, no I/O) and leaves three
+writes, which :func:`write_staged` makes for every topic of an input batch together, step by step:
+the state the outputs rely on, then the outputs, then the state that marks the batch as carried
+out. Each step is one broker round trip for the whole input batch, not one per topic.
 """
 
 from __future__ import annotations
@@ -11,19 +16,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import MessageSizeTooLargeError
 
 from processors.errors import InvalidRecord, RegistryUnavailable
 from processors.minors import minor_found
 from processors.pipeline import BatchResult, TopicPipeline
 from processors.records import audit_record, transfer_audit
 from streams.dlq import DeadLetters
+from streams.exceptions import RecordTooLarge
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all, retrying
+from streams.producer import Deliveries, Producer
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,40 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 DLQ_TRUNCATE_BYTES = 900_000
+
+
+Write = Callable[[], Awaitable[None]]   # one of a staged batch's writes
+
+
+async def no_write() -> None:
+    """A step with nothing to write."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One topic's processed batch and what is left to write, in the order the guarantees need.
+
+    ``before``: the state its outputs rely on (new subject secrets, deadlines, the sharing ledger,
+    shredded secrets, consent), so that a crash after an output never loses what the output used.
+    ``send``: the outputs, audit records, commands and dead letters, retried until the broker has
+    them all. ``after``: what records the batch as carried out (a request's state: a replayed request
+    or ack that it already holds is skipped, so it is written only once the outputs are out), and
+    the batch's metrics. The input offsets are committed after all three.
+    """
+
+    before: Write = no_write
+    send: Write = no_write
+    after: Write = no_write
+
+
+async def write_staged(staged: Sequence[Staged]) -> None:
+    """Write the staged batches of an input batch's topics: every ``before`` at once, then every
+    ``send`` at once, then each ``after`` in turn (a released hold's resumed erasures send and write
+    their own state there, which must not overlap another topic's request states)."""
+    await asyncio.gather(*(s.before() for s in staged))
+    await asyncio.gather(*(s.send() for s in staged))
+    for s in staged:
+        await s.after()
 
 
 class BatchState(Protocol):
@@ -99,7 +139,7 @@ class BatchHandler:
 
     def __init__(self, pipeline: TopicPipeline, topic: str, dead_letters: DeadLetters, metrics: Metrics,
                  state: BatchState,
-                 producer: Callable[[], AIOKafkaProducer], topic_name: Callable[[str], str],
+                 producer: Callable[[], Producer], topic_name: Callable[[str], str],
                  audit_topic: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.state, self.audit_topic, self.clock = state, audit_topic, clock
         self.pipeline, self.topic, self.dead_letters = pipeline, topic, dead_letters
@@ -121,17 +161,28 @@ class BatchHandler:
         self.positions: dict[int, int] = {}
 
     async def handle(self, messages: Sequence[Any]) -> None:
+        await write_staged([await self.stage(messages)])
+
+    async def stage(self, messages: Sequence[Any]) -> Staged:
         started = time.perf_counter()
         result, changed = await self.process_waiting(messages)
         if result.dead:   # a dead letter is sealed with its subject's secret: one it may not have yet
             changed |= self.dead_letters.prepare(messages[index] for index, _ in result.dead)
-        if changed:
-            # new subject secrets must be in their changelog before any output or dead letter uses
-            # them and the batch is acked, or a crash now would re-key these subjects after recovery;
-            # new deadlines before the batch is acked, or a crash now would lose them
-            await retrying(f"writing the state of a batch from {self.topic}", self.state.flush)
-        await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
-        self.observe(result, messages, started)
+
+        async def before() -> None:
+            if changed:
+                # new subject secrets must be in their changelog before any output or dead letter uses
+                # them and the batch is acked, or a crash now would re-key these subjects after recovery;
+                # new deadlines before the batch is acked, or a crash now would lose them
+                await retrying(f"writing the state of a batch from {self.topic}", self.state.flush)
+
+        async def send() -> None:
+            await retrying(f"producing a batch from {self.topic}", lambda: self.produce(result, messages))
+
+        async def after() -> None:
+            self.observe(result, messages, started)
+
+        return Staged(before, send, after)
 
     async def process_waiting(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """:meth:`process`, waiting while the schema registry does not answer (nothing is dead-lettered
@@ -168,54 +219,49 @@ class BatchHandler:
         return result, changed
 
     async def produce(self, result: BatchResult, messages: Sequence[Any]) -> None:
-        producer = self.producer()
+        batch = self.producer().batch()
         names = self.names
-        futures = []
         for out in list(result.outputs):
             try:
-                futures.append(await producer.send(names[out.topic], out.value, key=out.key))
-            except MessageSizeTooLargeError:   # the anonymized copy outgrew what may be sent
+                batch.send(names[out.topic], out.value, out.key)
+            except RecordTooLarge:   # the anonymized copy outgrew what may be sent
                 result.outputs.remove(out)
                 result.dead.append((out.index, InvalidRecord("max_size", "anonymized record too large to produce")))
-        dead = []
         for index, exc in result.dead:
             message = messages[index]
             topic, value, key, _, headers = self.dead_letters.letter(message, exc)
             try:
-                future = await producer.send(topic, value, key=key, headers=headers)
-            except MessageSizeTooLargeError:   # larger than this producer may send
-                future = await self._send_truncated(producer, message, exc)
-            dead.append((message, exc, future))
+                batch.send(topic, value, key, None, headers, tag=(message, exc))
+            except RecordTooLarge:   # larger than this producer may send
+                self._send_truncated(batch, message, exc)
         if (result.gated or result.transfer_held or result.unknown.personal) and self.audit_topic is not None:
             now = self.clock()
             audits = gate_audits(result, messages, self.names, now) + unknown_audits(result, messages, now)
             if result.transfer_held:
                 audits += transfer_audits(result, messages, self.names, self.pipeline, now)
             for audit in audits:
-                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit),
-                                                   key=(audit["subject"] or "").encode()))
+                batch.send(self.audit_topic, orjson.dumps(audit), (audit["subject"] or "").encode())
         for partition, subject in result.minors:   # a minor_flag request each, on the subject's partition
             assert self.pipeline.minors is not None
             request, audit = minor_found(subject, self.topic, self.pipeline.minors.age, self.clock())
-            futures.append(await producer.send(self.requests_topic, orjson.dumps(request), key=subject.encode(),
-                                               partition=partition))
+            batch.send(self.requests_topic, orjson.dumps(request), subject.encode(), partition)
             if self.audit_topic is not None:
-                futures.append(await producer.send(self.audit_topic, orjson.dumps(audit), key=subject.encode()))
-        await asyncio.gather(*futures)
-        for message, exc, future in dead:
-            try:
-                await future
-            except MessageSizeTooLargeError:   # larger than the broker takes
-                await (await self._send_truncated(producer, message, exc))
+                batch.send(self.audit_topic, orjson.dumps(audit), subject.encode())
+        refused = await batch.delivered()   # a failure of anything but a dead letter raises here
+        if refused:
+            again = self.producer().batch()
+            for (message, exc), error in refused:
+                if not isinstance(error, RecordTooLarge):
+                    raise error
+                self._send_truncated(again, message, exc)   # larger than the broker takes
+            await again.delivered()
 
-    async def _send_truncated(self, producer: AIOKafkaProducer, message: Any,
-                              exc: InvalidRecord) -> asyncio.Future[Any]:
+    def _send_truncated(self, batch: Deliveries, message: Any, exc: InvalidRecord) -> None:
         """Dead-letter the head of a record too large for the broker, saying how long it was."""
         note = [("truncated_from_bytes", str(len(message.value)).encode())]
         topic, value, key, _, headers = self.dead_letters.letter(message, exc, message.value[:DLQ_TRUNCATE_BYTES],
                                                                  note)
-        future: asyncio.Future[Any] = await producer.send(topic, value, key=key, headers=headers)
-        return future
+        batch.send(topic, value, key, None, headers)
 
     def observe(self, result: BatchResult, messages: Sequence[Any], started: float) -> None:
         m, topic = self.metrics, self.topic
@@ -263,15 +309,17 @@ class InputHandler(Generic[T]):
     decode goes to the DLQ with the same headers as orders and logs, and one that makes ``act``
     fail unexpectedly goes there with rule ``internal`` (a bug costs that record only). Once the
     broker has everything, ``finish`` makes the batch's state changes durable; only then is the
-    batch committed.
+    batch committed. ``before`` writes the state the published records rely on before they go out
+    (``Staged``).
     """
 
     def __init__(self, topic: str, dead_letters: DeadLetters, metrics: Metrics,
-                 producer: Callable[[], AIOKafkaProducer],
+                 producer: Callable[[], Producer],
                  decode: Callable[[bytes | None], T], act: Callable[[Any, T, float], list[Outgoing]],
-                 finish: Callable[[], Awaitable[None]], clock: Callable[[], float], what: str) -> None:
+                 finish: Write, clock: Callable[[], float], what: str, before: Write = no_write) -> None:
         self.topic, self.dead_letters, self.metrics, self.producer = topic, dead_letters, metrics, producer
         self.decode, self.act, self.finish, self.clock, self.what = decode, act, finish, clock, what
+        self.before = before
         self.positions: dict[int, int] = {}
         metrics.records_in.labels(topic)
 
@@ -281,6 +329,9 @@ class InputHandler(Generic[T]):
                                           lambda: self.decode(raw))
 
     async def handle(self, messages: Sequence[Any]) -> None:
+        await write_staged([await self.stage(messages)])
+
+    async def stage(self, messages: Sequence[Any]) -> Staged:
         now = self.clock()
         out: list[Outgoing] = []
         dead: list[tuple[Any, InvalidRecord]] = []
@@ -293,17 +344,28 @@ class InputHandler(Generic[T]):
                 log.error("record %s[%d]@%d failed (%s); sent to the DLQ", message.topic, message.partition,
                           message.offset, type(exc).__name__)
                 dead.append((message, InvalidRecord("internal", f"internal error ({type(exc).__name__})")))
-        if dead and self.dead_letters.prepare(message for message, _ in dead):
-            # a new subject's secret is in its changelog before a dead letter is sealed with it
-            await retrying(f"writing the secrets of dead letters from {self.topic}", self.dead_letters.flush)
+        sealed = bool(dead) and self.dead_letters.prepare(message for message, _ in dead)
         for message, invalid in dead:
             out.append(self.dead_letters.letter(message, invalid))
             self.metrics.records_dead.labels(self.topic, invalid.rule).inc()
-        await publish_all(self.producer, out, self.what)
-        await self.finish()
-        self.metrics.records_in.labels(self.topic).inc(len(messages))
-        for message in messages:
-            self.positions[message.partition] = message.offset + 1
+
+        async def before() -> None:
+            # a new subject's secret is in its changelog before a dead letter sealed with it goes out
+            await asyncio.gather(
+                *([retrying(f"writing the secrets of dead letters from {self.topic}", self.dead_letters.flush)]
+                  if sealed else []),
+                self.before())
+
+        async def send() -> None:
+            await publish_all(self.producer, out, self.what)
+
+        async def after() -> None:
+            await self.finish()
+            self.metrics.records_in.labels(self.topic).inc(len(messages))
+            for message in messages:
+                self.positions[message.partition] = message.offset + 1
+
+        return Staged(before, send, after)
 
 
-__all__ = ["BatchHandler", "BatchState", "InputHandler"]
+__all__ = ["BatchHandler", "BatchState", "InputHandler", "Staged", "Write", "no_write", "write_staged"]

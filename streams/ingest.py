@@ -2,7 +2,9 @@
 
 One aiokafka consumer in the group ``<app id>.ingest`` takes ``getmany`` batches of every input
 topic (orders, logs, consent, legal holds, requests, acks); each topic's batch goes to its
-handler (streams/handler.py) and the offsets are committed once what the batch caused is acked.
+handler (streams/handler.py), which processes it; what every topic's batch left to write is then
+written together, in three steps of one broker round trip each (``write_staged``: an erase
+request waits for no order's writes in turn), and the offsets are committed once all of it is acked.
 Faust's per-record stream machinery cost more than all of Lethe's processing (bench/README.md).
 
 Per-subject state stays partitioned with the input: the range assignor gives a worker the same
@@ -26,6 +28,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
+from streams.handler import write_staged
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -188,8 +191,8 @@ class DirectIngest(Service):
                 for tp, records in batch.items():
                     by_topic.setdefault(tp.topic, []).extend(records)
                     offsets[tp] = records[-1].offset + 1
-                for topic, records in by_topic.items():
-                    await handlers[topic].handle(records)
+                # every topic processed first, then their writes made together (streams/handler.py)
+                await write_staged([await handlers[topic].stage(records) for topic, records in by_topic.items()])
                 try:
                     await consumer.commit(offsets)
                 except (CommitFailedError, KafkaError) as exc:

@@ -9,7 +9,8 @@
     LETHE_KAFKA_SSL_CERTFILE, LETHE_KAFKA_SSL_KEYFILE   client certificate and key (mutual TLS)
 
 A process reads them once (``Settings.from_env``) and calls :func:`configure`; every aiokafka,
-kafka-python and Faust client then takes its options from here, so no client can be forgotten.
+kafka-python, librdkafka (the worker's producers) and Faust client then takes its options from
+here, so no client can be forgotten.
 """
 
 from __future__ import annotations
@@ -95,6 +96,26 @@ class KafkaSecurity:
         """Options for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient (same names)."""
         return self._options()
 
+    def librdkafka(self) -> dict[str, Any]:
+        """Options for confluent-kafka (librdkafka) clients: the same connection in its own names.
+
+        librdkafka does its own TLS (OpenSSL), so it gets the files rather than ``ssl_context()``;
+        like the Python clients it checks that the broker's certificate names the address
+        (``ssl.endpoint.identification.algorithm``), and without a CA file it trusts the system's.
+        """
+        options: dict[str, Any] = {"security.protocol": self.protocol.lower()}
+        if self.tls:
+            options["ssl.ca.location"] = str(self.cafile) if self.cafile else "probe"
+            options["ssl.endpoint.identification.algorithm"] = "https"
+            if self.certfile and self.keyfile:
+                options["ssl.certificate.location"] = str(self.certfile)
+                options["ssl.key.location"] = str(self.keyfile)
+        if self.mechanism:
+            assert self.password is not None
+            options.update({"sasl.mechanism": self.mechanism, "sasl.username": self.username,
+                            "sasl.password": self.password.reveal()})
+        return options
+
     def _options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"security_protocol": self.protocol}
         if self.tls:
@@ -133,6 +154,10 @@ def aiokafka_options() -> dict[str, Any]:
 
 def kafka_python_options() -> dict[str, Any]:
     return _security.kafka_python()
+
+
+def librdkafka_options() -> dict[str, Any]:
+    return _security.librdkafka()
 
 
 def faust_credentials() -> Any:

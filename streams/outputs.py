@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from mode import Service
 
 from processors.decode import encoding_of
 from processors.errors import InvalidRecord
 from processors.records import dlq_headers as dlq_envelope
-from streams.kafka import aiokafka_options
+from streams.exceptions import DeliveryFailed
+from streams.producer import Producer, producer_config
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ class Backoff:
 BACKOFF = Backoff()
 
 
-async def retrying(what: str, step: Callable[[], Awaitable[T]], errors: tuple[type[BaseException], ...] = (KafkaError,),
+async def retrying(what: str, step: Callable[[], Awaitable[T]],
+                   errors: tuple[type[BaseException], ...] = (KafkaError, DeliveryFailed),
                    backoff: Backoff = BACKOFF) -> T:
     """Run ``step`` until it succeeds; an error in ``errors`` is logged by type and retried after a pause."""
     for delay in backoff.delays():
@@ -82,16 +83,16 @@ def retrying_blocking(what: str, step: Callable[[], T | None], stop: Callable[[]
     raise AssertionError("unreachable")
 
 
-async def publish_all(producer: Callable[[], AIOKafkaProducer], out: list[Outgoing], what: str) -> None:
+async def publish_all(producer: Callable[[], Producer], out: list[Outgoing], what: str) -> None:
     """Send every record and wait until the broker has them all (retrying as above)."""
     if not out:
         return
 
     async def send() -> None:
-        sender = producer()
-        futures = [await sender.send(topic, value, key=key, partition=partition, headers=headers)
-                   for topic, value, key, partition, headers in out]
-        await asyncio.gather(*futures)
+        batch = producer().batch()
+        for topic, value, key, partition, headers in out:
+            batch.send(topic, value, key, partition, headers)
+        await batch.delivered()
 
     await retrying(f"publishing {what}", send)
 
@@ -104,39 +105,25 @@ def dlq_headers(exc: InvalidRecord, message: Any) -> list[tuple[str, bytes]]:
 
 
 class OutputProducer(Service):
-    """The worker's producer for every output topic and the DLQ (large batches, acks=all)."""
+    """The worker's producer for every output topic and the DLQ (librdkafka, acks=all: streams/producer.py)."""
 
     def __init__(self, bootstrap: str, max_request_size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bootstrap = bootstrap
         self.max_request_size = max_request_size
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: Producer | None = None
 
-    def get(self) -> AIOKafkaProducer:
+    def get(self) -> Producer:
         if self.producer is None:
             raise RuntimeError("the output producer is not started")
         return self.producer
 
     async def on_start(self) -> None:
-        self.producer = AIOKafkaProducer(
-            **aiokafka_options(),
-            bootstrap_servers=self.bootstrap,
-            client_id="lethe-output",
-            acks="all",
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            request_timeout_ms=30_000,
-            max_request_size=self.max_request_size,
-        )
-        await self.producer.start()
+        self.producer = Producer(producer_config(self.bootstrap, "lethe-output", self.max_request_size, linger_ms=5))
 
     async def on_stop(self) -> None:
         """What is in flight gets a few seconds; whatever it belongs to was not committed, so it is
         produced again after a restart (at-least-once)."""
-        if self.producer is not None:
-            try:
-                await asyncio.wait_for(self.producer.flush(), 3.0)
-                await asyncio.wait_for(self.producer.stop(), 2.0)
-            except TimeoutError:
-                log.warning("stopping the output producer with records the broker has not taken; their inputs "
-                            "are not committed and will be processed again")
+        if self.producer is not None and await self.producer.stop(within=2.0):
+            log.warning("stopping the output producer with records the broker has not taken; their inputs "
+                        "are not committed and will be processed again")

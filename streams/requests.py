@@ -16,13 +16,13 @@ before the ack's offset is committed. ``lethe request status ID`` reads the same
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from processors.errors import LetheError
 from processors.pseudonym import partner_reference
@@ -45,6 +45,7 @@ from processors.sharing import commands_topic
 from processors.time import parse_time
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all
+from streams.producer import Producer
 from streams.settings import Settings
 from streams.state.consent import ConsentStore
 from streams.state.holds import HoldStore
@@ -60,7 +61,7 @@ class Requests:
     """Handles request events and acks; runs the deadline and retry loop."""
 
     def __init__(self, settings: Settings, rights: Rights, store: RequestStore, secrets: SecretStore,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 producer: Callable[[], Producer], metrics: Metrics,
                  output_purposes: Mapping[str, str], consent: ConsentStore | None = None,
                  timers: TimerStore | None = None, holds: HoldStore | None = None,
                  sharing: SharingStore | None = None,
@@ -97,12 +98,17 @@ class Requests:
         self._shredded |= effects.shred
         return out
 
+    async def before_requests(self) -> None:
+        """Before a batch's commands and audit records go out: the shredded secrets' tombstones and the
+        consent changes, written at once. A crash after them replays the requests (their state is not
+        written yet), which shreds and stores the same again."""
+        shredded, self._shredded = self._shredded, False
+        await asyncio.gather(*([self.secrets.flush()] if shredded else []),
+                             *([self.consent.flush()] if self.consent is not None else []))
+
     async def finish_requests(self) -> None:
-        if self._shredded:
-            await self.secrets.flush()
-            self._shredded = False
-        if self.consent is not None:
-            await self.consent.flush()
+        """Once the batch's commands and audit records are on the broker: the requests' state, which
+        makes a replay of them a no-op (so it must not be written before what they publish)."""
         await self.store.flush()
         self.report()
 

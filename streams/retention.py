@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from processors.records import hold_audit
 from processors.retention.firing import Firing, fire
@@ -35,6 +34,7 @@ from processors.retention.holds import Hold, Holds
 from processors.retention.timers import RetentionPlan, Timer
 from streams.metrics import Metrics
 from streams.outputs import Outgoing, publish_all
+from streams.producer import Producer
 from streams.settings import Settings
 from streams.state.holds import HoldStore
 from streams.state.timers import TimerStore
@@ -49,7 +49,7 @@ class Retention:
     """Fires due timers into lifecycle commands and audit records."""
 
     def __init__(self, settings: Settings, plan: RetentionPlan, timers: TimerStore, holds: HoldStore,
-                 producer: Callable[[], AIOKafkaProducer], metrics: Metrics,
+                 producer: Callable[[], Producer], metrics: Metrics,
                  clock: Callable[[], float] = time.time) -> None:
         self.plan, self.timers, self.holds = plan, timers, holds
         self.producer, self.metrics, self.clock = producer, metrics, clock

@@ -39,11 +39,16 @@ class Rule:
     NEEDS_UPPER: ClassVar[bool] = False
     LITERALS: ClassVar[tuple[str, ...]] = ()
     GATED: ClassVar[tuple[tuple[re.Pattern[str], str], ...]] = ()   # (pattern, its literal or "")
+    # whether the rule overrides ``may_match`` / ``validate``: ``find`` calls only those that do
+    FILTERS: ClassVar[bool] = False
+    VALIDATES: ClassVar[bool] = False
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         patterns = getattr(cls, "PATTERNS", ())
         cls.GATED = tuple(zip(patterns, cls.LITERALS or ("",) * len(patterns), strict=True))
+        cls.FILTERS = cls.may_match is not Rule.may_match
+        cls.VALIDATES = cls.validate is not Rule.validate
 
     def validate(self, candidate: str) -> bool:
         return True
@@ -52,13 +57,14 @@ class Rule:
         return True
 
     def find(self, text: str) -> list[Span]:
-        if not self.may_match(text):
+        if self.FILTERS and not self.may_match(text):
             return []
         spans: list[Span] = []
+        validates = self.VALIDATES
         for pattern, literal in self.GATED:
             if literal in text:
                 for match in pattern.finditer(text):
-                    if self.validate(match.group()):
+                    if not validates or self.validate(match.group()):
                         spans.append(Span(match.start(), match.end(), self.category, self.name))
         return spans
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from processors.policy import Options
@@ -35,15 +35,19 @@ def dotted(path: tuple[str, ...]) -> str:
     return text
 
 
-@dataclass
 class RecordContext:
-    """Per-record state shared by the transforms of one record."""
+    """Per-record state shared by the transforms of one record (one per record and output: a plain
+    class with slots, which is cheaper to make than a dataclass with default factories)."""
 
-    subject_key: bytes
-    # personal values of this very record (lower-cased, with their category): free-text
-    # redaction removes them wherever they reappear, e.g. the customer's name inside a note
-    context: list[tuple[str, str]] = field(default_factory=list)
-    found: list[str] = field(default_factory=list)
+    __slots__ = ("context", "found", "subject_key")
+
+    def __init__(self, subject_key: bytes, context: list[tuple[str, str]] | None = None,
+                 found: list[str] | None = None) -> None:
+        self.subject_key = subject_key
+        # personal values of this very record (lower-cased, with their category): free-text
+        # redaction removes them wherever they reappear, e.g. the customer's name inside a note
+        self.context: list[tuple[str, str]] = [] if context is None else context
+        self.found: list[str] = [] if found is None else found
 
 
 Transform = Callable[[Any, RecordContext], Any]

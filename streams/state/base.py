@@ -60,10 +60,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka import aiokafka_options
 from streams.outputs import retrying
+from streams.producer import Producer, producer_config
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +125,9 @@ class PartitionedState:
         self.owned: set[int] = set()
         self.dormant: dict[int, float] = {}   # revoked, state kept: partition -> when (time.monotonic)
         self.known: dict[int, int] = {}       # owned or dormant partition -> topic position read up to
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: Producer | None = None
         self._pending: list[tuple[int, bytes, bytes | None]] = []
+        self._writing = asyncio.Lock()
 
     @property
     def kind(self) -> str:
@@ -134,14 +136,14 @@ class PartitionedState:
 
     async def start(self) -> None:
         if self.write:
-            self.producer = AIOKafkaProducer(**aiokafka_options(), bootstrap_servers=self.bootstrap,
-                                             client_id="lethe-state",
-                                             acks="all", linger_ms=2)
-            await self.producer.start()
+            # librdkafka, like the outputs (streams/producer.py): one request in flight, so a retry
+            # cannot reorder a key's updates
+            self.producer = Producer(producer_config(self.bootstrap, "lethe-state", 1_048_576, linger_ms=2))
 
     async def stop(self) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
+        if self.producer is not None and await self.producer.stop(within=1.0):
+            log.warning("stopping the %s producer with updates the broker has not taken; their inputs are not "
+                        "committed and will be processed again", self.what)
 
     # subclasses ------------------------------------------------------------------------------
     def load(self, partition: int, records: list[Any]) -> None:
@@ -245,17 +247,24 @@ class PartitionedState:
         return len(self._pending)
 
     async def flush(self) -> None:
-        """Write every staged update to the topic and wait until the broker has them all."""
-        if not self._pending:
-            return
-        producer = self.producer
-        assert producer is not None
-        pending = self._pending
+        """Write every staged update to the topic and wait until the broker has them all.
 
-        async def write() -> None:   # nothing is committed meanwhile: retry every one
-            futures = [await producer.send(self.topic, value, key=key, partition=partition)
-                       for partition, key, value in pending]
-            await asyncio.gather(*futures)
+        The topics of one input batch write their state together (streams/handler.py
+        ``write_staged``), so two flushes may overlap: the second waits for the first and then
+        writes what is left, if anything; no update is written twice or dropped.
+        """
+        async with self._writing:
+            if not self._pending:
+                return
+            producer = self.producer
+            assert producer is not None
+            pending = self._pending
 
-        await retrying(f"writing {self.what}", write)
-        self._pending = []   # only once the broker has them all
+            async def write() -> None:   # nothing is committed meanwhile: retry every one
+                batch = producer.batch()
+                for partition, key, value in pending:
+                    batch.send(self.topic, value, key, partition)
+                await batch.delivered()
+
+            await retrying(f"writing {self.what}", write)
+            self._pending = []   # only once the broker has them all

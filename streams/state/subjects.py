@@ -9,6 +9,7 @@ that ``processors`` is entered once per batch and no callable reaches back into 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from processors.minors import QUARANTINED
@@ -64,9 +65,8 @@ class SubjectState:
 
     async def flush(self) -> None:
         """Write what the batches staged (secrets, deadlines, the sharing ledger) and wait for the broker
-        to have it: before any output of the batch, so a partner never holds a record the ledger misses."""
-        await self.secrets.flush()
-        if self.retention is not None:
-            await self.retention.timers.flush()
-        if self.sharing is not None:
-            await self.sharing.flush()
+        to have it: before any output of the batch, so a partner never holds a record the ledger misses.
+        The three topics are written at once (one broker round trip, not three)."""
+        await asyncio.gather(self.secrets.flush(),
+                             *([self.retention.timers.flush()] if self.retention is not None else []),
+                             *([self.sharing.flush()] if self.sharing is not None else []))

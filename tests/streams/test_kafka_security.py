@@ -19,17 +19,20 @@ def test_plaintext_is_the_default() -> None:
     assert security.protocol == "PLAINTEXT"
     assert security.aiokafka() == {"security_protocol": "PLAINTEXT"}
     assert security.kafka_python() == {"security_protocol": "PLAINTEXT"}
+    assert security.librdkafka() == {"security.protocol": "plaintext"}
     assert security.faust_credentials() is None
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "scram-sha-512"])
-def test_sasl_options_reach_both_clients(mechanism: str) -> None:
+def test_sasl_options_reach_every_client(mechanism: str) -> None:
     env = {"LETHE_KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "LETHE_KAFKA_SASL_MECHANISM": mechanism,
            "LETHE_KAFKA_SASL_USERNAME": "lethe", "LETHE_KAFKA_SASL_PASSWORD": "hunter2-secret"}
     security = KafkaSecurity.from_env(env)
     for options in (security.aiokafka(), security.kafka_python()):
         assert options == {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": mechanism.upper(),
                            "sasl_plain_username": "lethe", "sasl_plain_password": "hunter2-secret"}
+    assert security.librdkafka() == {"security.protocol": "sasl_plaintext", "sasl.mechanism": mechanism.upper(),
+                                     "sasl.username": "lethe", "sasl.password": "hunter2-secret"}
     credentials = security.faust_credentials()
     assert credentials.username == "lethe" and credentials.mechanism.name.replace("_", "-") == mechanism.upper()
 
@@ -71,6 +74,7 @@ def test_settings_configure_every_client_of_the_process(tmp_path: Path) -> None:
         assert settings.kafka.protocol == "SASL_PLAINTEXT"
         assert kafka.aiokafka_options()["sasl_mechanism"] == "SCRAM-SHA-256"
         assert kafka.kafka_python_options()["sasl_plain_username"] == "lethe"
+        assert kafka.librdkafka_options()["sasl.mechanism"] == "SCRAM-SHA-256"
         assert "pw" not in repr(settings.kafka)
     finally:
         kafka.configure(KafkaSecurity())
@@ -94,4 +98,17 @@ def test_tls_with_a_private_ca_and_a_client_certificate(tmp_path: Path) -> None:
     assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
     assert any(c["subject"] == ((("commonName", "lethe-test-ca"),),) for c in context.get_ca_certs())
     assert security.kafka_python()["security_protocol"] == "SSL"
+    assert security.librdkafka() == {"security.protocol": "ssl", "ssl.ca.location": str(tmp_path / "ca.pem"),
+                                     "ssl.endpoint.identification.algorithm": "https",
+                                     "ssl.certificate.location": str(tmp_path / "client.pem"),
+                                     "ssl.key.location": str(tmp_path / "client.key")}
     assert security.faust_credentials() is not None
+
+
+def test_without_a_ca_file_librdkafka_trusts_the_system_s_cas() -> None:
+    security = KafkaSecurity.from_env({"LETHE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                                       "LETHE_KAFKA_SASL_MECHANISM": "PLAIN", "LETHE_KAFKA_SASL_USERNAME": "u",
+                                       "LETHE_KAFKA_SASL_PASSWORD": "p"})
+    options = security.librdkafka()
+    assert options["security.protocol"] == "sasl_ssl" and options["ssl.ca.location"] == "probe"
+    assert "ssl.certificate.location" not in options

@@ -3,6 +3,7 @@ that refuses a certificate the clients would refuse, naming the setting to fix."
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Callable, Iterator
 
@@ -15,6 +16,7 @@ from streams import kafka
 from streams.client import publish, read
 from streams.exceptions import BrokerTlsError, BrokerUnreachable
 from streams.kafka import KafkaSecurity, check_reachable
+from streams.producer import Producer, producer_config
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +50,29 @@ def test_clients_configured_for_tls_produce_and_read_through_the_proxy(tls_broke
     assert publish(tls_broker.bootstrap, records) == 5
     got = sorted((r.key, r.value) for r in read(tls_broker.bootstrap, [topic], expect=5))
     assert got == sorted((k, v) for _, k, v in records)
+
+
+def test_the_worker_s_librdkafka_producer_connects_with_a_client_certificate(tls_broker: TlsBroker,
+                                                                             security: Configure) -> None:
+    """Mutual TLS for the worker's producer: bootstrapped through the port that requires a client certificate."""
+    certificates = tls_broker.certificates
+    security({**tls_broker.env(), "LETHE_KAFKA_SSL_CERTFILE": str(certificates.cert("client")),
+              "LETHE_KAFKA_SSL_KEYFILE": str(certificates.key("client"))})
+    topic = unique_prefix("tls") + "librdkafka"
+
+    async def produce() -> list:
+        producer = Producer(producer_config(tls_broker.address("mutual"), "test", 1_048_576, linger_ms=5))
+        try:
+            batch = producer.batch()
+            for n in range(5):
+                batch.send(topic, f"v{n}".encode(), f"k{n}".encode())
+            return await asyncio.wait_for(batch.delivered(), 60)
+        finally:
+            await producer.stop(within=5)
+
+    assert asyncio.run(produce()) == []
+    got = sorted(r.value for r in read(tls_broker.bootstrap, [topic], expect=5))
+    assert got == [f"v{n}".encode() for n in range(5)]
 
 
 @pytest.mark.parametrize(("cafile", "address", "message"), [

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from support import own_topics
 
 from processors.inputs import Inputs
@@ -23,6 +22,7 @@ from processors.schemas import SchemaCatalog, default_schema_dir
 from streams.broker import EmbeddedBroker
 from streams.client import read
 from streams.metrics import Metrics
+from streams.producer import Producer, producer_config
 from streams.retention import Retention
 from streams.settings import Settings
 from streams.state.holds import HoldStore
@@ -51,8 +51,7 @@ def timer(n: int, due: float, subject: str = "c1") -> Timer:
 
 
 async def scenario(bootstrap: str, settings: Settings) -> tuple[int, int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
+    producer = Producer(producer_config(bootstrap, "test", 1_048_576, linger_ms=5))
     plan = RetentionPlan({})
     try:
         first = CrashingTimers(bootstrap, timers_topic(settings), Metrics())
@@ -83,7 +82,7 @@ async def scenario(bootstrap: str, settings: Settings) -> tuple[int, int]:
         assert third.pending_count() == 1 and third.indexes[0].due_of("logs/e99") is not None
         return restored, fired
     finally:
-        await producer.stop()
+        await producer.stop(within=5)
 
 
 def test_a_crash_between_publishing_and_tombstoning_refires_the_same_commands(
@@ -108,8 +107,7 @@ def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Pa
     prefix = settings.topics.prefix
 
     async def run() -> tuple[int, int, int, int]:
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
+        producer = Producer(producer_config(broker.bootstrap, "test", 1_048_576, linger_ms=5))
         timers = TimerStore(broker.bootstrap, timers_topic(settings), Metrics())
         holds = HoldStore(broker.bootstrap, settings.topics.name("legal-holds.v1"), timers.metrics,
                           inputs=INPUTS)
@@ -129,7 +127,7 @@ def test_a_held_timer_waits_for_its_release(broker: EmbeddedBroker, tmp_path: Pa
             return fired, parked, moved, await retention.tick()
         finally:
             await timers.stop()
-            await producer.stop()
+            await producer.stop(within=5)
 
     assert asyncio.run(run()) == (1, 1, 1, 1)
     audit = [json.loads(r.value or b"") for r in read(broker.bootstrap, [prefix + "privacy.audit.v1"],
