@@ -229,9 +229,9 @@ def hot_path(subjects: int, lookups: int, rounds: int) -> None:
 
 # -- the run ----------------------------------------------------------------------------------------
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    head, _, rest = (__doc__ or "").partition("\n\n")
+    parser = argparse.ArgumentParser(description=" ".join(head.split()),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=rest)
     parser.add_argument("--subjects", type=int, default=10_000_000,
                         help="subjects in the changelog (default %(default)s)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of the set (default %(default)s)")
