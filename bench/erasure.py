@@ -50,9 +50,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _bench_kit import delete_topics
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError
 
 from processors.retention import FAMILIES, parse_time
 from processors.rights import request_command_id
@@ -533,7 +533,7 @@ def run_phase(broker: EmbeddedBroker, run_id: str, stores: list[str], n: int, ar
         return _measure(broker, stack, n, args)
     finally:
         stack.stop()
-        _delete_topics(broker.bootstrap, f"{tag}.")
+        delete_topics(broker.bootstrap, f"{tag}.")
 
 
 def _measure(broker: EmbeddedBroker, stack: Stack, n: int, args: argparse.Namespace) -> Result:
@@ -704,20 +704,6 @@ def _measure(broker: EmbeddedBroker, stack: Stack, n: int, args: argparse.Namesp
     )
 
 
-def _delete_topics(bootstrap: str, prefix: str) -> None:
-    """Best effort: the in-memory broker keeps every record until it stops."""
-    try:
-        admin = admin_client(bootstrap)
-    except KafkaError:
-        return
-    try:
-        names = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if names:
-            admin.delete_topics(names)
-    except KafkaError as exc:
-        progress(f"  (could not delete topics {prefix}*: {type(exc).__name__})")
-    finally:
-        admin.close()
 
 
 # --- reporting ------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import random
@@ -40,6 +39,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from _proc import release_memory, rss_bytes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_BYTES = 32
 
@@ -48,21 +49,8 @@ def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
-def release_memory() -> None:
-    gc.collect()
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def subject(n: int) -> str:
