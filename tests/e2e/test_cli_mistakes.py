@@ -36,8 +36,8 @@ def timed_lethe(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedPr
 def lethe_fails(*args: str, env: dict[str, str]) -> str:
     """Run `lethe`; assert it fails with exit 2, one `lethe: error:` line, no traceback, under FAST s more
     than `lethe --help` takes on this machine at this moment."""
-    start_up = timed_lethe("--help", env=env)[1]
     result, elapsed = timed_lethe(*args, env=env)
+    start_up = timed_lethe("--help", env=env)[1]   # after: a test's free ports are not held meanwhile
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode == 2, stderr
     assert elapsed - start_up < FAST, f"took {elapsed:.1f}s, of which start-up ({start_up:.1f}s as `lethe --help`)"
@@ -145,11 +145,22 @@ def test_a_busy_metrics_port_stops_the_worker_naming_the_variable(env: dict[str,
     assert "already in use" in line
 
 
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+        return True
+
+
 def test_a_busy_metrics_port_of_a_worker_process_names_the_range(env: dict[str, str]) -> None:
     """`lethe run --processes 2` serves on LETHE_METRICS_PORT and the two ports after it."""
     with socket.socket() as listener:
         for _ in range(100):
             base = free_port()
+            if not bindable(base + 1):   # the worker processes' ports before it must be free (other tests run)
+                continue
             try:
                 listener.bind(("0.0.0.0", base + 2))
                 break
