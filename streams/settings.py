@@ -197,15 +197,33 @@ def _pseudonym_key(raw: str, data_dir: Path) -> tuple[Secret[bytes], str]:
         return Secret(key[:64]), "LETHE_PSEUDONYM_KEY"
     path = data_dir / KEY_FILE
     if path.is_file():
-        try:
-            key = bytes.fromhex(path.read_text().strip())
-        except (ValueError, UnicodeDecodeError):
-            raise ConfigError(f"{path}: the pseudonym key file is not hex; restore it from your backup "
-                              "(a new key would give every subject new pseudonyms)") from None
-        return Secret(key), str(path)
+        return _read_key_file(path), str(path)
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
+    # written whole under a name of its own, then linked into place in one step: a process starting
+    # beside this one (lethe run --processes N, a CLI command) reads a whole key or makes the file itself
+    staging = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staging, path)
+    except FileExistsError:   # another process made it first: every process keeps that one
+        return _read_key_file(path), str(path)
+    finally:
+        staging.unlink(missing_ok=True)
     return Secret(key), f"{path} (generated)"
+
+
+def _read_key_file(path: Path) -> Secret[bytes]:
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except (ValueError, UnicodeDecodeError):
+        raise ConfigError(f"{path}: the pseudonym key file is not hex; restore it from your backup "
+                          "(a new key would give every subject new pseudonyms)") from None
+    if len(key) < 16:
+        raise ConfigError(f"{path}: the pseudonym key file holds {len(key)} bytes, not a key; restore it from your "
+                          "backup (a new key would give every subject new pseudonyms)")
+    return Secret(key)

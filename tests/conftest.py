@@ -12,6 +12,17 @@ from tls_proxy import TlsBroker
 from streams.broker import EmbeddedBroker
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """LETHE_DATA_DIR of the test process and of the `lethe` commands it starts without one of their own:
+    a directory of this process, not the default .lethe in the repository, which every xdist worker
+    would share (and race to make a pseudonym key in)."""
+    path = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LETHE_DATA_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:
     with EmbeddedBroker() as running:

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -72,7 +73,9 @@ def store_database(kind: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'shop.db'}"
         return
     from sqlalchemy import create_engine, text
-    name = f"lethe_{os.getpid()}_{next(_counter)}"
+    # the pid tells parallel test processes apart (xdist workers, other checkouts sharing the server); the
+    # random part, a database left by a killed run whose pid comes round again
+    name = f"lethe_{os.getpid()}_{next(_counter)}_{secrets.token_hex(4)}"
     admin = create_engine(f"{POSTGRES}/test", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))

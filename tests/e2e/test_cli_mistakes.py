@@ -1,7 +1,9 @@
 """Every CLI mistake gets one clear line and exit code 2, fast (issue 10): run as a user runs `lethe`.
 
 Elapsed time is measured only as a generous bound on a failure path (the issue asks that a mistake
-fails in under 10 s, where it used to cost 31 s of client retries).
+fails in under 10 s, where it used to cost 31 s of client retries). The bound is on what the mistake
+costs beyond starting `lethe` at all, measured beside it (`lethe --help`): the start-up is what a busy
+machine (the suite's other workers, other jobs) stretches, and not what the issue was about.
 """
 
 from __future__ import annotations
@@ -24,15 +26,21 @@ LETHE = str(Path(sys.executable).parent / "lethe")
 FAST = 10.0
 
 
-def lethe_fails(*args: str, env: dict[str, str]) -> str:
-    """Run `lethe`; assert it fails with exit 2, one `lethe: error:` line, no traceback, under FAST s."""
+def timed_lethe(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[bytes], float]:
     started = time.monotonic()
     result = subprocess.run([LETHE, *args], env=env, cwd=REPO, capture_output=True, timeout=60, check=False,
                             stdin=subprocess.DEVNULL)
-    elapsed = time.monotonic() - started
+    return result, time.monotonic() - started
+
+
+def lethe_fails(*args: str, env: dict[str, str]) -> str:
+    """Run `lethe`; assert it fails with exit 2, one `lethe: error:` line, no traceback, under FAST s more
+    than `lethe --help` takes on this machine at this moment."""
+    result, elapsed = timed_lethe(*args, env=env)
+    start_up = timed_lethe("--help", env=env)[1]   # after: a test's free ports are not held meanwhile
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode == 2, stderr
-    assert elapsed < FAST, f"took {elapsed:.1f}s"
+    assert elapsed - start_up < FAST, f"took {elapsed:.1f}s, of which start-up ({start_up:.1f}s as `lethe --help`)"
     assert "Traceback" not in stderr
     errors = [line for line in stderr.splitlines() if line.startswith("lethe: error: ")]
     assert len(errors) == 1, stderr
@@ -137,11 +145,22 @@ def test_a_busy_metrics_port_stops_the_worker_naming_the_variable(env: dict[str,
     assert "already in use" in line
 
 
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+        return True
+
+
 def test_a_busy_metrics_port_of_a_worker_process_names_the_range(env: dict[str, str]) -> None:
     """`lethe run --processes 2` serves on LETHE_METRICS_PORT and the two ports after it."""
     with socket.socket() as listener:
         for _ in range(100):
             base = free_port()
+            if not bindable(base + 1):   # the worker processes' ports before it must be free (other tests run)
+                continue
             try:
                 listener.bind(("0.0.0.0", base + 2))
                 break

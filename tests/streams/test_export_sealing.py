@@ -7,11 +7,12 @@ shows its receipt, with a date for every raw topic."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import wait_for
+from support import FakeClock, wait_for
 from test_requests import Stack, lethe
 
 from processors.exportkeys import ExportUnreadable, new_key_pair, open_part
@@ -21,7 +22,7 @@ from streams.client import read
 
 pytestmark = pytest.mark.integration
 
-TTL_S = 15
+TTL_S = 15   # on the worker's fake clock: the test moves it past the time, nothing races a real one
 
 
 def file(stack: Stack, request_type: str, customer: str) -> str:
@@ -48,7 +49,9 @@ def parts_of(stack: Stack, request_id: str) -> list[tuple[bytes, dict[str, Any]]
 
 
 def test_exports_are_sealed_and_an_erasure_leaves_a_receipt(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "sealed")
+    # behind real time, so the store agent's acks (real clock) never precede what the worker dates
+    clock = FakeClock(tmp_path / "clock", time.time() - 120)
+    stack = Stack(broker, tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", "sealed", clock=clock)
     policy = Path(stack.worker.env["LETHE_POLICY"])
     text = policy.read_text()
     assert 'export_key_ttl = "3d"' in text
@@ -89,6 +92,8 @@ def test_exports_are_sealed_and_an_erasure_leaves_a_receipt(broker: EmbeddedBrok
 
         # an export nobody writes: its key goes once its time is up
         unwritten = file(stack, "access", b.customer_id)
+        state_when(stack, unwritten, lambda s: s["status"] == "completed", "the unwritten export")
+        clock.advance(TTL_S + 1)
         expired = state_when(stack, unwritten, lambda s: s["export"]["private_key"] is None, "the key's expiry")
         assert expired["export"]["key_destroyed_by"] == "expired"
         assert parse_time(expired["export"]["key_destroyed_at"]) - parse_time(expired["completed_at"]) > TTL_S

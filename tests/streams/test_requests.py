@@ -19,7 +19,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
-from support import REPO, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for, without_partners
+from support import (
+    REPO,
+    FakeClock,
+    Service,
+    Worker,
+    keys_by_event,
+    policy_with,
+    unique_prefix,
+    wait_for,
+    without_partners,
+)
 
 from processors.sample import Traffic
 from processors.time import parse_time
@@ -58,11 +68,12 @@ def short_rights(tmp_path: Path, retention: str = "", partners: bool = False) ->
 
 class Stack:
     def __init__(self, broker: EmbeddedBroker, tmp_path: Path, store_url: str, name: str,
-                 retention: str = "", partners: bool = False, table_store: str = "memory://") -> None:
+                 retention: str = "", partners: bool = False, table_store: str = "memory://",
+                 clock: FakeClock | None = None) -> None:
         self.prefix = unique_prefix(name)
         self.bootstrap = broker.bootstrap
         policy = short_rights(tmp_path, retention, partners)
-        self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, LETHE_POLICY=str(policy),
+        self.worker = Worker(broker.bootstrap, self.prefix, tmp_path, clock, LETHE_POLICY=str(policy),
                              LETHE_STORE_URL=store_url, LETHE_TABLE_STORE=table_store)
         self.env = {**self.worker.env, "LETHE_METRICS_PORT": "0"}
         self.tmp_path = tmp_path

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,21 +64,25 @@ class Agent:
                         LETHE_DATA_DIR=str(tmp_path), LETHE_SESSION_TIMEOUT_S="4", **env)
         ensure_topics(Settings.from_env(self.env), bootstrap)
         self.args = [sys.executable, "-m", "streams.cli", "store-agent", "--mapping", str(mapping)]
+        self.log_path = tmp_path / f"{self.prefix}log"   # a file, read while the agent runs
         self.process: subprocess.Popen[bytes] | None = None
 
     def topic(self, name: str) -> str:
         return self.prefix + name
 
     def start(self) -> Agent:
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def stop(self, how: int = signal.SIGTERM) -> tuple[int, str]:
         assert self.process is not None
         self.process.send_signal(how)
-        output, _ = self.process.communicate(timeout=30)
-        return self.process.returncode, output.decode(errors="replace")
+        self.process.wait(30)
+        return self.process.returncode, self.log()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def send(self, commands: list[dict[str, Any]], key: bytes | None = None) -> None:
         publish(self.bootstrap, [(self.topic("lifecycle.commands.v1"), key or c["subject"].encode(),
@@ -151,7 +154,10 @@ def test_a_failing_command_is_acked_failed_alone_and_retried_before_the_ones_aft
         assert [(a["command_id"], a["status"]) for a in seen[:2]] == [(first["command_id"], "applied"),
                                                                       (broken["command_id"], "failed")]
         assert seen[1]["error"].startswith("database error")   # by type only
-        time.sleep(1.5)   # two retries of the broken command: the one after it must still wait
+        # two retries of the broken command (each logged; only the first failure is acked): the one after
+        # it must still wait
+        wait_for(lambda: agent.log().count(f"command {broken['command_id']} failed on") >= 3, 60,
+                 "two retries of the broken command")
         assert last["command_id"] not in {a["command_id"] for a in agent.acks()}
         assert agent.rows() == 2   # c0's row deleted; c2's row still there
         tickets = Table("tickets", MetaData(), Column("customer_id", String(32)))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,12 @@ from streams.store.mapping import StoreMapping, TableMapping, parse_mapping
 from streams.store.sql import SqlAlchemyStore
 
 pytestmark = pytest.mark.integration
-POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else POSTGRES_URL
-    engine = create_engine(url)
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    """A fresh database each (not the shared `test` one): its lethe_applied_commands is this test's alone."""
+    engine = create_engine(store_url)
     yield engine
     engine.dispose()
 

@@ -184,7 +184,7 @@ def test_a_partition_is_read_to_its_end_also_where_the_broker_lists_less(broker:
     assert list(read_to_end(broker.bootstrap, [])) == []
 
 
-def test_each_topic_gives_the_subjects_records_only() -> None:
+def test_each_topic_gives_the_subjects_records_only(tmp_path: Path) -> None:
     """The readers of `lethe audit`, record by record: the sharing ledger is keyed subject|partner|category,
     an ack by its command's subject, a deadline by its timer id; another subject's records give nothing."""
     from processors.records import lifecycle_ack, lifecycle_command, sharing_entry
@@ -192,7 +192,8 @@ def test_each_topic_gives_the_subjects_records_only() -> None:
     from streams.client import Record
     from streams.settings import Settings
 
-    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p."})
+    # its own data directory: the default (.lethe in the working directory) is the repository's
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": "p.", "LETHE_DATA_DIR": str(tmp_path)})
     told = SubjectStory(settings, "cust-1")
 
     def record(topic: str, key: str, value: Any) -> Record:
