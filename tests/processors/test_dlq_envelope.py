@@ -63,7 +63,7 @@ def test_a_subjects_letter_key_is_its_own_and_names_no_one() -> None:
     assert b"cust-7" not in key and secret.hex().encode() not in key
 
 
-SECRET_A, SECRET_B = new_subject_secret(), new_subject_secret()
+SECRET_A, SECRET_B = bytes(range(32)), bytes(range(32, 64))   # fixed: xdist workers collect the same ids
 
 
 def sealed_for(secret: bytes, dlq_key: bytes) -> bytes:
@@ -77,7 +77,7 @@ def sealed_for(secret: bytes, dlq_key: bytes) -> bytes:
     ({"cust-b": [SECRET_B]}, letter_key(SECRET_A), SECRET_A, False),       # erased: its secret is gone
     ({}, b"cust-a", SECRET_A, False),
     ({"cust-a": [SECRET_B]}, letter_key(SECRET_A), SECRET_A, False),       # a new secret after the erasure
-])
+], ids=["letter-key", "id-key", "two-partitions", "erased", "nothing-held", "new-secret"])
 def test_the_keyring_finds_a_dead_letters_secret_by_its_key(held: dict[str, list[bytes]], dlq_key: bytes,
                                                               secret: bytes, opens: bool) -> None:
     opened = Keyring(MASTER, held).open(sealed_for(secret, dlq_key), dlq_key, HEADERS)
