@@ -5,11 +5,14 @@ Memory only, for local runs, the demo and the tests (see docs/broker.md for what
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from types import TracebackType
 
@@ -41,6 +44,8 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self.advertised = advertised
         self._process: subprocess.Popen[bytes] | None = None
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=50)
+        self._drainer: threading.Thread | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -65,10 +70,27 @@ class EmbeddedBroker:
                                   f"on port {self.port}: {stderr.strip()[-500:]}")
             if _answers(self.host, self.port):
                 log.info("embedded broker listening on %s", self.bootstrap)
+                self._drain_stderr()
                 return self
             time.sleep(0.02)
         self.stop()
         raise BrokerError(f"embedded broker did not answer on {self.bootstrap} within {timeout:.0f}s")
+
+    def _drain_stderr(self) -> None:
+        """Read what the broker writes to stderr from now on, keeping its last lines: a pipe nobody
+        reads fills at 64 KiB, and a broker blocked writing to it would stop answering (and stopping)."""
+        stream = self._process.stderr if self._process is not None else None
+        if stream is None:
+            return
+        tail = self.stderr_tail
+
+        def drain() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                for line in stream:
+                    tail.append(line.decode(errors="replace").rstrip())
+
+        self._drainer = threading.Thread(target=drain, name="broker-stderr", daemon=True)
+        self._drainer.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
@@ -80,7 +102,10 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout)
-        if process.stderr:
+        if self._drainer is not None:   # the broker is gone: its stderr ends, and the thread with it
+            self._drainer.join(2.0)
+            self._drainer = None
+        elif process.stderr:
             process.stderr.close()
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from streams.cli.common import _bootstrap
 from streams.settings import Settings
@@ -31,7 +32,14 @@ def cmd_broker(args: argparse.Namespace) -> int:
     port = metrics_port()
     if port:
         check_port_free(port)   # before the broker starts: a busy port is one line, exit 2
-    broker = EmbeddedBroker(port=args.port or free_port()).start()
+    # before anything is printed: a job started in the background by a script (or by pytest-xdist's
+    # workers) starts with SIGINT ignored, and Ctrl-C or `kill -INT` must still stop it
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupt)
+    try:
+        broker = EmbeddedBroker(port=args.port or free_port()).start()
+    except KeyboardInterrupt:   # stopped while starting: its broker dies with this process
+        return 0
     try:
         if port:
             BrokerMetrics(lambda: broker.pid, broker.alive, broker.answers).serve(port)
@@ -39,12 +47,19 @@ def cmd_broker(args: argparse.Namespace) -> int:
         print(f"  export LETHE_BOOTSTRAP_SERVERS={broker.bootstrap}", flush=True)
         if port:
             print(f"  /metrics, /healthz and /readyz on :{port} (LETHE_METRICS_PORT)", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        return broker.wait()
+        code = broker.wait()
+        print(f"lethe: the embedded broker exited with code {code}", file=sys.stderr)
+        for line in broker.stderr_tail:   # what it said last
+            print(f"  {line}", file=sys.stderr)
+        return code or 1
     except KeyboardInterrupt:
         return 0
     finally:
         broker.stop()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
