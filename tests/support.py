@@ -98,6 +98,16 @@ def without_partners(policy: str) -> str:
     return "".join(kept)
 
 
+# a retention rule that fires soon: log events are deleted 20 s after they happened
+LOGS_AFTER_20S = """
+[retention."logs"]
+family = "logs"
+trigger = "event_time"
+after = "20s"
+action = "delete"
+"""
+
+
 def policy_with(tmp_path: Path, retention: str) -> Path:
     """deploy/policy.toml with its [retention] rules replaced by ``retention``."""
     text = (REPO / "deploy" / "policy.toml").read_text()

@@ -3,7 +3,8 @@ or in RocksDB (``rocksdb://``, needs ``rocksdict``): subject secrets, consent an
 
 A map's keys are bytes; its values are bytes (secrets) or JSON objects (consent, requests). In
 memory a map is a dict holding the values themselves. In RocksDB each partition's map is a database
-under ``<LETHE_DATA_DIR>/state/<app id>/<kind>-p<N>`` holding the bytes (JSON values are stored as
+under ``<LETHE_DATA_DIR>/state/<app id>/w<K>/<kind>-p<N>`` (``w<K>``: this process's slot, see
+:class:`Maps`) holding the bytes (JSON values are stored as
 orjson bytes and decoded on each lookup): memory then grows with the partitions, not with the
 subjects. As for the timer index (streams/state/timerdb.py) the changelog topic is the truth: a
 database is wiped when it is opened and deleted when its partition goes.

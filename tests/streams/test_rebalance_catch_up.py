@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 from kafka.partitioner.default import murmur2
 from leaky import LeakyTraffic
-from support import FakeClock, Worker, keys_by_event, policy_with, unique_prefix, wait_for, wait_for_assignment
+from support import (
+    LOGS_AFTER_20S,
+    FakeClock,
+    Worker,
+    keys_by_event,
+    policy_with,
+    unique_prefix,
+    wait_for,
+    wait_for_assignment,
+)
 from test_requests import lethe
 
 from streams.broker import EmbeddedBroker
@@ -34,13 +43,6 @@ RESTORED = "lethe_state_records_restored_total"
 PENDING, FIRED = "lethe_retention_timers_pending", "lethe_retention_timers_fired_total"
 # the restore log line of streams/state/base.py, after the partitions: how each was read
 HOW = re.compile(r"restored subject secrets of partitions \[[\d, ]*\]: (.*)")
-RULES = """
-[retention."logs"]
-family = "logs"
-trigger = "event_time"
-after = "20s"
-action = "delete"
-"""
 
 
 def partition_of(person: dict[str, str]) -> int:
@@ -60,7 +62,7 @@ def test_a_kept_partition_is_caught_up_and_a_partition_back_from_another_worker_
     traffic = LeakyTraffic(examples_dir, seed=8)
     people = [traffic.person(n) for n in range(24)]
     clock = FakeClock(tmp_path / "clock")   # the deadlines pass when the test says
-    policy = str(policy_with(tmp_path, RULES))
+    policy = str(policy_with(tmp_path, LOGS_AFTER_20S))
     env = {"LETHE_POLICY": policy, "LETHE_TABLE_STORE": table_store}
     first = Worker(broker.bootstrap, prefix, tmp_path, clock, **env).start()
     second = Worker(broker.bootstrap, prefix, tmp_path, clock, **env)

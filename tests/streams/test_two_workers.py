@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 from leaky import LeakyTraffic
 from sqlalchemy import create_engine, func, select
-from support import FakeClock, Service, Worker, keys_by_event, policy_with, unique_prefix, wait_for, wait_for_assignment
+from support import (
+    LOGS_AFTER_20S,
+    FakeClock,
+    Service,
+    Worker,
+    keys_by_event,
+    policy_with,
+    unique_prefix,
+    wait_for,
+    wait_for_assignment,
+)
 
 from streams.broker import EmbeddedBroker
 from streams.client import publish
@@ -53,13 +63,6 @@ def test_two_workers_split_partitions_and_hand_over_subjects(broker: EmbeddedBro
         assert keys[old["event_id"]] == keys[new["event_id"]], f"subject {p['customer_id']} was re-keyed"
 
 
-RULES = """
-[retention."logs"]
-family = "logs"
-trigger = "event_time"
-after = "20s"
-action = "delete"
-"""
 
 
 def test_a_killed_workers_timers_are_taken_over_without_loss_or_double_effect(
@@ -68,7 +71,7 @@ def test_a_killed_workers_timers_are_taken_over_without_loss_or_double_effect(
     traffic = LeakyTraffic(examples_dir, seed=6)
     people = [traffic.person(n) for n in range(40)]
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    policy = str(policy_with(tmp_path, RULES))
+    policy = str(policy_with(tmp_path, LOGS_AFTER_20S))
     clock = FakeClock(tmp_path / "clock")   # the deadlines pass when the test says, not while the sink writes
     first = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
     second = Worker(broker.bootstrap, prefix, tmp_path, clock, LETHE_POLICY=policy, LETHE_STORE_URL=url).start()
