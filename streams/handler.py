@@ -119,11 +119,13 @@ def unknown_audits(result: BatchResult, messages: Sequence[Any], now: float) -> 
             for path, found in sorted(result.unknown.personal.items())]
 
 
-async def waiting_for_registry(what: str, metrics: Metrics, topic: str, call: Callable[[], R]) -> R:
-    """``call()``, retried with backoff while it raises RegistryUnavailable (each time counted for ``topic``)."""
+async def waiting_for_registry(what: str, metrics: Metrics, topic: str, call: Callable[[], R],
+                               in_thread: bool = False) -> R:
+    """``call()``, retried with backoff while it raises RegistryUnavailable (each time counted for ``topic``);
+    ``in_thread``: in a thread of its own, the event loop serving the batch in flight meanwhile."""
     async def step() -> R:
         try:
-            return call()
+            return await asyncio.to_thread(call) if in_thread else call()
         except RegistryUnavailable:
             metrics.registry_unavailable.labels(topic).inc()
             raise
@@ -163,9 +165,11 @@ class BatchHandler:
     async def handle(self, messages: Sequence[Any]) -> None:
         await write_staged([await self.stage(messages)])
 
-    async def stage(self, messages: Sequence[Any]) -> Staged:
+    async def stage(self, messages: Sequence[Any], in_thread: bool = False) -> Staged:
+        """Process the batch (``in_thread``: off the event loop, while the previous batch's writes are in
+        flight: streams/ingest.py) and return what it leaves to write."""
         started = time.perf_counter()
-        result, changed = await self.process_waiting(messages)
+        result, changed = await self.process_waiting(messages, in_thread)
         if result.dead:   # a dead letter is sealed with its subject's secret: one it may not have yet
             changed |= self.dead_letters.prepare(messages[index] for index, _ in result.dead)
 
@@ -184,11 +188,11 @@ class BatchHandler:
 
         return Staged(before, send, after)
 
-    async def process_waiting(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
+    async def process_waiting(self, messages: Sequence[Any], in_thread: bool = False) -> tuple[BatchResult, bool]:
         """:meth:`process`, waiting while the schema registry does not answer (nothing is dead-lettered
         for it: the batch is decoded again once the registry is back)."""
         return await waiting_for_registry(f"decoding a batch from {self.topic}", self.metrics, self.topic,
-                                          lambda: self.process(messages))
+                                          lambda: self.process(messages), in_thread)
 
     def process(self, messages: Sequence[Any]) -> tuple[BatchResult, bool]:
         """The batch's result and whether it changed state to flush; a bug costs only its record."""

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -28,7 +29,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
-from streams.handler import write_staged
+from streams.handler import BatchHandler, write_staged
 from streams.kafka import aiokafka_options
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -37,6 +38,15 @@ from streams.state.base import PartitionedState, Restored
 log = logging.getLogger(__name__)
 
 STOP_WAIT_S = 2.0   # what stopping waits for each client; SIGTERM must end a worker within seconds
+# how long the consume loop may keep the lock across batches while another task (the timers' tick, a
+# request step) waits for it; a rebalance or a stop never waits for more than the batch in flight
+HOLD_S = 0.5
+
+
+def _waiting(lock: asyncio.Lock) -> bool:
+    """Whether a task waits to acquire ``lock``."""
+    waiters = lock._waiters   # asyncio.Lock has no public way to ask
+    return waiters is not None and any(not w.cancelled() for w in waiters)
 
 
 class DirectIngest(Service):
@@ -48,6 +58,12 @@ class DirectIngest(Service):
         self.states, self.metrics, self.background = list(states), metrics, list(background)
         self.consumer: AIOKafkaConsumer | None = None
         self.lock = asyncio.Lock()
+        # the consume loop's hold of the lock: from a batch's processing to its commit, across the
+        # processing of the next one while its writes are in flight (``_consume``)
+        self.holding = False
+        self.held_since = 0.0
+        self.in_flight: asyncio.Future[None] | None = None
+        self.urgent = 0   # rebalance listeners waiting for the lock: the batch in flight is ended at once
 
     async def restore(self, partitions: set[int]) -> None:
         """Restore every kind of state of the partitions, all or nothing (also a catch-up of dormant ones).
@@ -72,6 +88,16 @@ class DirectIngest(Service):
             if isinstance(result, Restored) and (result.full or result.caught_up):
                 restored.labels(state.kind, "full").inc(result.full_records)
                 restored.labels(state.kind, "catch_up").inc(result.catch_up_records)
+
+    @contextlib.asynccontextmanager
+    async def urgently(self) -> AsyncIterator[None]:
+        """The lock, for a rebalance listener: the consume loop ends its batch in flight at once."""
+        self.urgent += 1
+        try:
+            async with self.lock:
+                yield
+        finally:
+            self.urgent -= 1
 
     @property
     def rebalancing(self) -> bool:
@@ -166,38 +192,106 @@ class DirectIngest(Service):
                 await _stop_within(state.stop(), f"the {state.what} producer")
 
     async def _consume(self) -> None:
+        """Take batches and process them; a batch's writes overlap the processing of the next.
+
+        The lock is held from a batch's processing until its writes and commit are done
+        (:meth:`_settle`). While they are in flight, the next batch is fetched and processed, under
+        the same hold, when it is safe to (:meth:`_may_overlap`): in a thread, so that the event loop
+        goes on with the writes' three round trips meanwhile (the processing holds the GIL but for
+        the loop's short turns; librdkafka sends from threads of its own). The next batch's writes
+        start only once the previous batch's are acked and committed, so every write keeps its order.
+        Nothing else that holds the lock runs meanwhile (timers, requests, rebalances wait for it).
+        """
         assert self.consumer is not None
         consumer, handlers = self.consumer, self.handlers
         within_ms = int(self.settings.batch_within_s * 1000)
-        while not self.should_stop:
-            batch = await consumer.getmany(timeout_ms=within_ms, max_records=self.settings.batch_size)
-            if not batch:
-                continue
-            async with self.lock:
-                # fetched before a revoke that came meanwhile: not ours to process (nor to commit) any more
-                assignment = consumer.assignment()
-                batch = {tp: records for tp, records in batch.items() if tp in assignment}
+        try:
+            while not self.should_stop:
+                batch = await consumer.getmany(timeout_ms=within_ms, max_records=self.settings.batch_size)
+                if not batch or self._yields():
+                    await self._settle()   # nothing new, or somebody waits for the lock: end the batch in flight
                 if not batch:
                     continue
-                # aiokafka may deliver records of a new assignment before its listener has run: do what it
-                # would, for every assigned partition (the batch must not look at any dormant state)
-                assigned = {tp.partition for tp in assignment}
-                if self.rebalancing:
-                    self.forget_dormant(assigned)
-                if any(assigned - state.owned for state in self.states):
-                    await self.restore(assigned)
-                by_topic: dict[str, list[Any]] = {}
-                offsets = {}
-                for tp, records in batch.items():
-                    by_topic.setdefault(tp.topic, []).extend(records)
-                    offsets[tp] = records[-1].offset + 1
-                # every topic processed first, then their writes made together (streams/handler.py)
-                await write_staged([await handlers[topic].stage(records) for topic, records in by_topic.items()])
+                if not self.holding:
+                    await self.lock.acquire()
+                    self.holding, self.held_since = True, time.monotonic()
                 try:
-                    await consumer.commit(offsets)
-                except (CommitFailedError, KafkaError) as exc:
-                    # the partitions moved on; their new owner repeats this batch (at-least-once)
-                    log.warning("offset commit failed (%s); the batch will be repeated", type(exc).__name__)
+                    if self.should_stop:   # stopping: the fetched batch is not processed (nor committed)
+                        break
+                    await self._take(consumer, handlers, batch)
+                except BaseException:
+                    await self._settle()
+                    raise
+        finally:
+            await self._settle()
+
+    async def _take(self, consumer: AIOKafkaConsumer, handlers: dict[str, Any],
+                    batch: dict[TopicPartition, list[Any]]) -> None:
+        """Process one fetched batch under the lock and start its writes (after the previous batch's)."""
+        # fetched before a revoke that came meanwhile: not ours to process (nor to commit) any more
+        assignment = consumer.assignment()
+        batch = {tp: records for tp, records in batch.items() if tp in assignment}
+        assigned = {tp.partition for tp in assignment}
+        if not batch:
+            await self._settle()
+            return
+        overlap = self._may_overlap(assigned, {tp.topic for tp in batch})
+        if not overlap:
+            await self._settle(release=False)
+        # aiokafka may deliver records of a new assignment before its listener has run: do what it
+        # would, for every assigned partition (the batch must not look at any dormant state)
+        if self.rebalancing:
+            self.forget_dormant(assigned)
+        if any(assigned - state.owned for state in self.states):
+            await self.restore(assigned)
+        by_topic: dict[str, list[Any]] = {}
+        offsets = {}
+        for tp, records in batch.items():
+            by_topic.setdefault(tp.topic, []).extend(records)
+            offsets[tp] = records[-1].offset + 1
+        if overlap and self.in_flight is not None:   # processed in a thread while the loop serves the writes
+            staged = [await handlers[topic].stage(records, in_thread=True) for topic, records in by_topic.items()]
+        else:
+            staged = [await handlers[topic].stage(records) for topic, records in by_topic.items()]
+        await self._settle(release=False)   # the previous batch's writes and commit come first
+        self.in_flight = asyncio.ensure_future(self._write(consumer, staged, offsets))
+
+    def _may_overlap(self, assigned: set[int], topics: set[str]) -> bool:
+        """Whether a batch may be processed while the previous one's writes are in flight: only in a
+        steady state (no partition moving) and for topics whose batches change no state that must be
+        written after their outputs (orders, logs and every source: ``BatchHandler``; a request, consent,
+        hold or ack batch waits for the previous writes, as its state is written after its own)."""
+        return (not self.rebalancing and not any(assigned - state.owned for state in self.states)
+                and all(isinstance(self.handlers[topic], BatchHandler) for topic in topics))
+
+    def _yields(self) -> bool:
+        """Whether the batch in flight is ended before the next is taken: the worker stops, a rebalance
+        waits, or another task (timers, requests) has waited and the lock was held for ``HOLD_S``."""
+        if not self.holding:
+            return False
+        return (self.should_stop or self.urgent > 0
+                or (_waiting(self.lock) and time.monotonic() - self.held_since >= HOLD_S))
+
+    async def _write(self, consumer: AIOKafkaConsumer, staged: list[Any], offsets: dict[TopicPartition, int]) -> None:
+        # every topic processed first, then their writes made together (streams/handler.py)
+        await write_staged(staged)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # the partitions moved on; their new owner repeats this batch (at-least-once)
+            log.warning("offset commit failed (%s); the batch will be repeated", type(exc).__name__)
+
+    async def _settle(self, release: bool = True) -> None:
+        """Wait for the batch in flight to be written and committed (its failure is raised here);
+        with ``release``, let the lock go if this loop holds it."""
+        flight, self.in_flight = self.in_flight, None
+        try:
+            if flight is not None:
+                await flight
+        finally:
+            if release and self.holding:
+                self.holding = False
+                self.lock.release()
 
     async def _heartbeat(self) -> None:
         while not self.should_stop:
@@ -233,7 +327,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         # wait for the batch in hand to be produced and committed before the partitions go
-        async with self.ingest.lock:
+        async with self.ingest.urgently():
             partitions = {tp.partition for tp in revoked}
             await self.ingest.set_aside(partitions)   # written before the new owner restores them
             lag = self.ingest.metrics.consumer_lag
@@ -243,7 +337,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
             self.ingest.report_owned()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        async with self.ingest.lock:
+        async with self.ingest.urgently():
             partitions = {tp.partition for tp in assigned}
             self.ingest.forget_dormant(partitions)
             await self.ingest.restore(partitions)

@@ -251,14 +251,17 @@ class PartitionedState:
 
         The topics of one input batch write their state together (streams/handler.py
         ``write_staged``), so two flushes may overlap: the second waits for the first and then
-        writes what is left, if anything; no update is written twice or dropped.
+        writes what is left, if anything; no update is written twice or dropped. An update staged
+        while a flush is in flight (the next batch is processed meanwhile: streams/ingest.py) is
+        written by the next flush.
         """
         async with self._writing:
             if not self._pending:
                 return
             producer = self.producer
             assert producer is not None
-            pending = self._pending
+            # taken now: what the next batch stages while these are in flight is written by the next flush
+            pending, self._pending = self._pending, []
 
             async def write() -> None:   # nothing is committed meanwhile: retry every one
                 batch = producer.batch()
@@ -266,5 +269,8 @@ class PartitionedState:
                     batch.send(self.topic, value, key, partition)
                 await batch.delivered()
 
-            await retrying(f"writing {self.what}", write)
-            self._pending = []   # only once the broker has them all
+            try:
+                await retrying(f"writing {self.what}", write)
+            except BaseException:   # not all of them are written: they stay first in line
+                self._pending = pending + self._pending
+                raise

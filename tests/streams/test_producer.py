@@ -146,9 +146,9 @@ async def test_retrying_retries_a_refused_batch_with_backoff(broker: EmbeddedBro
     attempts = []
 
     async def step() -> None:   # the first attempt names a partition the topic does not have
-        batch = producer.batch()
-        batch.send(topic, b"v", b"k", 5 if not attempts else 1)
-        attempts.append(1)
+        attempts.append(1)   # counted first: librdkafka refuses it in send() once it knows the topic's partitions,
+        batch = producer.batch()   # else in the delivery report
+        batch.send(topic, b"v", b"k", 5 if len(attempts) == 1 else 1)
         await batch.delivered()
 
     caplog.set_level(logging.WARNING, logger="streams.outputs")
