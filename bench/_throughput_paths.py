@@ -38,6 +38,7 @@ from _bench_kit import (
     timeout_for,
 )
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from confluent_kafka import Consumer, Producer
 
 from processors.decode import Limits
 from processors.pipeline import TopicPipeline
@@ -45,6 +46,7 @@ from processors.policy import load_policy
 from processors.pseudonym import new_subject_secret
 from processors.schemas import SchemaCatalog
 from streams.broker import free_port
+from streams.producer import producer_config
 from streams.settings import REPO_ROOT, Settings
 from streams.topics import ensure_topics
 
@@ -94,6 +96,49 @@ def measure_aiokafka(bootstrap: str, workload: Workload, tag: str, broker_pid: i
     rate, span = found.rate()
     return Sample(rate, span, cpu.note, cpu.rest)
 
+
+
+def _confluent_passthrough(bootstrap: str, tag: str, n: int, broker_pid: int | None, deadline: float) -> CpuWindow:
+    """confluent-kafka (librdkafka): ``consume`` batches of up to 2000 -> ``produce`` each with the
+    settings of Lethe's own producers (streams/producer.py), every batch flushed (awaited) before the next."""
+    src, dst = f"{tag}.a", f"{tag}.b"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": tag, "client.id": f"{tag}-in",
+                         "auto.offset.reset": "earliest", "session.timeout.ms": int(SESSION_TIMEOUT_S * 1000),
+                         "heartbeat.interval.ms": 2000})
+    producer = Producer(producer_config(bootstrap, f"{tag}-out", 16 * 1_048_576, linger_ms=5))
+    consumer.subscribe([src])
+    cpu = CpuWindow(os.getpid(), broker_pid)
+    try:
+        count = 0
+        while count < n:
+            if time.monotonic() > deadline:
+                raise BenchError(f"confluent-kafka pass-through moved only {count}/{n} records in time")
+            messages = consumer.consume(2000, 0.2)
+            if not messages:
+                continue
+            if count == 0:
+                cpu.start()
+            for m in messages:
+                if m.error() is None:
+                    producer.produce(dst, m.value(), m.key())
+                    count += 1
+            producer.flush()
+        cpu.stop()
+        cpu.note = cpu.note.replace("main thread", "this process, main thread")
+        return cpu
+    finally:
+        consumer.close()
+
+
+def measure_confluent(bootstrap: str, workload: Workload, tag: str, broker_pid: int | None) -> Sample:
+    n = len(workload)
+    create_topics(bootstrap, [f"{tag}.a", f"{tag}.b"])
+    asyncio.run(preload(bootstrap, ((f"{tag}.a", k, v) for _, k, v in workload.records)))
+    cpu = _confluent_passthrough(bootstrap, tag, n, broker_pid, time.monotonic() + timeout_for(n))
+    found = asyncio.run(collect(bootstrap, [f"{tag}.b"], n))
+    check_count(found.total, n, "confluent-kafka pass-through")
+    rate, span = found.rate()
+    return Sample(rate, span, cpu.note, cpu.rest)
 
 
 def measure_faust(bootstrap: str, workload: Workload, tag: str, broker_pid: int | None, producer: str) -> Sample:

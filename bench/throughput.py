@@ -7,6 +7,8 @@ distinct prefix) and its own consumer group, and its input is loaded before the 
 Measured paths:
 
   aiokafka    AIOKafkaConsumer.getmany -> AIOKafkaProducer.send, raw bytes, in this process
+  confluent   confluent-kafka Consumer.consume(2000) -> Producer.produce (Lethe's producer settings), each
+              batch flushed before the next, in this process
   faust-app   Faust agent, take_events(2000, within=0.05) -> app.producer.send (subprocess)
   faust       the same agent -> a separate aiokafka producer configured like Lethe's (subprocess)
   lethe       `lethe run` (subprocess): decode, validate, tag, anonymize, encode, produce
@@ -36,15 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from _bench_kit import PARTITIONS, BenchError, Sample, build_workload, delete_topics, progress
-from _throughput_paths import measure_aiokafka, measure_faust, measure_lethe, measure_processors
+from _throughput_paths import measure_aiokafka, measure_confluent, measure_faust, measure_lethe, measure_processors
 
 from streams.broker import EmbeddedBroker
 from streams.settings import REPO_ROOT
 
 TARGET = 20_000.0
-PATHS = ("aiokafka", "faust-app", "faust", "lethe", "lethe2", "processors")
+PATHS = ("aiokafka", "confluent", "faust-app", "faust", "lethe", "lethe2", "processors")
 LABELS = {
     "aiokafka": "aiokafka pass-through (getmany -> send)",
+    "confluent": "confluent-kafka pass-through (consume -> produce, librdkafka)",
     "faust-app": "Faust pass-through, take_events -> app.producer",
     "faust": "Faust pass-through, take_events -> aiokafka producer",
     "lethe": "Lethe full path (`lethe run`, direct ingest)",
@@ -186,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 began = time.monotonic()
                 if path == "aiokafka":
                     sample = measure_aiokafka(broker.bootstrap, workload, tag, broker_pid)
+                elif path == "confluent":
+                    sample = measure_confluent(broker.bootstrap, workload, tag, broker_pid)
                 elif path in ("faust", "faust-app"):
                     producer = "app" if path == "faust-app" else "aiokafka"
                     sample = measure_faust(broker.bootstrap, workload, tag, broker_pid, producer)
