@@ -30,7 +30,8 @@ from processors.policy import load_policy
 from processors.retention.rules import parse_duration
 from processors.sample import Traffic
 from processors.schemas import SchemaCatalog
-from processors.sharing import Recipient, Share, Sharing, aggregate, recipients_of
+from processors.sharing import Recipient, Share, Sharing, aggregate, recipients_of, terms_of
+from processors.time import iso
 from streams.state.sharing import SharingStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ class Everyone:
     def secret(self, subject: str, partition: int) -> bytes | None:
         return b"s" * 32
 
-    def gates(self, subject: str, partition: int) -> None:
+    def gates(self, subject: str | None, partition: int, session: str | None = None) -> None:
         return None
 
 
@@ -106,7 +107,8 @@ def measure(per_order: Sequence[Sequence[Share]], rate: float, resolution_s: flo
             by_partition: dict[int, list[Share]] = {}
             for partition, share in shares:
                 by_partition.setdefault(partition, []).append(share)
-            before += sum(len(aggregate({}, group, partners, first)) for group in by_partition.values())
+            terms = {name: terms_of(partner) for name, partner in partners.items()}
+            before += sum(len(aggregate({}, group, terms, iso(first))) for group in by_partition.values())
             with_batches += store.share(shares)
             await store.flush()
         held = store.held_back

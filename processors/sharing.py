@@ -1,5 +1,6 @@
 """The sharing ledger (policy section 4; GDPR Art. 15(1)(c) and 19): which partner received which data
-categories of a subject, when first and last, how many records. Pure: shares in, changed entries out.
+categories of a subject, when first and last, how many records. Pure: shares in, changed entries out
+(:func:`aggregate`, as lines of values a store keeps; :func:`entry_of` makes one a record).
 
 An entry (``processors.records.sharing_entry``, schemas/privacy.sharing.v1.avsc) is kept per subject,
 partner and category, so the ledger's size is bounded by subjects x partners x categories however
@@ -14,12 +15,11 @@ rectification are sent to the stores of the partners the ledger lists for the su
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from processors.errors import PolicyError
-from processors.records import sharing_entry
 from processors.retention.rules import parse_duration
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 Key = tuple[str, str, str]   # (subject, partner, category)
 Entry = dict[str, Any]       # a privacy.sharing.v1 record
+Terms = tuple[str | None, str, str, str | None]   # (purpose, basis, region, safeguard) it was shared on
+# an entry's values after its key, in the record's order: its terms, first_shared_at, last_shared_at, count
+Line = tuple[str | None, str, str, str | None, str, str, int]
 
 
 @dataclass(frozen=True)
@@ -114,32 +117,44 @@ def record_key(key: Key) -> bytes:
     return "|".join(key).encode()
 
 
-def aggregate(ledger: Mapping[Key, Entry], shares: Iterable[Share], partners: Mapping[str, Recipient],
-              now: float) -> dict[Key, Entry]:
-    """The entries ``shares`` create or change, as new records (``ledger`` is not changed).
+def terms_of(partner: Recipient) -> Terms:
+    """What an entry says of the terms it was shared on, as ``partner`` declares them now."""
+    return partner.purpose, partner.basis, partner.region, partner.safeguard
+
+
+def aggregate(ledger: Mapping[Key, Sequence[Any]], shares: Iterable[Share], terms: Mapping[str, Terms],
+              now: str) -> dict[Key, Line]:
+    """The entries ``shares`` create or change, as their new lines, in the order first shared (``ledger``,
+    key -> line, is not changed; its lines may carry more values after the seven of an entry).
 
     One entry per (subject, partner, category): its count grows by the records carrying the category,
-    its last time is ``now``, its basis, region, safeguard and purpose are the partner's now; its first
-    time stays. A share for a partner the policy no longer declares is ignored.
+    its last time is ``now`` (written by processors.time.iso), its terms (:func:`terms_of`) are the
+    partner's now; its first time stays. A share for a partner the policy no longer declares (not in
+    ``terms``) is ignored.
     """
-    changed: dict[Key, Entry] = {}
+    counts: dict[Key, int] = {}
     for share in shares:
-        partner = partners.get(share.partner)
-        if partner is None:
-            continue
-        for category in share.categories:
-            key = (share.subject, share.partner, category)
-            entry = changed.get(key)
-            if entry is None:
-                old = ledger.get(key)
-                entry = changed[key] = sharing_entry(
-                    share.subject, share.partner, category, basis=partner.basis, region=partner.region,
-                    first_shared_at=now, last_shared_at=now, count=old["count"] if old else 0,
-                    purpose=partner.purpose, safeguard=partner.safeguard)
-                if old:
-                    entry["first_shared_at"] = old["first_shared_at"]
-            entry["count"] += 1
+        partner = share.partner
+        if partner in terms:
+            subject = share.subject
+            for category in share.categories:
+                key = (subject, partner, category)
+                counts[key] = counts.get(key, 0) + 1
+    changed: dict[Key, Line] = {}
+    for key, n in counts.items():
+        old = ledger.get(key)
+        changed[key] = (terms[key[1]] + (now, now, n) if old is None
+                        else terms[key[1]] + (old[4], now, old[6] + n))
     return changed
+
+
+def entry_of(key: Key, line: Sequence[Any]) -> Entry:
+    """The ledger record of an entry (processors.records.sharing_entry's fields, in its order) from its key
+    and line (values after the seven of an entry are not the record's)."""
+    subject, partner, category = key
+    return {"subject": subject, "partner": partner, "category": category, "purpose": line[0], "basis": line[1],
+            "region": line[2], "safeguard": line[3], "first_shared_at": line[4], "last_shared_at": line[5],
+            "count": line[6]}
 
 
 def write_now(created: bool, terms_changed: bool, written_at: float, now: float, resolution_s: float) -> bool:

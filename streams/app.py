@@ -182,7 +182,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: Metrics | None = Non
     consent = ConsentStore(bootstrap, consent_topic(settings), metrics, policy.consent, policy.version,
                            {o.topic: o.consent for o in policy.outputs.values()}, sessions, maps)
     sharing = SharingStore(bootstrap, settings.topics.name("privacy.sharing.v1"), recipients_of(policy), clock,
-                           lambda entry, added: metrics.shares.labels(entry["partner"], entry["category"]).inc(added),
+                           lambda partner, category, added: metrics.shares.labels(partner, category).inc(added),
                            policy.sharing)
     rights, notes = with_provided(policy.rights, policy.sources, inputs.catalog)
     for note in notes:   # what a portability export holds (processors/provided.py)

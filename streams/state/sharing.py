@@ -17,7 +17,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -29,11 +29,15 @@ from processors.sharing import (
     Recipient,
     Share,
     Sharing,
+    Terms,
     aggregate,
     entry_key,
+    entry_of,
     record_key,
+    terms_of,
     write_now,
 )
+from processors.time import iso
 from streams.state.base import PartitionedState
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,8 @@ class SharingStore(PartitionedState):
     what = "sharing ledger"
 
     def __init__(self, bootstrap: str, topic: str, partners: Mapping[str, Recipient],
-                 clock: Callable[[], float] = time.time, on_share: Callable[[Entry, int], None] | None = None,
+                 clock: Callable[[], float] = time.time,
+                 on_share: Callable[[str, str, int], None] | None = None,
                  sharing: Sharing | None = None) -> None:
         super().__init__(bootstrap, topic)
         self.partners, self.clock, self.on_share = dict(partners), clock, on_share
@@ -79,40 +84,49 @@ class SharingStore(PartitionedState):
             for entries in self.partitions.values():
                 packed = entries.get(key)
                 if packed is not None:
-                    found.append(_unpacked(key, packed))
+                    found.append(entry_of(key, packed))
                     break
         return found
 
     def share(self, shares: Iterable[tuple[int, Share]]) -> int:
         """Aggregate a batch's shares (partition, share) into the ledger; stage the entries to write with
         the batch (new ones, and changed ones whose resolution has passed) and hold back the others.
-        Returns how many were staged."""
+        Returns how many were staged. ``on_share`` hears the records shared per partner and category."""
         by_partition: dict[int, list[Share]] = {}
         for partition, one in shares:
             by_partition.setdefault(partition, []).append(one)
         now = self.clock()
-        resolution_s = self.held.resolution_s
+        stamp = sys.intern(iso(now))   # every entry of the batch is last shared then
+        terms = {name: _interned_terms(terms_of(p)) for name, p in self.partners.items()}   # the partners' now
+        resolution_s, held, holding = self.held.resolution_s, self.held, self.held.held
         staged = 0
+        added: dict[tuple[str, str], int] = {}   # (partner, category) -> records shared
         for partition, batch in by_partition.items():
             entries = self.partitions.setdefault(partition, {})
-            changed = aggregate(_Unpacking(entries), batch, self.partners, now)
-            for key, entry in changed.items():
+            # only an entry staged here becomes a record (entry_of); a held-back one is its packed line
+            for key, line in aggregate(entries, batch, terms, stamp).items():
                 old = entries.get(key)
-                key = _interned(key)
                 if old is None:
+                    key = _interned(key)
                     self.by_subject.setdefault(key[0], set()).add(key)
-                written_at = now if old is None else old[-1]
-                write = write_now(old is None, old is not None and old[:4] != _terms(entry), written_at, now,
-                                  resolution_s)
-                entries[key] = _packed(entry, now if write else written_at)
+                    write, written_at, count = True, now, line[6]
+                else:
+                    written_at, count = old[7], line[6] - old[6]
+                    write = write_now(False, old[:4] != line[:4], written_at, now, resolution_s)
                 if write:
-                    self.held.written(key)
-                    self.stage(partition, record_key(key), orjson.dumps(entry))
+                    entries[key] = line + (now,)   # noqa: RUF005 (half the time of (*line, now))
+                    held.written(key)
+                    self.stage(partition, record_key(key), orjson.dumps(entry_of(key, line)))
                     staged += 1
                 else:
-                    self.held.hold(partition, key, written_at)
-                if self.on_share is not None:
-                    self.on_share(entry, entry["count"] - (old[-2] if old is not None else 0))
+                    entries[key] = line + (written_at,)   # noqa: RUF005
+                    if key not in holding:   # else HeldBack.hold keeps it as it is
+                        held.hold(partition, _interned(key), written_at)
+                pair = key[1], key[2]
+                added[pair] = added.get(pair, 0) + count
+        if self.on_share is not None:
+            for (partner, category), count in added.items():
+                self.on_share(partner, category, count)
         return staged
 
     @property
@@ -138,7 +152,7 @@ class SharingStore(PartitionedState):
             for partition, key in taken[start:start + WRITE_CHUNK]:
                 entries = self.partitions[partition]
                 packed = entries[key] = (*entries[key][:-1], now)
-                self.stage(partition, record_key(key), orjson.dumps(_unpacked(key, packed)))
+                self.stage(partition, record_key(key), orjson.dumps(entry_of(key, packed)))
             try:
                 await asyncio.wait_for(self.flush(), within)
             except TimeoutError:
@@ -155,8 +169,7 @@ WRITE_CHUNK = 5000
 
 # (purpose, basis, region, safeguard, first_shared_at, last_shared_at, count, written_at): written_at is
 # when the entry was last written (or restored), one float object per batch
-Packed = tuple[str | None, str, str, str | None, str, str, int, float]
-Terms = tuple[str | None, str, str, str | None]
+Packed = tuple[str | None, str, str, str | None, str, str, int, float]   # an entry's Line, then written_at
 
 
 def _word(value: str | None) -> str | None:
@@ -168,36 +181,12 @@ def _interned(key: Key) -> Key:
     return subject, sys.intern(partner), sys.intern(category)
 
 
-def _terms(entry: Mapping[str, Any]) -> Terms:
-    return _word(entry.get("purpose")), entry["basis"], entry["region"], _word(entry.get("safeguard"))
+def _interned_terms(terms: Terms) -> Terms:
+    purpose, basis, region, safeguard = terms
+    return _word(purpose), sys.intern(basis), sys.intern(region), _word(safeguard)
 
 
 def _packed(entry: Mapping[str, Any], written_at: float) -> Packed:
     return (_word(entry.get("purpose")), sys.intern(entry["basis"]), sys.intern(entry["region"]),
             _word(entry.get("safeguard")), sys.intern(entry["first_shared_at"]), sys.intern(entry["last_shared_at"]),
             int(entry["count"]), written_at)
-
-
-def _unpacked(key: Key, packed: Packed) -> Entry:
-    """The entry as the topic holds it (processors.records.sharing_entry's field order)."""
-    subject, partner, category = key
-    purpose, basis, region, safeguard, first_shared_at, last_shared_at, count, _ = packed
-    return {"subject": subject, "partner": partner, "category": category, "purpose": purpose, "basis": basis,
-            "region": region, "safeguard": safeguard, "first_shared_at": first_shared_at,
-            "last_shared_at": last_shared_at, "count": count}
-
-
-class _Unpacking(Mapping[Key, Entry]):
-    """A partition's packed entries, read as entries (what processors.sharing.aggregate looks up)."""
-
-    def __init__(self, entries: Mapping[Key, Packed]) -> None:
-        self.entries = entries
-
-    def __getitem__(self, key: Key) -> Entry:
-        return _unpacked(key, self.entries[key])
-
-    def __iter__(self) -> Iterator[Key]:
-        return iter(self.entries)
-
-    def __len__(self) -> int:
-        return len(self.entries)

@@ -19,8 +19,10 @@ from processors.sharing import (
     aggregate,
     categories_of,
     entry_key,
+    entry_of,
     partner_stores,
     recipients,
+    terms_of,
 )
 from processors.time import iso
 
@@ -66,15 +68,46 @@ CASES: list[tuple[str, list[dict[str, Any]], list[Share], list[dict[str, Any]]]]
 ]
 
 
+TERMS = {name: terms_of(p) for name, p in PARTNERS.items()}
+
+
+def line_of(entry: dict[str, Any]) -> tuple[Any, ...]:
+    """An entry's values after its key, as a ledger holds them."""
+    return tuple(entry.values())[3:]
+
+
 @pytest.mark.parametrize(("case", "before", "shares", "written"), CASES, ids=[c[0] for c in CASES])
 def test_aggregate(case: str, before: list[dict[str, Any]], shares: list[Share],
                    written: list[dict[str, Any]]) -> None:
-    ledger = {entry_key(e): e for e in before}
-    copy = {k: dict(v) for k, v in ledger.items()}
-    changed = aggregate(ledger, shares, PARTNERS, T1)
-    assert sorted(changed.values(), key=entry_key) == sorted(written, key=entry_key)
-    assert all(key == entry_key(value) for key, value in changed.items())
+    ledger = {entry_key(e): line_of(e) for e in before}
+    copy = dict(ledger)
+    changed = aggregate(ledger, shares, TERMS, iso(T1))
+    entries = [entry_of(key, line) for key, line in changed.items()]
+    assert sorted(entries, key=entry_key) == sorted(written, key=entry_key)
+    assert [orjson.dumps(e) for e in sorted(entries, key=entry_key)] == [   # the record's field order too
+        orjson.dumps(e) for e in sorted(written, key=entry_key)]
     assert ledger == copy   # the ledger handed in is not changed
+
+
+def test_aggregate_reads_only_an_entrys_seven_values_of_a_line() -> None:
+    """A store's lines carry more after them (streams/state/sharing.py: when last written)."""
+    ledger = {("c1", "parcelco", NAME): (*line_of(entry("c1", "parcelco", NAME, T0, T0, 4)), T0)}
+    assert aggregate(ledger, [share("c1", "parcelco", NAME)], TERMS, iso(T1)) == {
+        ("c1", "parcelco", NAME): line_of(entry("c1", "parcelco", NAME, T0, T1, 5))}
+
+
+def test_aggregate_keeps_the_order_first_shared() -> None:
+    shares = [share("c2", "paynow", PAYMENT), share("c1", "parcelco", NAME), share("c2", "paynow", PAYMENT),
+              share("c1", "gone", NAME), share("c0", "parcelco", NAME)]
+    assert list(aggregate({}, shares, TERMS, iso(T1))) == [
+        ("c2", "paynow", PAYMENT), ("c1", "parcelco", NAME), ("c0", "parcelco", NAME)]
+
+
+def test_an_entry_takes_its_partners_terms_now() -> None:
+    moved = {**TERMS, "parcelco": ("marketing", "consent", "US", "scc")}
+    ledger = {("c1", "parcelco", NAME): line_of(entry("c1", "parcelco", NAME, T0, T0, 1))}
+    [line] = aggregate(ledger, [share("c1", "parcelco", NAME)], moved, iso(T1)).values()
+    assert line == ("marketing", "consent", "US", "scc", iso(T0), iso(T1), 2)
 
 
 @pytest.mark.parametrize(("tags", "categories"), [

@@ -26,7 +26,7 @@ def test_load_share_and_drop() -> None:
     counted: list[tuple[str, int]] = []
     now = [T0]
     store = SharingStore("unused:9092", "privacy.sharing.v1", {"parcelco": PARCELCO}, clock=lambda: now[0],
-                         on_share=lambda entry, added: counted.append((entry["category"], added)),
+                         on_share=lambda partner, category, added: counted.append((category, added)),
                          sharing=Sharing(resolution_s=T1 - T0))
     store.load(0, [record("c1", "identity.name", 2), record("c2", "identity.name", 1),
                    SimpleNamespace(key=b"x", value=None)])
