@@ -113,10 +113,17 @@ class Retention:
             self.timers.stage(partition, timer_id.encode(), None)
         await self.timers.flush()
         m = self.metrics
+        per_rule: dict[tuple[str, str], int] = {}   # counted once per rule and tick, not per timer
         for fired in firing.fired:
-            m.timers_fired.labels(fired.timer.rule, fired.timer.action).inc()
+            rule = (fired.timer.rule, fired.timer.action)
+            per_rule[rule] = per_rule.get(rule, 0) + 1
             m.firing_lateness.labels(fired.timer.rule).observe(fired.lateness)
-            m.commands_emitted.labels(fired.timer.action, "retention").inc()
+        per_action: dict[str, int] = {}
+        for (rule_name, action), count in per_rule.items():
+            m.timers_fired.labels(rule_name, action).inc(count)
+            per_action[action] = per_action.get(action, 0) + count
+        for action, count in per_action.items():
+            m.commands_emitted.labels(action, "retention").inc(count)
         self.timers.report()
         return len(firing.fired)
 

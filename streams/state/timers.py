@@ -103,17 +103,21 @@ class TimerStore(PartitionedState):
 
     def schedule(self, partition: int, timer: Timer) -> bool:
         """Set a deadline; a repeated trigger never moves it earlier. True if it changed."""
-        index = self.index(partition)
-        parked = self.parked.setdefault(partition, {})
-        current = index.due_of(timer.timer_id)
-        if current is None and timer.timer_id in parked:
-            current = Timer.decode(timer.timer_id, parked[timer.timer_id]).due
-        if current is not None and current >= timer.due:
+        index = self.indexes.get(partition)
+        if index is None:
+            index = self.index(partition)
+        parked = self.parked.get(partition)
+        timer_id, due = timer.timer_id, timer.due
+        current = index.due_of(timer_id)
+        if current is None and parked and timer_id in parked:
+            current = Timer.decode(timer_id, parked[timer_id]).due
+        if current is not None and current >= due:
             return False
         raw = timer.encode()
-        parked.pop(timer.timer_id, None)
-        index.schedule(timer.timer_id, timer.due, raw)
-        self.stage(partition, timer.timer_id.encode(), raw)
+        if parked:
+            parked.pop(timer_id, None)
+        index.schedule(timer_id, due, raw)
+        self.stage(partition, timer_id.encode(), raw)
         return True
 
     def for_subject(self, subject: str, partition: int | None = None) -> list[dict[str, Any]]:
