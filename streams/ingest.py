@@ -63,6 +63,7 @@ class DirectIngest(Service):
         self.holding = False
         self.held_since = 0.0
         self.in_flight: asyncio.Future[None] | None = None
+        self.flight_overlaps = False   # whether the batch in flight may have the next one processed beside it
         self.urgent = 0   # rebalance listeners waiting for the lock: the batch in flight is ended at once
 
     async def restore(self, partitions: set[int]) -> None:
@@ -235,7 +236,8 @@ class DirectIngest(Service):
         if not batch:
             await self._settle()
             return
-        overlap = self._may_overlap(assigned, {tp.topic for tp in batch})
+        topics = {tp.topic for tp in batch}
+        overlap = self._may_overlap(assigned, topics) and self.flight_overlaps
         if not overlap:
             await self._settle(release=False)
         # aiokafka may deliver records of a new assignment before its listener has run: do what it
@@ -255,12 +257,15 @@ class DirectIngest(Service):
             staged = [await handlers[topic].stage(records) for topic, records in by_topic.items()]
         await self._settle(release=False)   # the previous batch's writes and commit come first
         self.in_flight = asyncio.ensure_future(self._write(consumer, staged, offsets))
+        self.flight_overlaps = self._may_overlap(assigned, topics)
 
     def _may_overlap(self, assigned: set[int], topics: set[str]) -> bool:
-        """Whether a batch may be processed while the previous one's writes are in flight: only in a
-        steady state (no partition moving) and for topics whose batches change no state that must be
-        written after their outputs (orders, logs and every source: ``BatchHandler``; a request, consent,
-        hold or ack batch waits for the previous writes, as its state is written after its own)."""
+        """Whether a batch may be processed while the previous one's writes are in flight (both must
+        pass): only in a steady state (no partition moving) and for topics whose batches change no state
+        that must be written after their outputs (orders, logs and every source: ``BatchHandler``; a
+        request, consent, hold or ack batch waits for the previous writes, and the next batch for its
+        own: its request states are written after its outputs, and its acting must not run beside a
+        batch processed in a thread)."""
         return (not self.rebalancing and not any(assigned - state.owned for state in self.states)
                 and all(isinstance(self.handlers[topic], BatchHandler) for topic in topics))
 

@@ -181,7 +181,7 @@ class Metrics:
                                                "Session banner choices forgotten at [consent] session_choice_max_age",
                                                registry=r)
         # partners, sharing ledger and transfers (issue 12)
-        self.shares = prometheus_client.Counter(   # prometheus_client's own labels(), no kept children
+        self.shares = Counter(
             "lethe_shares", "Records published to a partner, counted once per data category they carry",
             ["partner", "category"], registry=r)
         self.partner_unacked = Gauge("lethe_partner_commands_unacked",

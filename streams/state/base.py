@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -127,6 +128,9 @@ class PartitionedState:
         self.known: dict[int, int] = {}       # owned or dormant partition -> topic position read up to
         self.producer: Producer | None = None
         self._pending: list[tuple[int, bytes, bytes | None]] = []
+        # held while the list is changed or taken: a batch processed in a thread stages while a flush of the
+        # previous batch takes what is staged (streams/ingest.py); an append must not land in a taken list
+        self._staging = threading.Lock()
         self._writing = asyncio.Lock()
 
     @property
@@ -237,10 +241,12 @@ class PartitionedState:
             self.dormant.pop(p, None)
             self.known.pop(p, None)
         self.owned -= partitions
-        self._pending = [entry for entry in self._pending if entry[0] not in partitions]
+        with self._staging:
+            self._pending = [entry for entry in self._pending if entry[0] not in partitions]
 
     def stage(self, partition: int, key: bytes, value: bytes | None) -> None:
-        self._pending.append((partition, key, value))
+        with self._staging:
+            self._pending.append((partition, key, value))
 
     @property
     def pending(self) -> int:
@@ -261,7 +267,8 @@ class PartitionedState:
             producer = self.producer
             assert producer is not None
             # taken now: what the next batch stages while these are in flight is written by the next flush
-            pending, self._pending = self._pending, []
+            with self._staging:
+                pending, self._pending = self._pending, []
 
             async def write() -> None:   # nothing is committed meanwhile: retry every one
                 batch = producer.batch()
@@ -272,5 +279,6 @@ class PartitionedState:
             try:
                 await retrying(f"writing {self.what}", write)
             except BaseException:   # not all of them are written: they stay first in line
-                self._pending = pending + self._pending
+                with self._staging:
+                    self._pending = pending + self._pending
                 raise

@@ -156,7 +156,8 @@ class SharingStore(PartitionedState):
             try:
                 await asyncio.wait_for(self.flush(), within)
             except TimeoutError:
-                self._pending = []
+                with self._staging:
+                    self._pending = []
                 log.warning("the broker did not take %d held-back sharing-ledger entries within %.0fs; their "
                             "last counts and times are not written (the entries are)", len(taken) - start, within)
                 return start

@@ -169,3 +169,32 @@ def test_an_update_staged_during_a_flush_is_written_by_the_next_one(broker: Embe
     assert (left, after) == (10, 0)
     assert sorted(read) == sorted([f"first-{n}".encode() for n in range(50)]
                                   + [f"second-{n}".encode() for n in range(10)])
+
+
+def test_updates_staged_from_a_thread_during_flushes_are_all_written(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """A batch processed in a thread stages while the loop's flushes take what is staged: none is lost."""
+    topic = requests_topic(own_topics(broker.bootstrap, "threadflush", tmp_path))
+    n = 60_000
+
+    async def run() -> list[bytes]:
+        store = Kept(broker.bootstrap, topic)
+        await store.start()
+        try:
+            def stage_all() -> None:
+                for i in range(n):
+                    store.stage(i % 2, b"k%d" % i, b"{}")
+
+            staging = asyncio.ensure_future(asyncio.to_thread(stage_all))
+            while not staging.done():
+                await store.flush()
+                await asyncio.sleep(0)   # (a flush with nothing staged returns at once)
+            await staging
+            await store.flush()
+        finally:
+            await store.stop()
+        again = Kept(broker.bootstrap, topic)
+        await again.restore({0, 1})
+        return again.read
+
+    read = asyncio.run(run())
+    assert len(read) == n and set(read) == {b"k%d" % i for i in range(n)}
