@@ -41,6 +41,7 @@ STOP_WAIT_S = 2.0   # what stopping waits for each client; SIGTERM must end a wo
 # how long the consume loop may keep the lock across batches while another task (the timers' tick, a
 # request step) waits for it; a rebalance or a stop never waits for more than the batch in flight
 HOLD_S = 0.5
+FETCH_GRACE_S = 0.25   # beyond the batch wait, what a getmany may take while a batch is in flight (``_fetch``)
 
 
 def _waiting(lock: asyncio.Lock) -> bool:
@@ -208,7 +209,7 @@ class DirectIngest(Service):
         within_ms = int(self.settings.batch_within_s * 1000)
         try:
             while not self.should_stop:
-                batch = await consumer.getmany(timeout_ms=within_ms, max_records=self.settings.batch_size)
+                batch = await self._fetch(consumer, within_ms)
                 if not batch or self._yields():
                     await self._settle()   # nothing new, or somebody waits for the lock: end the batch in flight
                 if not batch:
@@ -225,6 +226,23 @@ class DirectIngest(Service):
                     raise
         finally:
             await self._settle()
+
+    async def _fetch(self, consumer: AIOKafkaConsumer, within_ms: int) -> dict[TopicPartition, list[Any]]:
+        """The next batch (empty if none came within ``within_ms``).
+
+        While the group rebalances, ``getmany`` waits for the new assignment with no time limit, and
+        the rebalance listener waits for the lock: with a batch in flight (the lock held) it is given
+        a turn and a little more, and then the loop goes on without a batch and lets the lock go.
+        A ``getmany`` cancelled there has taken no record (it returns as soon as it takes one).
+        """
+        fetching = consumer.getmany(timeout_ms=within_ms, max_records=self.settings.batch_size)
+        batch: dict[TopicPartition, list[Any]] = {}
+        if not self.holding:
+            batch = await fetching
+        else:
+            with contextlib.suppress(TimeoutError):
+                batch = await asyncio.wait_for(fetching, within_ms / 1000 + FETCH_GRACE_S)
+        return batch
 
     async def _take(self, consumer: AIOKafkaConsumer, handlers: dict[str, Any],
                     batch: dict[TopicPartition, list[Any]]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -127,6 +128,10 @@ def test_no_personal_value_reaches_logs_metrics_dlq_headers_acks_or_cli_output(
                                timeout=180, check=True).stdout   # personal by design: not in cli_output
         worker_metrics = metrics_text(worker.metrics_port)
         agent_metrics = metrics_text(agent_port)
+        # an SRE's SIGUSR1 prints the worker's tasks (mode's own printed their local variables: the batch)
+        assert worker.process is not None
+        worker.process.send_signal(signal.SIGUSR1)
+        wait_for(lambda: "ingest.py" in worker.log().partition("worker's")[2], 20, "the tasks printed on SIGUSR1")
     finally:
         codes = [sink.stop(), agent.stop(), *(p.stop() for p in partners)]
         assert worker.stop() == 0, worker.log()[-3000:]

@@ -198,3 +198,39 @@ def test_updates_staged_from_a_thread_during_flushes_are_all_written(broker: Emb
 
     read = asyncio.run(run())
     assert len(read) == n and set(read) == {b"k%d" % i for i in range(n)}
+
+
+def test_a_rebalance_while_a_batch_is_in_flight_completes(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """getmany waits for the new assignment with no time limit, and the rebalance listener waits for the
+    lock held while a batch is in flight: the loop must let the lock go rather than wait in getmany."""
+    base = own_topics(broker.bootstrap, "overlapjoin", tmp_path)
+    settings = Settings.from_env({"LETHE_TOPIC_PREFIX": base.topics.prefix, "LETHE_APP_ID": base.app_id,
+                                  "LETHE_DATA_DIR": str(tmp_path), "LETHE_BATCH_SIZE": "3",
+                                  "LETHE_BATCH_WITHIN_MS": "20", "LETHE_SESSION_TIMEOUT_S": "6"})
+    orders = settings.topics.name("orders.v1")
+    first, second = RecordingBatches(orders, [], write_s=0.3), RecordingBatches(orders, [], write_s=0.3)
+    n = 150
+
+    async def scenario() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+        await producer.start()
+        one = DirectIngest(settings, broker.bootstrap, {orders: first}, [], Metrics())
+        two = DirectIngest(settings, broker.bootstrap, {orders: second}, [], Metrics())
+        await one.start()
+        try:
+            for i in range(n):   # traffic all along: batches are in flight when the second one joins
+                await producer.send_and_wait(orders, b"{}", key=f"k{i}".encode(), partition=i % 4)
+                await asyncio.sleep(0.02)
+                if i == n // 3:
+                    await two.start()
+            deadline = time.monotonic() + 60
+            while first.records + second.records < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:   # bounded: a deadlocked ingest does not stop either
+            await producer.stop()
+            await asyncio.wait_for(two.stop(), 20)
+            await asyncio.wait_for(one.stop(), 20)
+
+    asyncio.run(scenario())
+    assert second.records > 0, "the second ingest never got a partition (the first hung in the rebalance)"
+    assert first.records + second.records >= n, (first.records, second.records)
