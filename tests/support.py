@@ -20,6 +20,7 @@ from typing import Any
 from streams.broker import free_port
 from streams.client import read
 from streams.settings import Settings
+from streams.state.base import PartitionedState
 from streams.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -292,3 +293,17 @@ def wait_for_assignment(workers: Sequence[WorkerView], partitions: int = 4, time
         return owned if whole else None
     result: list[set[int]] = wait_for(split, timeout, f"{len(workers)} workers to split {partitions} partitions")
     return result
+
+
+class Kept(PartitionedState):
+    """The records of a changelog as they were read back."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(bootstrap, topic)
+        self.read: list[tuple[int, bytes]] = []
+
+    def load(self, partition: int, records: list[Any]) -> None:
+        self.read += [(partition, record.key) for record in records]
+
+    def drop(self, partition: int) -> None:
+        pass

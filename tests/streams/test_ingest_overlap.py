@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from support import own_topics
+from support import Kept, own_topics
 
 from streams.broker import EmbeddedBroker
 from streams.handler import BatchHandler, Staged
 from streams.ingest import DirectIngest
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.state.base import PartitionedState
 from streams.state.requests import requests_topic
 
 pytestmark = pytest.mark.integration
@@ -128,20 +127,6 @@ def test_the_next_batch_is_processed_while_the_previous_one_is_written(broker: E
     assert True not in states.threads
 
 
-class Kept(PartitionedState):
-    """The keys of a changelog as they were read back."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(bootstrap, topic)
-        self.read: list[bytes] = []
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        self.read += [record.key for record in records]
-
-    def drop(self, partition: int) -> None:
-        pass
-
-
 def test_an_update_staged_during_a_flush_is_written_by_the_next_one(broker: EmbeddedBroker, tmp_path: Path) -> None:
     topic = requests_topic(own_topics(broker.bootstrap, "midflush", tmp_path))
 
@@ -163,7 +148,7 @@ def test_an_update_staged_during_a_flush_is_written_by_the_next_one(broker: Embe
             await store.stop()
         again = Kept(broker.bootstrap, topic)
         await again.restore({0})
-        return left, after, again.read
+        return left, after, [key for _, key in again.read]
 
     left, after, read = asyncio.run(run())
     assert (left, after) == (10, 0)
@@ -194,7 +179,7 @@ def test_updates_staged_from_a_thread_during_flushes_are_all_written(broker: Emb
             await store.stop()
         again = Kept(broker.bootstrap, topic)
         await again.restore({0, 1})
-        return again.read
+        return [key for _, key in again.read]
 
     read = asyncio.run(run())
     assert len(read) == n and set(read) == {b"k%d" % i for i in range(n)}

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import own_topics
+from support import Kept, own_topics
 
 from streams.broker import EmbeddedBroker
 from streams.handler import Staged, write_staged
-from streams.state.base import PartitionedState
 from streams.state.requests import requests_topic
 
 STEPS = ("before", "send", "after")
@@ -68,20 +67,6 @@ def test_the_befores_and_the_sends_overlap() -> None:
     for which in ("before", "send"):
         edges = [edge for _, step, edge in log if step == which]
         assert edges == ["start"] * 3 + ["end"] * 3, log
-
-
-class Kept(PartitionedState):
-    """The records of a changelog as they were read back."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(bootstrap, topic)
-        self.read: list[tuple[int, bytes]] = []
-
-    def load(self, partition: int, records: list[Any]) -> None:
-        self.read += [(partition, record.key) for record in records]
-
-    def drop(self, partition: int) -> None:
-        pass
 
 
 @pytest.mark.integration
