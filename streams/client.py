@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from processors.errors import LetheError
@@ -42,6 +43,26 @@ def group_consumer(settings: Settings, topics: list[str], group: str, client_id:
                          group_id=group,
                          client_id=client_id, enable_auto_commit=False, auto_offset_reset="earliest",
                          session_timeout_ms=session_ms, heartbeat_interval_ms=max(session_ms // 3, 500))
+
+
+OUTAGE_PAUSE_S = 0.5   # between polls while the broker is unreachable (BrokerWatch says so once)
+
+
+def poll(consumer: KafkaConsumer, timeout_ms: int) -> dict[Any, list[Any]]:
+    """``consumer.poll``, empty while the broker is unreachable instead of raising.
+
+    kafka-python's poll may raise a connection error out of its coordinator lookup when the broker
+    has gone away (a retriable error): the long-running processes (store agent, sink) wait for the
+    broker instead of exiting. Any other error is raised.
+    """
+    try:
+        polled: dict[Any, list[Any]] = consumer.poll(timeout_ms=timeout_ms)
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        time.sleep(OUTAGE_PAUSE_S)
+        return {}
+    return polled
 
 
 def stop_flag() -> list[bool]:

@@ -37,7 +37,7 @@ from processors.inputs import Inputs
 from processors.records import export_part, lifecycle_ack
 from processors.schemas import SchemaCatalog
 from processors.time import parse_time
-from streams.client import group_consumer, stop_flag
+from streams.client import group_consumer, poll, stop_flag
 from streams.connection import BrokerWatch
 from streams.kafka import check_reachable, kafka_python_options
 from streams.metrics import Metrics, store_agent_metrics
@@ -86,7 +86,7 @@ def run_store_agent(settings: Settings, mapping_path: Path, commands_topic: str 
     try:
         while not stopping:
             metrics.beat()
-            polled = consumer.poll(timeout_ms=500)
+            polled = poll(consumer, 500)
             if not polled:
                 continue
             if not agent.apply([record for records in polled.values() for record in records]):

@@ -24,7 +24,7 @@ from processors.decode import Decoder
 from processors.errors import InvalidRecord, LetheError
 from processors.policy import load_policy
 from processors.schemas import SchemaCatalog
-from streams.client import group_consumer, stop_flag
+from streams.client import group_consumer, poll, stop_flag
 from streams.connection import BrokerWatch
 from streams.kafka import check_reachable
 from streams.metrics import Metrics, sink_metrics
@@ -121,7 +121,7 @@ def run_sink(settings: Settings, name: str | None = None) -> int:
     try:
         while not stopping:
             metrics.beat()
-            batch = consumer.poll(timeout_ms=500)
+            batch = poll(consumer, 500)
             if not batch:
                 continue
             pending: dict[str, dict[Any, dict[str, Any]]] = {"orders": {}, "logs": {}}
