@@ -254,8 +254,8 @@ class DirectIngest(Service):
         if not batch:
             await self._settle()
             return
-        topics = {tp.topic for tp in batch}
-        overlap = self._may_overlap(assigned, topics) and self.flight_overlaps
+        may_overlap = self._may_overlap(assigned, {tp.topic for tp in batch})
+        overlap = may_overlap and self.flight_overlaps
         if not overlap:
             await self._settle(release=False)
         # aiokafka may deliver records of a new assignment before its listener has run: do what it
@@ -275,7 +275,7 @@ class DirectIngest(Service):
             staged = [await handlers[topic].stage(records) for topic, records in by_topic.items()]
         await self._settle(release=False)   # the previous batch's writes and commit come first
         self.in_flight = asyncio.ensure_future(self._write(consumer, staged, offsets))
-        self.flight_overlaps = self._may_overlap(assigned, topics)
+        self.flight_overlaps = may_overlap
 
     def _may_overlap(self, assigned: set[int], topics: set[str]) -> bool:
         """Whether a batch may be processed while the previous one's writes are in flight (both must

@@ -12,58 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
-from typing import Any, TypeVar, cast
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import prometheus_client
-from prometheus_client import CollectorRegistry, Gauge, ProcessCollector, make_wsgi_app
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, make_wsgi_app
 
 from processors.errors import ConfigError
 
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 3600.0, 86_400.0)
-
-
-class _KeptChildren(MetricWrapperBase):
-    """``labels(...)`` with the children kept by the label values as given: for series labelled per
-    record or per key of a batch, where prometheus_client's own lookup (validation, str() of every
-    value, a lock) costs about 1 µs a call. The children are prometheus_client's: what /metrics shows
-    is unchanged. A kept child is used only while it is still its parent's child under the same label
-    values, so one removed (``remove``, ``remove_by_labels``, ``clear``) is never counted into again,
-    also when labels() and the removal run on different threads."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # label values as given -> (child, the str() values prometheus_client keys it by); None in a child
-        self._kept: dict[tuple[object, ...], tuple[Any, tuple[str, ...]]] | None = (
-            {} if self._labelnames and not self._labelvalues else None)
-
-    def labels(self: _M, *labelvalues: object, **labelkwargs: object) -> _M:
-        kept = self._kept
-        if kept is None or labelkwargs:   # a child (which raises) or names given: as prometheus_client does
-            return super().labels(*labelvalues, **labelkwargs)
-        try:
-            found = kept.get(labelvalues)
-        except TypeError:   # an unhashable value: prometheus_client takes its str()
-            return super().labels(*labelvalues)
-        if found is not None and self._metrics.get(found[1]) is found[0]:   # still its parent's: not removed
-            return cast(_M, found[0])
-        child = super().labels(*labelvalues)
-        kept[labelvalues] = (child, child._labelvalues)
-        return child
-
-
-_M = TypeVar("_M", bound=_KeptChildren)
-
-
-class Counter(_KeptChildren, prometheus_client.Counter):
-    pass
-
-
-class Histogram(_KeptChildren, prometheus_client.Histogram):
-    pass
 
 
 class Metrics:
