@@ -9,11 +9,13 @@ import collections
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 from streams.exceptions import BrokerError
@@ -21,7 +23,34 @@ from streams.exceptions import BrokerError
 log = logging.getLogger(__name__)
 
 
+LISTEN_PORTS = (20000, 32768)   # below Linux's default ephemeral range (32768-60999)
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A free port to listen on, chosen outside the kernel's ephemeral range when it can be.
+
+    A port the kernel hands out for ``bind(0)`` is in the ephemeral range, which outgoing connections
+    draw from too: between choosing it and the server binding it, any client on the machine can take it.
+    A random free port below that range cannot be taken that way.
+    """
+    low, high = _ephemeral_range()
+    window = [port for port in range(*LISTEN_PORTS) if not low <= port <= high]
+    for _ in range(50 if window else 0):
+        port = random.choice(window)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
